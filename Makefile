@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` (the store on :8000) and `make test` (the whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_CATALOG := catalog/demo/demo_catalog.json
+
+.PHONY: run test install migrate demo lint format browser-deps bench bench-listing clean-db
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_catalog $(DEMO_CATALOG)
+	$(PY) manage.py ensure_demo_admin
+
+run: demo
+	@echo ""
+	@echo "  Store:  http://127.0.0.1:$(PORT)/        Admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Demo staff account: admin@example.com / AdminPass123!"
+	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	@echo ""
+	$(VENV)/bin/daphne -b 0.0.0.0 -p $(PORT) commerce.asgi:application
+
+# Chromium for the browser tests, from Debian's packages (Playwright's own download cannot work here).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed; browser tests will be skipped"; \
+	fi
+
+test: install browser-deps
+	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-listing: install
+	$(PY) benchmarks/listing.py
+
+bench: bench-listing

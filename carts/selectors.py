@@ -1,0 +1,106 @@
+"""Reads of carts. :func:`cart_totals` is the one place cart money is computed (CONTRACT.md section 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from carts.models import Cart, CartLine, Discount
+from commerce.money import ZERO, quantize
+
+
+@dataclass(frozen=True)
+class LineTotal:
+    line: CartLine
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class CartTotals:
+    lines: list[LineTotal] = field(default_factory=list)
+    subtotal: Decimal = ZERO
+    discount_code: str | None = None
+    discount: Decimal = ZERO
+    tax: Decimal = ZERO
+    shipping: Decimal = ZERO
+    total: Decimal = ZERO
+    item_count: int = 0
+    discount_note: str = ""
+
+
+def discount_amount(discount: Discount | None, subtotal: Decimal, *, now=None) -> tuple[Decimal, str]:
+    """What ``discount`` takes off ``subtotal`` now, and why not when it takes nothing."""
+    if discount is None or subtotal <= 0:
+        return ZERO, ""
+    if not discount.is_usable(now=now):
+        return ZERO, f"Code {discount.code} is no longer valid."
+    if subtotal < discount.min_subtotal:
+        return ZERO, f"Code {discount.code} needs a subtotal of at least {discount.min_subtotal}."
+    if discount.kind == Discount.Kind.PERCENT:
+        amount = quantize(subtotal * discount.value / Decimal(100))
+    else:
+        amount = quantize(discount.value)
+    return min(amount, subtotal), ""
+
+
+def cart_totals(cart: Cart | None, *, now=None) -> CartTotals:
+    """Subtotal, discount, tax on the discounted subtotal, flat shipping (none for an empty cart)."""
+    if cart is None:
+        return CartTotals()
+    now = now or timezone.now()
+    lines = [
+        LineTotal(
+            line=line, unit_price=line.variant.price, line_total=quantize(line.variant.price * line.quantity)
+        )
+        for line in cart.lines.all()
+    ]
+    subtotal = quantize(sum((lt.line_total for lt in lines), ZERO))
+    discount, note = discount_amount(cart.discount, subtotal, now=now)
+    taxable = subtotal - discount
+    tax = quantize(taxable * settings.CART_TAX_RATE)
+    shipping = quantize(settings.DEFAULT_SHIPPING_FEE) if lines else ZERO
+    return CartTotals(
+        lines=lines,
+        subtotal=subtotal,
+        discount_code=cart.discount.code if cart.discount else None,
+        discount=discount,
+        tax=tax,
+        shipping=shipping,
+        total=quantize(taxable + tax + shipping),
+        item_count=sum(lt.line.quantity for lt in lines),
+        discount_note=note,
+    )
+
+
+def cart_with_lines(queryset=None):
+    """Carts with everything :func:`cart_totals` and the serializers read, in a fixed number of queries."""
+    queryset = queryset if queryset is not None else Cart.objects.all()
+    return queryset.select_related("discount").prefetch_related(
+        Prefetch("lines", queryset=CartLine.objects.select_related("variant__product"))
+    )
+
+
+def cart_for_shopper(shopper) -> Cart | None:
+    """The open cart of a signed-in user or of a guest session, with its lines; None when there is none."""
+    if shopper is None:
+        return None
+    if shopper.user is not None:
+        return cart_with_lines().filter(user=shopper.user).first()
+    if shopper.session is not None:
+        return cart_with_lines().filter(session=shopper.session).first()
+    return None
+
+
+def cart_item_count(shopper) -> int:
+    """Units in the shopper's cart, for the header badge (one query, no line objects)."""
+    from django.db.models import Sum
+
+    if shopper is None or (shopper.user is None and shopper.session is None):
+        return 0
+    owner = {"cart__user": shopper.user} if shopper.user is not None else {"cart__session": shopper.session}
+    return CartLine.objects.filter(**owner).aggregate(n=Sum("quantity"))["n"] or 0

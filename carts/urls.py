@@ -1,0 +1,4 @@
+app_name = "carts"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,4 @@
+app_name = "catalog"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,226 @@
+"""Auth, account and shopper-session endpoints (CONTRACT.md section 2: Auth, Sessions)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from commerce.accounts.errors import SessionNotFound
+from commerce.accounts.models import ShopperSession, User, validate_timezone
+from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.services import (
+    account_update,
+    shopper_session_create,
+    shopper_session_end,
+    shopper_sign_in,
+    user_authenticate,
+    user_register,
+)
+from commerce.accounts.shoppers import ShopperAPIMixin, shopper_from_api
+from commerce.errors import DomainError, InvalidInput
+
+
+class UserOut(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class AuthOut(serializers.Serializer):
+    user = UserOut()
+    accessToken = serializers.CharField()
+    refreshToken = serializers.CharField()
+    sessionId = serializers.CharField()
+
+
+class RegisterIn(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class LoginIn(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+def _auth_payload(user: User, session: ShopperSession) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {
+        "user": {"id": str(user.pk), "email": user.email, "name": user.name},
+        "accessToken": str(refresh.access_token),
+        "refreshToken": str(refresh),
+        "sessionId": session.key,
+    }
+
+
+def _guest_session(request) -> ShopperSession | None:
+    """The caller's guest session, if it sent one; an unknown id merges nothing rather than failing."""
+    try:
+        return shopper_from_api(request).session
+    except SessionNotFound:
+        return None
+
+
+class RegisterView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(request=RegisterIn, responses={201: AuthOut}, tags=["auth"], operation_id="auth_register")
+    def post(self, request):
+        data = RegisterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = user_register(**data.validated_data)
+        except DjangoValidationError as exc:
+            raise InvalidInput(
+                " ".join(exc.messages), details={"fields": {"password": exc.messages}}
+            ) from None
+        session = shopper_sign_in(user=user, session=_guest_session(request), channel="api")
+        return Response(_auth_payload(user, session), status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(request=LoginIn, responses={200: AuthOut}, tags=["auth"], operation_id="auth_login")
+    def post(self, request):
+        data = LoginIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_authenticate(**data.validated_data)
+        session = shopper_sign_in(user=user, session=_guest_session(request), channel="api")
+        return Response(_auth_payload(user, session))
+
+
+class RefreshIn(serializers.Serializer):
+    refreshToken = serializers.CharField()
+
+
+class RefreshOut(serializers.Serializer):
+    accessToken = serializers.CharField()
+    refreshToken = serializers.CharField()
+
+
+class RefreshView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(request=RefreshIn, responses={200: RefreshOut}, tags=["auth"], operation_id="auth_refresh")
+    def post(self, request):
+        data = RefreshIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresher = TokenRefreshSerializer(data={"refresh": data.validated_data["refreshToken"]})
+        try:
+            refresher.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise DomainError(str(exc), code="invalid_token", status_code=401) from None
+        except serializers.ValidationError:
+            raise DomainError(
+                "The refresh token is not valid.", code="invalid_token", status_code=401
+            ) from None
+        tokens = refresher.validated_data
+        return Response({"accessToken": tokens["access"], "refreshToken": tokens["refresh"]})
+
+
+class AccountOut(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    timezone = serializers.CharField()
+    voiceOptIn = serializers.BooleanField(source="voice_opt_in")
+    dateJoined = serializers.DateTimeField(source="date_joined")
+
+
+class AccountIn(serializers.Serializer):
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    phone = serializers.RegexField(
+        r"^\+[1-9]\d{6,14}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Enter the phone number in E.164 form, like +14155550123."},
+    )
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    voiceOptIn = serializers.BooleanField(required=False, source="voice_opt_in")
+
+    def validate_timezone(self, value: str) -> str:
+        if value:
+            try:
+                validate_timezone(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from None
+        return value
+
+
+class AccountView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: AccountOut}, tags=["auth"], operation_id="account_get")
+    def get(self, request):
+        return Response(AccountOut(request.user).data)
+
+    @extend_schema(
+        request=AccountIn, responses={200: AccountOut}, tags=["auth"], operation_id="account_update"
+    )
+    def patch(self, request):
+        data = AccountIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = account_update(user=request.user, **data.validated_data)
+        return Response(AccountOut(user).data)
+
+
+class SessionIn(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, default="api")
+    initialContext = serializers.DictField(required=False, default=dict)
+
+
+class SessionOut(serializers.Serializer):
+    sessionId = serializers.CharField(source="key")
+    channel = serializers.CharField()
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    createdAt = serializers.DateTimeField(source="created_at")
+    userId = serializers.SerializerMethodField()
+
+    def get_userId(self, obj: ShopperSession) -> str | None:
+        return str(obj.user_id) if obj.user_id else None
+
+
+class SessionCreateView(ShopperAPIMixin, APIView):
+    @extend_schema(
+        request=SessionIn, responses={201: SessionOut}, tags=["sessions"], operation_id="session_create"
+    )
+    def post(self, request):
+        data = SessionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user if request.user.is_authenticated else None
+        session = shopper_session_create(
+            channel=data.validated_data["channel"],
+            user=user,
+            initial_context=data.validated_data["initialContext"],
+        )
+        return Response(SessionOut(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailView(APIView):
+    def _get(self, request, session_id: str) -> ShopperSession:
+        session = shopper_session_get_active(key=session_id)
+        user = request.user if request.user.is_authenticated else None
+        if session is None or (session.user_id and (user is None or session.user_id != user.pk)):
+            raise SessionNotFound("Unknown or expired session id.", details={"sessionId": session_id})
+        return session
+
+    @extend_schema(responses={200: SessionOut}, tags=["sessions"], operation_id="session_get")
+    def get(self, request, session_id: str):
+        return Response(SessionOut(self._get(request, session_id)).data)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="ended")}, tags=["sessions"], operation_id="session_end"
+    )
+    def delete(self, request, session_id: str):
+        shopper_session_end(session=self._get(request, session_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

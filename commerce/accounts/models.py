@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.timezone import now as tz_now
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known IANA time zone, like Europe/Paris.") from None
+
+
+E164_VALIDATOR = RegexValidator(
+    r"^\+[1-9]\d{6,14}$", "Enter the phone number in international E.164 form, like +14155550123."
+)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A shopper or staff member; the e-mail address is the login."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone], help_text="IANA name, e.g. America/Chicago"
+    )
+    voice_opt_in = models.BooleanField(
+        default=False, help_text="The shopper agreed to abandoned-cart recovery calls."
+    )
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=tz_now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.name or self.email).split(" ")[0]
+
+
+def _new_session_key() -> str:
+    return "s_" + secrets.token_urlsafe(18)
+
+
+def _session_expiry():
+    return timezone.now() + timedelta(days=settings.SHOPPER_SESSION_TTL_DAYS)
+
+
+class ShopperSessionQuerySet(models.QuerySet["ShopperSession"]):
+    def active(self) -> ShopperSessionQuerySet:
+        return self.filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class ShopperSession(models.Model):
+    """One shopper's presence on one channel; names a guest's cart and conversation alike."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web"
+        KIOSK = "kiosk", "Kiosk"
+        MOBILE = "mobile", "Mobile"
+        API = "api", "API"
+        VOICE = "voice", "Voice"
+
+    key = models.CharField(max_length=64, unique=True, default=_new_session_key, editable=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+    initial_context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(default=_session_expiry)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShopperSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.channel})"
+
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.expires_at > timezone.now()

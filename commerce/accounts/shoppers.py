@@ -1,0 +1,104 @@
+"""Who is asking: the door-level code that finds the shopper behind a page, API or socket request.
+
+A *shopper* is a signed-in user, a guest session, or both (a user on a given channel). Guests are
+named by a :class:`ShopperSession` key: pages keep it in the Django session, API clients send it as
+``X-Session-Id`` or the ``session_id`` cookie (CONTRACT.md section 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+from commerce.accounts.errors import SessionNotFound
+from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.services import shopper_session_create
+
+PAGE_SESSION_KEY = "shopper_session_key"
+SESSION_HEADER = "HTTP_X_SESSION_ID"
+SESSION_COOKIE = "session_id"
+
+
+@dataclass(frozen=True)
+class Shopper:
+    user: User | None
+    session: ShopperSession | None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None
+
+    @property
+    def session_key(self) -> str:
+        return self.session.key if self.session else ""
+
+
+def _user_of(request: HttpRequest) -> User | None:
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def shopper_from_page(request: HttpRequest, *, create: bool = False) -> Shopper:
+    """The shopper of a browser page; ``create`` starts a guest session when there is none yet."""
+    user = _user_of(request)
+    session = shopper_session_get_active(key=request.session.get(PAGE_SESSION_KEY, ""))
+    if session is not None and session.user_id and (user is None or session.user_id != user.pk):
+        session = None  # signed out (or someone else signed in) since: never reuse their session
+    if session is None and create:
+        session = shopper_session_create(channel=ShopperSession.Channel.WEB, user=user)
+        request.session[PAGE_SESSION_KEY] = session.key
+    return Shopper(user=user, session=session)
+
+
+def remember_page_session(request: HttpRequest, session: ShopperSession) -> None:
+    request.session[PAGE_SESSION_KEY] = session.key
+
+
+def session_key_from_api(request: HttpRequest) -> str:
+    return (request.META.get(SESSION_HEADER) or request.COOKIES.get(SESSION_COOKIE) or "").strip()
+
+
+def shopper_from_api(request: HttpRequest, *, create: bool = False, channel: str = "api") -> Shopper:
+    """The shopper of an API call.
+
+    A session id that is unknown or expired is an error (404 ``session_not_found``) rather than a
+    silent new cart: the client must learn that what it holds no longer names anything. A guest with
+    no session id at all gets a new session when ``create`` is set; the API view returns its key in
+    the ``X-Session-Id`` header and the ``session_id`` cookie.
+    """
+    user = _user_of(request)
+    key = session_key_from_api(request)
+    session = None
+    if key:
+        session = shopper_session_get_active(key=key)
+        if session is None:
+            raise SessionNotFound(
+                "Unknown or expired session id; start a new one with POST /api/v1/sessions.",
+                details={"sessionId": key},
+            )
+        if session.user_id and (user is None or session.user_id != user.pk):
+            # Another account's session: never let it name their cart or conversation.
+            raise SessionNotFound("Unknown or expired session id.", details={"sessionId": key})
+    elif create and user is None:
+        session = shopper_session_create(channel=channel)
+        request._new_shopper_session = session
+    return Shopper(user=user, session=session)
+
+
+class ShopperAPIMixin:
+    """For DRF views: ``self.get_shopper()`` and the new session's key echoed to the client."""
+
+    def get_shopper(self, *, create: bool = False) -> Shopper:
+        return shopper_from_api(self.request, create=create)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        new_session = getattr(request, "_new_shopper_session", None) or getattr(
+            getattr(request, "_request", None), "_new_shopper_session", None
+        )
+        if new_session is not None:
+            response["X-Session-Id"] = new_session.key
+            response.set_cookie(SESSION_COOKIE, new_session.key, samesite="Lax", httponly=True)
+        return response

@@ -1,0 +1,82 @@
+"""``GET /health``: what the site depends on, checked live (CONTRACT.md, Operations)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.error("health: database unreachable: %s", exc)
+        return "down"
+    return "ok"
+
+
+def _check_cache() -> str:
+    key = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", 5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception as exc:  # any backend error means the cache is unusable; report, do not crash
+        logger.warning("health: cache error: %s", exc)
+        return "down"
+    return "ok" if ok else "down"
+
+
+def _check_channel_layer() -> str:
+    layer = get_channel_layer()
+    if layer is None:
+        return "down"
+    try:
+        async_to_sync(layer.group_send)("health", {"type": "health.ping"})
+    except Exception as exc:  # same reasoning as the cache: a broken layer is reported as down
+        logger.warning("health: channel layer error: %s", exc)
+        return "down"
+    return "ok"
+
+
+def _check_celery() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    from commerce.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+    except Exception as exc:  # broker libraries raise many types; all mean "cannot queue"
+        logger.warning("health: celery broker error: %s", exc)
+        return "down"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": _check_database(),
+        "cache": _check_cache(),
+        "channelLayer": _check_channel_layer(),
+        "celery": _check_celery(),
+        "llm": settings.LLM_PROVIDER if settings.LLM_ENABLED else "disabled",
+        "voice": "superu" if settings.SUPERU_ENABLED else "simulator",
+    }
+    degraded = any(value == "down" for value in checks.values())
+    status_code = 503 if checks["database"] == "down" else 200
+    return JsonResponse({"status": "degraded" if degraded else "ok", "checks": checks}, status=status_code)

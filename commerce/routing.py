@@ -1,0 +1,3 @@
+"""WebSocket URL routes of every app, gathered in one list for ``asgi.py``."""
+
+websocket_urlpatterns: list = []

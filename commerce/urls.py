@@ -1,0 +1,28 @@
+"""Root URLs. Each app's ``urls.py`` exports ``urlpatterns`` (pages) and ``api_urlpatterns`` (``/api/v1``)."""
+
+from importlib import import_module
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from commerce.health import health
+
+APPS = ["commerce.accounts", "catalog", "carts", "orders", "conversations", "memory", "voice"]
+
+api_v1 = [p for app in APPS for p in getattr(import_module(f"{app}.urls"), "api_urlpatterns", [])]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", health, name="health"),
+    path("", include("django_prometheus.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+]
+urlpatterns += [path("", include(f"{app}.urls")) for app in APPS]
+
+handler400 = "commerce.views.bad_request"
+handler403 = "commerce.views.permission_denied"
+handler404 = "commerce.views.page_not_found"
+handler500 = "commerce.views.server_error"

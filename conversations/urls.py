@@ -1,0 +1,4 @@
+app_name = "conversations"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

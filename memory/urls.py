@@ -1,0 +1,4 @@
+app_name = "memory"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,4 @@
+app_name = "orders"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,4 @@
+app_name = "voice"
+
+urlpatterns: list = []
+api_urlpatterns: list = []
