@@ -3,9 +3,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml ./
-RUN pip install --upgrade pip
+# Dependencies first (pyproject lists no packages of its own), so code changes reuse this layer.
+RUN pip install --upgrade pip && pip install .
 COPY . .
-RUN pip install -e . && SECRET_KEY=build-only DATABASE_URL= python manage.py collectstatic --noinput
+RUN SECRET_KEY=build-only DATABASE_URL= python manage.py collectstatic --noinput
 RUN useradd --create-home shop && chown -R shop /app
 USER shop
 EXPOSE 8000 8001
