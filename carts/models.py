@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 
@@ -53,6 +53,15 @@ class Discount(models.Model):
         )
 
 
+class CartQuerySet(models.QuerySet["Cart"]):
+    def with_lines(self) -> CartQuerySet:
+        return self.filter(Exists(CartLine.objects.filter(cart=OuterRef("pk"))))
+
+    def abandoned(self, *, idle_since) -> CartQuerySet:
+        """Carts holding something that nobody has touched since ``idle_since``."""
+        return self.with_lines().filter(updated_at__lt=idle_since)
+
+
 class Cart(models.Model):
     """One open cart per signed-in user or per guest session (never both)."""
 
@@ -68,6 +77,8 @@ class Cart(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Last change by the shopper; abandoned-cart detection scans this column.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = CartQuerySet.as_manager()
 
     class Meta:
         constraints = [

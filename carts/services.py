@@ -6,12 +6,32 @@ Every write touches ``Cart.updated_at``: abandoned-cart detection (voice recover
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from carts.models import Cart, Discount
-from commerce.errors import DomainError, InvalidInput
+from carts.models import Cart, CartLine, Discount
+from carts.selectors import cart_totals, cart_with_lines
+from catalog.models import Variant
+from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.shoppers import Shopper
+from commerce.errors import DomainError, InvalidInput, NotFound
+from commerce.money import money_str
+
+MAX_LINE = settings.CART_MAX_LINE_QUANTITY
+
+
+def _owner_filter(shopper: Shopper | None) -> dict | None:
+    if shopper is None:
+        return None
+    if shopper.user is not None:
+        return {"user": shopper.user}
+    if shopper.session is not None:
+        return {"session": shopper.session}
+    return None
 
 
 def _touch(cart: Cart) -> None:
@@ -19,13 +39,13 @@ def _touch(cart: Cart) -> None:
     Cart.objects.filter(pk=cart.pk).update(updated_at=cart.updated_at)
 
 
-def cart_get_or_create_for_shopper(*, shopper) -> Cart:
+def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
     """The shopper's open cart, created on first use (a user's when signed in, else the session's)."""
     if shopper is None or (shopper.user is None and shopper.session is None):
         raise InvalidInput(
             "No shopper to hold a cart: sign in or send a session id.", code="session_required"
         )
-    owner = {"user": shopper.user} if shopper.user is not None else {"session": shopper.session}
+    owner = _owner_filter(shopper)
     cart = Cart.objects.filter(**owner).first()
     if cart is not None:
         return cart
@@ -65,3 +85,244 @@ def discount_record_use(*, discount: Discount) -> None:
                 details={"code": discount.code},
             )
         discount.refresh_from_db(fields=["times_used"])
+
+
+# --- lines -------------------------------------------------------------------------------------------
+
+
+def _as_pk(value: int | str | None) -> int | None:
+    """Identifiers are opaque strings on the wire; anything that is not one of ours names nothing."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip()) or None
+    return None
+
+
+def _check_quantity(quantity: int, *, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not low <= quantity <= MAX_LINE:
+        raise InvalidInput(
+            f"Quantity must be a whole number from {low} to {MAX_LINE}.",
+            code="invalid_quantity",
+            details={"quantity": quantity, "min": low, "max": MAX_LINE},
+        )
+    return quantity
+
+
+def _variant_label(variant: Variant) -> str:
+    options = " ".join(part for part in (variant.size, variant.color) if part)
+    return f"{variant.product.name} ({options})" if options else variant.product.name
+
+
+def _check_stock(variant: Variant, wanted: int, *, in_cart: int) -> None:
+    if wanted <= variant.stock:
+        return
+    label = _variant_label(variant)
+    if variant.stock == 0:
+        message = f"{label} is sold out."
+    elif in_cart:
+        message = f"Only {variant.stock} of {label} left and you already have {in_cart} in your cart."
+    else:
+        message = f"Only {variant.stock} of {label} left."
+    raise DomainError(
+        message,
+        code="insufficient_stock",
+        details={"variantId": str(variant.pk), "available": variant.stock, "inCart": in_cart},
+    )
+
+
+def _locked_cart(shopper: Shopper) -> Cart:
+    """The shopper's cart, row-locked on PostgreSQL so one cart's writes run one after another."""
+    cart = cart_get_or_create_for_shopper(shopper=shopper)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
+def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine]:
+    """The shopper's (row-locked) cart and one of its lines; another cart's line id is not found."""
+    pk = _as_pk(line_id)
+    owner = _owner_filter(shopper)
+    cart = (
+        Cart.objects.select_for_update().filter(**owner).first()
+        if pk is not None and owner is not None
+        else None
+    )
+    line = cart.lines.select_related("variant__product").filter(pk=pk).first() if cart is not None else None
+    if line is None:
+        raise NotFound(
+            "No such line in your cart.", code="cart_line_not_found", details={"itemId": str(line_id)}
+        )
+    return cart, line
+
+
+def cart_add_item(
+    *, shopper: Shopper, variant_id: int | str, quantity: int, product_id: int | str | None = None
+) -> Cart:
+    """Adds ``quantity`` of a variant; the same variant grows its line (at most 50, never past stock).
+
+    ``product_id``, when given (the API sends both), must be the variant's product.
+    """
+    _check_quantity(quantity)
+    pk = _as_pk(variant_id)
+    variant = (
+        Variant.objects.select_related("product").filter(pk=pk, product__is_active=True).first()
+        if pk is not None
+        else None
+    )
+    if variant is None:
+        raise NotFound(
+            "That product option is not available.",
+            code="variant_not_found",
+            details={"variantId": str(variant_id)},
+        )
+    if product_id is not None and _as_pk(product_id) != variant.product_id:
+        raise InvalidInput(
+            "The variant does not belong to that product.",
+            code="variant_product_mismatch",
+            details={"productId": str(product_id), "variantId": str(variant_id)},
+        )
+    with transaction.atomic():
+        cart = _locked_cart(shopper)
+        line = cart.lines.filter(variant=variant).first()
+        in_cart = line.quantity if line else 0
+        wanted = in_cart + quantity
+        if wanted > MAX_LINE:
+            raise DomainError(
+                f"At most {MAX_LINE} of one item per order: you have {in_cart}, "
+                f"so you can add {MAX_LINE - in_cart} more.",
+                code="line_quantity_limit",
+                details={"inCart": in_cart, "max": MAX_LINE},
+            )
+        _check_stock(variant, wanted, in_cart=in_cart)
+        if line is None:
+            CartLine.objects.create(cart=cart, variant=variant, quantity=wanted)
+        else:
+            line.quantity = wanted
+            line.save(update_fields=["quantity"])
+        _touch(cart)
+    return cart
+
+
+def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) -> Cart:
+    """Sets a line's quantity; 0 removes it. Raising it past stock is refused, lowering never is."""
+    _check_quantity(quantity, allow_zero=True)
+    with transaction.atomic():
+        cart, line = _owned_line(shopper, line_id)
+        if quantity == 0:
+            line.delete()
+        elif quantity != line.quantity:
+            if quantity > line.quantity:
+                _check_stock(line.variant, quantity, in_cart=0)
+            line.quantity = quantity
+            line.save(update_fields=["quantity"])
+        _touch(cart)
+    return cart
+
+
+def cart_remove_line(*, shopper: Shopper, line_id: int | str) -> Cart:
+    with transaction.atomic():
+        cart, line = _owned_line(shopper, line_id)
+        line.delete()
+        _touch(cart)
+    return cart
+
+
+# --- discounts -----------------------------------------------------------------------------------------
+
+
+def _usable_discount(code: str, *, subtotal: Decimal) -> Discount:
+    """The discount named ``code`` if it applies to a cart of ``subtotal`` now, else why not."""
+    code = (code or "").strip()
+    if not code:
+        raise InvalidInput("Enter a discount code.", code="discount_code_required")
+    discount = Discount.objects.filter(code__iexact=code).first()
+    if discount is None or not discount.is_active:
+        raise DomainError(
+            f"{code.upper()} is not a valid discount code.",
+            code="discount_invalid",
+            details={"code": code.upper()},
+        )
+    now = timezone.now()
+    details = {"code": discount.code}
+    if discount.starts_at > now:
+        raise DomainError(
+            f"Code {discount.code} is not valid yet.", code="discount_not_started", details=details
+        )
+    if discount.ends_at is not None and now >= discount.ends_at:
+        raise DomainError(f"Code {discount.code} has expired.", code="discount_expired", details=details)
+    if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
+        raise DomainError(
+            f"Code {discount.code} has been used up.", code="discount_exhausted", details=details
+        )
+    if subtotal < discount.min_subtotal:
+        raise DomainError(
+            f"Code {discount.code} needs a subtotal of at least {money_str(discount.min_subtotal)}; "
+            f"yours is {money_str(subtotal)}.",
+            code="discount_min_subtotal",
+            details={
+                **details,
+                "minSubtotal": money_str(discount.min_subtotal),
+                "subtotal": money_str(subtotal),
+            },
+        )
+    return discount
+
+
+def cart_apply_discount(*, shopper: Shopper, code: str) -> Cart:
+    """Puts a discount code on the cart (replacing any other); the code is matched case-insensitively."""
+    with transaction.atomic():
+        cart = _locked_cart(shopper)
+        subtotal = cart_totals(cart_with_lines().get(pk=cart.pk)).subtotal
+        discount = _usable_discount(code, subtotal=subtotal)
+        cart.discount = discount
+        Cart.objects.filter(pk=cart.pk).update(discount=discount)
+        _touch(cart)
+    return cart
+
+
+def cart_remove_discount(*, shopper: Shopper) -> Cart:
+    with transaction.atomic():
+        cart = _locked_cart(shopper)
+        cart.discount = None
+        Cart.objects.filter(pk=cart.pk).update(discount=None)
+        _touch(cart)
+    return cart
+
+
+# --- guest to account ----------------------------------------------------------------------------------
+
+
+def cart_merge_guest_into_user(*, user: User, guest_session: ShopperSession | None) -> Cart | None:
+    """Merges a guest's cart into the account cart (CONTRACT.md section 5), line by line.
+
+    Lines match on variant and their quantities add, capped at 50 per line (stock is checked at
+    checkout, not here: the shopper must not lose what they chose); the guest's discount carries
+    over only when the account cart has none; the guest cart is then deleted. Returns the account
+    cart, or None when the guest had no cart.
+    """
+    if guest_session is None:
+        return None
+    with transaction.atomic():
+        guest = Cart.objects.select_for_update().filter(session=guest_session, user__isnull=True).first()
+        if guest is None:
+            return None
+        account = cart_get_or_create_for_shopper(shopper=Shopper(user=user, session=None))
+        account = Cart.objects.select_for_update().get(pk=account.pk)
+        account_lines = {line.variant_id: line for line in account.lines.select_for_update()}
+        for guest_line in guest.lines.all():
+            mine = account_lines.get(guest_line.variant_id)
+            if mine is None:
+                # Moving the row keeps its id and added_at; the guest cart no longer holds it.
+                guest_line.cart = account
+                guest_line.save(update_fields=["cart"])
+            else:
+                mine.quantity = min(mine.quantity + guest_line.quantity, MAX_LINE)
+                mine.save(update_fields=["quantity"])
+        if account.discount_id is None and guest.discount_id is not None:
+            account.discount_id = guest.discount_id
+            Cart.objects.filter(pk=account.pk).update(discount_id=guest.discount_id)
+        guest.delete()
+        _touch(account)
+    return account

@@ -1,0 +1,126 @@
+"""Cart endpoints (CONTRACT.md section 2, Cart). Guests are named by ``X-Session-Id`` / ``session_id``.
+
+A guest who sends no session id gets a new session, returned in the ``X-Session-Id`` header and the
+``session_id`` cookie (ShopperAPIMixin), so the next call finds the same cart.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carts.models import Cart
+from carts.selectors import cart_with_lines
+from carts.serializers import (
+    ApplyDiscountIn,
+    CartItemAddIn,
+    CartItemUpdateIn,
+    CartOut,
+    cart_to_dict,
+)
+from carts.services import (
+    cart_add_item,
+    cart_apply_discount,
+    cart_get_or_create_for_shopper,
+    cart_remove_discount,
+    cart_remove_line,
+    cart_set_quantity,
+)
+from commerce.accounts.shoppers import ShopperAPIMixin
+
+SESSION_HEADER = OpenApiParameter(
+    "X-Session-Id",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A guest's session id (or the session_id cookie). Omit it to get a new one back.",
+)
+TAGS = ["cart"]
+
+
+def _cart_response(cart: Cart, *, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(cart_to_dict(cart_with_lines().get(pk=cart.pk)), status=status_code)
+
+
+class CartView(ShopperAPIMixin, APIView):
+    @extend_schema(parameters=[SESSION_HEADER], responses={200: CartOut}, tags=TAGS, operation_id="cart_get")
+    def get(self, request):
+        cart = cart_get_or_create_for_shopper(shopper=self.get_shopper(create=True))
+        return _cart_response(cart)
+
+
+class CartItemsView(ShopperAPIMixin, APIView):
+    @extend_schema(
+        parameters=[SESSION_HEADER],
+        request=CartItemAddIn,
+        responses={201: CartOut},
+        tags=TAGS,
+        operation_id="cart_item_add",
+        description="Adds a variant; the same variant adds to its line (1 to 50 per line, never past stock).",
+    )
+    def post(self, request):
+        data = CartItemAddIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_add_item(
+            shopper=self.get_shopper(create=True),
+            product_id=data.validated_data["productId"],
+            variant_id=data.validated_data["variantId"],
+            quantity=data.validated_data["quantity"],
+        )
+        return _cart_response(cart, status_code=status.HTTP_201_CREATED)
+
+
+class CartItemView(ShopperAPIMixin, APIView):
+    @extend_schema(
+        parameters=[SESSION_HEADER],
+        request=CartItemUpdateIn,
+        responses={200: CartOut},
+        tags=TAGS,
+        operation_id="cart_item_update",
+        description="Sets the line's quantity; 0 removes the line.",
+    )
+    def put(self, request, item_id: str):
+        data = CartItemUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_set_quantity(
+            shopper=self.get_shopper(), line_id=item_id, quantity=data.validated_data["quantity"]
+        )
+        return _cart_response(cart)
+
+    @extend_schema(
+        parameters=[SESSION_HEADER], responses={200: CartOut}, tags=TAGS, operation_id="cart_item_remove"
+    )
+    def delete(self, request, item_id: str):
+        cart = cart_remove_line(shopper=self.get_shopper(), line_id=item_id)
+        return _cart_response(cart)
+
+
+class CartApplyDiscountView(ShopperAPIMixin, APIView):
+    @extend_schema(
+        parameters=[SESSION_HEADER],
+        request=ApplyDiscountIn,
+        responses={200: CartOut},
+        tags=TAGS,
+        operation_id="cart_apply_discount",
+        description=(
+            "Applies a discount code (any case). Refusals: discount_invalid, discount_not_started, "
+            "discount_expired, discount_exhausted, discount_min_subtotal (422)."
+        ),
+    )
+    def post(self, request):
+        data = ApplyDiscountIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_apply_discount(shopper=self.get_shopper(create=True), code=data.validated_data["code"])
+        return _cart_response(cart)
+
+
+class CartDiscountView(ShopperAPIMixin, APIView):
+    @extend_schema(
+        parameters=[SESSION_HEADER], responses={200: CartOut}, tags=TAGS, operation_id="cart_remove_discount"
+    )
+    def delete(self, request):
+        cart = cart_remove_discount(shopper=self.get_shopper(create=True))
+        return _cart_response(cart)
