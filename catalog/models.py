@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+
+# At or below this many units a variant shows "Only N left" and appears in the admin's low-stock list.
+LOW_STOCK_THRESHOLD = 5
 
 
 class Category(models.Model):
@@ -22,6 +29,15 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def path_names(self) -> list[str]:
+        """Names from the root down to this node (walks ``parent``: select_related it for lists)."""
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return names[::-1]
+
 
 class ProductQuerySet(models.QuerySet["Product"]):
     def active(self) -> ProductQuerySet:
@@ -39,6 +55,10 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The full-text document (name A; brand, categories, tags B; description, colours C). On
+    # PostgreSQL a trigger (migration 0002) fills it on every write path, bulk ones included, so
+    # it can never go stale; on SQLite it stays empty and search uses the token fallback.
+    search = SearchVectorField(null=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
@@ -47,6 +67,27 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product-detail", args=[self.pk])
+
+    @property
+    def price_from(self) -> Decimal | None:
+        """Lowest variant price: the search's annotation, else the prefetched variants (no query)."""
+        annotated = getattr(self, "lowest_price", None)
+        if annotated is not None:
+            return Decimal(annotated)
+        prices = [v.price for v in self.variants.all()]
+        return min(prices) if prices else None
+
+    @property
+    def stock_total(self) -> int:
+        return sum(v.stock for v in self.variants.all())
+
+    @property
+    def image_src(self) -> str:
+        """The image to show: the imported URL, else the generated SVG placeholder."""
+        return self.image_url or reverse("catalog:product-image", args=[self.pk])
 
 
 class VariantQuerySet(models.QuerySet["Variant"]):
@@ -68,6 +109,8 @@ class Variant(models.Model):
 
     class Meta:
         ordering = ["product_id", "id"]
+        # "lowest price of a product" and price-range filters read variants by product and price.
+        indexes = [models.Index(fields=["product", "price"], name="variant_product_price_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
         ]
@@ -78,3 +121,20 @@ class Variant(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.stock <= LOW_STOCK_THRESHOLD
+
+    @property
+    def stock_status(self) -> str:
+        """``out``, ``low`` or ``ok``: the CSS class suffix and the state shoppers see."""
+        if self.stock <= 0:
+            return "out"
+        return "low" if self.is_low_stock else "ok"
+
+    @property
+    def stock_label(self) -> str:
+        if self.stock <= 0:
+            return "Sold out"
+        return f"Only {self.stock} left" if self.is_low_stock else "In stock"

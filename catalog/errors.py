@@ -1,0 +1,19 @@
+"""Catalog error codes (raised by services and selectors, rendered by each door)."""
+
+from commerce.errors import InvalidInput, NotFound
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+
+
+class CatalogRecordInvalid(InvalidInput):
+    """A record of an import file is invalid; ``details`` holds ``record``, ``sku`` and ``field``."""
+
+    code = "invalid_catalog_record"
+
+
+class InvalidSearch(InvalidInput):
+    """A search filter value is unusable (``details["field"]`` names it)."""
+
+    code = "invalid_filter"

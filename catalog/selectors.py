@@ -1,0 +1,292 @@
+"""Reads of the catalog. :func:`product_search` is the one search the pages, the API and the assistant use.
+
+On PostgreSQL the query runs against the ``search`` document (weights: name A; brand, categories,
+tags B; description and colours C) with ``websearch_to_tsquery`` and ``ts_rank``; when no product
+matches the words themselves, it falls back to trigram word similarity on the name, which forgives
+typos ("runing shoes"). On SQLite every query word must appear in the name, brand, category, tags,
+description or a colour, and a relevance score puts name matches above description mentions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Lower
+
+from catalog.errors import InvalidSearch, ProductNotFound
+from catalog.models import Category, Product, Variant
+
+SORTS: dict[str, str] = {
+    "relevance": "Best match",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "newest": "Newest",
+}
+# Below this word similarity a name is not taken for a misspelling of the query.
+TRIGRAM_THRESHOLD = 0.4
+MAX_QUERY_WORDS = 8
+STOP_WORDS = frozenset({"a", "an", "and", "the", "for", "with", "in", "of", "to", "on", "my", "me", "some"})
+SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
+
+
+def _variants_prefetch() -> Prefetch:
+    return Prefetch("variants", queryset=Variant.objects.order_by("id"))
+
+
+def product_queryset() -> QuerySet[Product]:
+    """Active products with what a product card or the API needs, in a constant number of queries."""
+    return (
+        Product.objects.active()
+        .select_related("category__parent")
+        .prefetch_related(_variants_prefetch())
+        .defer("search")
+    )
+
+
+def _lowest_price() -> Subquery:
+    return Subquery(
+        Variant.objects.filter(product=OuterRef("pk")).order_by("price").values("price")[:1],
+        output_field=DecimalField(max_digits=10, decimal_places=2),
+    )
+
+
+def _category_filter(category: Category | str | int) -> Q:
+    """A category by instance, id, slug or name; its sub-categories (three levels) count too."""
+    if isinstance(category, Category):
+        ids = Q(category=category) | Q(category__parent=category) | Q(category__parent__parent=category)
+        return ids
+    value = str(category).strip()
+    q = Q()
+    for prefix in ("category", "category__parent", "category__parent__parent"):
+        q |= Q(**{f"{prefix}__slug": value.lower()}) | Q(**{f"{prefix}__name__iexact": value})
+        if value.isdigit():
+            q |= Q(**{f"{prefix}__id": int(value)})
+    return q
+
+
+def _words(query: str) -> list[str]:
+    words = [w for w in re.findall(r"[\w']+", query.lower()) if w not in STOP_WORDS]
+    return words[:MAX_QUERY_WORDS]
+
+
+def _stem(word: str) -> str:
+    # Just enough stemming for plurals: "hoodies" finds "Hoodie", "jeans" finds "Jean", "shoes" "Shoe".
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "ie"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _sqlite_text_search(qs: QuerySet[Product], query: str) -> QuerySet[Product]:
+    words = [_stem(w) for w in _words(query)]
+    if not words:
+        return qs.annotate(relevance=Value(0.0, output_field=FloatField()))
+    score: Any = Case(When(name__iexact=query.strip(), then=Value(50)), default=Value(0))
+    score = score + Case(When(name__icontains=query.strip(), then=Value(20)), default=Value(0))
+    for word in words:
+        colour = Exists(Variant.objects.filter(product=OuterRef("pk"), color__icontains=word))
+        in_name = Q(name__icontains=word)
+        in_b = (
+            Q(brand__icontains=word)
+            | Q(category__name__icontains=word)
+            | Q(category__parent__name__icontains=word)
+            | Q(tags__icontains=word)
+        )
+        qs = qs.filter(in_name | in_b | Q(description__icontains=word) | Q(colour))
+        score = score + Case(
+            When(in_name, then=Value(10)),
+            When(in_b, then=Value(4)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    return qs.annotate(relevance=score * Value(1.0, output_field=FloatField()))
+
+
+def _postgres_text_search(qs: QuerySet[Product], query: str) -> QuerySet[Product]:
+    if not _words(query):
+        return qs.annotate(relevance=Value(0.0, output_field=FloatField()))
+    ts_query = SearchQuery(query, search_type="websearch", config="english")
+    matched = qs.filter(search=ts_query)
+    if matched.exists():
+        return matched.annotate(
+            relevance=SearchRank(F("search"), ts_query) + TrigramWordSimilarity(query, "name") / 10
+        )
+    # No product holds these words: the shopper probably mistyped one. Trigram word similarity
+    # compares the query with the closest stretch of each name.
+    return qs.annotate(relevance=TrigramWordSimilarity(query, "name")).filter(
+        relevance__gte=TRIGRAM_THRESHOLD
+    )
+
+
+def _clean_price(value: Decimal | str | int | None, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        price = Decimal(str(value))
+    except ArithmeticError:
+        raise InvalidSearch(f"{name} must be a number.", details={"field": name}) from None
+    if not price.is_finite() or price < 0:
+        raise InvalidSearch(f"{name} must be a number of at least 0.", details={"field": name})
+    return price
+
+
+def product_search(
+    *,
+    query: str = "",
+    category: Category | str | int | None = None,
+    brand: str | None = None,
+    size: str | None = None,
+    color: str | None = None,
+    min_price: Decimal | str | None = None,
+    max_price: Decimal | str | None = None,
+    sort: str = "relevance",
+    in_stock_only: bool = False,
+) -> QuerySet[Product]:
+    """Active products matching the text query and every given filter (filters combine with AND).
+
+    Size, colour, price range and ``in_stock_only`` must hold for the *same* variant: "size 10 in
+    black under $150" means one buyable shoe, not a black 9 and a red 10. Each product carries
+    ``relevance`` and ``lowest_price`` annotations. Raises :class:`InvalidSearch` for a bad filter.
+    """
+    sort = sort or "relevance"
+    if sort not in SORTS:
+        raise InvalidSearch(f"sort must be one of {', '.join(SORTS)}.", details={"field": "sort"})
+    low, high = _clean_price(min_price, "minPrice"), _clean_price(max_price, "maxPrice")
+    if low is not None and high is not None and low > high:
+        raise InvalidSearch("minPrice must not be greater than maxPrice.", details={"field": "minPrice"})
+
+    qs = product_queryset()
+    variant_filter = Q(product=OuterRef("pk"))
+    if size:
+        variant_filter &= Q(size__iexact=size.strip())
+    if color:
+        variant_filter &= Q(color__iexact=color.strip())
+    if low is not None:
+        variant_filter &= Q(price__gte=low)
+    if high is not None:
+        variant_filter &= Q(price__lte=high)
+    if in_stock_only:
+        variant_filter &= Q(stock__gt=0)
+    qs = qs.filter(Exists(Variant.objects.filter(variant_filter)))
+    if category not in (None, ""):
+        qs = qs.filter(_category_filter(category))
+    if brand:
+        qs = qs.filter(brand__iexact=brand.strip())
+
+    query = (query or "").strip()[:200]
+    if settings.USING_POSTGRES and connection.vendor == "postgresql":
+        qs = _postgres_text_search(qs, query)
+    else:
+        qs = _sqlite_text_search(qs, query)
+    qs = qs.annotate(lowest_price=_lowest_price())
+
+    if sort == "price_asc":
+        return qs.order_by("lowest_price", "name", "id")
+    if sort == "price_desc":
+        return qs.order_by("-lowest_price", "name", "id")
+    if sort == "newest":
+        return qs.order_by("-created_at", "-id")
+    if query:
+        return qs.order_by("-relevance", "name", "id")
+    return qs.order_by("name", "id")
+
+
+def product_get(*, product_id: int | str) -> Product:
+    """One active product with its category and variants; :class:`ProductNotFound` otherwise."""
+    text = str(product_id).strip()
+    if not text.isdigit() or len(text) > 18:
+        raise ProductNotFound(f"No product with id {text!r}.", details={"productId": text})
+    product = product_queryset().filter(pk=int(text)).first()
+    if product is None:
+        raise ProductNotFound(f"No product with id {text!r}.", details={"productId": text})
+    return product
+
+
+def product_featured(*, limit: int = 8) -> list[Product]:
+    """Products for the home page: in stock, those tagged "featured" first (staff tag them in the admin)."""
+    in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
+    featured = Case(When(tags__icontains='"featured"', then=Value(0)), default=Value(1))
+    return list(
+        product_queryset()
+        .filter(in_stock)
+        .annotate(featured_rank=featured)
+        .order_by("featured_rank", "id")[:limit]
+    )
+
+
+@dataclass
+class CategoryNode:
+    category: Category
+    product_count: int = 0
+    children: list[CategoryNode] = field(default_factory=list)
+
+    @property
+    def total_count(self) -> int:
+        return self.product_count + sum(child.total_count for child in self.children)
+
+
+def category_tree() -> list[CategoryNode]:
+    """The whole category tree (roots first, children in order) with active product counts; one query."""
+    rows = Category.objects.annotate(
+        n=Count("products", filter=Q(products__is_active=True), distinct=True)
+    ).order_by("position", "name")
+    nodes = {c.pk: CategoryNode(category=c, product_count=c.n) for c in rows}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.category.parent_id)
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def _size_key(size: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(size), size)
+    except ValueError:
+        pass
+    upper = size.upper()
+    if upper in SIZE_ORDER:
+        return (1, SIZE_ORDER.index(upper), size)
+    return (2, 0, size)
+
+
+@dataclass(frozen=True)
+class Facets:
+    brands: list[str]
+    sizes: list[str]
+    colors: list[str]
+
+
+def catalog_facets() -> Facets:
+    """The values the listing's filters offer (brands, sizes, colours) across the active catalog."""
+    active = Variant.objects.filter(product__is_active=True)
+    brands = Product.objects.active().order_by(Lower("brand")).values_list("brand", flat=True).distinct()
+    sizes = active.exclude(size="").order_by().values_list("size", flat=True).distinct()
+    colors = active.exclude(color="").order_by().values_list(Lower("color"), flat=True).distinct()
+    return Facets(
+        brands=list(dict.fromkeys(brands)),
+        sizes=sorted(set(sizes), key=_size_key),
+        colors=sorted(set(colors)),
+    )
