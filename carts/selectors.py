@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from carts.models import Cart, CartLine, Discount
@@ -52,27 +52,32 @@ def cart_totals(cart: Cart | None, *, now=None) -> CartTotals:
     """Subtotal, discount, tax on the discounted subtotal, flat shipping (none for an empty cart)."""
     if cart is None:
         return CartTotals()
+    return totals_for_lines(list(cart.lines.all()), cart.discount, now=now)
+
+
+def totals_for_lines(lines: list[CartLine], discount: Discount | None, *, now=None) -> CartTotals:
+    """The arithmetic of :func:`cart_totals` on lines in memory (no queries beyond what they hold)."""
     now = now or timezone.now()
-    lines = [
+    line_totals = [
         LineTotal(
             line=line, unit_price=line.variant.price, line_total=quantize(line.variant.price * line.quantity)
         )
-        for line in cart.lines.all()
+        for line in lines
     ]
-    subtotal = quantize(sum((lt.line_total for lt in lines), ZERO))
-    discount, note = discount_amount(cart.discount, subtotal, now=now)
-    taxable = subtotal - discount
+    subtotal = quantize(sum((lt.line_total for lt in line_totals), ZERO))
+    amount, note = discount_amount(discount, subtotal, now=now)
+    taxable = subtotal - amount
     tax = quantize(taxable * settings.CART_TAX_RATE)
-    shipping = quantize(settings.DEFAULT_SHIPPING_FEE) if lines else ZERO
+    shipping = quantize(settings.DEFAULT_SHIPPING_FEE) if line_totals else ZERO
     return CartTotals(
-        lines=lines,
+        lines=line_totals,
         subtotal=subtotal,
-        discount_code=cart.discount.code if cart.discount else None,
-        discount=discount,
+        discount_code=discount.code if discount else None,
+        discount=amount,
         tax=tax,
         shipping=shipping,
         total=quantize(taxable + tax + shipping),
-        item_count=sum(lt.line.quantity for lt in lines),
+        item_count=sum(lt.line.quantity for lt in line_totals),
         discount_note=note,
     )
 
@@ -98,8 +103,6 @@ def cart_for_shopper(shopper) -> Cart | None:
 
 def cart_item_count(shopper) -> int:
     """Units in the shopper's cart, for the header badge (one query, no line objects)."""
-    from django.db.models import Sum
-
     if shopper is None or (shopper.user is None and shopper.session is None):
         return 0
     owner = {"cart__user": shopper.user} if shopper.user is not None else {"cart__session": shopper.session}
