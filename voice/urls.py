@@ -1,4 +1,12 @@
+from django.urls import path
+
+from voice import api, views
+
 app_name = "voice"
 
-urlpatterns: list = []
-api_urlpatterns: list = []
+urlpatterns = [
+    path("voice/r/<str:code>/", views.recovery_code_open, name="recovery-code"),
+]
+api_urlpatterns = [
+    path("voice/superu/callback", api.SuperUCallbackView.as_view(), name="voice-superu-callback"),
+]
