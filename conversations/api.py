@@ -1,0 +1,267 @@
+"""Conversation and support API (CONTRACT.md section 2: Sessions and conversation, Support)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce.accounts.errors import SessionNotFound
+from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.services import shopper_session_create
+from commerce.accounts.shoppers import Shopper, session_key_from_api
+from commerce.errors import InvalidInput
+from commerce.pagination import parse_limit_offset
+from conversations import selectors, services
+from conversations.assistant.pipeline import respond
+from conversations.models import Message, SupportTicket
+
+_datetime = serializers.DateTimeField()
+
+
+def _iso(value) -> str | None:
+    return _datetime.to_representation(value) if value is not None else None
+
+
+def _user(request: Request) -> User | None:
+    return request.user if request.user.is_authenticated else None
+
+
+def _named_session(request: Request, key: str) -> ShopperSession | None:
+    """The session a request names (``sessionId``, else header or cookie), checked against the caller.
+
+    An unknown id, or one belonging to another account, is 404 ``session_not_found``: it never
+    names someone else's conversation.
+    """
+    key = (key or session_key_from_api(request)).strip()
+    if not key:
+        return None
+    user = _user(request)
+    session = shopper_session_get_active(key=key)
+    if session is None or (session.user_id and (user is None or session.user_id != user.pk)):
+        raise SessionNotFound("Unknown or expired session id.", details={"sessionId": key})
+    return session
+
+
+def _latest_user_session(user: User, channel: str) -> ShopperSession:
+    """A signed-in caller without a session id gets their latest session on the channel (or a new one)."""
+    session = (
+        ShopperSession.objects.active().filter(user=user, channel=channel).order_by("-last_seen_at").first()
+    )
+    return session or shopper_session_create(channel=channel, user=user)
+
+
+class MessageIn(serializers.Serializer):
+    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    # No max_length here: the pipeline's own check answers an overlong message with 413 message_too_long.
+    content = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, required=False, default="api")
+
+
+ReplyOut = inline_serializer(
+    "Reply",
+    {
+        "sessionId": serializers.CharField(),
+        "reply": serializers.CharField(),
+        "intent": serializers.CharField(),
+        "confidence": serializers.FloatField(),
+        "actions": serializers.ListField(child=serializers.DictField()),
+        "products": serializers.ListField(child=serializers.DictField()),
+        "cart": serializers.DictField(allow_null=True),
+        "suggestions": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class InteractionMessageView(APIView):
+    @extend_schema(
+        request=MessageIn,
+        responses={200: ReplyOut},
+        tags=["conversation"],
+        operation_id="interactions_message",
+    )
+    def post(self, request: Request) -> Response:
+        data = MessageIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user = _user(request)
+        session = _named_session(request, values["sessionId"])
+        if session is None:
+            # A guest without a session starts one; the Reply's sessionId tells them its id.
+            session = (
+                _latest_user_session(user, values["channel"])
+                if user
+                else shopper_session_create(channel=values["channel"])
+            )
+        reply = respond(
+            shopper=Shopper(user=user, session=session), text=values["content"], channel=values["channel"]
+        )
+        return Response(reply)
+
+
+HistoryOut = inline_serializer(
+    "History",
+    {
+        "items": inline_serializer(
+            "HistoryItem",
+            {
+                "role": serializers.CharField(),
+                "content": serializers.CharField(),
+                "intent": serializers.CharField(),
+                "createdAt": serializers.DateTimeField(),
+                "channel": serializers.CharField(),
+            },
+            many=True,
+        )
+    },
+)
+
+
+def _message_to_dict(message: Message) -> dict[str, Any]:
+    return {
+        "role": message.role,
+        "content": message.content,
+        "intent": message.intent,
+        "createdAt": _iso(message.created_at),
+        "channel": message.channel,
+    }
+
+
+class InteractionHistoryView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "sessionId", str, description="The guest's session id (optional when signed in)."
+            ),
+            OpenApiParameter("limit", int, description="Most recent messages to return, 1-200 (default 50)."),
+        ],
+        responses={200: HistoryOut},
+        tags=["conversation"],
+        operation_id="interactions_history",
+    )
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        session = _named_session(request, request.query_params.get("sessionId", ""))
+        if user is None and session is None:
+            raise InvalidInput("sessionId is required for a guest.", details={"field": "sessionId"})
+        raw_limit = request.query_params.get("limit", "")
+        limit = selectors.HISTORY_DEFAULT_LIMIT
+        if raw_limit:
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= selectors.HISTORY_MAX_LIMIT:
+                raise InvalidInput(
+                    f"limit must be a whole number from 1 to {selectors.HISTORY_MAX_LIMIT}.",
+                    details={"field": "limit"},
+                )
+            limit = int(raw_limit)
+        conversation = selectors.conversation_find(shopper=Shopper(user=user, session=session))
+        messages = selectors.history(conversation=conversation, limit=limit)
+        return Response({"items": [_message_to_dict(m) for m in messages]})
+
+
+# --- support ---------------------------------------------------------------------------------
+
+
+def ticket_to_dict(ticket: SupportTicket, *, with_messages: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(ticket.pk),
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "orderId": ticket.order_number or None,
+        "channel": ticket.channel,
+        "createdAt": _iso(ticket.created_at),
+        "updatedAt": _iso(ticket.updated_at),
+        "closedAt": _iso(ticket.closed_at),
+    }
+    if with_messages:
+        data["messages"] = [
+            {"id": str(m.pk), "author": m.author_role, "body": m.body, "createdAt": _iso(m.created_at)}
+            for m in ticket.messages.all()
+        ]
+    return data
+
+
+class TicketIn(serializers.Serializer):
+    subject = serializers.CharField(max_length=200)
+    message = serializers.CharField(max_length=services.MAX_MESSAGE_CHARS)
+    orderId = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+
+
+TicketOut = inline_serializer(
+    "SupportTicket",
+    {
+        "id": serializers.CharField(),
+        "subject": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=SupportTicket.Status.values),
+        "orderId": serializers.CharField(allow_null=True),
+        "channel": serializers.CharField(),
+        "createdAt": serializers.DateTimeField(),
+        "updatedAt": serializers.DateTimeField(),
+        "closedAt": serializers.DateTimeField(allow_null=True),
+        "messages": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+TicketListOut = inline_serializer(
+    "SupportTicketList",
+    {
+        "items": serializers.ListField(child=serializers.DictField()),
+        "total": serializers.IntegerField(),
+        "limit": serializers.IntegerField(),
+        "offset": serializers.IntegerField(),
+    },
+)
+
+
+class TicketListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: TicketListOut}, tags=["support"], operation_id="support_tickets_list")
+    def get(self, request: Request) -> Response:
+        limit, offset = parse_limit_offset(request.query_params)
+        tickets = selectors.tickets_for_user(user=request.user)
+        total = tickets.count()
+        items = [ticket_to_dict(t, with_messages=False) for t in tickets[offset : offset + limit]]
+        return Response({"items": items, "total": total, "limit": limit, "offset": offset})
+
+    @extend_schema(
+        request=TicketIn, responses={201: TicketOut}, tags=["support"], operation_id="support_tickets_create"
+    )
+    def post(self, request: Request) -> Response:
+        data = TicketIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ticket = services.ticket_open(
+            user=request.user,
+            subject=values["subject"],
+            message=values["message"],
+            order_number=values.get("orderId") or None,
+            channel="api",
+        )
+        return Response(ticket_to_dict(ticket), status=status.HTTP_201_CREATED)
+
+
+class TicketDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: TicketOut}, tags=["support"], operation_id="support_tickets_retrieve")
+    def get(self, request: Request, ticket_id: str) -> Response:
+        return Response(ticket_to_dict(selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)))
+
+
+class TicketCloseView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None, responses={200: TicketOut}, tags=["support"], operation_id="support_tickets_close"
+    )
+    def post(self, request: Request, ticket_id: str) -> Response:
+        ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+        services.ticket_close(ticket=ticket)
+        return Response(ticket_to_dict(ticket))

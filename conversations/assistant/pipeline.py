@@ -1,0 +1,475 @@
+"""One message in, one ``Reply`` out: the path every channel (socket, REST, kiosk, voice) takes.
+
+``respond`` records the shopper's message, works out what it means (``nlu.understand``), serves it,
+records the reply and returns the contract's ``Reply``. What it serves today: greetings, help, store
+policy questions, product search and support tickets. Cart, checkout and order requests are answered
+honestly with a link to the page that does them (Action status ``skipped``) until the planner,
+executor and tool registry take them over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+
+from catalog.errors import InvalidSearch
+from catalog.selectors import product_search
+from catalog.serializers import product_to_dict
+from commerce.accounts.shoppers import Shopper
+from conversations import selectors, services
+from conversations.assistant import state as dialogue_state
+from conversations.assistant.reply import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    Link,
+    Outcome,
+    action,
+    build_reply,
+    render_reply_html,
+)
+from conversations.errors import TicketNotFound
+from conversations.models import Conversation, Message, SupportTicket
+
+MAX_PRODUCTS_SHOWN = 5
+TRANSCRIPT_SUBJECT_CHARS = 80
+
+CART_INTENTS = frozenset(
+    {
+        "add_to_cart",
+        "search_and_add_to_cart",
+        "add_multiple_to_cart",
+        "update_cart",
+        "adjust_cart_quantity",
+        "remove_from_cart",
+        "clear_cart",
+        "view_cart",
+        "apply_discount",
+    }
+)
+ORDER_INTENTS = frozenset(
+    {"order_status", "multi_status", "change_order_address", "cancel_order", "request_refund"}
+)
+DEFAULT_SUGGESTIONS = ["Show me running shoes", "What is your return policy?", "Talk to a person"]
+
+
+@dataclass
+class Turn:
+    """A served message: the ``Reply`` plus what the socket needs besides it."""
+
+    reply: dict[str, Any]
+    html: str
+    user_message_id: int
+    assistant_message_id: int
+
+
+@dataclass
+class Context:
+    shopper: Shopper
+    conversation: Conversation
+    state: dialogue_state.State
+    text: str
+    channel: str
+    slots: dict[str, Any]
+
+
+def respond(*, shopper: Shopper, text: str, channel: str, origin: str | None = None) -> dict[str, Any]:
+    """The contract's ``Reply`` to one shopper message (see :func:`respond_turn`)."""
+    return respond_turn(shopper=shopper, text=text, channel=channel, origin=origin).reply
+
+
+def respond_turn(*, shopper: Shopper, text: str, channel: str, origin: str | None = None) -> Turn:
+    """Records the message, serves it and records the reply.
+
+    ``origin`` is the channel name of the socket the message came from, so the live push of these
+    two messages to the conversation's other sockets skips it. Raises ``EmptyMessage`` or
+    ``MessageTooLong`` for unusable text (nothing is recorded then).
+    """
+    text = services.message_content_clean(text)
+    conversation = services.conversation_for_shopper(shopper=shopper)
+    state = dialogue_state.load(conversation)
+    name, confidence, slots = _top_intent(text, state)
+    user_message = services.message_record(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=text,
+        channel=channel,
+        intent=name,
+        confidence=confidence,
+        origin=origin,
+    )
+    ctx = Context(
+        shopper=shopper, conversation=conversation, state=state, text=text, channel=channel, slots=slots
+    )
+    outcome = _handler_for(name)(ctx)
+    dialogue_state.save(conversation, ctx.state)
+    assistant_message = services.message_record(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        content=outcome.text,
+        channel=channel,
+        intent=name,
+        confidence=confidence,
+        actions=outcome.actions,
+        origin=origin,
+    )
+    reply = build_reply(session_id=shopper.session_key, outcome=outcome, intent=name, confidence=confidence)
+    return Turn(
+        reply=reply,
+        html=render_reply_html(reply, links=outcome.links),
+        user_message_id=user_message.pk,
+        assistant_message_id=assistant_message.pk,
+    )
+
+
+# --- understanding ---------------------------------------------------------------------------
+
+
+@dataclass
+class _FallbackIntent:
+    name: str
+    confidence: float
+    slots: dict[str, Any]
+
+
+@dataclass
+class _FallbackUnderstanding:
+    intents: list[_FallbackIntent]
+
+
+_FALLBACK_RULES: tuple[tuple[str, str], ...] = (
+    ("support_close", r"\bclose\b.*\bticket\b"),
+    ("support_status", r"\b(status|update)\b.*\bticket\b|\bticket\b.*\b(status|update)\b"),
+    ("support_escalation", r"\b(human|person|agent|someone|support|complain|damaged|broken)\b"),
+    ("checkout", r"\bcheck ?out\b"),
+    ("order_status", r"\b(where is|track|status of)\b.*\border\b"),
+    ("cancel_order", r"\bcancel\b"),
+    ("view_cart", r"\b(my|the) cart\b"),
+    ("add_to_cart", r"\badd\b"),
+    ("remove_from_cart", r"\bremove\b"),
+    ("help", r"\b(help|what can you do)\b"),
+    ("greeting", r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s!.]*$"),
+    ("product_search", r"\b(show|find|looking for|search|need|want|buy)\b"),
+)
+
+
+def _fallback_understand(text: str, context: dict[str, Any] | None = None) -> _FallbackUnderstanding:
+    """Stand-in for ``nlu.understand`` until it lands; deleted then."""
+    lowered = text.lower()
+    for name, pattern in _FALLBACK_RULES:
+        if re.search(pattern, lowered):
+            slots: dict[str, Any] = {}
+            if name == "product_search":
+                words = re.sub(
+                    r"\b(show|me|find|i'?m|looking|for|search|need|want|to|buy|some|please)\b", " ", lowered
+                )
+                slots["product"] = " ".join(re.findall(r"[a-z0-9]+", words))
+            return _FallbackUnderstanding([_FallbackIntent(name, 0.7, slots)])
+    return _FallbackUnderstanding([_FallbackIntent("general_question", 0.5, {})])
+
+
+try:
+    from conversations.assistant.nlu import understand
+except ImportError:  # the rule-based NLU is being written alongside; until then the stand-in serves
+    understand = _fallback_understand
+
+
+def _nlu_context(state: dialogue_state.State) -> dict[str, Any]:
+    return {
+        "last_product_ids": list(state.last_product_ids),
+        "last_cart_line_id": state.last_cart_line_id,
+        "last_order_number": state.last_order_number,
+        "pending_clarification": state.pending_clarification,
+        "pending_confirmation": state.pending_confirmation,
+    }
+
+
+def _top_intent(text: str, state: dialogue_state.State) -> tuple[str, float, dict[str, Any]]:
+    understanding = understand(text, _nlu_context(state))
+    intents = list(getattr(understanding, "intents", None) or [])
+    if not intents:
+        return "general_question", 0.0, {}
+    top = intents[0]
+    return top.name, float(top.confidence), dict(top.slots or {})
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def _greeting(ctx: Context) -> Outcome:
+    user = ctx.shopper.user
+    name = f", {user.get_short_name()}" if user is not None and user.name else ""
+    return Outcome(
+        text=f"Hi{name}! I can find products for you, answer questions about shipping, returns, "
+        "sizing and payment, and get you to a person. What are you looking for?",
+        suggestions=DEFAULT_SUGGESTIONS,
+    )
+
+
+def _help(ctx: Context) -> Outcome:
+    return Outcome(
+        text="Here is what I can do in chat:\n"
+        '- find products: "running shoes under $150 in size 10"\n'
+        "- answer questions about shipping, returns, sizing and payment\n"
+        "- open a support ticket, tell you its status and close it\n"
+        "Adding to your cart, checkout and order changes are done on the site's pages for now; "
+        "I will give you the link.",
+        actions=[action("help", SUCCEEDED, "Listed what the assistant can do.")],
+        suggestions=DEFAULT_SUGGESTIONS,
+    )
+
+
+def _cannot_help(ctx: Context) -> Outcome:
+    return Outcome(
+        text="I can't help with that, but I can find products, answer questions about shipping, "
+        "returns, sizing and payment, or open a support ticket for you.",
+        suggestions=DEFAULT_SUGGESTIONS,
+    )
+
+
+def _general_question(ctx: Context) -> Outcome:
+    policy = selectors.policy_answer(text=ctx.text)
+    if policy is None:
+        return _cannot_help(ctx)
+    return Outcome(
+        text=policy.answer,
+        actions=[action("general_question", SUCCEEDED, f'Answered from the store policy "{policy.title}".')],
+        suggestions=["Show me running shoes", "Talk to a person"],
+    )
+
+
+def _search_terms(slots: dict[str, Any]) -> dict[str, Any]:
+    """The NLU's product slots as ``product_search`` arguments."""
+    query = slots.get("product") or slots.get("query") or ""
+    if isinstance(query, list):
+        query = " ".join(str(q) for q in query)
+    terms: dict[str, Any] = {"query": str(query)}
+    for slot, arg in (
+        ("brand", "brand"),
+        ("category", "category"),
+        ("size", "size"),
+        ("color", "color"),
+        ("min_price", "min_price"),
+        ("max_price", "max_price"),
+    ):
+        if slots.get(slot) not in (None, ""):
+            terms[arg] = slots[slot]
+    sort = slots.get("sort")
+    if sort in ("price_asc", "price_desc", "newest", "relevance"):
+        terms["sort"] = sort
+    return terms
+
+
+def _describe(terms: dict[str, Any]) -> str:
+    parts = [terms.get("query") or "products"]
+    if terms.get("brand"):
+        parts.append(f"by {terms['brand']}")
+    if terms.get("color"):
+        parts.append(f"in {terms['color']}")
+    if terms.get("size"):
+        parts.append(f"in size {terms['size']}")
+    if terms.get("min_price") is not None and terms.get("max_price") is not None:
+        parts.append(f"between ${terms['min_price']} and ${terms['max_price']}")
+    elif terms.get("max_price") is not None:
+        parts.append(f"under ${terms['max_price']}")
+    elif terms.get("min_price") is not None:
+        parts.append(f"over ${terms['min_price']}")
+    return " ".join(str(p) for p in parts)
+
+
+def _product_search(ctx: Context) -> Outcome:
+    terms = _search_terms(ctx.slots)
+    wanted = _describe(terms)
+    try:
+        found = list(product_search(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN])
+    except InvalidSearch as exc:
+        return Outcome(
+            text=f"I couldn't search for that: {exc.message}",
+            actions=[action("product_search", FAILED, exc.message)],
+            suggestions=["Show me running shoes"],
+        )
+    if not found:
+        return Outcome(
+            text=f"I couldn't find any {wanted} in stock. Try fewer words, another size or a higher price.",
+            actions=[action("product_search", SUCCEEDED, f"No products found for {wanted}.")],
+            suggestions=["Show me everything on sale", "Show me hoodies"],
+            links=[Link("Browse all products", reverse("catalog:product-list"))],
+        )
+    ctx.state.last_product_ids = [p.pk for p in found]
+    products = [product_to_dict(p) for p in found]
+    lines = [
+        f"{i}. {p['name']} by {p['brand']}" + (f" - ${p['price']}" if p["price"] else "")
+        for i, p in enumerate(products, start=1)
+    ]
+    return Outcome(
+        text=f"Here {'is' if len(found) == 1 else 'are'} {len(found)} for {wanted}:\n" + "\n".join(lines),
+        actions=[action("product_search", SUCCEEDED, f"Found {len(found)} products for {wanted}.")],
+        products=products,
+        suggestions=["Tell me about the first one", "Show cheaper ones", "What is your return policy?"],
+    )
+
+
+def _sign_in_link(next_url: str) -> Link:
+    return Link("Sign in", f"{reverse('accounts:login')}?next={next_url}")
+
+
+def _support_escalation(ctx: Context) -> Outcome:
+    user = ctx.shopper.user
+    if user is None:
+        return Outcome(
+            text="I can put you in touch with our support team once you are signed in, so they can "
+            "see your orders and answer you here. Your cart and this chat stay with you when you sign in.",
+            actions=[action("support_escalation", SKIPPED, "Support tickets need a signed-in account.")],
+            links=[_sign_in_link("/")],
+            suggestions=["What is your return policy?"],
+        )
+    open_ticket = selectors.ticket_latest_open(user=user)
+    if open_ticket is not None and open_ticket.conversation_id == ctx.conversation.pk:
+        services.ticket_add_message(ticket=open_ticket, user=user, body=ctx.text)
+        return Outcome(
+            text=f'I\'ve added this to your open ticket #{open_ticket.pk} ("{open_ticket.subject}"). '
+            "Our team will answer here in the chat.",
+            actions=[action("support_escalation", SUCCEEDED, f"Added to ticket #{open_ticket.pk}.")],
+            suggestions=["What's the status of my ticket?"],
+        )
+    order_ids = ctx.slots.get("order_ids") or ctx.slots.get("order_id") or ""
+    order_number = order_ids[0] if isinstance(order_ids, list) and order_ids else str(order_ids or "")
+    subject = (
+        ctx.text
+        if len(ctx.text) <= TRANSCRIPT_SUBJECT_CHARS
+        else ctx.text[: TRANSCRIPT_SUBJECT_CHARS - 1] + "…"
+    )
+    ticket = services.ticket_open(
+        user=user,
+        subject=subject,
+        message=ctx.text,
+        channel=ctx.channel,
+        order_number=order_number or None,
+        conversation=ctx.conversation,
+    )
+    return Outcome(
+        text=f"I've opened support ticket #{ticket.pk} with our conversation attached. A person from "
+        "our team will answer here in the chat (and you'll find it in your history).",
+        actions=[action("support_escalation", SUCCEEDED, f"Opened ticket #{ticket.pk}.")],
+        suggestions=["What's the status of my ticket?", "Close my ticket"],
+    )
+
+
+def _ticket_named(ctx: Context) -> SupportTicket | None:
+    """The ticket the message names by number ("ticket 12"), else the latest open one; only the user's own."""
+    m = re.search(r"(?:ticket|#)\s*#?(\d{1,9})\b", ctx.text, re.IGNORECASE)
+    if m:
+        return selectors.ticket_get_for_user(user=ctx.shopper.user, ticket_id=m.group(1))
+    return selectors.ticket_latest_open(user=ctx.shopper.user)
+
+
+def _support_status(ctx: Context) -> Outcome:
+    if ctx.shopper.user is None:
+        return Outcome(
+            text="Support tickets belong to an account: sign in to see yours.",
+            actions=[action("support_status", SKIPPED, "Support tickets need a signed-in account.")],
+            links=[_sign_in_link("/")],
+        )
+    try:
+        ticket = _ticket_named(ctx)
+    except TicketNotFound as exc:
+        return Outcome(text=exc.message, actions=[action("support_status", FAILED, exc.message)])
+    if ticket is None:
+        return Outcome(
+            text='You have no open support tickets. Say "talk to a person" if you need one.',
+            actions=[action("support_status", SUCCEEDED, "No open tickets.")],
+            suggestions=["Talk to a person"],
+        )
+    last_staff = ticket.messages.filter(author_role="staff").order_by("-created_at", "-id").first()
+    status = ticket.get_status_display().lower()
+    text = f'Ticket #{ticket.pk} ("{ticket.subject}") is {status}.'
+    if last_staff is not None:
+        text += f' The last answer from our team: "{last_staff.body}"'
+    else:
+        text += " Our team has not answered yet; you'll see their answer here."
+    return Outcome(
+        text=text,
+        actions=[action("support_status", SUCCEEDED, f"Ticket #{ticket.pk} is {ticket.status}.")],
+        suggestions=["Close my ticket"] if not ticket.is_closed() else [],
+    )
+
+
+def _support_close(ctx: Context) -> Outcome:
+    if ctx.shopper.user is None:
+        return Outcome(
+            text="Support tickets belong to an account: sign in to manage yours.",
+            actions=[action("support_close", SKIPPED, "Support tickets need a signed-in account.")],
+            links=[_sign_in_link("/")],
+        )
+    try:
+        ticket = _ticket_named(ctx)
+    except TicketNotFound as exc:
+        return Outcome(text=exc.message, actions=[action("support_close", FAILED, exc.message)])
+    if ticket is None:
+        return Outcome(
+            text="You have no open support tickets to close.",
+            actions=[action("support_close", SKIPPED, "No open tickets.")],
+        )
+    if ticket.is_closed():
+        return Outcome(
+            text=f"Ticket #{ticket.pk} is already closed.",
+            actions=[action("support_close", SKIPPED, f"Ticket #{ticket.pk} was already closed.")],
+        )
+    services.ticket_close(ticket=ticket)
+    return Outcome(
+        text=f"I've closed ticket #{ticket.pk}. Glad we could help!",
+        actions=[action("support_close", SUCCEEDED, f"Closed ticket #{ticket.pk}.")],
+    )
+
+
+def _not_in_chat_yet(ctx: Context, intent: str) -> Outcome:
+    """Cart, checkout and order requests: said plainly that chat cannot do them yet, with the page's link."""
+    if intent in CART_INTENTS:
+        what, link = "Changing your cart", Link("Open your cart", "/cart/")
+    elif intent == "checkout":
+        what, link = "Checking out", Link("Go to checkout", "/checkout/")
+    else:
+        what, link = "Looking after orders", Link("See your orders", "/orders/")
+    links = [link]
+    text = f"{what} isn't available in chat yet, so I haven't done anything. You can do it here: {link.url}"
+    if intent not in CART_INTENTS and ctx.shopper.user is None:
+        links.append(_sign_in_link(link.url))
+        text += " (you'll need to sign in; your cart stays with you)."
+    return Outcome(
+        text=text,
+        actions=[action(intent, SKIPPED, f"{what} is not available in chat yet.")],
+        links=links,
+        suggestions=["Show me running shoes", "What is your return policy?"],
+    )
+
+
+def _confirm_or_deny(ctx: Context) -> Outcome:
+    return Outcome(
+        text="There's nothing waiting for a yes or no right now. What would you like to do?",
+        suggestions=DEFAULT_SUGGESTIONS,
+    )
+
+
+HANDLERS: dict[str, Callable[[Context], Outcome]] = {
+    "greeting": _greeting,
+    "help": _help,
+    "general_question": _general_question,
+    "product_search": _product_search,
+    "support_escalation": _support_escalation,
+    "support_status": _support_status,
+    "support_close": _support_close,
+    "confirm": _confirm_or_deny,
+    "deny": _confirm_or_deny,
+}
+
+
+def _handler_for(intent: str) -> Callable[[Context], Outcome]:
+    if intent in HANDLERS:
+        return HANDLERS[intent]
+    if intent in CART_INTENTS or intent in ORDER_INTENTS or intent == "checkout":
+        return lambda ctx: _not_in_chat_yet(ctx, intent)
+    return _general_question

@@ -1,0 +1,81 @@
+"""Turns what the assistant did into the contract's ``Reply`` and the chat bubbles' HTML.
+
+HTML comes only from templates (``templates/conversations/``) with autoescaping, so whatever a
+shopper types, or a product name holds, is shown as text and never runs as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.template.loader import render_to_string
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"
+NEEDS_CONFIRMATION = "needs_confirmation"
+
+# The element of the chat panel that bubbles are appended to (``chat_panel.html``).
+CHAT_LOG_ID = "chat-log"
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass
+class Outcome:
+    """What one turn produced, before it becomes a ``Reply``."""
+
+    text: str
+    actions: list[dict[str, str]] = field(default_factory=list)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    cart: dict[str, Any] | None = None
+
+
+def action(type_: str, status: str, detail: str) -> dict[str, str]:
+    """The contract's ``Action``: ``type`` is the intent that ran, ``status`` what became of it."""
+    return {"type": type_, "status": status, "detail": detail}
+
+
+def build_reply(*, session_id: str, outcome: Outcome, intent: str, confidence: float) -> dict[str, Any]:
+    return {
+        "sessionId": session_id,
+        "reply": outcome.text,
+        "intent": intent,
+        "confidence": round(float(confidence), 3),
+        "actions": outcome.actions,
+        "products": outcome.products,
+        "cart": outcome.cart,
+        "suggestions": outcome.suggestions,
+    }
+
+
+def render_reply_html(reply: dict[str, Any], *, links: list[Link] | tuple[Link, ...] = ()) -> str:
+    """The assistant's bubble for a ``response`` event: an out-of-band fragment appended to the log."""
+    return render_to_string(
+        "conversations/reply.html",
+        {"reply": reply, "links": links, "chat_log_id": CHAT_LOG_ID, "oob": True},
+    )
+
+
+def render_message_html(*, role: str, content: str, channel: str, oob: bool = True) -> str:
+    """One plain bubble (a message from another tab, the REST API, staff), appended out of band."""
+    return render_to_string(
+        "conversations/message.html",
+        {"role": role, "content": content, "channel": channel, "chat_log_id": CHAT_LOG_ID, "oob": oob},
+    )
+
+
+def stream_chunks(text: str, *, words_per_chunk: int = 4) -> list[str]:
+    """The reply text cut into word groups for ``stream_delta`` events; joined they give the text back."""
+    words = text.split(" ")
+    return [
+        " ".join(words[i : i + words_per_chunk]) + (" " if i + words_per_chunk < len(words) else "")
+        for i in range(0, len(words), words_per_chunk)
+    ]

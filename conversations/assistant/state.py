@@ -1,0 +1,53 @@
+"""Dialogue state of a conversation: what "the second one", "it" and "yes" refer to.
+
+Read and written in the database on every turn (never kept on a socket), so a reconnect, another
+tab or the REST API continue the same dialogue. The planner/executor reads :class:`State` and writes
+changes back with :func:`save`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conversations.models import Conversation, DialogueState
+from conversations.services import dialogue_state_save
+
+
+@dataclass
+class State:
+    last_product_ids: list[int] = field(default_factory=list)
+    last_cart_line_id: int | None = None
+    last_order_number: str = ""
+    pending_clarification: dict[str, Any] | None = None
+    pending_confirmation: dict[str, Any] | None = None
+
+    def product_at(self, ordinal: int) -> int | None:
+        """The id of the n-th product last shown (1-based; -1 is the last one), or None."""
+        ids = self.last_product_ids
+        if ordinal == -1 and ids:
+            return ids[-1]
+        if 1 <= ordinal <= len(ids):
+            return ids[ordinal - 1]
+        return None
+
+
+FIELDS = (
+    "last_product_ids",
+    "last_cart_line_id",
+    "last_order_number",
+    "pending_clarification",
+    "pending_confirmation",
+)
+
+
+def load(conversation: Conversation) -> State:
+    row = DialogueState.objects.filter(conversation=conversation).first()
+    if row is None:
+        return State()
+    return State(**{name: getattr(row, name) for name in FIELDS})
+
+
+def save(conversation: Conversation, state: State) -> State:
+    dialogue_state_save(conversation=conversation, **{name: getattr(state, name) for name in FIELDS})
+    return state

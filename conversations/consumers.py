@@ -1,0 +1,208 @@
+"""The chat socket ``/ws/chat/`` (CONTRACT.md section 3): a thin async door to the assistant pipeline.
+
+Frames are JSON ``{type, payload}``. Who is asking comes from the scope (the Django session's user,
+or ``?token=`` through ``commerce.ws_auth``) and the shopper session (``?sessionId=`` or the page's
+session); everything else goes through services in a worker thread. The consumer keeps only
+connection bookkeeping: who is connected, which groups it joined and when the last pong came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from commerce.accounts.models import ShopperSession
+from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.services import shopper_session_create
+from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
+from commerce.errors import DomainError
+from commerce.ws_auth import query_params
+from conversations.assistant.pipeline import respond_turn
+from conversations.assistant.reply import render_message_html, stream_chunks
+from conversations.models import session_group, user_group
+from conversations.services import message_content_clean
+
+logger = logging.getLogger(__name__)
+
+# A frame carries one message of at most MAX_MESSAGE_CHARS characters; JSON escaping can make it a
+# few times longer, anything beyond this is refused before it is parsed.
+MAX_FRAME_CHARS = 32_000
+CLOSE_AUTH_FAILED = 4401
+CLOSE_HEARTBEAT_TIMEOUT = 4408
+CLIENT_TYPES = ("message", "typing", "ping", "pong")
+
+
+def _iso(value) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@database_sync_to_async
+def _page_session_key(scope: dict[str, Any]) -> str:
+    session = scope.get("session")
+    if session is None:
+        return ""
+    return session.get(PAGE_SESSION_KEY, "") or ""
+
+
+@database_sync_to_async
+def _shopper_session(user, key: str, channel: str) -> ShopperSession:
+    """The session named by the client if it is active and not someone else's, else a new one."""
+    session = shopper_session_get_active(key=key) if key else None
+    if session is not None and session.user_id and (user is None or session.user_id != user.pk):
+        session = None  # another account's session never names this connection
+    if session is None:
+        session = shopper_session_create(channel=channel, user=user)
+    return session
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.groups_joined: list[str] = []
+        self.heartbeat: asyncio.Task | None = None
+        await self.accept()
+        if self.scope.get("auth_error"):
+            await self.send_error(self.scope["auth_error"], "The access token is invalid or expired.")
+            await self.close(code=CLOSE_AUTH_FAILED)
+            return
+        user = self.scope.get("user")
+        user = user if user is not None and user.is_authenticated else None
+        params = query_params(self.scope)
+        channel = params.get("channel", "web")
+        self.chat_channel = channel if channel in ShopperSession.Channel.values else "web"
+        key = params.get("sessionId", "").strip() or await _page_session_key(self.scope)
+        session = await _shopper_session(user, key, self.chat_channel)
+        self.shopper = Shopper(user=user, session=session)
+
+        self.groups_joined = [session_group(session.key)]
+        if user is not None:
+            self.groups_joined.append(user_group(user.pk))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+        await self.send_event("session", {"sessionId": session.key, "expiresAt": _iso(session.expires_at)})
+        self.last_pong = asyncio.get_running_loop().time()
+        self.heartbeat = asyncio.create_task(self._heartbeat())
+
+    async def disconnect(self, code: int) -> None:
+        heartbeat = getattr(self, "heartbeat", None)
+        if heartbeat is not None and heartbeat is not asyncio.current_task():
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- frames from the client --------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if bytes_data is not None:
+            try:
+                text_data = bytes_data.decode("utf-8")
+            except UnicodeDecodeError:
+                await self.send_error("invalid_utf8", "The frame is not valid UTF-8 text; send JSON text.")
+                return
+        text = text_data or ""
+        if len(text) > MAX_FRAME_CHARS:
+            await self.send_error(
+                "message_too_long", "The frame is too large; a message is at most 4000 characters."
+            )
+            return
+        try:
+            data = json.loads(text)
+        except ValueError:
+            await self.send_error(
+                "bad_json", 'Frames must be JSON objects like {"type": "message", "payload": {...}}.'
+            )
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            await self.send_error("invalid_frame", 'Frames must be JSON objects with a string "type".')
+            return
+        payload = data.get("payload")
+        payload = {} if payload is None else payload
+        if not isinstance(payload, dict):
+            await self.send_error("invalid_payload", '"payload" must be a JSON object.')
+            return
+        kind = data["type"]
+        if kind == "ping":
+            await self.send_event("pong", {})
+        elif kind == "pong":
+            self.last_pong = asyncio.get_running_loop().time()
+        elif kind == "typing":
+            return  # the shopper is typing: nothing to do server-side yet
+        elif kind == "message":
+            await self._on_message(payload)
+        else:
+            await self.send_error(
+                "unknown_type", f"Unknown message type; use one of {', '.join(CLIENT_TYPES)}."
+            )
+
+    async def _on_message(self, payload: dict[str, Any]) -> None:
+        try:
+            text = message_content_clean(payload.get("content"))
+        except DomainError as exc:
+            await self.send_error(exc.code, exc.message)
+            return
+        await self.send_event("typing", {"on": True})
+        try:
+            turn = await database_sync_to_async(respond_turn)(
+                shopper=self.shopper, text=text, channel=self.chat_channel, origin=self.channel_name
+            )
+        except DomainError as exc:
+            await self.send_event("typing", {"on": False})
+            await self.send_error(exc.code, exc.message)
+            return
+        await self.send_event("typing", {"on": False})
+        if payload.get("stream") is True:
+            message_id = str(turn.assistant_message_id)
+            await self.send_event("stream_start", {"messageId": message_id})
+            for delta in stream_chunks(turn.reply["reply"]):
+                await self.send_event("stream_delta", {"messageId": message_id, "delta": delta})
+            await self.send_event("stream_end", {"messageId": message_id})
+        await self.send_event("response", {**turn.reply, "html": turn.html})
+
+    # --- events from the channel layer -------------------------------------------------------
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        """A message of this conversation recorded elsewhere (another tab, REST, staff)."""
+        if event.get("origin") == self.channel_name:
+            return  # this socket already has it as its own ``response``
+        role, content, channel = event["role"], event["content"], event.get("channel", "")
+        await self.send_event(
+            "message",
+            {
+                "role": role,
+                "content": content,
+                "channel": channel,
+                "html": render_message_html(role=role, content=content, channel=channel),
+            },
+        )
+
+    # --- heartbeat and sending ---------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        interval = float(settings.WS_HEARTBEAT_INTERVAL_SECONDS)
+        timeout = float(settings.WS_HEARTBEAT_TIMEOUT_SECONDS)
+        loop = asyncio.get_running_loop()
+        while True:
+            remaining = timeout - (loop.time() - self.last_pong)
+            if remaining > 0:
+                await asyncio.sleep(min(interval, remaining))
+            if loop.time() - self.last_pong >= timeout:
+                await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
+                return
+            await self.send_event("ping", {})
+
+    async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps({"type": kind, "payload": payload}, cls=DjangoJSONEncoder))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_event("error", {"code": code, "message": message})

@@ -1,0 +1,79 @@
+"""Reads of conversations, support tickets and store policies."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import QuerySet
+
+from commerce.accounts.models import User
+from commerce.accounts.shoppers import Shopper
+from conversations.errors import TicketNotFound
+from conversations.models import Conversation, Message, StorePolicy, SupportTicket
+
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 200
+
+
+def conversation_find(*, shopper: Shopper) -> Conversation | None:
+    """The shopper's conversation if it exists (reading history must not create one)."""
+    if shopper.user is not None:
+        return Conversation.objects.filter(user=shopper.user).first()
+    if shopper.session is not None:
+        return Conversation.objects.filter(session=shopper.session).first()
+    return None
+
+
+def history(*, conversation: Conversation | None, limit: int = HISTORY_DEFAULT_LIMIT) -> list[Message]:
+    """The last ``limit`` messages of the conversation, oldest first."""
+    if conversation is None:
+        return []
+    limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
+    recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
+    return recent[::-1]
+
+
+def tickets_for_user(*, user: User) -> QuerySet[SupportTicket]:
+    return SupportTicket.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def ticket_get_for_user(*, user: User, ticket_id: int | str) -> SupportTicket:
+    """The user's own ticket with its messages; anyone else's ticket does not exist for them."""
+    text = str(ticket_id).strip().lstrip("#")
+    ticket = None
+    if text.isdigit() and len(text) <= 18:
+        ticket = SupportTicket.objects.filter(user=user, pk=int(text)).prefetch_related("messages").first()
+    if ticket is None:
+        raise TicketNotFound(f"No ticket #{text} of yours.", details={"ticketId": text})
+    return ticket
+
+
+def ticket_latest_open(*, user: User) -> SupportTicket | None:
+    """The most recent ticket that is not closed: the one "my ticket" means in chat."""
+    return tickets_for_user(user=user).exclude(status=SupportTicket.Status.CLOSED).first()
+
+
+_WORD = re.compile(r"[a-z0-9$]+")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def policy_answer(*, text: str) -> StorePolicy | None:
+    """The active policy whose keywords best match the text, or None when none matches.
+
+    A keyword (a word or phrase) matches on whole words; a phrase of several words scores more than
+    a single word, so "how long does shipping take" prefers "how long" + "shipping" over "ship".
+    """
+    words = f" {_normalise(text)} "
+    best, best_score = None, 0
+    for policy in StorePolicy.objects.filter(is_active=True).order_by("pk"):
+        score = 0
+        for keyword in policy.keyword_list:
+            phrase = _normalise(keyword)
+            if phrase and f" {phrase} " in words:
+                score += len(phrase.split())
+        if score > best_score:
+            best, best_score = policy, score
+    return best

@@ -1,0 +1,153 @@
+/*
+ * The chat panel's glue to htmx's ws extension (django-htmx's hx-ws-2.js).
+ *
+ * The server speaks JSON {type, payload} (CONTRACT.md section 3). The "chat" htmx extension hands the
+ * ws extension only the `html` of `response` and `message` events, which are hx-swap-oob fragments
+ * appended to the log; everything else (session, typing, stream deltas, ping/pong, errors) is handled
+ * here. Text from the server is only ever set with textContent; HTML comes rendered and escaped by
+ * the server's templates.
+ */
+(function () {
+  "use strict";
+
+  var socket = null; // the ws extension's public socket wrapper, set on open
+
+  function parse(text) {
+    try {
+      var data = JSON.parse(text);
+      return data && typeof data.type === "string" ? data : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function frame(type, payload) {
+    return JSON.stringify({ type: type, payload: payload || {} });
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function scrollLog() {
+    var log = byId("chat-log");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  function setStatus(text) {
+    var status = byId("chat-status");
+    if (status) status.textContent = text || "";
+  }
+
+  function appendOwnBubble(content) {
+    var log = byId("chat-log");
+    if (!log) return;
+    var bubble = document.createElement("div");
+    bubble.className = "chat-msg chat-msg-user";
+    bubble.setAttribute("data-role", "user");
+    var who = document.createElement("span");
+    who.className = "chat-who";
+    who.textContent = "You";
+    var text = document.createElement("p");
+    text.className = "chat-text";
+    text.textContent = content;
+    bubble.appendChild(who);
+    bubble.appendChild(text);
+    log.appendChild(bubble);
+    scrollLog();
+  }
+
+  function resetStream() {
+    var draft = byId("chat-stream");
+    if (!draft) return;
+    draft.hidden = true;
+    draft.querySelector(".chat-text").textContent = "";
+  }
+
+  function send(content) {
+    content = (content || "").trim();
+    if (!content || !socket) return;
+    appendOwnBubble(content);
+    socket.send(frame("message", { content: content, stream: true }), null);
+  }
+
+  htmx.defineExtension("chat", {
+    transformResponse: function (text) {
+      var data = parse(text);
+      if (data && (data.type === "response" || data.type === "message") && data.payload.html) {
+        return data.payload.html;
+      }
+      return "";
+    },
+  });
+
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    socket = evt.detail.socketWrapper;
+    setStatus("");
+  });
+
+  document.addEventListener("htmx:wsClose", function () {
+    setStatus("Reconnecting to the assistant…");
+  });
+
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var data = parse(evt.detail.message);
+    if (!data) return;
+    var payload = data.payload || {};
+    var typing = byId("chat-typing");
+    var draft = byId("chat-stream");
+    switch (data.type) {
+      case "ping":
+        evt.detail.socketWrapper.send(frame("pong"), null);
+        break;
+      case "typing":
+        if (typing) typing.hidden = !payload.on;
+        break;
+      case "stream_start":
+        if (draft) {
+          draft.querySelector(".chat-text").textContent = "";
+          draft.hidden = false;
+        }
+        break;
+      case "stream_delta":
+        if (draft) draft.querySelector(".chat-text").textContent += payload.delta || "";
+        scrollLog();
+        break;
+      case "response":
+        resetStream();
+        if (typing) typing.hidden = true;
+        if ((payload.actions || []).some(function (a) { return a.status === "succeeded" && /cart|checkout/.test(a.type); })) {
+          // The cart badge and the cart page listen for this to refresh themselves.
+          htmx.trigger(document.body, "cartChanged");
+        }
+        break;
+      case "error":
+        resetStream();
+        if (typing) typing.hidden = true;
+        setStatus(payload.message || "Something went wrong.");
+        break;
+    }
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", scrollLog);
+
+  // The ws extension would send the form's fields as they are; wrap them in the protocol's frame.
+  document.addEventListener("htmx:wsConfigSend", function (evt) {
+    if (evt.target.id !== "chat-form") return;
+    var input = byId("chat-input");
+    var content = (input ? input.value : "").trim();
+    if (!content) {
+      evt.preventDefault();
+      return;
+    }
+    appendOwnBubble(content);
+    setStatus("");
+    evt.detail.messageBody = frame("message", { content: content, stream: true });
+    input.value = "";
+  });
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest(".chat-suggestion");
+    if (button) send(button.getAttribute("data-text"));
+  });
+})();
