@@ -2,9 +2,10 @@
 
 On PostgreSQL the query runs against the ``search`` document (weights: name A; brand, categories,
 tags B; description and colours C) with ``websearch_to_tsquery`` and ``ts_rank``; when no product
-matches the words themselves, it falls back to trigram word similarity on the name, which forgives
-typos ("runing shoes"). On SQLite every query word must appear in the name, brand, category, tags,
-description or a colour, and a relevance score puts name matches above description mentions.
+matches the words themselves, it falls back to trigram word similarity on the name, word by word,
+which forgives typos ("runing shoes"). On SQLite every query word must appear in the name, brand,
+category, tags, description or a colour, and a relevance score puts name matches above description
+mentions.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ SORTS: dict[str, str] = {
     "newest": "Newest",
 }
 # Below this word similarity a name is not taken for a misspelling of the query.
-TRIGRAM_THRESHOLD = 0.4
+TRIGRAM_THRESHOLD = 0.5
 MAX_QUERY_WORDS = 8
 STOP_WORDS = frozenset({"a", "an", "and", "the", "for", "with", "in", "of", "to", "on", "my", "me", "some"})
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
@@ -134,11 +135,18 @@ def _postgres_text_search(qs: QuerySet[Product], query: str) -> QuerySet[Product
         return matched.annotate(
             relevance=SearchRank(F("search"), ts_query) + TrigramWordSimilarity(query, "name") / 10
         )
-    # No product holds these words: the shopper probably mistyped one. Trigram word similarity
-    # compares the query with the closest stretch of each name.
-    return qs.annotate(relevance=TrigramWordSimilarity(query, "name")).filter(
-        relevance__gte=TRIGRAM_THRESHOLD
-    )
+    # No product holds all these words: the shopper probably mistyped one. Each word must then be
+    # in the document or close to a word of the name (trigram word similarity), so "runing shoes"
+    # finds running shoes while "velocity jeans" still finds nothing.
+    relevance: Any = Value(0.0, output_field=FloatField())
+    for i, word in enumerate(w for w in _words(query) if len(w) > 2):
+        similarity = f"similarity_{i}"
+        qs = qs.annotate(**{similarity: TrigramWordSimilarity(word, "name")}).filter(
+            Q(search=SearchQuery(word, search_type="plain", config="english"))
+            | Q(**{f"{similarity}__gte": TRIGRAM_THRESHOLD})
+        )
+        relevance = relevance + F(similarity)
+    return qs.annotate(relevance=relevance)
 
 
 def _clean_price(value: Decimal | str | int | None, name: str) -> Decimal | None:

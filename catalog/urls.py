@@ -1,4 +1,17 @@
+from django.urls import path
+
+from catalog import api, views
+
 app_name = "catalog"
 
-urlpatterns: list = []
-api_urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("products/", views.product_list, name="product-list"),
+    path("products/<str:product_id>/", views.product_detail, name="product-detail"),
+    path("products/<str:product_id>/image.svg", views.product_image, name="product-image"),
+]
+
+api_urlpatterns = [
+    path("products", api.ProductListView.as_view(), name="products-list"),
+    path("products/<str:product_id>", api.ProductDetailView.as_view(), name="products-detail"),
+]

@@ -36,3 +36,20 @@ class VariantFactory(factory.django.DjangoModelFactory):
     color = "black"
     price = Decimal("49.99")
     stock = 10
+
+
+def import_record(
+    name, brand, category, skus, *, price="99.99", stock=10, description="", tags=(), size="10", color="black"
+):
+    """An import record with one variant per sku (tests vary only what they need)."""
+    return {
+        "name": name,
+        "brand": brand,
+        "category": category,
+        "description": description,
+        "tags": list(tags),
+        "imageUrl": "",
+        "variants": [
+            {"sku": sku, "size": size, "color": color, "price": price, "stock": stock} for sku in skus
+        ],
+    }

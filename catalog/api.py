@@ -1,0 +1,62 @@
+"""Catalog API (CONTRACT.md section 2): ``GET /api/v1/products`` and ``GET /api/v1/products/{id}``."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.forms import search_kwargs_from_api
+from catalog.selectors import SORTS, product_get, product_search
+from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
+from commerce.pagination import parse_limit_offset
+
+__all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
+
+
+def _param(name: str, description: str, type_=OpenApiTypes.STR, **kwargs) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, type_, OpenApiParameter.QUERY, required=False, description=description, **kwargs
+    )
+
+
+class ProductListView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="products_list",
+        tags=["catalog"],
+        parameters=[
+            _param("query", "Free text over name, brand, category, tags, description and colours."),
+            _param("category", "Category slug, name or id; includes its sub-categories."),
+            _param("brand", "Brand name (case-insensitive)."),
+            _param("size", "A variant size, e.g. 10.5 or M."),
+            _param("color", "A variant colour, e.g. black."),
+            _param("minPrice", "Lowest price, a decimal such as 50 or 49.99.", OpenApiTypes.DECIMAL),
+            _param("maxPrice", "Highest price.", OpenApiTypes.DECIMAL),
+            _param("inStock", "true: only products with a matching variant in stock.", OpenApiTypes.BOOL),
+            _param("sort", "Order of the results.", enum=list(SORTS)),
+            _param("limit", "Page size, 1 to 100 (default 20).", OpenApiTypes.INT),
+            _param("offset", "Items to skip (default 0).", OpenApiTypes.INT),
+        ],
+        responses={200: ProductListOut, 400: ErrorOut},
+    )
+    def get(self, request: Request) -> Response:
+        search = search_kwargs_from_api(request.query_params)
+        limit, offset = parse_limit_offset(request.query_params)
+        results = product_search(**search)
+        total = results.count()
+        items = [product_to_dict(p) for p in results[offset : offset + limit]] if offset < total else []
+        return Response({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+class ProductDetailView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="products_retrieve", tags=["catalog"], responses={200: ProductOut, 404: ErrorOut}
+    )
+    def get(self, request: Request, product_id: str) -> Response:
+        return Response(product_to_dict(product_get(product_id=product_id)))

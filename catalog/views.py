@@ -1,0 +1,154 @@
+"""Storefront pages: home, listing (HTMX swaps only the results), product detail, placeholder images."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.html import escape
+from django.views.decorators.http import require_GET
+
+from catalog.errors import InvalidSearch, ProductNotFound
+from catalog.forms import page_search_form
+from catalog.models import Product
+from catalog.selectors import (
+    SORTS,
+    catalog_facets,
+    category_tree,
+    product_featured,
+    product_get,
+    product_search,
+)
+
+PAGE_SIZE = 24
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "catalog/home.html",
+        {"featured": product_featured(limit=8), "categories": category_tree()},
+    )
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return urlencode([(k, v) for k, values in params.lists() for v in values if v != ""])
+
+
+@require_GET
+def product_list(request: HttpRequest) -> HttpResponse:
+    form = page_search_form(request.GET)
+    page = None
+    if form.is_valid():
+        try:
+            results = product_search(**form.search_kwargs())
+        except InvalidSearch as exc:
+            form.add_error(None, exc.message)
+        else:
+            page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "sorts": SORTS, "base_query": _query_without_page(request)}
+    # A history restore asks for the whole page even though it comes from htmx.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "catalog/product_list.html#results", context)
+    else:
+        context.update(facets=catalog_facets(), categories=category_tree())
+        response = render(request, "catalog/product_list.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+def product_detail(request: HttpRequest, product_id: str) -> HttpResponse:
+    try:
+        product = product_get(product_id=product_id)
+    except ProductNotFound:
+        raise Http404("No such product.") from None
+    variants = list(product.variants.all())
+    wanted = request.GET.get("variant", "")
+    selected = next((v for v in variants if str(v.pk) == wanted), None) or next(
+        (v for v in variants if v.in_stock), None
+    )
+    colours: dict[str, list] = {}
+    for v in variants:
+        colours.setdefault(v.color or "default", []).append(v)
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "product": product,
+            "variants": variants,
+            "colours": colours,
+            "selected": selected,
+            "sold_out": all(not v.in_stock for v in variants),
+        },
+    )
+
+
+COLOUR_HEX = {
+    "black": "#1f2328",
+    "white": "#e9ecef",
+    "grey": "#8a939c",
+    "navy": "#1d3461",
+    "blue": "#2f6fde",
+    "red": "#c62d2d",
+    "orange": "#e8772e",
+    "olive": "#6b7a3a",
+    "green": "#2e8b57",
+    "khaki": "#b8a67a",
+    "cream": "#efe6cf",
+    "indigo": "#34407a",
+    "burgundy": "#7a1f36",
+    "teal": "#17858a",
+    "sand": "#d2bc8f",
+    "charcoal": "#3b4046",
+    "plum": "#6d3a6b",
+    "yellow": "#e3b81c",
+    "coral": "#ef6f5e",
+}
+
+
+def _placeholder_svg(product: Product) -> str:
+    """A card-sized SVG: the product's first colour (or a hue from its slug) and its name."""
+    first = next(iter(product.variants.all()), None)
+    colour = COLOUR_HEX.get(first.color.split()[-1] if first and first.color else "", "")
+    if not colour:
+        hue = int(hashlib.sha256(product.slug.encode()).hexdigest()[:4], 16) % 360
+        colour = f"hsl({hue} 45% 45%)"
+    words, lines = product.name.split(), [""]
+    for word in words:
+        if len(lines[-1]) + len(word) > 18 and lines[-1]:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    text = "".join(
+        f'<tspan x="200" dy="{0 if i == 0 else 30}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines[:3])
+    )
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" height="300" '
+        f'role="img" aria-label="{escape(product.name)}">'
+        f'<rect width="400" height="300" fill="{colour}"/>'
+        '<rect x="24" y="24" width="352" height="252" rx="18" fill="#ffffff" fill-opacity="0.82"/>'
+        f'<text x="200" y="{150 - 15 * (min(len(lines), 3) - 1)}" text-anchor="middle" '
+        'font-family="system-ui, sans-serif" font-size="26" font-weight="700" fill="#1b1f24">'
+        f"{text}</text>"
+        f'<text x="200" y="250" text-anchor="middle" font-family="system-ui, sans-serif" font-size="18" '
+        f'fill="#5b6470">{escape(product.brand)}</text></svg>'
+    )
+
+
+@require_GET
+def product_image(request: HttpRequest, product_id: str) -> HttpResponse:
+    try:
+        product = product_get(product_id=product_id)
+    except ProductNotFound:
+        raise Http404("No such product.") from None
+    response = HttpResponse(_placeholder_svg(product), content_type="image/svg+xml")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
