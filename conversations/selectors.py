@@ -60,8 +60,11 @@ def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def policy_answer(*, text: str) -> StorePolicy | None:
+def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     """The active policy whose keywords best match the text, or None when none matches.
+
+    When no keyword matches, ``topic`` (the NLU's reading: shipping, returns, sizing, payment)
+    picks that topic's first policy.
 
     A keyword (a word or phrase) matches on whole words; a phrase of several words scores more than
     a single word, so "how long does shipping take" prefers "how long" + "shipping" over "ship".
@@ -76,4 +79,6 @@ def policy_answer(*, text: str) -> StorePolicy | None:
                 score += len(phrase.split())
         if score > best_score:
             best, best_score = policy, score
+    if best is None and topic:
+        best = StorePolicy.objects.filter(is_active=True, topic=topic).order_by("pk").first()
     return best

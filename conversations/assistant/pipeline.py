@@ -14,14 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 
 from catalog.errors import InvalidSearch
-from catalog.selectors import product_search
+from catalog.selectors import product_featured, product_search
 from catalog.serializers import product_to_dict
 from commerce.accounts.shoppers import Shopper
 from conversations import selectors, services
 from conversations.assistant import state as dialogue_state
+from conversations.assistant.nlu import ACTION_INTENTS, NluContext, understand
 from conversations.assistant.reply import (
     FAILED,
     SKIPPED,
@@ -54,6 +56,7 @@ CART_INTENTS = frozenset(
 ORDER_INTENTS = frozenset(
     {"order_status", "multi_status", "change_order_address", "cancel_order", "request_refund"}
 )
+MEMORY_INTENTS = frozenset({"save_preference", "forget_preference", "clear_memory", "show_memory"})
 DEFAULT_SUGGESTIONS = ["Show me running shoes", "What is your return policy?", "Talk to a person"]
 
 
@@ -105,7 +108,7 @@ def respond_turn(*, shopper: Shopper, text: str, channel: str, origin: str | Non
     ctx = Context(
         shopper=shopper, conversation=conversation, state=state, text=text, channel=channel, slots=slots
     )
-    outcome = _handler_for(name)(ctx)
+    outcome = _handler_for(name, confidence)(ctx)
     dialogue_state.save(conversation, ctx.state)
     assistant_message = services.message_record(
         conversation=conversation,
@@ -129,72 +132,19 @@ def respond_turn(*, shopper: Shopper, text: str, channel: str, origin: str | Non
 # --- understanding ---------------------------------------------------------------------------
 
 
-@dataclass
-class _FallbackIntent:
-    name: str
-    confidence: float
-    slots: dict[str, Any]
-
-
-@dataclass
-class _FallbackUnderstanding:
-    intents: list[_FallbackIntent]
-
-
-_FALLBACK_RULES: tuple[tuple[str, str], ...] = (
-    ("support_close", r"\bclose\b.*\bticket\b"),
-    ("support_status", r"\b(status|update)\b.*\bticket\b|\bticket\b.*\b(status|update)\b"),
-    ("support_escalation", r"\b(human|person|agent|someone|support|complain|damaged|broken)\b"),
-    ("checkout", r"\bcheck ?out\b"),
-    ("order_status", r"\b(where is|track|status of)\b.*\border\b"),
-    ("cancel_order", r"\bcancel\b"),
-    ("view_cart", r"\b(my|the) cart\b"),
-    ("add_to_cart", r"\badd\b"),
-    ("remove_from_cart", r"\bremove\b"),
-    ("help", r"\b(help|what can you do)\b"),
-    ("greeting", r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s!.]*$"),
-    ("product_search", r"\b(show|find|looking for|search|need|want|buy)\b"),
-)
-
-
-def _fallback_understand(text: str, context: dict[str, Any] | None = None) -> _FallbackUnderstanding:
-    """Stand-in for ``nlu.understand`` until it lands; deleted then."""
-    lowered = text.lower()
-    for name, pattern in _FALLBACK_RULES:
-        if re.search(pattern, lowered):
-            slots: dict[str, Any] = {}
-            if name == "product_search":
-                words = re.sub(
-                    r"\b(show|me|find|i'?m|looking|for|search|need|want|to|buy|some|please)\b", " ", lowered
-                )
-                slots["product"] = " ".join(re.findall(r"[a-z0-9]+", words))
-            return _FallbackUnderstanding([_FallbackIntent(name, 0.7, slots)])
-    return _FallbackUnderstanding([_FallbackIntent("general_question", 0.5, {})])
-
-
-try:
-    from conversations.assistant.nlu import understand
-except ImportError:  # the rule-based NLU is being written alongside; until then the stand-in serves
-    understand = _fallback_understand
-
-
-def _nlu_context(state: dialogue_state.State) -> dict[str, Any]:
-    return {
-        "last_product_ids": list(state.last_product_ids),
-        "last_cart_line_id": state.last_cart_line_id,
-        "last_order_number": state.last_order_number,
-        "pending_clarification": state.pending_clarification,
-        "pending_confirmation": state.pending_confirmation,
-    }
+def _nlu_context(state: dialogue_state.State) -> NluContext:
+    clarification = state.pending_clarification or {}
+    return NluContext(
+        pending_confirmation=bool(state.pending_confirmation),
+        pending_clarification=clarification.get("slot") if isinstance(clarification, dict) else None,
+    )
 
 
 def _top_intent(text: str, state: dialogue_state.State) -> tuple[str, float, dict[str, Any]]:
-    understanding = understand(text, _nlu_context(state))
-    intents = list(getattr(understanding, "intents", None) or [])
-    if not intents:
-        return "general_question", 0.0, {}
-    top = intents[0]
-    return top.name, float(top.confidence), dict(top.slots or {})
+    """The first intent the NLU read (the planner will take them all; today one message, one intent)."""
+    understanding = understand(text, context=_nlu_context(state))
+    top = understanding.intents[0]
+    return top.name, float(top.confidence), dict(top.slots)
 
 
 # --- handlers --------------------------------------------------------------------------------
@@ -232,7 +182,7 @@ def _cannot_help(ctx: Context) -> Outcome:
 
 
 def _general_question(ctx: Context) -> Outcome:
-    policy = selectors.policy_answer(text=ctx.text)
+    policy = selectors.policy_answer(text=ctx.text, topic=ctx.slots.get("topic"))
     if policy is None:
         return _cannot_help(ctx)
     return Outcome(
@@ -243,24 +193,26 @@ def _general_question(ctx: Context) -> Outcome:
 
 
 def _search_terms(slots: dict[str, Any]) -> dict[str, Any]:
-    """The NLU's product slots as ``product_search`` arguments."""
-    query = slots.get("product") or slots.get("query") or ""
-    if isinstance(query, list):
-        query = " ".join(str(q) for q in query)
+    """The NLU's product slots as ``product_search`` arguments.
+
+    The category goes into the text query rather than the exact category filter: the NLU's
+    category words ("running shoes") need not be the catalog's category names, and the text search
+    covers category names anyway.
+    """
+    query = slots.get("product") or slots.get("category") or ""
     terms: dict[str, Any] = {"query": str(query)}
-    for slot, arg in (
-        ("brand", "brand"),
-        ("category", "category"),
-        ("size", "size"),
-        ("color", "color"),
-        ("min_price", "min_price"),
-        ("max_price", "max_price"),
+    for arg, names in (
+        ("brand", ("brand",)),
+        ("size", ("size",)),
+        ("color", ("color",)),
+        ("min_price", ("min_price", "price_min")),
+        ("max_price", ("max_price", "price_max")),
     ):
-        if slots.get(slot) not in (None, ""):
-            terms[arg] = slots[slot]
-    sort = slots.get("sort")
-    if sort in ("price_asc", "price_desc", "newest", "relevance"):
-        terms["sort"] = sort
+        value = next((slots[n] for n in names if slots.get(n) not in (None, "")), None)
+        if value is not None:
+            terms[arg] = value
+    if slots.get("sort") in ("price_asc", "price_desc", "newest", "relevance"):
+        terms["sort"] = slots["sort"]
     return terms
 
 
@@ -296,7 +248,7 @@ def _product_search(ctx: Context) -> Outcome:
         return Outcome(
             text=f"I couldn't find any {wanted} in stock. Try fewer words, another size or a higher price.",
             actions=[action("product_search", SUCCEEDED, f"No products found for {wanted}.")],
-            suggestions=["Show me everything on sale", "Show me hoodies"],
+            suggestions=["Show me hoodies", "Show me running shoes"],
             links=[Link("Browse all products", reverse("catalog:product-list"))],
         )
     ctx.state.last_product_ids = [p.pk for p in found]
@@ -309,7 +261,25 @@ def _product_search(ctx: Context) -> Outcome:
         text=f"Here {'is' if len(found) == 1 else 'are'} {len(found)} for {wanted}:\n" + "\n".join(lines),
         actions=[action("product_search", SUCCEEDED, f"Found {len(found)} products for {wanted}.")],
         products=products,
-        suggestions=["Tell me about the first one", "Show cheaper ones", "What is your return policy?"],
+        suggestions=["Add the first one to my cart", "Show the cheapest first", "How do the sizes fit?"],
+    )
+
+
+def _recommend(ctx: Context) -> Outcome:
+    """ "Recommend something": the search's filters when the shopper gave some, else the featured picks."""
+    if ctx.slots.keys() & {"category", "brand", "color", "size", "max_price", "min_price"}:
+        return _product_search(ctx)
+    found = product_featured(limit=MAX_PRODUCTS_SHOWN)
+    ctx.state.last_product_ids = [p.pk for p in found]
+    products = [product_to_dict(p) for p in found]
+    lines = [f"{i}. {p['name']} by {p['brand']}" for i, p in enumerate(products, start=1)]
+    return Outcome(
+        text="Here are some of our favourites right now:\n" + "\n".join(lines)
+        if products
+        else "I have nothing in stock to recommend right now.",
+        actions=[action("recommend", SUCCEEDED, f"Showed {len(products)} featured products.")],
+        products=products,
+        suggestions=["Show me running shoes", "Show me hoodies"],
     )
 
 
@@ -427,23 +397,36 @@ def _support_close(ctx: Context) -> Outcome:
 
 
 def _not_in_chat_yet(ctx: Context, intent: str) -> Outcome:
-    """Cart, checkout and order requests: said plainly that chat cannot do them yet, with the page's link."""
+    """Cart, checkout, order and memory requests: said plainly that chat cannot do them yet, with a link."""
     if intent in CART_INTENTS:
         what, link = "Changing your cart", Link("Open your cart", "/cart/")
     elif intent == "checkout":
         what, link = "Checking out", Link("Go to checkout", "/checkout/")
+    elif intent in MEMORY_INTENTS:
+        what, link = (
+            "Managing what I remember about you",
+            Link("What the assistant remembers", "/account/memory/"),
+        )
     else:
         what, link = "Looking after orders", Link("See your orders", "/orders/")
     links = [link]
     text = f"{what} isn't available in chat yet, so I haven't done anything. You can do it here: {link.url}"
     if intent not in CART_INTENTS and ctx.shopper.user is None:
         links.append(_sign_in_link(link.url))
-        text += " (you'll need to sign in; your cart stays with you)."
+        text += " (sign in first; your cart stays with you)."
     return Outcome(
         text=text,
         actions=[action(intent, SKIPPED, f"{what} is not available in chat yet.")],
         links=links,
         suggestions=["Show me running shoes", "What is your return policy?"],
+    )
+
+
+def _unsure(ctx: Context) -> Outcome:
+    """Below the confidence threshold nothing is changed: the shopper is asked to say it again."""
+    return Outcome(
+        text="I'm not sure I understood, so I haven't changed anything. Could you say it another way?",
+        suggestions=DEFAULT_SUGGESTIONS,
     )
 
 
@@ -464,12 +447,16 @@ HANDLERS: dict[str, Callable[[Context], Outcome]] = {
     "support_close": _support_close,
     "confirm": _confirm_or_deny,
     "deny": _confirm_or_deny,
+    "recommend": _recommend,
 }
 
 
-def _handler_for(intent: str) -> Callable[[Context], Outcome]:
+def _handler_for(intent: str, confidence: float) -> Callable[[Context], Outcome]:
+    if intent in ACTION_INTENTS and confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
+        return _unsure
     if intent in HANDLERS:
         return HANDLERS[intent]
-    if intent in CART_INTENTS or intent in ORDER_INTENTS or intent == "checkout":
+    if intent in CART_INTENTS or intent in ORDER_INTENTS or intent in MEMORY_INTENTS or intent == "checkout":
         return lambda ctx: _not_in_chat_yet(ctx, intent)
+    # general_question, out_of_scope, provide_info with nothing pending: a policy answer or an honest no
     return _general_question

@@ -1,0 +1,59 @@
+"""Helpers for driving ``/ws/chat/`` through the real ASGI application with Channels' communicator.
+
+pytest-asyncio is not installed: each socket test is a sync test that runs one coroutine with
+``asyncio.run``, on a transactional database so the consumer's worker threads see committed rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+ORIGIN = (b"origin", b"http://testserver")
+TIMEOUT = 5
+
+
+def run(coro) -> Any:
+    return asyncio.run(coro)
+
+
+async def open_socket(
+    path: str = "/ws/chat/", headers: Iterable[tuple[bytes, bytes]] = (ORIGIN,)
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """Connects through ``commerce.asgi.application`` and returns the socket and its first event."""
+    from commerce.asgi import application
+
+    socket = WebsocketCommunicator(application, path, headers=list(headers))
+    connected, _ = await socket.connect(timeout=TIMEOUT)
+    assert connected
+    first = await socket.receive_json_from(timeout=TIMEOUT)
+    return socket, first
+
+
+async def receive_until(socket: WebsocketCommunicator, kind: str) -> tuple[dict[str, Any], list[str]]:
+    """Reads events until one of type ``kind``; returns it and the types seen before it, in order."""
+    seen: list[str] = []
+    while True:
+        event = await socket.receive_json_from(timeout=TIMEOUT)
+        if event["type"] == kind:
+            return event, seen
+        seen.append(event["type"])
+
+
+async def send(socket: WebsocketCommunicator, kind: str, payload: dict[str, Any] | None = None) -> None:
+    await socket.send_json_to({"type": kind, "payload": payload or {}})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """The in-memory layer lives for the whole process: groups must not leak between tests."""
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        async_to_sync(layer.flush)()
+    yield
