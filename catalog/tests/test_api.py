@@ -1,0 +1,152 @@
+import pytest
+
+from catalog.models import Product
+from catalog.serializers import product_to_dict
+from catalog.tests.factories import ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+PRODUCT_KEYS = {
+    "id",
+    "name",
+    "slug",
+    "brand",
+    "category",
+    "description",
+    "price",
+    "currency",
+    "imageUrl",
+    "tags",
+    "variants",
+}
+VARIANT_KEYS = {"id", "sku", "size", "color", "price", "stock", "inStock"}
+
+
+def test_list_answers_the_contract_shape(api_client, small_catalog):
+    body = api_client.get("/api/v1/products", {"query": "running shoes", "limit": 2}).json()
+
+    assert set(body) == {"items", "total", "limit", "offset"}
+    # Three shoes by name and the hoodie whose description mentions running shoes.
+    assert (body["total"], body["limit"], body["offset"], len(body["items"])) == (4, 2, 0, 2)
+    item = body["items"][0]
+    assert set(item) == PRODUCT_KEYS
+    assert isinstance(item["id"], str) and item["currency"] == "USD"
+    assert all(set(v) == VARIANT_KEYS and isinstance(v["id"], str) for v in item["variants"])
+
+
+def test_product_detail_matches_the_contract(api_client, db):
+    product = ProductFactory(name="Trail Runner 2", brand="Stride", tags=["running", "trail"])
+    cheap = VariantFactory(
+        product=product, sku="TR2-BLK-10", size="10", color="black", price="129.9", stock=12
+    )
+    VariantFactory(product=product, sku="TR2-BLK-11", size="11", color="black", price="139.99", stock=0)
+
+    body = api_client.get(f"/api/v1/products/{product.pk}").json()
+
+    assert body == {
+        "id": str(product.pk),
+        "name": "Trail Runner 2",
+        "slug": product.slug,
+        "brand": "Stride",
+        "category": product.category.name,
+        "description": "A product.",
+        "price": "129.90",
+        "currency": "USD",
+        "imageUrl": f"/products/{product.pk}/image.svg",
+        "tags": ["running", "trail"],
+        "variants": [
+            {
+                "id": str(cheap.pk),
+                "sku": "TR2-BLK-10",
+                "size": "10",
+                "color": "black",
+                "price": "129.90",
+                "stock": 12,
+                "inStock": True,
+            },
+            {
+                "id": body["variants"][1]["id"],
+                "sku": "TR2-BLK-11",
+                "size": "11",
+                "color": "black",
+                "price": "139.99",
+                "stock": 0,
+                "inStock": False,
+            },
+        ],
+    }
+
+
+def test_filters_sort_and_offset_apply(api_client, small_catalog):
+    body = api_client.get(
+        "/api/v1/products", {"category": "footwear", "sort": "price_asc", "minPrice": "100", "offset": 1}
+    ).json()
+    assert body["total"] == 3
+    assert [i["name"] for i in body["items"]] == [
+        "Ridgeline Trail Running Shoes",
+        "Marathon Pro Running Shoes",
+    ]
+    assert [i["price"] for i in body["items"]] == ["149.99", "179.99"]
+
+    in_stock = api_client.get("/api/v1/products", {"brand": "aerolite", "inStock": "true"}).json()
+    assert in_stock["total"] == 0
+
+
+def test_offset_past_the_end_gives_an_empty_page(api_client, small_catalog):
+    body = api_client.get("/api/v1/products", {"offset": 50}).json()
+    assert body["items"] == [] and body["total"] == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"minPrice": "abc"}, "minPrice"),
+        ({"maxPrice": "-3"}, "maxPrice"),
+        ({"minPrice": "90", "maxPrice": "10"}, "minPrice"),
+        ({"sort": "cheapest"}, "sort"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+    ],
+)
+def test_invalid_filters_are_400_json_errors(api_client, small_catalog, params, field):
+    response = api_client.get("/api/v1/products", params)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] in {"invalid_filter", "invalid_input"}
+    assert error["details"]["field"] == field and field in error["message"]
+
+
+@pytest.mark.parametrize("product_id", ["999999", "not-a-number"])
+def test_unknown_product_is_a_404_json_error(api_client, db, product_id):
+    response = api_client.get(f"/api/v1/products/{product_id}")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "product_not_found"
+
+
+def test_list_query_count_does_not_grow_with_limit(api_client, db, django_assert_max_num_queries):
+    for i in range(25):
+        VariantFactory(product=ProductFactory(name=f"Cap {i}"))
+    with django_assert_max_num_queries(4):
+        assert len(api_client.get("/api/v1/products", {"limit": 2}).json()["items"]) == 2
+    with django_assert_max_num_queries(4):
+        assert len(api_client.get("/api/v1/products", {"limit": 25}).json()["items"]) == 25
+
+
+def test_an_invalid_bearer_token_does_not_block_the_public_catalog(api_client, small_catalog):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert api_client.get("/api/v1/products").status_code == 200
+
+
+def test_product_to_dict_is_reusable_without_the_api(small_catalog):
+    product = Product.objects.prefetch_related("variants").get(name="Campus Hoodie")
+    assert product_to_dict(product)["price"] == "59.99"
+
+
+def test_schema_documents_both_operations(api_client, db):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    listing = schema["paths"]["/api/v1/products"]["get"]
+    params = {p["name"] for p in listing["parameters"]}
+    assert {"query", "category", "brand", "size", "color", "minPrice", "maxPrice", "sort", "limit"} <= params
+    assert "/api/v1/products/{product_id}" in schema["paths"]
