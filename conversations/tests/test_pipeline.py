@@ -1,0 +1,196 @@
+"""The assistant pipeline: what each served intent does, what is stored, and what it refuses to pretend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from carts.models import Cart
+from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from commerce.accounts.models import ShopperSession
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import UserFactory
+from conversations.assistant import state as dialogue_state
+from conversations.assistant.pipeline import respond, respond_turn
+from conversations.errors import MessageTooLong
+from conversations.models import Conversation, Message, SupportTicket
+from conversations.services import ticket_open
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def guest() -> Shopper:
+    return Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+
+
+@pytest.fixture
+def member() -> Shopper:
+    user = UserFactory(name="Ada Lovelace")
+    return Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
+
+
+@pytest.fixture
+def running_shoes():
+    category = CategoryFactory(name="Running Shoes", slug="running-shoes")
+    trail = ProductFactory(name="Trail Runner 2", brand="Stride", category=category, tags=["running"])
+    VariantFactory(product=trail, size="10", price=Decimal("129.99"), stock=4)
+    VariantFactory(product=trail, size="9", price=Decimal("129.99"), stock=4)
+    road = ProductFactory(name="Road Racer", brand="Pace", category=category, tags=["running"])
+    VariantFactory(product=road, size="10", price=Decimal("99.00"), stock=2)
+    pricey = ProductFactory(name="Carbon Elite", brand="Pace", category=category, tags=["running"])
+    VariantFactory(product=pricey, size="10", price=Decimal("240.00"), stock=5)
+    sold_out = ProductFactory(name="Sold Out Runner", brand="Stride", category=category, tags=["running"])
+    VariantFactory(product=sold_out, size="10", price=Decimal("80.00"), stock=0)
+    return {"trail": trail, "road": road, "pricey": pricey, "sold_out": sold_out}
+
+
+def test_greeting_is_answered_and_both_messages_are_stored_with_intent_and_channel(member):
+    reply = respond(shopper=member, text="hello", channel="kiosk")
+    assert reply["intent"] == "greeting"
+    assert "Ada" in reply["reply"]
+    assert reply["suggestions"]
+    stored = list(Message.objects.order_by("id").values_list("role", "intent", "channel"))
+    assert stored == [("user", "greeting", "kiosk"), ("assistant", "greeting", "kiosk")]
+
+
+def test_help_says_what_the_assistant_can_do(guest):
+    reply = respond(shopper=guest, text="what can you do?", channel="web")
+    assert reply["intent"] == "help"
+    assert "find products" in reply["reply"]
+    assert reply["actions"] == [
+        {"type": "help", "status": "succeeded", "detail": "Listed what the assistant can do."}
+    ]
+
+
+def test_general_question_is_answered_from_the_store_policy(guest):
+    call_command("load_store_policies")
+    reply = respond(shopper=guest, text="How long does shipping take?", channel="web")
+    assert reply["intent"] == "general_question"
+    assert "$5.99" in reply["reply"] and "3-5 business days" in reply["reply"]
+    assert reply["actions"][0]["status"] == "succeeded"
+    assert "Shipping times and cost" in reply["actions"][0]["detail"]
+
+
+def test_unanswerable_question_gets_an_honest_no_with_suggestions(guest):
+    reply = respond(shopper=guest, text="what is the meaning of life", channel="web")
+    assert reply["reply"].startswith("I can't help with that, but I can")
+    assert reply["actions"] == []
+    assert len(reply["suggestions"]) >= 2
+
+
+def test_product_search_returns_in_stock_matches_and_remembers_them(guest, running_shoes):
+    turn = respond_turn(shopper=guest, text="show me running shoes under $150 in size 10", channel="web")
+    reply = turn.reply
+    assert reply["intent"] == "product_search"
+    names = [p["name"] for p in reply["products"]]
+    assert set(names) == {"Trail Runner 2", "Road Racer"}  # not over budget, not sold out
+    assert set(reply["products"][0]) >= {"id", "name", "price", "variants", "currency", "imageUrl"}
+    assert reply["actions"][0]["status"] == "succeeded"
+    conversation = Conversation.objects.get(session=guest.session)
+    ids = [int(p["id"]) for p in reply["products"]]
+    assert dialogue_state.load(conversation).last_product_ids == ids
+    assert "Trail Runner 2" in turn.html and f"/products/{ids[0]}/" in turn.html
+
+
+def test_product_search_with_no_match_says_so(guest, running_shoes):
+    reply = respond(shopper=guest, text="show me running shoes under $20", channel="web")
+    assert reply["products"] == []
+    assert "couldn't find" in reply["reply"]
+
+
+def test_product_names_with_markup_are_escaped_in_the_html(guest):
+    product = ProductFactory(name="<b>Bold</b> Hoodie", tags=["hoodie"])
+    VariantFactory(product=product, stock=3)
+    turn = respond_turn(shopper=guest, text="show me hoodies", channel="web")
+    assert turn.reply["products"][0]["name"] == "<b>Bold</b> Hoodie"
+    assert "&lt;b&gt;Bold&lt;/b&gt; Hoodie" in turn.html and "<b>Bold</b>" not in turn.html
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "link"),
+    [
+        ("add the first one to my cart", "add_to_cart", "/cart/"),
+        ("show me my cart", "view_cart", "/cart/"),
+        ("apply code SAVE10", "apply_discount", "/cart/"),
+        ("checkout", "checkout", "/checkout/"),
+        ("where is my order", "order_status", "/orders/"),
+        ("cancel order 4F7K2Q", "cancel_order", "/orders/"),
+    ],
+)
+def test_cart_checkout_and_order_requests_are_plainly_not_done_yet(member, running_shoes, text, intent, link):
+    respond(shopper=member, text="show me running shoes", channel="web")
+    turn = respond_turn(shopper=member, text=text, channel="web")
+    reply = turn.reply
+    assert reply["intent"] == intent
+    assert reply["actions"] == [
+        {"type": intent, "status": "skipped", "detail": reply["actions"][0]["detail"]}
+    ]
+    assert "isn't available in chat yet" in reply["reply"] and "haven't done anything" in reply["reply"]
+    assert f'href="{link}"' in turn.html
+    assert not Cart.objects.exists()
+
+
+def test_guest_asking_to_check_out_is_also_pointed_to_sign_in(guest):
+    turn = respond_turn(shopper=guest, text="checkout", channel="web")
+    assert "/account/login/?next=/checkout/" in turn.html
+    assert turn.reply["actions"][0]["status"] == "skipped"
+
+
+def test_guest_escalation_is_told_to_sign_in_and_opens_nothing(guest):
+    turn = respond_turn(shopper=guest, text="I want to talk to a human", channel="web")
+    assert turn.reply["intent"] == "support_escalation"
+    assert turn.reply["actions"][0]["status"] == "skipped"
+    assert "signed in" in turn.reply["reply"]
+    assert "/account/login/" in turn.html
+    assert not SupportTicket.objects.exists()
+
+
+def test_escalation_opens_a_ticket_with_the_conversation_then_status_and_close(member):
+    respond(shopper=member, text="hello", channel="web")
+    reply = respond(shopper=member, text="my parcel arrived damaged", channel="web")
+    ticket = SupportTicket.objects.get(user=member.user)
+    assert reply["actions"] == [
+        {"type": "support_escalation", "status": "succeeded", "detail": f"Opened ticket #{ticket.pk}."}
+    ]
+    assert ticket.conversation == Conversation.objects.get(user=member.user)
+    assert "user: hello" in ticket.transcript and "user: my parcel arrived damaged" in ticket.transcript
+
+    again = respond(shopper=member, text="I want to talk to a human", channel="web")
+    assert SupportTicket.objects.count() == 1
+    assert f"#{ticket.pk}" in again["reply"] and ticket.messages.count() == 2
+
+    status = respond(shopper=member, text="what's the status of my ticket?", channel="web")
+    assert status["intent"] == "support_status"
+    assert f"Ticket #{ticket.pk}" in status["reply"] and "open" in status["reply"]
+
+    closed = respond(shopper=member, text="close my ticket", channel="web")
+    assert closed["actions"][0]["status"] == "succeeded"
+    assert SupportTicket.objects.get(pk=ticket.pk).status == "closed"
+    nothing = respond(shopper=member, text="close my ticket", channel="web")
+    assert nothing["actions"][0]["status"] == "skipped"
+
+
+def test_a_ticket_of_another_user_named_in_chat_is_not_found_and_untouched(member):
+    other = UserFactory()
+    theirs = ticket_open(user=other, subject="Theirs", message="x", channel="web")
+    reply = respond(shopper=member, text=f"close ticket {theirs.pk}", channel="web")
+    assert reply["intent"] == "support_close"
+    assert reply["actions"][0]["status"] == "failed"
+    assert SupportTicket.objects.get(pk=theirs.pk).status == "open"
+    status = respond(shopper=member, text=f"what's the status of ticket {theirs.pk}?", channel="web")
+    assert "Theirs" not in status["reply"]
+
+
+def test_overlong_text_is_refused_before_anything_is_stored(guest):
+    with pytest.raises(MessageTooLong):
+        respond(shopper=guest, text="x" * 100_000, channel="web")
+    assert not Message.objects.exists()
+
+
+def test_one_turn_costs_a_bounded_number_of_queries(member, running_shoes, django_assert_max_num_queries):
+    respond(shopper=member, text="hello", channel="web")
+    with django_assert_max_num_queries(20):
+        respond(shopper=member, text="show me running shoes under $150 in size 10", channel="web")

@@ -1,0 +1,215 @@
+"""Conversation and support services, the sign-in join, store policies and dialogue state."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from commerce.accounts.models import ShopperSession
+from commerce.accounts.services import shopper_sign_in
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import PASSWORD, UserFactory
+from conversations import selectors
+from conversations.assistant import state as dialogue_state
+from conversations.errors import EmptyMessage, MessageTooLong, TicketNotFound
+from conversations.models import (
+    Conversation,
+    DialogueState,
+    Message,
+    StorePolicy,
+    SupportTicket,
+    TicketMessage,
+)
+from conversations.services import (
+    conversation_for_shopper,
+    message_content_clean,
+    message_record,
+    staff_reply,
+    ticket_add_message,
+    ticket_close,
+    ticket_open,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _guest() -> Shopper:
+    return Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+
+
+def test_conversation_is_one_per_user_and_one_per_guest_session():
+    user = UserFactory()
+    a = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    b = conversation_for_shopper(shopper=Shopper(user=user, session=ShopperSession.objects.create(user=user)))
+    assert a == b
+    guest = _guest()
+    assert conversation_for_shopper(shopper=guest) == conversation_for_shopper(shopper=guest)
+    assert conversation_for_shopper(shopper=guest) != a
+
+
+def test_message_content_is_trimmed_and_bounded():
+    assert message_content_clean("  hi  ") == "hi"
+    with pytest.raises(EmptyMessage):
+        message_content_clean(" \n ")
+    with pytest.raises(EmptyMessage):
+        message_content_clean(None)
+    with pytest.raises(MessageTooLong):
+        message_content_clean("x" * 4001)
+
+
+def test_guest_conversation_joins_the_account_on_sign_in_with_its_dialogue_state():
+    user = UserFactory()
+    account = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    message_record(conversation=account, role="user", content="earlier on my phone", channel="mobile")
+    guest = _guest()
+    guest_conversation = conversation_for_shopper(shopper=guest)
+    message_record(conversation=guest_conversation, role="user", content="show me hoodies", channel="web")
+    dialogue_state.save(guest_conversation, dialogue_state.State(last_product_ids=[7, 3]))
+
+    shopper_sign_in(user=user, session=guest.session, channel="web")
+
+    assert not Conversation.objects.filter(pk=guest_conversation.pk).exists()
+    contents = [m.content for m in selectors.history(conversation=account)]
+    assert contents == ["earlier on my phone", "show me hoodies"]
+    assert dialogue_state.load(account).last_product_ids == [7, 3]
+
+
+def test_guest_conversation_becomes_the_account_conversation_when_there_is_none():
+    user = UserFactory()
+    guest = _guest()
+    conversation = conversation_for_shopper(shopper=guest)
+    message_record(conversation=conversation, role="user", content="hello", channel="web")
+    shopper_sign_in(user=user, session=guest.session, channel="web")
+    conversation.refresh_from_db()
+    assert conversation.user == user and conversation.session is None
+
+
+def test_guest_conversation_joins_the_account_on_api_login():
+    user = UserFactory()
+    client = APIClient()
+    session = client.post("/api/v1/interactions/message", {"content": "hello"}, format="json").json()[
+        "sessionId"
+    ]
+    response = client.post(
+        "/api/v1/auth/login",
+        {"email": user.email, "password": PASSWORD},
+        format="json",
+        HTTP_X_SESSION_ID=session,
+    )
+    assert response.status_code == 200
+    assert Conversation.objects.get(user=user).messages.count() == 2
+    assert not Conversation.objects.filter(session__key=session).exists()
+
+
+def test_ticket_opened_from_chat_attaches_the_recent_conversation():
+    user = UserFactory()
+    conversation = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    message_record(conversation=conversation, role="user", content="my parcel arrived damaged", channel="web")
+    ticket = ticket_open(
+        user=user,
+        subject="Damaged parcel",
+        message="my parcel arrived damaged",
+        channel="web",
+        order_number=" ab12cd ",
+        conversation=conversation,
+    )
+    assert ticket.order_number == "AB12CD"
+    assert "user: my parcel arrived damaged" in ticket.transcript
+    assert list(ticket.messages.values_list("author_role", "body")) == [
+        ("shopper", "my parcel arrived damaged")
+    ]
+
+
+def test_ticket_never_attaches_someone_elses_conversation():
+    user, other = UserFactory(), UserFactory()
+    theirs = conversation_for_shopper(shopper=Shopper(user=other, session=None))
+    message_record(conversation=theirs, role="user", content="their secret", channel="web")
+    ticket = ticket_open(user=user, subject="Hi", message="Hello", channel="web", conversation=theirs)
+    assert ticket.conversation is None and ticket.transcript == ""
+
+
+def test_staff_reply_records_the_answer_in_the_ticket_and_the_shoppers_chat():
+    user, staff = UserFactory(), UserFactory(is_staff=True)
+    ticket = ticket_open(user=user, subject="Late", message="Where is it?", channel="web")
+    staff_reply(ticket=ticket, staff_user=staff, body="It ships tomorrow.")
+    ticket.refresh_from_db()
+    assert ticket.status == SupportTicket.Status.PENDING
+    assert ticket.messages.last().author_role == TicketMessage.Author.STAFF
+    staff_message = Message.objects.get(conversation__user=user, role="staff")
+    assert "It ships tomorrow." in staff_message.content
+    with pytest.raises(EmptyMessage):
+        staff_reply(ticket=ticket, staff_user=staff, body="  ")
+
+
+def test_shopper_message_reopens_and_close_is_idempotent():
+    user = UserFactory()
+    ticket = ticket_open(user=user, subject="Late", message="Where is it?", channel="web")
+    ticket_close(ticket=ticket)
+    closed_at = ticket.closed_at
+    ticket_close(ticket=ticket)
+    assert ticket.closed_at == closed_at and ticket.status == "closed"
+    ticket_add_message(ticket=ticket, user=user, body="Still not here")
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.closed_at is None
+
+
+def test_ticket_get_for_user_hides_other_users_tickets():
+    user, other = UserFactory(), UserFactory()
+    ticket = ticket_open(user=other, subject="Mine", message="x", channel="web")
+    with pytest.raises(TicketNotFound):
+        selectors.ticket_get_for_user(user=user, ticket_id=ticket.pk)
+    assert selectors.ticket_get_for_user(user=other, ticket_id=f"#{ticket.pk}") == ticket
+
+
+def test_load_store_policies_seeds_once_and_keeps_staff_edits():
+    call_command("load_store_policies")
+    count = StorePolicy.objects.count()
+    assert count >= 4
+    assert set(StorePolicy.objects.values_list("topic", flat=True)) >= {
+        "shipping",
+        "returns",
+        "sizing",
+        "payment",
+    }
+    shipping = StorePolicy.objects.get(title="Shipping times and cost")
+    assert "$5.99" in shipping.answer and "3-5 business days" in shipping.answer
+    shipping.answer = "Edited by staff"
+    shipping.save()
+    call_command("load_store_policies")
+    assert StorePolicy.objects.count() == count
+    assert StorePolicy.objects.get(pk=shipping.pk).answer == "Edited by staff"
+    call_command("load_store_policies", "--reset")
+    assert StorePolicy.objects.get(pk=shipping.pk).answer != "Edited by staff"
+
+
+def test_policy_answer_matches_keywords_on_whole_words_and_prefers_longer_phrases():
+    call_command("load_store_policies")
+    assert selectors.policy_answer(text="How long does shipping take?").topic == "shipping"
+    assert selectors.policy_answer(text="Can I RETURN these?").topic == "returns"
+    assert selectors.policy_answer(text="what size should I get").topic == "sizing"
+    assert selectors.policy_answer(text="tell me a joke") is None
+    assert selectors.policy_answer(text="a friendship bracelet") is None  # "ship" inside a word is no match
+    assert selectors.policy_answer(text="anything", topic="payment").topic == "payment"
+
+
+def test_inactive_policies_are_never_quoted():
+    StorePolicy.objects.create(title="Gift wrap", keywords="gift wrap, gift", answer="Yes!", is_active=False)
+    assert selectors.policy_answer(text="do you gift wrap?") is None
+
+
+def test_dialogue_state_round_trips_through_the_database():
+    conversation = conversation_for_shopper(shopper=_guest())
+    assert dialogue_state.load(conversation) == dialogue_state.State()
+    state = dialogue_state.State(
+        last_product_ids=[4, 9, 2],
+        last_cart_line_id=11,
+        last_order_number="4F7K2Q",
+        pending_clarification={"slot": "size", "productId": 9},
+        pending_confirmation={"tool": "order_cancel", "args": {"order": "4F7K2Q"}},
+    )
+    dialogue_state.save(conversation, state)
+    assert DialogueState.objects.count() == 1
+    loaded = dialogue_state.load(conversation)
+    assert loaded == state
+    assert loaded.product_at(2) == 9 and loaded.product_at(-1) == 2 and loaded.product_at(4) is None
