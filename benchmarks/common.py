@@ -1,0 +1,270 @@
+"""Shared pieces of the benchmarks: a generated catalog, a throw-away PostgreSQL database, server
+processes on a free loopback port, and a small closed-loop HTTP load generator.
+
+Everything here talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+LOOPBACK = "127.0.0.1"
+BENCH_SETTINGS = "benchmarks.bench_settings"
+
+
+# --- Catalog ---------------------------------------------------------------------------------
+def generated_catalog(count: int, *, seed: int = 7) -> list[dict]:
+    """``count`` products in the import format (CONTRACT.md section 4), from the demo generator.
+
+    The demo generator writes whole "generations" of every category's models; this takes just
+    enough generations and then an evenly spaced selection, so every category keeps its share.
+    """
+    from catalog.demo.generate import build_catalog
+
+    per_generation = len(build_catalog(seed=seed, scale=1))
+    products = build_catalog(seed=seed, scale=max(1, math.ceil(count / per_generation)))
+    if len(products) <= count:
+        return products
+    step = len(products) / count
+    return [products[int(i * step)] for i in range(count)]
+
+
+# --- Database --------------------------------------------------------------------------------
+def database_url_for(base_url: str, name: str) -> str:
+    """``base_url`` (any database on the server) with its database name replaced by ``name``."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql", "postgis"):
+        raise SystemExit(f"DATABASE_URL must be a PostgreSQL URL (postgres://...), not {parts.scheme}://")
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"the benchmark only uses a loopback PostgreSQL, not {parts.hostname}")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _admin_connection(base_url: str):
+    import psycopg
+
+    return psycopg.connect(database_url_for(base_url, "postgres"), autocommit=True)
+
+
+def database_exists(base_url: str, name: str) -> bool:
+    with _admin_connection(base_url) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def create_database(base_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with _admin_connection(base_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(base_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with _admin_connection(base_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- Servers ---------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str, *, timeout: float = 10.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+
+@contextmanager
+def running_server(
+    name: str, command: Sequence[str], *, port: int, env: dict[str, str], log_dir: Path, ready_path: str
+) -> Iterator[Server]:
+    """Starts ``command`` (which must listen on ``port``), waits until ``ready_path`` answers 200,
+    and stops the process (SIGTERM, then SIGKILL) on the way out. Output goes to a log file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            list(command), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = Server(name=name, port=port, process=process, log_path=log_path)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise SystemExit(f"{name} exited with {process.returncode}; see {log_path}")
+                try:
+                    status, _ = get(port, ready_path, timeout=5)
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not answer {ready_path} within 60 s; see {log_path}")
+                time.sleep(0.2)
+            yield server
+        finally:
+            if process.poll() is None:
+                # The whole process group: gunicorn's workers go with their master.
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+# --- Load ------------------------------------------------------------------------------------
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+    first_error: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        if len(self.latencies_ms) == 1:
+            return self.latencies_ms[0]
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(p) - 1]
+
+
+class _Client:
+    """One keep-alive connection with its cookies, like one returning shopper's browser tab."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+        self.cookies: dict[str, str] = {}
+
+    def get(self, path: str) -> tuple[int, int]:
+        headers = {"Accept": "text/html,application/json"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            self.conn.request("GET", path, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            # The server closed a kept-alive connection between requests: reconnect once.
+            self.conn.close()
+            self.conn.request("GET", path, headers=headers)
+            response = self.conn.getresponse()
+        body = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if response.will_close:
+            self.conn.close()
+        return response.status, len(body)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def run_load(
+    port: int,
+    paths: Sequence[str],
+    *,
+    concurrency: int,
+    seconds: float,
+    min_requests: int = 0,
+    warmup_requests: int = 0,
+) -> LoadResult:
+    """Closed loop: ``concurrency`` clients each send the next request as soon as the last answered,
+    cycling through ``paths``, for ``seconds`` (longer, up to three times as long, until
+    ``min_requests`` have answered, so a slow endpoint still gets enough samples for a p95).
+    Latency is measured per request on the client."""
+    clients = [_Client(port) for _ in range(concurrency)]
+    for i in range(warmup_requests):
+        clients[i % concurrency].get(paths[i % len(paths)])
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    errors = [0] * concurrency
+    first_error: list[str] = []
+    start_gate = threading.Barrier(concurrency + 1)
+    stop_at = [0.0]
+    hard_stop_at = [0.0]
+
+    def work(index: int) -> None:
+        client, mine = clients[index], latencies[index]
+        n = index  # clients start at different paths so every path is in flight at once
+        start_gate.wait()
+        while True:
+            now = time.perf_counter()
+            if now >= hard_stop_at[0] or (
+                now >= stop_at[0] and sum(len(x) for x in latencies) >= min_requests
+            ):
+                break
+            path = paths[n % len(paths)]
+            n += 1
+            began = time.perf_counter()
+            try:
+                status, _ = client.get(path)
+            except (http.client.HTTPException, OSError) as exc:
+                errors[index] += 1
+                first_error.append(f"{path}: {exc!r}")
+                continue
+            mine.append((time.perf_counter() - began) * 1000)
+            if status != 200:
+                errors[index] += 1
+                first_error.append(f"{path}: HTTP {status}")
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    hard_stop_at[0] = began + 3 * seconds
+    start_gate.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    for client in clients:
+        client.close()
+    all_latencies = sorted(x for per_client in latencies for x in per_client)
+    return LoadResult(
+        requests=len(all_latencies),
+        errors=sum(errors),
+        seconds=elapsed,
+        latencies_ms=all_latencies,
+        first_error=first_error[0] if first_error else "",
+    )
