@@ -208,8 +208,15 @@ def day_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def attempts_between(start: datetime, end: datetime, *, user_id: int | None = None) -> int:
-    """Calls started (attempt rows written) in [start, end); optionally for one shopper."""
-    qs = CallAttempt.objects.filter(created_at__gte=start, created_at__lt=end)
+    """Calls placed in [start, end), optionally to one shopper, for the caps and the budget.
+
+    A call counts once the provider accepted it (it has a call id) or while it may still be in flight;
+    an attempt the provider refused or never answered (error, 5xx, timeout) rang nobody and costs
+    nothing, so it does not use up the shopper's daily calls.
+    """
+    qs = CallAttempt.objects.filter(created_at__gte=start, created_at__lt=end).filter(
+        Q(provider_call_id__isnull=False) | Q(status__in=(AttemptStatus.PENDING, AttemptStatus.DIALING))
+    )
     if user_id is not None:
         qs = qs.filter(job__user_id=user_id)
     return qs.count()

@@ -119,7 +119,9 @@ def script_for_job(
 # --- State machine -------------------------------------------------------------------------------
 def _locked_job(job_id: int) -> RecoveryJob:
     try:
-        return RecoveryJob.objects.select_for_update().select_related("user", "cart").get(pk=job_id)
+        return (
+            RecoveryJob.objects.select_for_update(of=("self",)).select_related("user", "cart").get(pk=job_id)
+        )
     except RecoveryJob.DoesNotExist:
         raise NotFound("No such recovery job.", code="recovery_job_not_found") from None
 

@@ -23,3 +23,11 @@ def _voice_test_settings(settings):
     settings.VOICE_RETRY_BACKOFF_SECONDS_CSV = "60,300,900"
     settings.VOICE_CELERY_QUEUE = ""
     return settings
+
+
+@pytest.fixture
+def anytime(settings):
+    """No quiet hours: for tests about something else that must not depend on the wall clock."""
+    settings.VOICE_QUIET_HOURS_START = 0
+    settings.VOICE_QUIET_HOURS_END = 0
+    return settings
