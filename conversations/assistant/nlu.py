@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from . import nlu_slots as S
@@ -222,6 +222,19 @@ class NluContext:
     pending_clarification: str | None = None
     vocabulary: Vocabulary | None = None
 
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], *, vocabulary: Vocabulary | None = None) -> NluContext:
+        """From a dialogue-state mapping: ``pending_confirmation`` (anything truthy means one is pending)
+        and ``pending_clarification`` (the slot name, or a mapping holding it under "slot")."""
+        clarification = state.get("pending_clarification")
+        if isinstance(clarification, Mapping):
+            clarification = clarification.get("slot") or clarification.get("name")
+        return cls(
+            pending_confirmation=bool(state.get("pending_confirmation")),
+            pending_clarification=str(clarification) if clarification else None,
+            vocabulary=vocabulary,
+        )
+
 
 @dataclass(frozen=True)
 class IntentResult:
@@ -347,7 +360,8 @@ def _correct(lower: str, cased: str, index: _VocabIndex) -> tuple[str, dict[str,
         replacement = _SHORTHAND.get(word)
         if replacement is None and prev not in {"code", "coupon", "promo", "voucher"}:
             typed = cased[m.start() : m.end()] if same_length else word
-            capitalised_name = m.start() > 0 and typed[:1].isupper()
+            # "Austin", "McKinney" mid-sentence are names; "RUNING" in capitals is still a typo
+            capitalised_name = m.start() > 0 and typed[:1].isupper() and not typed.isupper()
             if not capitalised_name:
                 fixed = index.corrector.correct(word)
                 if fixed:
@@ -429,10 +443,20 @@ _ORDERISH = r"(?:order|orders|package|parcel|delivery|shipment|purchase|stuff|it
 # Ordered: the first matching rule names the clause's intent. Names ending in "*" are families that a
 # resolver function turns into the final intent using the slots.
 RULES: tuple[Rule, ...] = _rules(
+    # requests nobody in a shop would act on, even when they mention a product ("a poem about socks")
+    (
+        "out_of_scope",
+        r"^(?:write|compose|sing|tell me|make up|create)\b.*\b(?:poem|story|joke|song|essay|haiku|limerick"
+        r"|rap)\b"
+        r"|\b(?:ignore|disregard|forget|override) (?:all |your |the |any |previous |prior "
+        r"|of )*(?:instructions|rules|prompts?|guidelines)\b",
+        0.9,
+    ),
     # support comes first: complaints mention orders and would otherwise read as order status
     (
         "support_close",
-        r"\b(?:close|resolve|end|withdraw|shut|cancel)\b.*\b(?:ticket|case|support request|complaint|support issue)\b"
+        r"\b(?:close|resolve|end|withdraw|shut|cancel)\b.*\b(?:ticket|case|support request|complaint"
+        r"|support issue)\b"
         r"|\bmark\b.*\bresolved\b"
         r"|\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved|fixed|sorted)\b"
         r"|\b(?:issue|problem) (?:is|has been) (?:resolved|solved|fixed|sorted)\b",
@@ -440,9 +464,13 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "support_status",
-        r"\b(?:status|update|updates|news|progress|reply|replies|response|answer)\b.*\b(?:ticket|case|support request|complaint)\b"
-        r"|\b(?:ticket|case|complaint|support request)\b.*\b(?:status|update|progress|still open|answered|replied)\b"
-        r"|\b(?:has|have|did) (?:anyone|someone|support|an agent|staff|the team|a human|you guys)\b.*\b(?:replied|responded|answered|got back|gotten back|get back|looked|contacted|reply|respond|answer)\b"
+        r"\b(?:status|update|updates|news|progress|reply|replies|response|answer)\b.*\b(?:ticket|case"
+        r"|support request|complaint)\b"
+        r"|\b(?:ticket|case|complaint|support request)\b.*\b(?:status|update|progress|still open|answered"
+        r"|replied)\b"
+        r"|\b(?:has|have|did) (?:anyone|someone|support|an agent|staff|the team|a human"
+        r"|you guys)\b.*\b(?:replied|responded|answered|got back|gotten back|get back|looked|contacted|reply"
+        r"|respond|answer)\b"
         r"|\bcheck (?:on )?(?:my |the )?(?:ticket|case|complaint|support request)\b"
         r"|\bheard back\b|\b(?:where|what) is (?:happening with )?my (?:ticket|case|complaint)\b"
         r"|\bmy (?:ticket|tickets|support tickets?|cases?)\b$",
@@ -450,74 +478,105 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "support_escalation",
-        r"\b(?:talk|speak|chat|connect|transfer|put)\b.*\b(?:human|person|agent|representative|rep|someone|somebody|manager|"
-        r"supervisor|operator|staff|customer service|customer support|customer care|support team|live agent)\b"
-        r"|^(?:a )?(?:human|agent|representative|operator|real person|live agent|customer service)(?: please| now)?$"
-        r"|\b(?:contact|call|email|reach|get)\b.*\b(?:support|customer service|customer care|help desk|helpdesk)\b"
-        r"|\b(?:open|create|file|raise|submit|start|log|make)\b.*\b(?:ticket|complaint|case|support request|dispute|claim)\b"
-        r"|\bi (?:want|need|'d like|would like) (?:to )?(?:complain|make a complaint|a human|a person|an agent|a real person|someone real)\b"
-        r"|\bcomplain\b|\bthis is (?:unacceptable|ridiculous|terrible|a joke|outrageous)\b|\b(?:nobody|no one) (?:is )?help",
+        r"\b(?:talk|speak|chat|connect|transfer|put)\b.*\b(?:human|person|agent|representative|rep|someone"
+        r"|somebody|manager|"
+        r"supervisor|operator|staff|customer service|customer support|customer care|support team"
+        r"|live agent)\b"
+        r"|^(?:a )?(?:human|agent|representative|operator|real person|live agent|customer service)(?: please"
+        r"| now)?$"
+        r"|\b(?:contact|call|email|reach|get)\b.*\b(?:support|customer service|customer care|help desk"
+        r"|helpdesk)\b"
+        r"|\b(?:open|create|file|raise|submit|start|log|make)\b.*\b(?:ticket|complaint|case|support request"
+        r"|dispute|claim)\b"
+        r"|\bi (?:want|need|'d like|would like) (?:to )?(?:complain|make a complaint|a human|a person"
+        r"|an agent|a real person|someone real)\b"
+        r"|\b(?:can|could) (?:someone|somebody|a person|anyone|a human) help\b|\bi need (?:a|some) (?:person"
+        r"|human|real person)\b"
+        r"|\bcomplain\b|\bthis is (?:unacceptable|ridiculous|terrible|a joke|outrageous)\b|\b(?:nobody"
+        r"|no one) (?:is )?help",
         0.9,
     ),
     # memory
     (
         "clear_memory",
-        r"\b(?:forget|clear|delete|erase|wipe|remove|reset|purge)\b.*\b(?:everything|all)\b.*\b(?:about me|you know|you remember|you have|you've saved|my data|i told you|stored|saved|on me)\b"
-        r"|\b(?:clear|delete|erase|wipe|reset|purge|forget|remove)\b\s+(?:all\s+)?(?:of\s+)?(?:my|the|your)\s+(?:saved |stored |personal |chat |interaction |conversation |shopping )?"
+        r"\b(?:forget|clear|delete|erase|wipe|remove|reset|purge)\b.*\b(?:everything|all)\b.*\b(?:about me"
+        r"|you know|you remember|you have|you've saved|my data|i told you|stored|saved|on me)\b"
+        r"|\b(?:clear|delete|erase|wipe|reset|purge|forget|remove)\b\s+(?:all\s+)?(?:of\s+)?(?:my|the"
+        r"|your)\s+(?:saved |stored |personal |chat |interaction |conversation |shopping )?"
         r"(?:memory|memories|data|profile|history|information|info|preferences)\b"
-        r"|\bforget (?:about )?me\b|^forget everything\b|\bdon't remember anything\b|\bforget all (?:my |of my )?preferences\b"
+        r"|\bforget (?:about )?me\b|^forget everything\b|\bdon't remember anything\b|\bforget all (?:my "
+        r"|of my )?preferences\b"
         r"|\bforget (?:everything|all) (?:you|i)\b",
         0.9,
     ),
     (
         "forget_preference",
-        r"\b(?:forget|stop remembering|don't remember|do not remember|unsave|erase|remove|delete|drop|clear|reset|undo)\b.*"
+        r"\b(?:forget|stop remembering|don't remember|do not remember|unsave|erase|remove|delete|drop|clear"
+        r"|reset|undo)\b.*"
         r"\b(?:preference|preferred|favorite|favorites|likes|dislikes|size on file|saved size|saved sizes|"
         r"my (?:\w+ )?size|my (?:\w+ )?sizes|my (?:color|brand|style|budget|price range|price limit|fit)|"
         r"that i|i (?:like|love|prefer|hate|dislike|don't like|wear)|"
         r"from my (?:memory|profile|list|preferences|likes|dislikes|favorites|favorite \w+))\b"
-        r"|\bi no longer (?:like|prefer|wear|love|hate|dislike)\b|\bi (?:don't|do not) (?:like|love|prefer) \w+(?: \w+)? any ?more\b",
+        r"|\bi no longer (?:like|prefer|wear|love|hate|dislike)\b|\bi (?:don't|do not) (?:like|love"
+        r"|prefer) \w+(?: \w+)? any ?more\b",
         0.88,
     ),
     (
         "show_memory",
         r"\bwhat (?:do|did|have) you (?:remember|know|saved|stored|learned|learnt|got)\b.*\b(?:me|my|i)\b"
         r"|\bwhat do you (?:remember|know)$|\bwhat have you (?:remembered|saved|stored|learned|learnt)\b"
-        r"|\b(?:show|see|view|list|display|tell me|check|review|read)\b.*\bmy (?:preferences|saved preferences|memory|profile|"
+        r"|\b(?:show|see|view|list|display|tell me|check|review|read)\b.*\bmy (?:preferences"
+        r"|saved preferences|memory|profile|"
         r"saved sizes|sizes|likes|data|style profile|favorites|saved \w+)\b"
-        r"|\bwhat(?:'s| is| are) my (?:shoe |top |bottom |saved |usual |current )?(?:size|sizes|preferences|favorite \w+|budget|style)\b"
-        r"|\bdo you (?:remember|know) (?:my|what i|anything about me|me)\b|\bwhat (?:info|information|data) do you (?:have|keep|store)\b"
-        r"|\bwhat(?:'s| is) (?:saved|stored|in my memory|on file)\b|\b(?:download|export|get a copy of) my (?:data|memory|information)\b"
+        r"|\bwhat(?:'s| is| are) my (?:shoe |top |bottom |saved |usual |current )?(?:size|sizes|preferences"
+        r"|favorite \w+|budget|style)\b"
+        r"|\bdo you (?:remember|know) (?:my|what i|anything about me|me)\b|\bwhat (?:info|information"
+        r"|data) do you (?:have|keep|store)\b"
+        r"|\bwhat(?:'s| is) (?:saved|stored|in my memory|on file)\b|\b(?:download|export"
+        r"|get a copy of) my (?:data|memory|information)\b"
         r"|\bwhat do you have on (?:file|record)\b|^(?:my )?(?:memory|preferences)$"
         r"|\bwhat you(?:'ve| have)? (?:learned|learnt|saved|stored|remember(?:ed)?|know)\b.*\bme\b"
-        r"|\bwhat \w+ (?:do|did) you (?:have )?(?:saved|stored|on file|remember)\b",
+        r"|\bwhat \w+ (?:do|did) you (?:have )?(?:saved|stored|on file|remember)\b"
+        r"|\bwhat \w+ (?:have|has|did) you (?:saved|stored|remembered|kept|noted)\b",
         0.9,
     ),
     (
         "recommend",
         r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|suggestions)\b"
-        r"|\bwhat (?:should|would|could) i (?:buy|get|wear|pick|choose)\b|\bwhat would (?:you pick|look good|suit me)\b"
+        r"|\bwhat (?:should|would|could) i (?:buy|get|wear|pick|choose)\b|\bwhat would (?:you pick|look good"
+        r"|suit me)\b"
         r"|\b(?:pick|choose|find) (?:something|anything|some stuff|an outfit|me something) for me\b"
-        r"|\banything (?:new )?(?:for me|in my style|in my size|i might like|i'd like|that suits me|you think i'd like)\b"
-        r"|\b(?:in|for|match|matches|matching|suits?|fit) my (?:style|taste|size|preferences)\b|\bsurprise me\b"
+        r"|\banything (?:new )?(?:for me|in my style|in my size|i might like|i'd like|that suits me"
+        r"|you think i'd like)\b"
+        r"|\b(?:in|for|match|matches|matching|suits?|fit) my (?:style|taste|size|preferences)\b"
+        r"|\bsurprise me\b"
         r"|\bwhat do you think i(?:'d| would) like\b|\bpersonali[sz]ed\b|\bbased on (?:my|what i)\b"
-        r"|\bsomething i(?:'d| would| might) like\b|\bwhat(?:'s| is) good for me\b|\bwhat goes (?:well )?with\b"
+        r"|\bsomething i(?:'d| would| might) like\b|\bwhat(?:'s| is) good for me\b"
+        r"|\bwhat goes (?:well )?with\b"
         r"|\bcomplete (?:my|the|this) (?:look|outfit)\b|\bpicks for me\b|\bsuits? me\b"
-        r"|\b(?:things|stuff|something|anything|items|products) (?:that )?i(?:'d| would| might| will)? (?:like|love|enjoy)\b",
+        r"|\b(?:things|stuff|something|anything|items|products) (?:that )?i(?:'d| would| might"
+        r"| will)? (?:like|love|enjoy)\b",
         0.85,
     ),
     (
         "save_preference",
-        r"^remember\b|\b(?:please )?remember (?:that |me )?\b(?:i|my)\b|\b(?:note|save|keep in mind|store|record) (?:that|down)\b"
-        r"|\b(?:i|we) (?:really |also |generally |usually |mostly |totally |absolutely |do |kinda |kind of |much )?"
+        r"^remember\b|\b(?:please )?remember (?:that |me )?\b(?:i|my)\b|\b(?:note|save|keep in mind|store"
+        r"|record) (?:that|down)\b"
+        r"|\b(?:i|we) (?:really |also |generally |usually |mostly |totally |absolutely |do |kinda |kind of "
+        r"|much )?"
         r"(?:like|love|prefer|adore|enjoy|fancy|dig)\b(?! to\b)"
-        r"|\b(?:i|we) (?:don't|do not|never|really don't|hardly ever|rarely) (?:like|wear|buy|love|care for)\b"
+        r"|\b(?:i|we) (?:don't|do not|never|really don't|hardly ever|rarely) (?:like|wear|buy|love"
+        r"|care for)\b"
         r"|\bi (?:hate|dislike|detest|can't stand|cannot stand|avoid|loathe)\b|\b(?:not a|no) fan of\b"
-        r"|\bi(?:'m| am) (?:not )?(?:into|a fan of|a big fan of)\b|\bmy (?:\w+ )?size is\b|\bi(?:'m| am) (?:a |an )?size\b"
+        r"|\bi(?:'m| am) (?:not )?(?:into|a fan of|a big fan of)\b|\bmy (?:\w+ )?size is\b|\bi(?:'m"
+        r"| am) (?:a |an )?size\b"
         r"|\bi(?:'m| am) (?:a |an )(?:xs|s|m|l|xl|xxl|small|medium|large|extra large|\d{1,2}(?:\.5)?)\b"
-        r"|\bi (?:usually |normally |typically |always |generally |mostly )?(?:wear|take)\b(?! (?:off|out|back|it|them|the|a look))"
-        r"|\bmy (?:favorite|preferred) (?:brand|brands|color|colors|style|category)\b|\bmy (?:budget|price range|price limit) is\b"
-        r"|\b(?:set|change|update|keep) my (?:\w+ )?(?:size|budget|preferences?|price range|spending)\b|\bmy waist is\b"
+        r"|\bi (?:usually |normally |typically |always |generally |mostly )?(?:wear|take)\b(?! (?:off|out"
+        r"|back|it|them|the|a look))"
+        r"|\bmy (?:favorite|preferred) (?:brand|brands|color|colors|style|category)\b|\bmy (?:budget"
+        r"|price range|price limit) is\b"
+        r"|\b(?:set|change|update|keep) my (?:\w+ )?(?:size|budget|preferences?|price range|spending)\b"
+        r"|\bmy waist is\b"
         r"|\bi(?: would|'d)? prefer\b",
         0.85,
     ),
@@ -525,15 +584,19 @@ RULES: tuple[Rule, ...] = _rules(
     ("support_exchange*", r"\bexchange\b", 0.8),
     (
         "policy_question*",
-        r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should|may)\b",
+        r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should"
+        r"|may)\b",
         0.8,
     ),
     (
         "change_order_address",
-        r"\b(?:change|update|edit|correct|fix|modify|amend|replace)\b.*\b(?<!billing )(?<!email )(?<!house )(?<!houses )address\b"
+        r"\b(?:change|update|edit|correct|fix|modify|amend"
+        r"|replace)\b.*\b(?<!billing )(?<!email )(?<!house )(?<!houses )address\b"
         r"|\b(?:ship|send|deliver|redirect|reroute|mail)\b.*\b(?:to|at)\b.*\d"
-        r"|\bnew (?:shipping |delivery )?address\b|\baddress (?:is|should be)\b|\bline1\s*[=:]|\bwrong address\b"
-        r"|\b(?:ship|send|deliver) (?:it|them|my order|the order) to (?:a different|another|a new|my new) address\b",
+        r"|\bnew (?:shipping |delivery )?address\b|\baddress (?:is|should be)\b|\bline1\s*[=:]"
+        r"|\bwrong address\b"
+        r"|\b(?:ship|send|deliver) (?:it|them|my order|the order) to (?:a different|another|a new"
+        r"|my new) address\b",
         0.9,
     ),
     (
@@ -543,7 +606,8 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "request_refund",
-        r"(?<!tax )\brefund\b|\bmoney back\b|\breimburse|\b(?:return|send back|sending back|returning)\b(?! to\b)(?! policy)"
+        r"(?<!tax )\brefund\b|\bmoney back\b|\breimburse|\b(?:return|send back|sending back"
+        r"|returning)\b(?! to\b)(?! policy)"
         r"|\bsend (?:it|them|these|those|this|(?:these|those|this|the|my) \w+(?: \w+)?) back\b"
         r"|\bchargeback\b",
         0.88,
@@ -551,42 +615,56 @@ RULES: tuple[Rule, ...] = _rules(
     (
         "cancel*",
         r"^(?:cancel|call off|abort|void|revoke)\b|\bcancel\b"
-        r"|\b(?:don't|do not|no longer) want (?:my|the|this|that) (?:order|purchase)\b|\bstop (?:my |the )?(?:order|shipment|delivery)\b",
+        r"|\b(?:don't|do not|no longer) want (?:my|the|this|that) (?:order|purchase)\b|\bstop (?:my "
+        r"|the )?(?:order|shipment|delivery)\b",
         0.9,
     ),
     (
         "support_escalation",
-        r"\b(?:arrived|came|is|was|were|are|got here|showed up|delivered|it's)\b.*\b(?:damaged|broken|torn|ripped|defective|faulty|crushed|stained|soaked)\b"
-        r"|\b(?:damaged|broken|torn|defective|faulty)\b.*\b(?:item|items|order|package|parcel|product|box|zipper|delivery|arrived)\b"
-        r"|\b(?:received|got|sent me|delivered|shipped me)\b.*\bwrong\b|\bwrong (?:item|size|color|product|order|thing|one|package)\b"
-        r"|\b(?:never|didn't|did not|hasn't|has not|haven't|have not|still haven't|still not)\b.*\b(?:arrived|received|come|came|shown up|showed up|delivered|gotten)\b"
+        r"\b(?:arrived|came|is|was|were|are|got here|showed up|delivered|it's)\b.*\b(?:damaged|broken|torn"
+        r"|ripped|defective|faulty|crushed|stained|soaked|scratched|ripped)\b"
+        r"|\b(?:with|has|have|got|had|full of) (?:a |some )?holes?\b|\bholes? in (?:it|them|the)\b"
+        r"|\b(?:damaged|broken|torn|defective|faulty)\b.*\b(?:item|items|order|package|parcel|product|box"
+        r"|zipper|delivery|arrived)\b"
+        r"|\b(?:received|got|sent me|delivered|shipped me)\b.*\bwrong\b|\bwrong (?:item|size|color|product"
+        r"|order|thing|one|package)\b"
+        r"|\b(?:never|didn't|did not|hasn't|has not|haven't|have not|still haven't"
+        r"|still not)\b.*\b(?:arrived|received|come|came|shown up|showed up|delivered|gotten)\b"
         r"|\b(?:missing|lost)\b.*\b(?:item|items|package|parcel|order|delivery|piece|shoe|box)\b"
-        r"|\b(?:order|package|parcel|delivery|shipment)\b.*\b(?:is|was|got|seems|are|it's|running)\b.*\b(?:late|delayed|overdue|stuck|lost|missing)\b"
+        r"|\b(?:order|package|parcel|delivery|shipment)\b.*\b(?:is|was|got|seems|are|it's"
+        r"|running)\b.*\b(?:late|delayed|overdue|stuck|lost|missing)\b"
         r"|\b(?:charged twice|double charged|overcharged|charged me twice|charged too much)\b",
         0.85,
     ),
     (
         "multi_status",
-        r"\b(?:all|every|each|both) (?:of )?(?:my )?orders\b|\bmy (?:recent |past |previous |last \w+ |open |current |other )?orders\b"
+        r"\b(?:all|every|each|both) (?:of )?(?:my )?orders\b|\bmy (?:recent |past |previous |last \w+ |open "
+        r"|current |other )?orders\b"
         r"|\border history\b|\bpurchase history\b|\b(?:list|show|see|view)\b.*\borders\b"
-        r"|\bwhat (?:have|did) i (?:ordered|order|bought|buy|purchased)\b|\border status(?:es)? (?:of|for) (?:all|everything)\b",
+        r"|\bwhat (?:have|did) i (?:ordered|order|bought|buy|purchased)\b|\border status(?:es)? (?:of"
+        r"|for) (?:all|everything)\b",
         0.88,
     ),
     (
         "order_status",
         rf"\bwhere(?:'s| is| are)\b.*\b(?:{_ORDERISH}|it|my stuff)\b|\b(?:track|tracking|trace)\b"
         rf"|\b(?:status|progress|eta|update)\b.*\b{_ORDERISH}\b|\border\b.*\bstatus\b"
-        rf"|\b(?:has|have|did|is|was|hasn't|has not)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:ship|shipped|arrive|arrived|deliver|delivered|dispatched|sent|on its way|on the way|out for delivery|left)\b"
-        rf"|\bwhen (?:will|does|is|should|do|can|would)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:arrive|come|ship|get here|be delivered|delivered|be here|show up|reach|shipped)\b"
+        rf"|\b(?:has|have|did|is|was|hasn't|has not)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:ship|shipped"
+        rf"|arrive|arrived|deliver|delivered|dispatched|sent|on its way|on the way|out for delivery|left)\b"
+        rf"|\bwhen (?:will|does|is|should|do|can|would)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:arrive|come"
+        rf"|ship|get here|be delivered|delivered|be here|show up|reach|shipped)\b"
         rf"|\bhow long\b.*\b(?:my order|my package|my parcel|my delivery)\b"
-        rf"|^(?:what about |and |how about |check |check on )?(?:my |the )?orders?(?: #?[a-z0-9_]*\d[a-z0-9_]*)?$"
+        rf"|^(?:what about |and |how about |check |check on )?(?:my "
+        rf"|the )?orders?(?: #?[a-z0-9_]*\d[a-z0-9_]*)?$"
         rf"|\b(?:check|look up|look into)(?: on)? (?:my |the |on my )?(?:order|orders|package|delivery)\b"
-        rf"|\bmy (?:last|latest|recent|most recent) order\b|\b(?:is|are) (?:my|the) (?:order|package|parcel)\b",
+        rf"|\bmy (?:last|latest|recent|most recent) order\b|\b(?:is|are) (?:my|the) (?:order|package"
+        rf"|parcel)\b",
         0.88,
     ),
     (
         "apply_discount",
-        r"\b(?:apply|use|redeem|enter|add|try|put in|input|got|have)\b.*\b(?:code|coupon|promo|voucher|discount)\b"
+        r"\b(?:apply|use|redeem|enter|add|try|put in|input|got|have)\b.*\b(?:code|coupon|promo|voucher"
+        r"|discount)\b"
         r"|\b(?:code|coupon|promo|voucher)\b\s*[:=]?\s*[a-z]*\d[a-z0-9]*\b|^(?:apply|redeem)\s+\S*\d"
         r"|^(?:discount|promo|coupon|voucher) code\b",
         0.9,
@@ -596,25 +674,35 @@ RULES: tuple[Rule, ...] = _rules(
         r"^(?:checkout|check out)(?: now| please| my cart| everything)?$|^checkout\b"
         r"|\b(?:go|proceed|continue|take me|move on|head) to (?:the )?(?:checkout|check out|payment)\b"
         r"|\b(?:place|complete|finish|finalize|submit|confirm) (?:my |the |this |an )?(?:order|purchase)\b"
-        r"|\bready to (?:pay|checkout|check out|order|buy|purchase)\b|^pay(?: now| for (?:it|this|them|my order|everything|my cart))?$"
-        r"|\bbuy (?:it |them |everything |all )?now\b|\btake my money\b|\bpurchase (?:everything|my cart|the cart|all of it)\b"
-        r"|\bbuy (?:everything|what's) in my cart\b|\bcheckout\b|\bcheck out\b(?! (?:this|these|that|the|our|your|those|some|what)\b)"
-        r"|\bi(?:'m| am) done shopping\b|^finish up$|\bfinish shopping\b|\bpay for (?:my|the) (?:cart|order|items|stuff)\b",
+        r"|\bready to (?:pay|checkout|check out|order|buy|purchase)\b|^pay(?: now| for (?:it|this|them"
+        r"|my order|everything|my cart))?$"
+        r"|\bbuy (?:it |them |everything |all )?now\b|\btake my money\b|\bpurchase (?:everything|my cart"
+        r"|the cart|all of it)\b"
+        r"|\bbuy (?:everything|what's) in my cart\b|\bcheckout\b|\bcheck out\b(?! (?:this|these|that|the|our"
+        r"|your|those|some|what)\b)"
+        r"|\bi(?:'m| am) done shopping\b|^finish up$|\bfinish shopping\b|\bpay for (?:my|the) (?:cart|order"
+        r"|items|stuff)\b",
         0.9,
     ),
     (
         "clear_cart",
         rf"\b(?:clear|empty|reset|wipe|trash|dump|nuke)\b.*\b{_CART}\b"
-        rf"|\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the items|all of it|all of them|every item|all my items|all my stuff)\b"
-        rf"|\bempty (?:it|my cart)\b|\bstart over\b|^(?:clear|empty)(?: it| everything| all)?$|\b{_CART} (?:cleared|emptied)\b",
+        rf"|\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the items"
+        rf"|all of it|all of them|every item|all my items|all my stuff)\b"
+        rf"|\bempty (?:it|my cart)\b|\bstart over\b|^(?:clear|empty)(?: it| everything| all)?$"
+        rf"|\b{_CART} (?:cleared|emptied)\b",
         0.9,
     ),
     (
         "view_cart",
-        r"\b(?:show|view|see|open|check|display|review|look at|go to|what's in|what is in|what do i have in|what have i got in|what's on|list|whats in)\b.*\b(?:cart|basket|shopping bag|my bag)\b"
-        r"|^(?:my |the |view |show )?(?:cart|basket|shopping cart)$|\b(?:cart|basket) (?:total|summary|contents|subtotal)\b"
-        r"|\bwhat(?:'s| is) (?:my|the) (?:total|subtotal|order total)\b|\bhow much (?:is|are|do i owe|will it cost|does it come to)\b.*\b(?:cart|total|everything|all)\b"
-        r"|\bhow many (?:items|things)\b.*\b(?:cart|basket)\b|\bwhat did i (?:add|put)\b|\bwhat(?:'s| is| do i have) in (?:my|the) (?:cart|basket)\b",
+        r"\b(?:show|view|see|open|check|display|review|look at|go to|what's in|what is in|what do i have in"
+        r"|what have i got in|what's on|list|whats in)\b.*\b(?:cart|basket|shopping bag|my bag)\b"
+        r"|^(?:my |the |view |show )?(?:cart|basket|shopping cart)$|\b(?:cart|basket) (?:total|summary"
+        r"|contents|subtotal)\b"
+        r"|\bwhat(?:'s| is) (?:my|the) (?:total|subtotal|order total)\b|\bhow much (?:is|are|do i owe"
+        r"|will it cost|does it come to)\b.*\b(?:cart|total|everything|all)\b"
+        r"|\bhow many (?:items|things)\b.*\b(?:cart|basket)\b|\bwhat did i (?:add|put)\b|\bwhat(?:'s| is"
+        r"| do i have) in (?:my|the) (?:cart|basket)\b",
         0.9,
     ),
     (
@@ -622,31 +710,42 @@ RULES: tuple[Rule, ...] = _rules(
         r"\b(?:increase|raise|bump|increment|decrease|reduce|lower|lessen|decrement|double|halve)\b"
         r"(?=.*\b(?:quantity|qty|number of|amount of|cart|basket|it|them|that|those|these|one|by|to)\b)"
         r"|\btake (?:one|two|three|\d{1,2}|a couple)\b.*\bout\b"
-        r"|\b(?:\d{1,2}|one|two|three|four|five|a couple|a few) (?:more|less|fewer|extra|additional)\b(?! than)"
-        r"|^(?:add |get |give me |i'll take |i'll have |i want |i need |put in |throw in )?(?:another|one more)\b"
-        r"|\b(?:remove|take out|take off|drop|delete|minus|subtract|take away)\s+(?:one|two|three|four|five|\d{1,2}|a couple)\b(?!\s*(?:more|less|of my orders|dollars))",
+        r"|\b(?:\d{1,2}|one|two|three|four|five|a couple|a few) (?:more|less|fewer|extra"
+        r"|additional)\b(?! than)"
+        r"|^(?:add |get |give me |i'll take |i'll have |i want |i need |put in |throw in )?(?:another"
+        r"|one more)\b"
+        r"|\b(?:remove|take out|take off|drop|delete|minus|subtract|take away)\s+(?:one|two|three|four|five"
+        r"|\d{1,2}|a couple)\b(?!\s*(?:more|less|of my orders|dollars))",
         0.88,
     ),
     (
         "update_cart",
-        r"^(?:make|change|set|update|adjust|switch|modify|edit)\b.*\b(?:to|it|them|that|those|these|this|quantity|qty|amount|number)\b"
-        r"|\b(?:change|update|set)\b.*\b(?:quantity|qty|amount)\b|\b(?:i|we) (?:only (?:want|need)|(?:want|need) (?:only|just))\b"
-        r"|\bjust (?:one|\d+)(?: of (?:them|those|it))?(?: instead| please)?$|^(?:make|change) (?:it|that|them)\b",
+        r"^(?:make|change|set|update|adjust|switch|modify|edit)\b.*\b(?:to|it|them|that|those|these|this"
+        r"|quantity|qty|amount|number)\b"
+        r"|\b(?:change|update|set)\b.*\b(?:quantity|qty|amount)\b|\b(?:i|we) (?:only (?:want|need)|(?:want"
+        r"|need) (?:only|just))\b"
+        r"|\bjust (?:one|\d+)(?: of (?:them|those|it))?(?: instead| please)?$|^(?:make|change) (?:it|that"
+        r"|them)\b"
+        r"|^(?:make|set) (?:the |my )?\w+(?: \w+)? (?:\d{1,2}|one|two|three|four|five|six)\b",
         0.85,
     ),
     (
         "remove*",
         rf"^(?:remove|delete|drop|ditch|discard|get rid of|take out|take off|throw out|toss out)\b"
-        rf"|\b(?:remove|delete|take out|take off|get rid of|throw out)\b|\b(?:take|drop|pull)\b.*\bout\b"
-        rf"|\b(?:don't|do not|no longer) (?:want|need)\b|\bout of (?:my |the )?{_CART}\b|\bfrom (?:my |the )?{_CART}\b",
+        rf"|\b(?:remove|delete|take out|take off|get rid of|throw out)\b|\b(?:take|drop|pull)\b.*\b(?:out"
+        rf"|off)\b"
+        rf"|\b(?:don't|do not|no longer) (?:want|need)\b|\bout of (?:my |the )?{_CART}\b|\bfrom (?:my "
+        rf"|the )?{_CART}\b",
         0.88,
     ),
     (
         "add*",
-        rf"^(?:add|throw|toss|stick|pop|include|grab|buy|purchase|order|get me|get|i'll take|i will take|i'll have|i'll get|give me|send me)\b"
+        rf"^(?:add|throw|toss|stick|pop|include|grab|buy|purchase|order|get me|get|i'll take|i will take"
+        rf"|i'll have|i'll get|give me|send me)\b"
         rf"|^put\b(?=.*\b(?:in|into)\b)"
         rf"|\b(?:add|put)\b.*\b{_CART}\b|\b(?:to|into|in) (?:my |the )?(?:cart|basket|shopping bag)\b"
-        rf"|^(?:can|could|may) i (?:get|have|grab|buy|order|purchase)\b|\bi(?:'ll| will) (?:take|have|get|buy)\b"
+        rf"|^(?:can|could|may) i (?:get|have|grab|buy|order|purchase)\b|\bi(?:'ll| will) (?:take|have|get"
+        rf"|buy)\b"
         rf"|^(?:i want|i need|i'd like|i would like|i wanna) (?:to buy|to order|to purchase|to get)\b"
         rf"|^(?:i want|i need|i'd like|i would like)\b",
         0.88,
@@ -654,10 +753,14 @@ RULES: tuple[Rule, ...] = _rules(
     (
         "product_search",
         r"^(?:show|find|search|look|looking|browse|display|list|see|view|what about|how about)\b"
-        r"|\b(?:do you|d'you|you guys|does the store)\s+(?:have|sell|carry|stock|got|offer)\b|\bgot any\b|\bhave you got\b"
-        r"|\b(?:are there|is there)\b.*\b(?:any|some)\b|\bi(?:'m| am)\s+(?:looking|searching|shopping|hunting)\b"
-        r"|\bin the market for\b|\bshop for\b|\b(?:cheaper|cheapest|newest|latest|new arrivals|what's new|more expensive)\b"
-        r"|\bin stock\b|\bavailable\b|\bsomething (?:else|similar|like)\b|\bother (?:colors|options|sizes)\b|\bmore like\b"
+        r"|\b(?:do you|d'you|you guys|does the store)\s+(?:have|sell|carry|stock|got|offer)\b|\bgot any\b"
+        r"|\bhave you got\b"
+        r"|\b(?:are there|is there)\b.*\b(?:any|some)\b|\bi(?:'m| am)\s+(?:looking|searching|shopping"
+        r"|hunting)\b"
+        r"|\bin the market for\b|\bshop for\b|\b(?:cheaper|cheapest|newest|latest|new arrivals|what's new"
+        r"|more expensive)\b"
+        r"|\bin stock\b|\bavailable\b|\bsomething (?:else|similar|like)\b|\bother (?:colors|options|sizes)\b"
+        r"|\bmore like\b"
         r"|\bwhere (?:can|could|do) i (?:get|buy|find)\b",
         0.85,
     ),
@@ -673,58 +776,75 @@ _QUESTION_START = re.compile(
 # --- whole-clause phrase sets (confirm, deny, greeting, help) -------------------------------------------
 
 
-def _phrase_set_re(phrases: Iterable[str]) -> re.Pattern[str]:
-    cleaned = {" ".join(p.split()) for p in phrases if p.strip()}
+def _phrase_set_re(phrases: str) -> re.Pattern[str]:
+    """Whole-message match of one or more of the ``|``-separated phrases ("yes please", "ok do it")."""
+    cleaned = {" ".join(p.split()) for p in phrases.split("|") if p.strip()}
     alts = "|".join(re.escape(p) for p in sorted(cleaned, key=len, reverse=True))
     return re.compile(rf"^(?:(?:{alts})\b[\s,.!]*)+$")
 
 
 _CONFIRM_WORDS = _phrase_set_re(
-    """yes|yeah|yep|yup|ya|yea|yes please|sure|sure thing|ok|okay|k|alright|all right|go ahead|confirm|confirmed
-    |i confirm|do it|please do|sounds good|correct|that's right|that is right|that's correct|absolutely|definitely
-    |of course|affirmative|proceed|go for it|place it|let's do it|let's go|fine|perfect|great|indeed|exactly|right
-    |why not|i agree|agreed|yes i'm sure|i'm sure|please|go on|carry on|that's fine|works for me|deal|thanks|thank you
-    |yes do it|yes go ahead|definitely yes|yes confirm|certainly|naturally|you bet|bingo""".replace(
-        "\n", ""
-    ).split("|")
+    """
+    yes | yeah | yep | yup | ya | yea | yes please | sure | sure thing | ok | okay | k | alright | all
+    right | go ahead | confirm | confirmed | i confirm | do it | please do | sounds good | correct |
+    that's right | that is right | that's correct | absolutely | definitely | of course | affirmative |
+    proceed | go for it | place it | let's do it | let's go | fine | perfect | great | indeed | exactly
+    | right | why not | i agree | agreed | yes i'm sure | i'm sure | please | go on | carry on | that's
+    fine | works for me | deal | thanks | thank you | yes do it | yes go ahead | definitely yes | yes
+    confirm | certainly | naturally | you bet | bingo
+    """
 )
 _CONFIRM_STRONG = re.compile(
-    r"\b(?:yes|yeah|yep|yup|sure|confirm|confirmed|do it|go ahead|proceed|absolutely|definitely|of course|affirmative|agreed|go for it)\b"
+    r"\b(?:yes|yeah|yep|yup|sure|confirm|confirmed|do it|go ahead|proceed|absolutely|definitely|of course"
+    r"|affirmative|agreed|go for it)\b"
 )
 _DENY_WORDS = _phrase_set_re(
-    """no|nope|nah|no thanks|no thank you|not now|cancel|cancel that|cancel it|never mind|nevermind|forget it
-    |forget about it|don't|do not|don't do it|do not do that|don't do that|stop|abort|negative|i changed my mind
-    |changed my mind|not really|no way|wait|hold on|not yet|leave it|skip it|skip|i don't want to|don't bother
-    |no don't|nope not that|not that|no no|please don't|scratch that|no stop|actually no|no cancel|cancel please
-    |don't place it|don't cancel|keep it|i'll pass|pass|not interested|not today|not right now|undo|undo that""".replace(
-        "\n", ""
-    ).split("|")
+    """
+    no | nope | nah | no thanks | no thank you | not now | cancel | cancel that | cancel it | never mind
+    | nevermind | forget it | forget about it | don't | do not | don't do it | do not do that | don't do
+    that | stop | abort | negative | i changed my mind | changed my mind | not really | no way | wait |
+    hold on | not yet | leave it | skip it | skip | i don't want to | don't bother | no don't | nope not
+    that | not that | no no | please don't | scratch that | no stop | actually no | no cancel | cancel
+    please | don't place it | don't cancel | keep it | i'll pass | pass | not interested | not today |
+    not right now | undo | undo that
+    """
 )
 _GREETING_WORDS = _phrase_set_re(
-    """hi|hello|hey|hiya|howdy|yo|greetings|good morning|good afternoon|good evening|hey there|hi there|hello there
-    |what's up|sup|how are you|how's it going|how are you doing|how are things|hey hey|morning|evening|hola|heya""".replace(
-        "\n", ""
-    ).split("|")
+    """
+    hi | hello | hey | hiya | howdy | yo | greetings | good morning | good afternoon | good evening |
+    hey there | hi there | hello there | what's up | sup | how are you | how's it going | how are you
+    doing | how are things | hey hey | morning | evening | hola | heya
+    """
 )
 _THANKS_WORDS = _phrase_set_re(
-    """thanks|thank you|thanks a lot|thank you so much|thanks so much|much appreciated|appreciate it|cheers|great
-    |awesome|perfect|cool|nice|ok|okay|thank you very much|many thanks|you're the best|you rock|lovely|brilliant""".replace(
-        "\n", ""
-    ).split("|")
+    """
+    thanks | thank you | thanks a lot | thank you so much | thanks so much | much appreciated |
+    appreciate it | cheers | great | awesome | perfect | cool | nice | thank you very much | many thanks
+    | you're the best | you rock | lovely | brilliant
+    """
 )
 _BYE_WORDS = _phrase_set_re(
-    """bye|goodbye|good bye|see you|see ya|see you later|that's all|that's it|that's all for now|have a good day
-    |have a nice day|later|take care|bye bye|talk later|i'm done|that is all|good night|catch you later""".replace(
-        "\n", ""
-    ).split("|")
+    """
+    bye | goodbye | good bye | see you | see ya | see you later | that's all | that's it | that's all
+    for now | have a good day | have a nice day | later | take care | bye bye | talk later | i'm done |
+    that is all | good night | catch you later
+    """
 )
 _HELP = re.compile(
-    r"^(?:help|help me|i need help|help please|what can you do|what can i ask|what can i ask you|what can you help(?: me)? with"
-    r"|what do you do|how does this work|how do i use this|how do you work|what are my options|options|menu|commands"
-    r"|what should i say|who are you|what are you|are you a bot|are you a robot|are you human|are you a real person"
-    r"|are you a person|what can i do here|what do you know|what sort of things can you do|what are you able to do"
-    r"|how can you help(?: me)?|what can you help with|what kinds? of things can i ask|tell me what you can do"
-    r"|what services do you offer|can you help(?: me)?|what can this do|what are your features|start|get started)"
+    r"^(?:help|help me|i need help|help please|what can you do|what can i ask|what can i ask you"
+    r"|what can you help(?: me)? with"
+    r"|what do you do|how does this work|how do i use this|how do you work|what are my options|options|menu"
+    r"|commands"
+    r"|what should i say|who are you|what are you|are you a bot|are you a robot|are you human"
+    r"|are you a real person"
+    r"|are you a person|what can i do here|what do you know|what sort of things can you do"
+    r"|what are you able to do"
+    r"|how can you help(?: me)?|what can you help with|what kinds? of things can i ask"
+    r"|tell me what you can do"
+    r"|what services do you offer|can you help(?: me)?|what can this do|what are your features|start"
+    r"|get started"
+    r"|what (?:kinds?|sorts?|types?) of (?:things|stuff|questions|requests) (?:can|do|could) (?:you"
+    r"|i)(?: \w+){0,3})"
     r"(?:\s*(?:please|\?|!))*$"
 )
 
@@ -732,7 +852,8 @@ _HELP = re.compile(
 # --- clause handling ------------------------------------------------------------------------------------
 
 _SPLIT_RE = re.compile(
-    r"(\s*[;!?]+\s*|\.(?=\s|$)\s*|\s*,\s*|\s+(?:and then|and also|then|also|plus|and|but|after that|as well as)\s+)"
+    r"(\s*[;!?]+\s*|\.(?=\s|$)\s*|\s*,\s*|\s+(?:and then|and also|then|also|plus|and|but|after that"
+    r"|as well as)\s+)"
 )
 _FILLER_RE = re.compile(
     r"^(?:" + "|".join(re.escape(f) for f in sorted(FILLER_PREFIXES, key=len, reverse=True)) + r")\b[\s,!.]*"
@@ -740,7 +861,8 @@ _FILLER_RE = re.compile(
 _I_WANT_TO = re.compile(
     r"^(?:i'd like to|i would like to|i want to|i need to|i'd love to|i'm trying to|i am trying to|i wish to|"
     r"i'm going to|i am going to|i'd like you to|can i|could i|may i|let me|i'll)\s+"
-    r"(?=add|remove|delete|check out|checkout|cancel|return|apply|use|see|view|place|change|update|clear|empty|"
+    r"(?=add|remove|delete|check out|checkout|cancel|return|apply|use|see|view|place|change|update|clear"
+    r"|empty|"
     r"track|talk|speak|close|buy|order|purchase|pay|get a refund|find|search|browse|look)"
 )
 # After "add ..." or "remove ...", a piece opening like a noun phrase ("... and a backpack to my basket")
@@ -750,9 +872,11 @@ _REPEATABLE = frozenset(
 )
 _ITEM_INTENTS = frozenset({"add*", "remove*", "adjust*", "product_search", "fallback*"})
 _NP_OPENER = re.compile(
-    r"^(?:\d+|a|an|the|some|one|two|three|four|five|six|a pair|a couple|pairs?|another|my|those|these|black|white|"
+    r"^(?:\d+|a|an|the|some|one|two|three|four|five|six|a pair|a couple|pairs?|another|my|those|these|black"
+    r"|white|"
     r"navy|grey|red|blue|green)\b"
 )
+_TRAILING_POLITENESS = re.compile(r"[\s,]+(?:thanks|thank you|please|mate|buddy|pal)$")
 _LEADING_YES_NO = re.compile(
     r"^(yes|yeah|yep|ok|okay|sure|no|nope|nah)\s+(?!more\b|less\b|longer\b|one\b|need\b)"
 )
@@ -869,6 +993,8 @@ class _Parser:
     def _read_uncached(self, clause: _Clause) -> _Reading:
         text, raw = clause.text, clause.raw
         pending = self.context.pending_confirmation
+        # "not now thanks", "yes please": politeness after a yes or no does not change it
+        raw = _TRAILING_POLITENESS.sub("", raw) or raw
         if _DENY_WORDS.match(raw) or _DENY_WORDS.match(text):
             if re.fullmatch(r"(?:cancel|cancel it)", text) and not pending:
                 return _Reading("cancel*", 0.7, True)
@@ -896,11 +1022,11 @@ class _Parser:
                         continue
                     return _Reading("general_question", 0.8, True)
                 return _Reading(rule.intent, rule.confidence, True)
-        if clause.question or _QUESTION_START.match(text):
-            if self._policy_topic(text, loose=True) or re.search(
-                r"\b(?:you|your|this store|the store|here)\b", text
-            ):
-                return _Reading("general_question", 0.6, True)
+        if (clause.question or _QUESTION_START.match(text)) and (
+            self._policy_topic(text, loose=True)
+            or re.search(r"\b(?:you|your|this store|the store|here)\b", text)
+        ):
+            return _Reading("general_question", 0.6, True)
         return _Reading("fallback*", 0.0, False)
 
     def _policy_topic(self, text: str, loose: bool = False) -> str | None:
@@ -1043,6 +1169,7 @@ class _Parser:
 
     @staticmethod
     def _greeting_kind(raw: str) -> str:
+        raw = _TRAILING_POLITENESS.sub("", raw) or raw
         if _BYE_WORDS.match(raw):
             return "goodbye"
         if _THANKS_WORDS.match(raw) or _CONFIRM_WORDS.match(raw):
@@ -1305,8 +1432,10 @@ def _item_parts(p: _Parser, text: str) -> list[str]:
 
 
 _ADD_VERB = re.compile(
-    r"^(?:add|put|throw|toss|stick|pop|include|grab|buy|purchase|order|get me|get|give me|send me|i'll take|i will take|"
-    r"i'll have|i'll get|can i get|could i get|may i have|can i have|could i have|i want|i need|i'd like|i would like)\b(?:\s+me\b)?"
+    r"^(?:add|put|throw|toss|stick|pop|include|grab|buy|purchase|order|get me|get|give me|send me|i'll take"
+    r"|i will take|"
+    r"i'll have|i'll get|can i get|could i get|may i have|can i have|could i have|i want|i need|i'd like"
+    r"|i would like)\b(?:\s+me\b)?"
 )
 _WANT_VERB = re.compile(r"^(?:i want|i need|i'd like|i would like|i wanna)\b")
 
@@ -1364,7 +1493,8 @@ def _resolve_remove(p: _Parser, clause: _Clause, reading: _Reading) -> list[Inte
 
 
 _DECREASE = re.compile(
-    r"\btake\b.*\bout\b|\b(?:decrease|reduce|lower|lessen|decrement|halve|remove|take out|take off|drop|delete|minus|subtract|take away|less|fewer)\b"
+    r"\btake\b.*\bout\b|\b(?:decrease|reduce|lower|lessen|decrement|halve|remove|take out|take off|drop"
+    r"|delete|minus|subtract|take away|less|fewer)\b"
 )
 
 
@@ -1492,11 +1622,13 @@ _RESOLVERS: dict[str, Callable[[_Parser, _Clause, _Reading], list[IntentResult]]
 
 _SORTS: tuple[tuple[str, str], ...] = (
     (
-        r"\b(?:cheapest|least expensive|lowest price[sd]?|lowest priced|low to high|cheaper|budget|most affordable|inexpensive)\b",
+        r"\b(?:cheapest|least expensive|lowest price[sd]?|lowest priced|low to high|cheaper|budget"
+        r"|most affordable|inexpensive)\b",
         "price_asc",
     ),
     (
-        r"\b(?:most expensive|priciest|highest price[sd]?|highest priced|high to low|premium|pricier|more expensive)\b",
+        r"\b(?:most expensive|priciest|highest price[sd]?|highest priced|high to low|premium|pricier"
+        r"|more expensive)\b",
         "price_desc",
     ),
     (
@@ -1541,7 +1673,8 @@ _MEMORY_STOP = _STOP | words(
     """
 )
 _NEGATIVE = re.compile(
-    r"\b(?:don't|do not|never|hate|dislike|detest|can't stand|cannot stand|avoid|loathe|not a fan|no fan|not into|not|nor|"
+    r"\b(?:don't|do not|never|hate|dislike|detest|can't stand|cannot stand|avoid|loathe|not a fan|no fan"
+    r"|not into|not|nor|"
     r"rarely|hardly|no more|no)\b"
 )
 _POSITIVE = re.compile(r"\b(?:like|love|prefer|adore|enjoy|fancy|dig|into|fan of)\b")
@@ -1565,8 +1698,10 @@ def _product_phrase(text: str, found: _Found) -> str | None:
 DEFAULT_VOCABULARY = Vocabulary()
 
 
-def understand(text: str, *, context: NluContext | None = None) -> Understanding:
+def understand(text: str, *, context: NluContext | Mapping[str, Any] | None = None) -> Understanding:
     """Read one message. Never raises on odd input: empty or unreadable text is ``out_of_scope``."""
+    if isinstance(context, Mapping):
+        context = NluContext.from_state(context)
     context = context or NluContext()
     if not isinstance(text, str) or not text.strip():
         return Understanding([IntentResult("out_of_scope", {}, 0.9, "")], 0.9, "")

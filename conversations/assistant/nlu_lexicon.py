@@ -404,6 +404,15 @@ COMMON_WORDS: frozenset[str] = words(
     went want wants wanted sure shore shoot sheet shirt short black blank block blocks bloke blood
     bottle bottled bottles sold solid socket stocking stockings listing listings photo photos quote
     quotes quoted player players phone phones
+    speaker speakers sneak sneaky live lives liver lover loved lovely lived living alive life sheep shop
+    shops shopped stop stops stopped stored storing stories storage tracks trick tricks trucks tracker
+    trains trainee soak soaked sick sicker sticks stack stacks stocks snack snacks coda mode modes node
+    nodes rode rope hood hoods hook hooks hoot holds holes hole side site sites card caret carat cargo
+    packet packets sports skirt skirts collar collars dollar dollars bread brain brains bland blend
+    hollow rolling ruling raining ordeal prince thunder wonder wander wavy heavy greet grew prey pray
+    slack quite alive waiter latter letter bitter butter feather movie movies videos game games play
+    plays played playing monkey honey emails mail mails houses mouse flight flights fight lights
+    night hotels motel bank banks recipe recipes doctor doctors
     """
 )
 
@@ -455,6 +464,9 @@ SUPPORT_SUBJECTS: tuple[tuple[str, str], ...] = (
     ("broken", "damaged"),
     ("torn", "damaged"),
     ("ripped", "damaged"),
+    ("holes", "damaged"),
+    ("hole", "damaged"),
+    ("stained", "damaged"),
     ("defective", "damaged"),
     ("faulty", "damaged"),
     ("wrong item", "wrong_item"),
@@ -486,7 +498,7 @@ SUPPORT_SUBJECTS: tuple[tuple[str, str], ...] = (
 QUESTION_TOPICS: tuple[tuple[str, str], ...] = (
     ("return", "returns"),
     ("exchange", "returns"),
-    ("refund policy", "returns"),
+    ("refund", "returns"),
     ("ship", "shipping"),
     ("deliver", "shipping"),
     ("postage", "shipping"),

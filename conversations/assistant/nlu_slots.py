@@ -168,10 +168,14 @@ def take_order_ids(text: str) -> tuple[list[str], str]:
 
 # --- prices ---------------------------------------------------------------------------------------------
 
-_AMOUNT = rf"(?:\$\s?\d+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?\s?\$?|(?:a|one|two|three|four|five) hundred|{_NUMBER_WORD_RE})"
+_AMOUNT = (
+    rf"(?:\$\s?\d+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?\s?\$?"
+    rf"|(?:a|one|two|three|four|five) hundred|{_NUMBER_WORD_RE})"
+)
 _MONEY_UNIT = r"(?:\s?(?:dollars?|bucks|usd|us dollars))?"
 _NOT_MONEY_UNIT = re.compile(
-    r"^\s*(?:minutes?|mins?|hours?|days?|weeks?|months?|years?|items?|pairs?|pieces?|%|percent|kg|lbs?|miles?|km)\b"
+    r"^\s*(?:minutes?|mins?|hours?|days?|weeks?|months?|years?|items?|pairs?|pieces?|%|percent|kg|lbs?"
+    r"|miles?|km)\b"
 )
 
 _PRICE_BETWEEN = re.compile(
@@ -180,15 +184,18 @@ _PRICE_BETWEEN = re.compile(
     rf"|\b(\d+)\s*(?:-|to)\s*(\d+)\s?(?:dollars|bucks|usd)\b"
 )
 _PRICE_MAX = re.compile(
-    rf"\b(?:under|below|less than|cheaper than|no more than|not more than|at most|max(?:imum)?|up to|"
+    rf"\b(?:under|below|less than|nothing over|nothing above|nothing more than|not above|cheaper than"
+    rf"|no more than|not more than|at most|max(?:imum)?|up to|"
     rf"lower than|beneath|within|for less than|not over|no higher than|less then|under then|"
-    rf"budget (?:of|is)|my budget is|priced under|costing under|that costs? less than)\s+({_AMOUNT}){_MONEY_UNIT}"
+    rf"budget (?:of|is)|my budget is|priced under|costing under"
+    rf"|that costs? less than)\s+({_AMOUNT}){_MONEY_UNIT}"
     rf"|({_AMOUNT}){_MONEY_UNIT}\s+(?:or less|or under|or cheaper|or below|max(?:imum)?|tops|at most)\b"
 )
 _PRICE_MIN = re.compile(
     rf"\b(?:over|above|more than|at least|higher than|pricier than|more expensive than|no less than|"
     rf"minimum|min|starting at|upwards of)\s+({_AMOUNT}){_MONEY_UNIT}"
-    rf"|({_AMOUNT}){_MONEY_UNIT}\s+(?:or more|and up|and above|or above)\b|(\$\s?\d+(?:\.\d{{1,2}})?)\s?(?:\+|plus)"
+    rf"|({_AMOUNT}){_MONEY_UNIT}\s+(?:or more|and up|and above|or above)\b"
+    rf"|(\$\s?\d+(?:\.\d{{1,2}})?)\s?(?:\+|plus)"
     rf"|\bfrom\s+(\$\s?\d+(?:\.\d{{1,2}})?)"
 )
 _PRICE_AROUND = re.compile(
@@ -266,7 +273,8 @@ _LETTER_UNAMBIGUOUS = re.compile(
     r"\b(extra extra large|extra large|extra small|x-large|x-small|xx-large|xxs|xs|xl|xxl|2xl|xxxl|3xl)\b"
 )
 _LETTER_WORD = re.compile(
-    r"\b(?:in |a |an |in a |in an |the )?(small|medium|large|med)\b(?!\s+(?:amount|number|order|size|selection|range|one))"
+    r"\b(?:in |a |an |in a |in an |the )?(small|medium|large|med)\b(?!\s+(?:amount|number|order|size"
+    r"|selection|range|one))"
 )
 _LETTER_SINGLE = re.compile(
     r"\b(?:in|wear|wear a|wear an|take|take a|take an|i'm a|i'm an|im a|i am a|am a|am an)\s+(s|m|l)\b(?!')"
@@ -324,7 +332,8 @@ def size_kind_for(size: str) -> str:
 
 _ORDINAL_WORDS_RE = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 _ORDINAL = re.compile(
-    rf"\b(?:the\s+)?({_ORDINAL_WORDS_RE})\b(?:\s+(?:one|ones|item|option|result|product|pair|pick|choice|line))?"
+    rf"\b(?:the\s+)?({_ORDINAL_WORDS_RE})\b(?:\s+(?:one|ones|item|option|result|product|pair|pick|choice"
+    rf"|line))?"
 )
 _NUMBERED = re.compile(r"\b(?:number|no\.|option|item|result|#)\s*(\d{1,2})\b(?!\s*(?:dollars|bucks))")
 _PRONOUN = re.compile(
@@ -366,7 +375,8 @@ _QTY_NUMBER = re.compile(
 )
 _QTY_X = re.compile(r"\bx\s?(\d{1,2})\b|\b(\d{1,2})x\b")
 _ONE_AS_PRONOUN = re.compile(
-    r"\b(?:which|black|white|red|blue|green|grey|navy|other|new|cheap|cheaper|cheapest|same|right|big|small|first|last|next|\w+est)\s+one\b"
+    r"\b(?:which|black|white|red|blue|green|grey|navy|other|new|cheap|cheaper|cheapest|same|right|big|small"
+    r"|first|last|next|\w+est)\s+one\b"
 )
 
 

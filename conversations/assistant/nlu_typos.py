@@ -82,10 +82,10 @@ class SpellingCorrector:
         best_d = depth + 1
         for cand in candidates:
             if n == 4 and sorted(cand) != sorted(token) and not _dropped_vowel(token, cand):
-                # four letters: only a swap ("crat") or a dropped vowel ("ordr") is safe; "back" is not "black"
+                # four letters: only a swap ("crat") or a dropped vowel ("ordr"); "back" is not "black"
                 continue
-            if n >= 9 and token[0] != cand[0]:
-                continue  # two edits are only trusted when the word starts like the target
+            if token[0] != cand[0] and token[:2] != cand[1::-1]:
+                continue  # typos rarely touch the first letter ("live" is not "olive"), except a swap
             d = osa_distance(token, cand, depth + 1)
             if d > _max_distance(max(n, len(cand))):
                 continue

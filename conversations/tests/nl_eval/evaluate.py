@@ -30,7 +30,7 @@ CLINC_FILE = REPO_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json
 INTENT_ACCURACY_MIN = 0.95
 SLOT_ACCURACY_MIN = 0.90
 # Off-topic CLINC150 utterances that would reach an action (an action intent at or above the planner's
-# default confidence gate of 0.55). Measured 0.4% (5 of 1,200) when this threshold was set; 2% leaves
+# default confidence gate of 0.55). Measured 0.67% (8 of 1,200) when this threshold was set; 2% leaves
 # room for rule changes while still catching a rule that starts firing on everyday language.
 CLINC_FALSE_ACTION_MAX = 0.02
 PLANNER_MIN_CONFIDENCE = 0.55
@@ -155,23 +155,44 @@ def format_report(report: Report) -> str:
 
 
 def timing(cases: list[Case], rounds: int = 5) -> dict[str, float]:
-    """Understanding time per message in microseconds over the eval set (after one warm-up pass)."""
+    """Understanding time per message in microseconds over the eval set, after one warm-up pass.
+
+    Both wall-clock and CPU time are kept: on a busy machine the wall-clock tail mostly measures waiting
+    for a core, while CPU time is what the NLU itself costs.
+    """
     for case in cases:
         understand(case.text, context=case.context)
-    samples: list[float] = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(rounds):
         for case in cases:
-            start = time.perf_counter()
+            w, c = time.perf_counter(), time.process_time()
             understand(case.text, context=case.context)
-            samples.append((time.perf_counter() - start) * 1e6)
-    samples.sort()
+            cpu.append((time.process_time() - c) * 1e6)
+            wall.append((time.perf_counter() - w) * 1e6)
+    wall.sort()
+    cpu.sort()
+
+    def pct(xs: list[float], q: float) -> float:
+        return xs[min(len(xs) - 1, int(len(xs) * q))]
+
     return {
-        "messages": len(samples),
-        "p50_us": samples[len(samples) // 2],
-        "p95_us": samples[int(len(samples) * 0.95)],
-        "max_us": samples[-1],
-        "mean_us": statistics.fmean(samples),
+        "messages": len(wall),
+        "p50_us": pct(wall, 0.5),
+        "p95_us": pct(wall, 0.95),
+        "mean_us": statistics.fmean(wall),
+        "cpu_p50_us": pct(cpu, 0.5),
+        "cpu_p95_us": pct(cpu, 0.95),
+        "cpu_mean_us": statistics.fmean(cpu),
     }
+
+
+def format_timing(t: dict[str, float]) -> str:
+    return (
+        f"understanding time over {t['messages']:.0f} messages: "
+        f"wall p50 {t['p50_us']:.0f} us, p95 {t['p95_us']:.0f} us, mean {t['mean_us']:.0f} us; "
+        f"CPU p50 {t['cpu_p50_us']:.0f} us, p95 {t['cpu_p95_us']:.0f} us, mean {t['cpu_mean_us']:.0f} us"
+    )
 
 
 def clinc_out_of_scope() -> list[str] | None:
@@ -198,19 +219,14 @@ def main() -> None:
     print(format_report(report))
     for failure in report.failures:
         print("  FAIL", failure)
-    t = timing(cases)
-    print(
-        f"understanding time over {t['messages']} messages: p50 {t['p50_us']:.0f} us, p95 {t['p95_us']:.0f} us, "
-        f"mean {t['mean_us']:.0f} us, max {t['max_us']:.0f} us"
-    )
+    print(format_timing(timing(cases)))
     oos = clinc_out_of_scope()
     if oos is None:
         print(f"CLINC150 not found at {CLINC_FILE}: off-topic check skipped")
         return
     hits = false_actions(oos)
-    print(
-        f"CLINC150 out-of-scope utterances reaching an action: {len(hits)}/{len(oos)} ({len(hits) / len(oos):.2%})"
-    )
+    rate = len(hits) / len(oos)
+    print(f"CLINC150 out-of-scope utterances reaching an action: {len(hits)}/{len(oos)} ({rate:.2%})")
     for text, result in hits:
         print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
 

@@ -1,0 +1,56 @@
+"""The NLU against the labelled utterances in this folder (see evaluate.py for the format).
+
+``pytest conversations/tests/nl_eval -s`` prints the per-intent table, the timing figures and the
+CLINC150 off-topic check. No timing is asserted: this machine's load would make such a test flaky.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conversations.assistant.nlu import INTENTS
+
+from . import evaluate
+
+CASES = evaluate.load_cases()
+
+
+def test_eval_set_is_large_and_covers_every_intent():
+    assert len(CASES) >= 480
+    memory = {"save_preference", "show_memory", "forget_preference", "clear_memory", "recommend"}
+    assert sum(1 for c in CASES if set(c.intents) & memory) >= 80
+    labelled = {name for c in CASES for name in c.intents}
+    assert labelled <= INTENTS, labelled - INTENTS
+    missing = INTENTS - labelled
+    assert not missing, f"intents without a labelled utterance: {sorted(missing)}"
+
+
+def test_intent_and_slot_accuracy_meet_the_bar():
+    report = evaluate.score(CASES)
+    print()
+    print(evaluate.format_report(report))
+    for failure in report.failures:
+        print("  FAIL", failure)
+    assert report.intent_accuracy >= evaluate.INTENT_ACCURACY_MIN, report.failures
+    assert report.slot_accuracy >= evaluate.SLOT_ACCURACY_MIN, report.failures
+
+
+def test_understanding_time_is_reported():
+    figures = evaluate.timing(CASES, rounds=1)
+    print()
+    print(evaluate.format_timing(figures))
+    assert figures["messages"] == len(CASES)
+
+
+def test_clinc_out_of_scope_rarely_reaches_an_action():
+    texts = evaluate.clinc_out_of_scope()
+    if texts is None:
+        pytest.skip(
+            f"CLINC150 not present at {evaluate.CLINC_FILE} (the shared data folder is outside the repo)"
+        )
+    hits = evaluate.false_actions(texts)
+    rate = len(hits) / len(texts)
+    print(f"\nCLINC150 out-of-scope reaching an action: {len(hits)}/{len(texts)} ({rate:.2%})")
+    for text, result in hits:
+        print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
+    assert rate < evaluate.CLINC_FALSE_ACTION_MAX
