@@ -337,9 +337,9 @@ def voice_stats(
     jobs = RecoveryJob.objects.filter(created_at__gte=since)
     outcomes = {row["state"]: row["n"] for row in jobs.values("state").annotate(n=Count("id"))}
     totals = jobs.aggregate(
-        total=Count("id"),
-        completed=Count("id", filter=Q(state=JobState.COMPLETED)),
-        recovered=Count("id", filter=Q(recovered=True)),
+        n_total=Count("id"),
+        n_completed=Count("id", filter=Q(state=JobState.COMPLETED)),
+        n_recovered=Count("id", filter=Q(recovered=True)),
         revenue=Sum("recovered_amount", filter=Q(recovered=True)),
     )
     recovered_by_day = {
@@ -352,9 +352,9 @@ def voice_stats(
     return VoiceStats(
         days=day_list,
         outcomes={state.value: outcomes.get(state.value, 0) for state in JobState},
-        jobs_total=totals["total"] or 0,
-        jobs_completed=totals["completed"] or 0,
-        jobs_recovered=totals["recovered"] or 0,
+        jobs_total=totals["n_total"] or 0,
+        jobs_completed=totals["n_completed"] or 0,
+        jobs_recovered=totals["n_recovered"] or 0,
         recovered_revenue=totals["revenue"] or Decimal("0.00"),
         recovered_by_day=recovered_by_day,
         budget=config.daily_budget_usd,

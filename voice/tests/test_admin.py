@@ -1,0 +1,115 @@
+"""The back office: job actions, the stats page with its SVG charts, settings, suppressions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from commerce.accounts.tests.factories import UserFactory
+from voice.models import CallAttempt, JobState, RecoveryJob, Suppression, VoiceSettings
+
+from .factories import abandoned_cart, job_for, shopper
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    admin = UserFactory(is_staff=True, is_superuser=True, email="boss@example.com")
+    client.force_login(admin)
+    return client
+
+
+def _action(client, action, jobs):
+    return client.post(
+        reverse("admin:voice_recoveryjob_changelist"),
+        {"action": action, "_selected_action": [j.pk for j in jobs]},
+        follow=True,
+    )
+
+
+def test_jobs_list_filters_and_links_the_stats_page(staff_client):
+    job_for(abandoned_cart(shopper()))
+    response = staff_client.get(reverse("admin:voice_recoveryjob_changelist"), {"state__exact": "queued"})
+    assert response.status_code == 200
+    assert reverse("admin:voice_recoveryjob_stats") in response.content.decode()
+
+
+def test_retry_now_makes_a_dead_lettered_job_due(staff_client):
+    job = job_for(abandoned_cart(shopper()), state=JobState.DEAD_LETTER)
+    _action(staff_client, "retry_now", [job])
+    job.refresh_from_db()
+    assert job.state == JobState.RETRYING and job.next_attempt_at <= timezone.now()
+
+
+def test_cancel_action_cancels_and_reports_finished_ones(staff_client):
+    pending = job_for(abandoned_cart(shopper()))
+    done = job_for(abandoned_cart(shopper(phone="+14155550333")), state=JobState.COMPLETED)
+    response = _action(staff_client, "cancel_jobs", [pending, done])
+    pending.refresh_from_db()
+    assert pending.state == JobState.CANCELLED
+    assert "already finished" in response.content.decode()
+
+
+def test_process_due_now_places_the_due_calls(staff_client, anytime, django_capture_on_commit_callbacks):
+    job = job_for(abandoned_cart(shopper()), due=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _action(staff_client, "process_due_now", [job])
+    assert "1 call(s) started" in response.content.decode()
+    assert CallAttempt.objects.filter(job=job).count() == 1
+
+
+def test_stats_page_draws_svg_charts_without_javascript(staff_client):
+    job = job_for(abandoned_cart(shopper()), state=JobState.COMPLETED, recovered=True)
+    RecoveryJob.objects.filter(pk=job.pk).update(recovered_amount="59.98", recovered_at=timezone.now())
+    CallAttempt.objects.create(
+        job=job, number=1, provider="simulator", script_version="v1", script="-", status="completed"
+    )
+    response = staff_client.get(reverse("admin:voice_recoveryjob_stats"), {"days": "7"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('<svg class="voice-chart"') == 5
+    assert "59.98" in html and "budget 300.00" in html
+    assert "cdn" not in html.lower()
+
+
+def test_stats_page_needs_staff(client):
+    response = client.get(reverse("admin:voice_recoveryjob_stats"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_settings_page_edits_the_single_row_and_shows_environment_values(staff_client):
+    response = staff_client.get(reverse("admin:voice_voicesettings_changelist"), follow=True)
+    assert response.status_code == 200
+    assert "VOICE_MAX_CALLS_PER_DAY = 300" in response.content.decode()
+    row = VoiceSettings.objects.get()
+    response = staff_client.post(
+        reverse("admin:voice_voicesettings_change", args=[row.pk]),
+        {"max_calls_per_day": "7", "script_template": "Hi {name}, code {code}"},
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.max_calls_per_day == 7
+
+
+def test_settings_refuse_a_template_that_does_not_format(staff_client):
+    row = VoiceSettings.objects.create(pk=1)
+    response = staff_client.post(
+        reverse("admin:voice_voicesettings_change", args=[row.pk]), {"script_template": "Hi {name"}
+    )
+    assert response.status_code == 200 and "does not format" in response.content.decode()
+
+
+def test_staff_suppression_cancels_pending_jobs(staff_client):
+    user = shopper()
+    job = job_for(abandoned_cart(user))
+    response = staff_client.post(
+        reverse("admin:voice_suppression_add"), {"user": user.pk, "reason": "staff", "note": "asked by phone"}
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    assert Suppression.objects.get(user=user).created_by.email == "boss@example.com"
