@@ -18,7 +18,9 @@ asyncio loop in a greenlet of the test thread, so ``asyncio.get_running_loop()``
 plain test code runs, and Django's ORM would refuse every query with SynchronousOnlyOperation. That
 loop serves nothing while the test thread runs (Playwright only drives it inside its own calls), so
 blocking database calls cannot stall it; the variable is set for the browser's lifetime only and
-restored afterwards, so the rest of the suite keeps Django's guard.
+restored afterwards, so the rest of the suite keeps Django's guard. While the loop is visible,
+Django's connections live in a per-context store (asgiref), so a query from the test body opens its
+own connection (autocommit: browser tests use ``transactional_db`` anyway); the fixture closes it.
 
 PYTEST_DONT_REWRITE: test modules import the helpers below as well as loading this plugin, and
 the module holds no assertions to rewrite.
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -141,6 +144,11 @@ def chromium() -> Iterator[object]:
             try:
                 yield browser
             finally:
+                # While Playwright's loop is visible, asgiref keeps Django's connections per context,
+                # not per thread: queries made by the test meanwhile opened a second connection that
+                # the thread's normal cleanup never sees. Close it now, or PostgreSQL refuses to drop
+                # the test database ("is being accessed by other users").
+                connections.close_all()
                 browser.close()
     finally:
         if previous is None:
