@@ -11,16 +11,26 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
 
 
 def run(coro) -> Any:
-    return asyncio.run(coro)
+    """Runs a socket scenario; then closes the database connection the consumer's worker thread opened,
+    so the test database can be dropped at the end of the session."""
+
+    async def main() -> Any:
+        try:
+            return await coro
+        finally:
+            await sync_to_async(connections.close_all)()
+
+    return asyncio.run(main())
 
 
 async def open_socket(
