@@ -127,6 +127,14 @@ class PageWatch:
         return [*(f"script error: {e}" for e in self.js_errors), *self.failed_requests]
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Skip before any fixture runs: no point loading a catalog for a browser that is not there.
+    if item.get_closest_marker("browser") is not None:
+        reason = chromium_missing_reason()
+        if reason:
+            pytest.skip(reason)
+
+
 @pytest.fixture
 def chromium() -> Iterator[object]:
     reason = chromium_missing_reason()
