@@ -478,7 +478,9 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "support_escalation",
-        r"\b(?:talk|speak|chat|connect|transfer|put)\b.*\b(?:human|person|agent|representative|rep|someone"
+        r"\b(?:get|find|bring|call) (?:me )?(?:a |an |the |some )?(?:human|real person|person|agent"
+        r"|representative|manager)\b"
+        r"|\b(?:talk|speak|chat|connect|transfer|put)\b.*\b(?:human|person|agent|representative|rep|someone"
         r"|somebody|manager|"
         r"supervisor|operator|staff|customer service|customer support|customer care|support team"
         r"|live agent)\b"
@@ -516,7 +518,7 @@ RULES: tuple[Rule, ...] = _rules(
         r"\b(?:preference|preferred|favorite|favorites|likes|dislikes|size on file|saved size|saved sizes|"
         r"my (?:\w+ )?size|my (?:\w+ )?sizes|my (?:color|brand|style|budget|price range|price limit|fit)|"
         r"that i|i (?:like|love|prefer|hate|dislike|don't like|wear)|"
-        r"from my (?:memory|profile|list|preferences|likes|dislikes|favorites|favorite \w+))\b"
+        r"from my (?:memory|profile|preferences|likes|dislikes|favorites|favorite \w+))\b"
         r"|\bi no longer (?:like|prefer|wear|love|hate|dislike)\b|\bi (?:don't|do not) (?:like|love"
         r"|prefer) \w+(?: \w+)? any ?more\b",
         0.88,
@@ -575,7 +577,9 @@ RULES: tuple[Rule, ...] = _rules(
         r"|back|it|them|the|a look))"
         r"|\bmy (?:favorite|preferred) (?:brand|brands|color|colors|style|category)\b|\bmy (?:budget"
         r"|price range|price limit) is\b"
-        r"|\b(?:set|change|update|keep) my (?:\w+ )?(?:size|budget|preferences?|price range|spending)\b"
+        r"|\b(?:set|change|update|keep|save|store|record) my (?:\w+ )?(?:size|budget|preferences?"
+        r"|price range|spending)\b"
+        r"|\bi (?:always|usually|normally|mostly|only|generally) (?:buy|get|go for|shop|choose|pick)\b"
         r"|\bmy waist is\b"
         r"|\bi(?: would|'d)? prefer\b",
         0.85,
@@ -606,15 +610,16 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "request_refund",
-        r"(?<!tax )\brefund\b|\bmoney back\b|\breimburse|\b(?:return|send back|sending back"
-        r"|returning)\b(?! to\b)(?! policy)"
+        r"(?<!tax )\brefund\b|\bmoney back\b|\breimburse|\b(?:return|send back|sending back)\b"
+        r"(?! to\b)(?! policy)(?! (?:on|flight|trip|date|home)\b)"
         r"|\bsend (?:it|them|these|those|this|(?:these|those|this|the|my) \w+(?: \w+)?) back\b"
         r"|\bchargeback\b",
         0.88,
     ),
     (
         "cancel*",
-        r"^(?:cancel|call off|abort|void|revoke)\b|\bcancel\b"
+        r"^(?:cancel|call off|abort|void|revoke)\b|\bcancel\b|^(?:scrap|nix|kill|drop|ditch) (?:my |the "
+        r"|this |that )?(?:order|purchase)\b"
         r"|\b(?:don't|do not|no longer) want (?:my|the|this|that) (?:order|purchase)\b|\bstop (?:my "
         r"|the )?(?:order|shipment|delivery)\b",
         0.9,
@@ -641,6 +646,8 @@ RULES: tuple[Rule, ...] = _rules(
         r"\b(?:all|every|each|both) (?:of )?(?:my )?orders\b|\bmy (?:recent |past |previous |last \w+ |open "
         r"|current |other )?orders\b"
         r"|\border history\b|\bpurchase history\b|\b(?:list|show|see|view)\b.*\borders\b"
+        r"|\b(?:list|show|see|view)\b.*\b(?:every|all|each) (?:of )?(?:my )?orders?\b|\borders? i(?:'ve"
+        r"| have) (?:made|placed)\b"
         r"|\bwhat (?:have|did) i (?:ordered|order|bought|buy|purchased)\b|\border status(?:es)? (?:of"
         r"|for) (?:all|everything)\b",
         0.88,
@@ -652,7 +659,7 @@ RULES: tuple[Rule, ...] = _rules(
         rf"|\b(?:has|have|did|is|was|hasn't|has not)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:ship|shipped"
         rf"|arrive|arrived|deliver|delivered|dispatched|sent|on its way|on the way|out for delivery|left)\b"
         rf"|\bwhen (?:will|does|is|should|do|can|would)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:arrive|come"
-        rf"|ship|get here|be delivered|delivered|be here|show up|reach|shipped)\b"
+        rf"|ship|get here|be delivered|delivered|be here|show up|reach|shipped|coming|due|turn up)\b"
         rf"|\bhow long\b.*\b(?:my order|my package|my parcel|my delivery)\b"
         rf"|^(?:what about |and |how about |check |check on )?(?:my "
         rf"|the )?orders?(?: #?[a-z0-9_]*\d[a-z0-9_]*)?$"
@@ -679,7 +686,7 @@ RULES: tuple[Rule, ...] = _rules(
         r"|\bbuy (?:it |them |everything |all )?now\b|\btake my money\b|\bpurchase (?:everything|my cart"
         r"|the cart|all of it)\b"
         r"|\bbuy (?:everything|what's) in my cart\b|\bcheckout\b|\bcheck out\b(?! (?:this|these|that|the|our"
-        r"|your|those|some|what)\b)"
+        r"|your|those|some|what|my (?!cart|basket|order|bag))\b)"
         r"|\bi(?:'m| am) done shopping\b|^finish up$|\bfinish shopping\b|\bpay for (?:my|the) (?:cart|order"
         r"|items|stuff)\b",
         0.9,
@@ -689,6 +696,7 @@ RULES: tuple[Rule, ...] = _rules(
         rf"\b(?:clear|empty|reset|wipe|trash|dump|nuke)\b.*\b{_CART}\b"
         rf"|\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the items"
         rf"|all of it|all of them|every item|all my items|all my stuff)\b"
+        rf"(?!.*\b(?:list|calendar|folder|inbox|phone|account|history|memory|data|preferences)\b)"
         rf"|\bempty (?:it|my cart)\b|\bstart over\b|^(?:clear|empty)(?: it| everything| all)?$"
         rf"|\b{_CART} (?:cleared|emptied)\b",
         0.9,
@@ -697,6 +705,7 @@ RULES: tuple[Rule, ...] = _rules(
         "view_cart",
         r"\b(?:show|view|see|open|check|display|review|look at|go to|what's in|what is in|what do i have in"
         r"|what have i got in|what's on|list|whats in)\b.*\b(?:cart|basket|shopping bag|my bag)\b"
+        r"|^(?:what's|what does|how's|how does|whats) my (?:cart|basket)\b"
         r"|^(?:my |the |view |show )?(?:cart|basket|shopping cart)$|\b(?:cart|basket) (?:total|summary"
         r"|contents|subtotal)\b"
         r"|\bwhat(?:'s| is) (?:my|the) (?:total|subtotal|order total)\b|\bhow much (?:is|are|do i owe"
@@ -731,7 +740,8 @@ RULES: tuple[Rule, ...] = _rules(
     ),
     (
         "remove*",
-        rf"^(?:remove|delete|drop|ditch|discard|get rid of|take out|take off|throw out|toss out)\b"
+        rf"^(?:remove|delete|drop|ditch|discard|get rid of|take out|take off|throw out|toss out|scrap|nix"
+        rf"|bin)\b"
         rf"|\b(?:remove|delete|take out|take off|get rid of|throw out)\b|\b(?:take|drop|pull)\b.*\b(?:out"
         rf"|off)\b"
         rf"|\b(?:don't|do not|no longer) (?:want|need)\b|\bout of (?:my |the )?{_CART}\b|\bfrom (?:my "
@@ -745,7 +755,7 @@ RULES: tuple[Rule, ...] = _rules(
         rf"|^put\b(?=.*\b(?:in|into)\b)"
         rf"|\b(?:add|put)\b.*\b{_CART}\b|\b(?:to|into|in) (?:my |the )?(?:cart|basket|shopping bag)\b"
         rf"|^(?:can|could|may) i (?:get|have|grab|buy|order|purchase)\b|\bi(?:'ll| will) (?:take|have|get"
-        rf"|buy)\b"
+        rf"|buy|go with|go for)\b|^(?:let's|lets) go with\b"
         rf"|^(?:i want|i need|i'd like|i would like|i wanna) (?:to buy|to order|to purchase|to get)\b"
         rf"|^(?:i want|i need|i'd like|i would like)\b",
         0.88,
@@ -833,7 +843,8 @@ _BYE_WORDS = _phrase_set_re(
 _HELP = re.compile(
     r"^(?:help|help me|i need help|help please|what can you do|what can i ask|what can i ask you"
     r"|what can you help(?: me)? with"
-    r"|what do you do|how does this work|how do i use this|how do you work|what are my options|options|menu"
+    r"|what do you do|how does this work|how do i use (?:this|the|you)(?: chat| assistant| bot| thing"
+    r"| site)?|how do you work|what are my options|options|menu"
     r"|commands"
     r"|what should i say|who are you|what are you|are you a bot|are you a robot|are you human"
     r"|are you a real person"
@@ -1503,12 +1514,24 @@ def _about_the_store(p: _Parser, clause: _Clause, slots: dict[str, Any]) -> bool
     ("it", "the second one") without a pile of other nouns ("get me the scores from last night")."""
     if _has_product(clause.text, p.index) or re.search(rf"\b{_CART}\b", clause.text):
         return True
-    if slots.keys() & {"size", "color", "brand", "category"}:
+    if slots.keys() & {"size", "brand", "category"}:  # a colour alone is not enough: "olive garden"
         return True
     others = (slots.get("product") or "").split()
     if slots.keys() & {"reference", "ordinal"}:
         return len(others) <= 1
     return not others
+
+
+def _resolve_recommend(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
+    slots = p._commerce_slots(clause)
+    leftover = (slots.get("product") or "").split()
+    if (
+        leftover
+        and not _has_product(clause.text, p.index)
+        and not slots.keys() & {"brand", "category", "style"}
+    ):
+        return [p._result("out_of_scope", {}, 0.7, clause)]  # "can you recommend a good movie"
+    return [p._result("recommend", slots, reading.confidence, clause)]
 
 
 def _resolve_update(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
@@ -1573,7 +1596,7 @@ def _resolve_cancel(p: _Parser, clause: _Clause, reading: _Reading) -> list[Inte
 
 
 def _resolve_exchange(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
-    if re.search(r"\b(?:rate|currency|dollar|euro|stock)\b", clause.text):
+    if re.search(r"\b(?:rates?|currency|dollars?|euros?|pesos?|pounds|yen|stocks?|money)\b", clause.text):
         return [p._result("out_of_scope", {}, 0.7, clause)]
     if _QUESTION_START.match(clause.text) and not re.search(
         r"\b(?:my|these|this|those|them|it)\b|\d", clause.text
@@ -1611,6 +1634,7 @@ _RESOLVERS: dict[str, Callable[[_Parser, _Clause, _Reading], list[IntentResult]]
     "remove*": _resolve_remove,
     "adjust*": _resolve_adjust,
     "update_cart": _resolve_update,
+    "recommend": _resolve_recommend,
     "cancel*": _resolve_cancel,
     "support_exchange*": _resolve_exchange,
     "fallback*": _resolve_fallback,
@@ -1623,12 +1647,13 @@ _RESOLVERS: dict[str, Callable[[_Parser, _Clause, _Reading], list[IntentResult]]
 _SORTS: tuple[tuple[str, str], ...] = (
     (
         r"\b(?:cheapest|least expensive|lowest price[sd]?|lowest priced|low to high|cheaper|budget"
-        r"|most affordable|inexpensive)\b",
+        r"|most affordable|inexpensive|lowest first|cheapest first|by price(?! high| descending)"
+        r"|price ascending)\b",
         "price_asc",
     ),
     (
         r"\b(?:most expensive|priciest|highest price[sd]?|highest priced|high to low|premium|pricier"
-        r"|more expensive)\b",
+        r"|more expensive|highest first|priciest first|price descending)\b",
         "price_desc",
     ),
     (
@@ -1649,6 +1674,9 @@ def _take_sort(text: str) -> tuple[str | None, str]:
 
 _STOP = words(
     """
+    recommend recommends recommendation recommendations suggest suggests suggestion suggestions good nice
+    think should pick choose wear style taste based preferences suit suits goes well what's whats surprise
+    things thing i'd might
     show me find search for look looking browse display list see view get any some got have has do does
     you your sell carry stock i i'm am im we need want would like i'd to please can could may add put
     throw toss stick pop include grab buy purchase order take i'll have give into in to my the a an of

@@ -371,7 +371,8 @@ _ANOTHER = re.compile(r"\b(?:another|one more|1 more)\b(?:\s+one\b)?")
 _BY = re.compile(rf"\bby\s+({_NUM}|a couple|a few)\b")
 _QTY_PHRASE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in QUANTITY_PHRASES) + r")\b")
 _QTY_NUMBER = re.compile(
-    rf"(?<![\w.$#])({_NUM})(?:\s*x\b|\s+pairs? of|\s+pairs?|\s+units?|\s+pieces?|\s+pcs|\s+of)?(?![\w.%])"
+    rf"(?<![\w.$#-])(\d{{4}}|{_NUM})(?:\s*x\b|\s+pairs? of|\s+pairs?|\s+units?|\s+pieces?|\s+pcs"
+    rf"|\s+of)?(?![\w.%])"
 )
 _QTY_X = re.compile(r"\bx\s?(\d{1,2})\b|\b(\d{1,2})x\b")
 _ONE_AS_PRONOUN = re.compile(
@@ -423,7 +424,7 @@ def take_quantity(text: str) -> tuple[int | None, str]:
         text = mask(text, m.end() - 3, m.end())
     for m in _QTY_NUMBER.finditer(text):
         value = _qty_value(m.group(1))
-        if value is not None and 0 <= value <= 999:
+        if value is not None and 0 <= value <= 9999:
             return value, _blank(text, m)
     return None, text
 
