@@ -135,6 +135,7 @@ class _VocabIndex:
             if " " in brand and first not in COMMON_WORDS and first not in self.phrases:
                 self.phrases[first] = ("brand", brand)
         self.max_words = max((len(p.split()) for p in self.phrases), default=1)
+        self.first_words = frozenset(p.split()[0] for p in self.phrases)
         self.product_terms = frozenset(t.lower() for t in vocab.product_terms) | PRODUCT_NOUNS
         words = {w for p in self.phrases for w in re.findall(r"[a-z]+", p)}
         targets = frozenset(KEYWORDS | words | self.product_terms)
@@ -399,6 +400,9 @@ def _scan_uncached(text: str, index: _VocabIndex) -> _Found:
     i = 0
     while i < len(words):
         hit = None
+        if words[i][0] not in index.first_words:
+            i += 1
+            continue
         for n in range(min(index.max_words, len(words) - i), 0, -1):
             phrase = " ".join(w for w, _, _ in words[i : i + n])
             if phrase in index.phrases:
@@ -1674,6 +1678,7 @@ def _take_sort(text: str) -> tuple[str | None, str]:
 
 _STOP = words(
     """
+    double increase decrease reduce raise bump lower halve more less fewer extra additional
     recommend recommends recommendation recommendations suggest suggests suggestion suggestions good nice
     think should pick choose wear style taste based preferences suit suits goes well what's whats surprise
     things thing i'd might
