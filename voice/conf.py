@@ -60,6 +60,18 @@ _SPEC: dict[str, tuple[str, Any]] = {
 }
 
 
+_EMPTY_MEANS_DEFAULT = frozenset(
+    {
+        "VOICE_RETRY_BACKOFF_SECONDS_CSV",
+        "VOICE_SCRIPT_VERSION",
+        "VOICE_SCRIPT_TEMPLATE",
+        "VOICE_DEFAULT_TIMEZONE",
+        "VOICE_STORE_NAME",
+        "SUPERU_API_URL",
+    }
+)
+
+
 def _read(name: str, parser: str, default: Any) -> Any:
     if hasattr(settings, name):
         return getattr(settings, name)
@@ -67,9 +79,10 @@ def _read(name: str, parser: str, default: Any) -> Any:
         raw = env.str(name, default="")
         return Decimal(raw) if raw.strip() else default
     if parser == "str":
-        # An empty variable means "use the default" except for secrets and ids, whose default is empty.
-        value = env.str(name, default="")
-        return value if value != "" else default
+        value = env.str(name, default=default)
+        # An empty variable turns an integration off (ARCHITECTURE rule 15); where empty means nothing
+        # (a template, a time zone) it falls back to the default instead.
+        return default if value == "" and name in _EMPTY_MEANS_DEFAULT else value
     return getattr(env, parser)(name, default=default)
 
 

@@ -33,6 +33,10 @@ DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_re
 
 
 def send(task, args: tuple = (), *, countdown: int | None = None, config: VoiceConfig | None = None) -> None:
+    """Queues ``task`` on VOICE_CELERY_QUEUE (default: Celery's default queue); runs it here when eager."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        task.apply(args)
+        return
     options = {}
     queue = (config or voice_config()).celery_queue
     if queue:

@@ -22,6 +22,8 @@ def _voice_test_settings(settings):
     settings.VOICE_ESTIMATED_COST_PER_CALL_USD = "0.7"
     settings.VOICE_RETRY_BACKOFF_SECONDS_CSV = "60,300,900"
     settings.VOICE_CELERY_QUEUE = ""
+    # Tasks run in the test's process (the Redis pass too); test_worker.py uses a real worker on purpose.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     return settings
 
 
