@@ -429,22 +429,6 @@ def take_quantity(text: str) -> tuple[int | None, str]:
     return None, text
 
 
-def all_quantities(text: str) -> list[tuple[int, int, int]]:
-    """(value, start, end) of every quantity in the text, used to split "2 shoes and 1 hoodie"."""
-    out: list[tuple[int, int, int]] = []
-    for m in _QTY_PHRASE.finditer(text):
-        value = _qty_value(m.group(1))
-        if value is not None:
-            out.append((value, m.start(), m.end()))
-    for m in _QTY_NUMBER.finditer(text):
-        if any(s <= m.start() < e for _, s, e in out):
-            continue
-        value = _qty_value(m.group(1))
-        if value is not None:
-            out.append((value, m.start(), m.end()))
-    return sorted(out, key=lambda t: t[1])
-
-
 # --- addresses ------------------------------------------------------------------------------------------
 
 _KV = re.compile(
