@@ -129,8 +129,9 @@ def simulator_callback_schedule(*, body: str, config: VoiceConfig) -> None:
     """Has the simulated call "end" after VOICE_SIMULATOR_CALLBACK_DELAY_SECONDS.
 
     With a broker, a Celery task with a countdown. In the embedded run (eager Celery, where a countdown
-    is ignored) a daemon thread waits instead so the page that started the call returns first; a delay
-    of 0 delivers at once, in this thread (what the tests use).
+    is ignored) a daemon thread waits instead, so the page that started the call returns first
+    (``voice_recovery_scan`` joins it before exiting); a delay of 0 delivers at once, in this thread
+    (what the tests use).
     """
     delay = max(0, config.simulator_callback_delay_seconds)
     if not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -138,6 +139,20 @@ def simulator_callback_schedule(*, body: str, config: VoiceConfig) -> None:
     elif delay == 0:
         simulator_callback_deliver(body=body, config=config)
     else:
-        threading.Thread(
+        thread = threading.Thread(
             target=_deliver_later, args=(body, delay), daemon=True, name="voice-simulator"
-        ).start()
+        )
+        _SIMULATOR_THREADS.append(thread)
+        thread.start()
+
+
+_SIMULATOR_THREADS: list[threading.Thread] = []
+
+
+def simulator_callbacks_wait(timeout: float = 30.0) -> int:
+    """Waits for the embedded run's pending simulator callbacks (a command must not exit before them)."""
+    waited = 0
+    while _SIMULATOR_THREADS:
+        _SIMULATOR_THREADS.pop().join(timeout=timeout)
+        waited += 1
+    return waited

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from voice import services
 from voice.selectors import voice_config
+from voice.tasks import simulator_callbacks_wait
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
             if attempt.error:
                 line += f" ({attempt.error})"
             self.stdout.write(line)
+        if simulator_callbacks_wait():
+            self.stdout.write("simulator callbacks delivered")
         report = services.alerts_evaluate(config=config)
         self.stdout.write(
             f"due jobs: {len(attempt_ids)} call(s) placed; backlog {report.backlog}, "
