@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps bench bench-listing clean-db
+.PHONY: run test install migrate demo lint format browser-deps nl-eval bench bench-listing bench-voice bench-checkout bench-recommendations
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,8 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py load_catalog $(DEMO_CATALOG)
+	$(PY) manage.py load_demo_extras
+	$(PY) manage.py load_store_policies
 	$(PY) manage.py ensure_demo_admin
 
 run: demo
@@ -49,7 +51,21 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Assistant understanding: accuracy per intent, slot accuracy, p50/p95 time per message.
+nl-eval: install
+	$(PY) -m conversations.tests.nl_eval.evaluate
+
+# Benchmarks print their figures; the PostgreSQL ones need DATABASE_URL and use databases of their own.
 bench-listing: install
 	$(PY) benchmarks/listing.py
 
-bench: bench-listing
+bench-checkout: install
+	$(PY) benchmarks/checkout.py
+
+bench-voice: install
+	$(PY) benchmarks/voice_scan.py
+
+bench-recommendations: install
+	$(PY) benchmarks/recommendations.py
+
+bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations

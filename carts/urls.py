@@ -7,6 +7,7 @@ app_name = "carts"
 urlpatterns = [
     path("cart/", views.cart_detail, name="detail"),
     path("cart/add/", views.cart_add, name="add"),
+    path("cart/badge/", views.cart_badge, name="badge"),
     path("cart/lines/<int:line_id>/", views.cart_update, name="update"),
     path("cart/lines/<int:line_id>/remove/", views.cart_remove, name="remove"),
     path("cart/discount/", views.cart_discount_apply, name="discount-apply"),

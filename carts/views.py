@@ -152,3 +152,13 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         "cart_item_count": cart_item_count(shopper),
     }
     return _with_badge(request, render_to_string("carts/add_feedback.html", context, request), context)
+
+
+@require_GET
+def cart_badge(request: HttpRequest) -> HttpResponse:
+    """The header badge alone: the chat panel asks for it after the assistant changed the cart."""
+    return render(
+        request,
+        "carts/badge.html",
+        {"cart_item_count": cart_item_count(shopper_from_page(request)), "badge_inline": True},
+    )

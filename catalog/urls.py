@@ -6,6 +6,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("kiosk/", views.kiosk, name="kiosk"),
     path("products/", views.product_list, name="product-list"),
     path("products/<str:product_id>/", views.product_detail, name="product-detail"),
     path("products/<str:product_id>/image.svg", views.product_image, name="product-image"),

@@ -36,6 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def kiosk(request: HttpRequest) -> HttpResponse:
+    """The same store in a kiosk layout: the assistant first, large touch targets, featured products."""
+    return render(request, "catalog/kiosk.html", {"featured": product_featured(limit=6)})
+
+
 def _query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)

@@ -184,3 +184,16 @@ def test_cart_page_has_a_fixed_number_of_queries(client, django_assert_max_num_q
         CartLineFactory(cart=cart)
     with django_assert_max_num_queries(8):
         assert client.get("/cart/").status_code == 200
+
+
+def test_badge_endpoint_counts_the_shoppers_units(client):
+    from catalog.tests.factories import VariantFactory
+
+    variant = VariantFactory(stock=10)
+    empty = client.get("/cart/badge/")
+    assert empty.status_code == 200
+    assert b'id="cart-badge"' in empty.content and b"hx-swap-oob" not in empty.content
+    assert b'<span class="badge" aria-hidden="true">0</span>' in empty.content
+    client.post("/cart/add/", {"variant_id": variant.pk, "quantity": 3})
+    after = client.get("/cart/badge/")
+    assert b'<span class="badge" aria-hidden="true">3</span>' in after.content

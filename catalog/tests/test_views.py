@@ -157,3 +157,12 @@ def test_product_uses_its_own_image_url_when_it_has_one(db):
     product = ProductFactory(image_url="https://cdn.example/p.jpg")
     assert product.image_src == "https://cdn.example/p.jpg"
     assert ProductFactory().image_src.endswith("/image.svg")
+
+
+@pytest.mark.django_db
+def test_kiosk_page_opens_the_assistant_with_the_kiosk_channel(client):
+    r = client.get("/kiosk/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'class="kiosk"' in html
+    assert "?channel=kiosk" in html and '<details class="chat-dock" id="chat-dock" open>' in html
