@@ -17,13 +17,17 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from carts.selectors import cart_with_lines
+from carts.serializers import cart_to_dict
 from catalog.errors import InvalidSearch
 from catalog.selectors import product_featured, product_search
 from catalog.serializers import product_to_dict
 from commerce.accounts.shoppers import Shopper
 from conversations import selectors, services
+from conversations.assistant import executor, planner
 from conversations.assistant import state as dialogue_state
-from conversations.assistant.nlu import ACTION_INTENTS, NluContext, understand
+from conversations.assistant.executor import Execution
+from conversations.assistant.nlu import ACTION_INTENTS, NluContext, Understanding, understand
 from conversations.assistant.reply import (
     FAILED,
     SKIPPED,
@@ -34,6 +38,7 @@ from conversations.assistant.reply import (
     build_reply,
     render_reply_html,
 )
+from conversations.assistant.tools import ToolContext
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, SupportTicket
 
@@ -78,6 +83,7 @@ class Context:
     text: str
     channel: str
     slots: dict[str, Any]
+    understanding: Understanding | None = None
 
 
 def respond(*, shopper: Shopper, text: str, channel: str, origin: str | None = None) -> dict[str, Any]:
@@ -95,7 +101,9 @@ def respond_turn(*, shopper: Shopper, text: str, channel: str, origin: str | Non
     text = services.message_content_clean(text)
     conversation = services.conversation_for_shopper(shopper=shopper)
     state = dialogue_state.load(conversation)
-    name, confidence, slots = _top_intent(text, state)
+    understanding = understand(text, context=_nlu_context(state))
+    top = understanding.intents[0]
+    name, confidence, slots = top.name, float(top.confidence), dict(top.slots)
     user_message = services.message_record(
         conversation=conversation,
         role=Message.Role.USER,
@@ -106,9 +114,15 @@ def respond_turn(*, shopper: Shopper, text: str, channel: str, origin: str | Non
         origin=origin,
     )
     ctx = Context(
-        shopper=shopper, conversation=conversation, state=state, text=text, channel=channel, slots=slots
+        shopper=shopper,
+        conversation=conversation,
+        state=state,
+        text=text,
+        channel=channel,
+        slots=slots,
+        understanding=understanding,
     )
-    outcome = _handler_for(name, confidence)(ctx)
+    outcome = _act(ctx) or _handler_for(name, confidence)(ctx)
     dialogue_state.save(conversation, ctx.state)
     assistant_message = services.message_record(
         conversation=conversation,
@@ -140,11 +154,52 @@ def _nlu_context(state: dialogue_state.State) -> NluContext:
     )
 
 
-def _top_intent(text: str, state: dialogue_state.State) -> tuple[str, float, dict[str, Any]]:
-    """The first intent the NLU read (the planner will take them all; today one message, one intent)."""
-    understanding = understand(text, context=_nlu_context(state))
-    top = understanding.intents[0]
-    return top.name, float(top.confidence), dict(top.slots)
+# --- acting: planner, executor and tools -------------------------------------------------------------
+
+
+def _outcome_of(execution: Execution) -> Outcome:
+    cart = None
+    if execution.cart_touched and execution.cart is not None:
+        cart = cart_to_dict(cart_with_lines().filter(pk=execution.cart.pk).first())
+    return Outcome(
+        text=execution.text or "Done.",
+        actions=execution.actions,
+        products=execution.products,
+        suggestions=execution.suggestions,
+        links=execution.links,
+        cart=cart,
+    )
+
+
+def _act(ctx: Context) -> Outcome | None:
+    """Pending yes/no and clarifications, then cart and checkout requests, through planner and executor.
+
+    Returns None for messages the other handlers serve (greeting, policies, search, support).
+    """
+    understanding = ctx.understanding
+    if understanding is None:
+        return None
+    names = [i.name for i in understanding.intents]
+    top = names[0]
+    tool_ctx = ToolContext(shopper=ctx.shopper, state=ctx.state)
+    if ctx.state.pending_confirmation:
+        if top == "confirm":
+            return _outcome_of(executor.confirm_pending(tool_ctx))
+        if top == "deny":
+            return _outcome_of(executor.deny_pending(tool_ctx))
+        # any other message drops the question: nothing irreversible runs on a stale "yes"
+        ctx.state.pending_confirmation = None
+    if ctx.state.pending_clarification:
+        if top == "provide_info":
+            done = executor.complete_clarification(tool_ctx, ctx.slots)
+            if done is not None:
+                return _outcome_of(done)
+        ctx.state.pending_clarification = None
+    if not any(n in CART_INTENTS or n == "checkout" for n in names):
+        return None
+    if top in ACTION_INTENTS and understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
+        return _unsure(ctx)
+    return _outcome_of(executor.execute(planner.plan(understanding, ctx.state), tool_ctx))
 
 
 # --- handlers --------------------------------------------------------------------------------

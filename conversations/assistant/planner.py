@@ -1,0 +1,146 @@
+"""Understanding + dialogue state -> a Plan: which tools to run, with which arguments, in which mode.
+
+The plan is capped at ``ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST`` steps (the rest are reported as
+skipped, never silently dropped), gated by ``LLM_PLANNER_MIN_CONFIDENCE`` (below it the plan is a
+question and nothing runs) and carries ``LLM_PLANNER_EXECUTION_MODE`` (``partial``: each step on its
+own; ``atomic``: all or nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from conversations.assistant.nlu import IntentResult, Understanding
+from conversations.assistant.state import State
+
+PARTIAL = "partial"
+ATOMIC = "atomic"
+
+# Intents the planner turns into tool steps.
+PLANNED_INTENTS = frozenset(
+    {
+        "add_to_cart",
+        "search_and_add_to_cart",
+        "add_multiple_to_cart",
+        "update_cart",
+        "adjust_cart_quantity",
+        "remove_from_cart",
+        "clear_cart",
+        "view_cart",
+        "apply_discount",
+        "checkout",
+        "product_search",
+    }
+)
+_PRODUCT_SLOTS = ("ordinal", "reference", "product", "brand", "category", "size", "color")
+
+
+@dataclass
+class Step:
+    intent: str  # the Action's type
+    tool: str
+    args: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""  # why a step is not run (set on skipped steps and unsupported requests)
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    skipped: list[Step] = field(default_factory=list)  # over the cap or not doable: reported, not run
+    question: str | None = None  # set when the planner asks instead of acting
+    mode: str = PARTIAL
+
+
+def _pick(slots: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: slots[n] for n in names if slots.get(n) not in (None, "")}
+
+
+def _steps_for(intent: IntentResult) -> list[Step]:
+    name, slots = intent.name, dict(intent.slots)
+    if name in ("add_to_cart", "search_and_add_to_cart"):
+        args = _pick(slots, _PRODUCT_SLOTS)
+        if name == "search_and_add_to_cart":
+            args.pop("ordinal", None)
+        if slots.get("quantity"):
+            args["quantity"] = int(slots["quantity"])
+        return [Step(name, "add_to_cart", args)]
+    if name == "add_multiple_to_cart":
+        steps = []
+        for item in slots.get("items") or []:
+            args = _pick(item, _PRODUCT_SLOTS)
+            if item.get("quantity"):
+                args["quantity"] = int(item["quantity"])
+            steps.append(Step(name, "add_to_cart", args))
+        return steps
+    if name == "update_cart":
+        if slots.get("quantity") is not None:
+            return [
+                Step(
+                    name,
+                    "update_cart_quantity",
+                    {**_pick(slots, _PRODUCT_SLOTS), "quantity": slots["quantity"]},
+                )
+            ]
+        if slots.get("quantity_factor"):
+            return [
+                Step(
+                    name,
+                    "adjust_cart_quantity",
+                    {**_pick(slots, _PRODUCT_SLOTS), "factor": slots["quantity_factor"]},
+                )
+            ]
+        return [
+            Step(
+                name,
+                "",
+                reason="Changing the size or colour of a cart line isn't available in chat: "
+                "remove it and add the option you want.",
+            )
+        ]
+    if name == "adjust_cart_quantity":
+        delta = slots.get("quantity_delta") or 1
+        return [Step(name, "adjust_cart_quantity", {**_pick(slots, _PRODUCT_SLOTS), "delta": int(delta)})]
+    if name == "remove_from_cart":
+        return [Step(name, "remove_from_cart", _pick(slots, _PRODUCT_SLOTS))]
+    if name == "clear_cart":
+        return [Step(name, "clear_cart")]
+    if name == "view_cart":
+        return [Step(name, "view_cart")]
+    if name == "apply_discount":
+        return [Step(name, "apply_discount", {"code": slots.get("code") or ""})]
+    if name == "checkout":
+        return [Step(name, "checkout")]
+    if name == "product_search":
+        query = slots.get("product") or slots.get("category") or ""
+        args: dict[str, Any] = {"query": str(query)}
+        for key in ("brand", "size", "color", "min_price", "max_price"):
+            if slots.get(key) not in (None, ""):
+                args[key] = str(slots[key])
+        if slots.get("sort") in ("price_asc", "price_desc", "newest"):
+            args["sort"] = slots["sort"]
+        return [Step(name, "search_products", args)]
+    return [Step(name, "", reason="That isn't something I can do in chat.")]
+
+
+def plan(understanding: Understanding, state: State) -> Plan:
+    """The steps for every planned intent of the message, in message order."""
+    mode = ATOMIC if settings.LLM_PLANNER_EXECUTION_MODE == ATOMIC else PARTIAL
+    if understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
+        return Plan(
+            question="I'm not sure I understood, so I haven't changed anything. "
+            "Could you say it another way?",
+            mode=mode,
+        )
+    steps: list[Step] = []
+    for intent in understanding.intents:
+        steps.extend(_steps_for(intent))
+    unsupported = [s for s in steps if not s.tool]
+    runnable = [s for s in steps if s.tool]
+    cap = max(int(settings.ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST), 0)
+    over = runnable[cap:]
+    for step in over:
+        step.reason = f"Not done: at most {cap} actions per message. Please ask again for the rest."
+    return Plan(steps=runnable[:cap], skipped=unsupported + over, mode=mode)

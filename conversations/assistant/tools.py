@@ -1,0 +1,562 @@
+"""The assistant's tool registry: every change the chat makes goes through one of these tools.
+
+A tool is a function ``(ctx: ToolContext, **args) -> ToolResult`` registered with :func:`tool`, which
+records its name, a description and a JSON Schema of its arguments (ready for LLM tool calling).
+Each tool calls the apps' services and selectors with ``ctx.shopper`` -- the session's own shopper --
+and nothing else: no tool takes a user id, so a message can never act on another shopper's data.
+A ``DomainError`` from a service becomes a failed result carrying the service's own message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+
+from carts.models import Cart, CartLine
+from carts.selectors import cart_for_shopper, cart_totals, cart_with_lines
+from carts.services import (
+    cart_add_item,
+    cart_apply_discount,
+    cart_clear,
+    cart_remove_line,
+    cart_set_quantity,
+)
+from catalog.errors import InvalidSearch
+from catalog.models import Product, Variant
+from catalog.selectors import _size_key, product_queryset, product_search
+from catalog.serializers import product_to_dict
+from commerce.accounts.shoppers import Shopper
+from commerce.errors import DomainError
+from commerce.money import money_str
+from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
+from conversations.assistant.state import State
+
+MAX_PRODUCTS_SHOWN = 5
+
+
+@dataclass
+class ToolContext:
+    """Who is acting (the session's shopper, never someone named in the text) and the dialogue state."""
+
+    shopper: Shopper
+    state: State
+
+
+@dataclass
+class ToolResult:
+    status: str  # succeeded, failed, skipped, needs_confirmation
+    detail: str  # the Action's detail: what happened, for the record
+    text: str = ""  # what the shopper is told (defaults to the detail)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    cart: Cart | None = None  # set when the tool changed or showed the cart
+    links: list[Link] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return self.text or self.detail
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    confirm: bool
+    func: Callable[..., ToolResult]
+
+    def __call__(self, ctx: ToolContext, **args: Any) -> ToolResult:
+        return self.func(ctx, **args)
+
+    def as_schema(self) -> dict[str, Any]:
+        """The tool as an LLM function-calling declaration."""
+        return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+
+
+REGISTRY: dict[str, Tool] = {}
+
+
+def tool(
+    name: str, description: str, input_schema: dict[str, Any], *, confirm: bool = False
+) -> Callable[[Callable[..., ToolResult]], Callable[..., ToolResult]]:
+    """Registers a tool. ``confirm=True``: the executor asks the shopper before running it."""
+
+    def register(func: Callable[..., ToolResult]) -> Callable[..., ToolResult]:
+        if name in REGISTRY:
+            raise ValueError(f"Tool {name!r} is registered twice.")
+        REGISTRY[name] = Tool(name, description, input_schema, confirm, func)
+        return func
+
+    return register
+
+
+def get_tool(name: str) -> Tool:
+    return REGISTRY[name]
+
+
+def tool_schemas() -> list[dict[str, Any]]:
+    return [t.as_schema() for t in REGISTRY.values()]
+
+
+# --- shared argument schemas ---------------------------------------------------------------------
+
+_PRODUCT_REF = {
+    "ordinal": {"type": "integer", "description": "1-based position in the products last shown; -1 the last"},
+    "reference": {"type": "string", "description": 'a pronoun: "it", "that", "them"'},
+    "product": {"type": "string", "description": "a product phrase to search for"},
+    "product_id": {"type": "integer", "description": "a product the assistant itself showed"},
+    "brand": {"type": "string"},
+    "category": {"type": "string"},
+}
+_LINE_REF = {
+    "ordinal": {"type": "integer"},
+    "reference": {"type": "string"},
+    "product": {"type": "string", "description": "words matched against the cart's lines"},
+    "brand": {"type": "string"},
+    "category": {"type": "string"},
+    "color": {"type": "string"},
+    "size": {"type": "string"},
+}
+
+
+def _failed(exc: DomainError) -> ToolResult:
+    return ToolResult(FAILED, exc.message)
+
+
+def _loaded_cart(ctx: ToolContext) -> Cart | None:
+    return cart_for_shopper(ctx.shopper)
+
+
+def _show(ctx: ToolContext, products: list[Product]) -> list[dict[str, Any]]:
+    ctx.state.last_product_ids = [p.pk for p in products]
+    return [product_to_dict(p) for p in products]
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@tool(
+    "search_products",
+    "Search the catalog for in-stock products.",
+    {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "brand": {"type": "string"},
+            "size": {"type": "string"},
+            "color": {"type": "string"},
+            "min_price": {"type": "string", "description": "decimal"},
+            "max_price": {"type": "string", "description": "decimal"},
+            "sort": {"type": "string", "enum": ["relevance", "price_asc", "price_desc", "newest"]},
+        },
+    },
+)
+def search_products(ctx: ToolContext, query: str = "", **filters: Any) -> ToolResult:
+    terms = {k: v for k, v in filters.items() if v not in (None, "")}
+    try:
+        found = list(product_search(query=query, in_stock_only=True, **terms)[:MAX_PRODUCTS_SHOWN])
+    except InvalidSearch as exc:
+        return _failed(exc)
+    wanted = query or "products"
+    if not found:
+        return ToolResult(
+            SUCCEEDED, f"No products found for {wanted}.", text=f"I couldn't find any {wanted} in stock."
+        )
+    products = _show(ctx, found)
+    lines = [f"{i}. {p['name']} by {p['brand']} - ${p['price']}" for i, p in enumerate(products, start=1)]
+    return ToolResult(
+        SUCCEEDED,
+        f"Found {len(found)} products for {wanted}.",
+        text=f"Here are {len(found)} for {wanted}:\n" + "\n".join(lines),
+        products=products,
+    )
+
+
+# --- adding ----------------------------------------------------------------------------------------
+
+
+class _Unresolved(Exception):
+    def __init__(self, result: ToolResult) -> None:
+        self.result = result
+
+
+def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
+    """The product a message means: one the assistant showed (by position or pronoun) or a search.
+
+    Never another shopper's anything: products are public catalog rows.
+    """
+    product_id = args.get("product_id")
+    ordinal = args.get("ordinal")
+    if product_id is None and ordinal is not None:
+        product_id = ctx.state.product_at(int(ordinal))
+        if product_id is None:
+            shown = len(ctx.state.last_product_ids)
+            raise _Unresolved(
+                ToolResult(
+                    FAILED,
+                    f"There is no product number {ordinal} in the last results ({shown} shown).",
+                    suggestions=["Show me running shoes"],
+                )
+            )
+    phrase = " ".join(str(args[k]) for k in ("brand", "product") if args.get(k)) or args.get("category") or ""
+    if product_id is None and not phrase and ctx.state.last_product_ids:
+        if len(ctx.state.last_product_ids) == 1:
+            product_id = ctx.state.last_product_ids[0]
+        else:
+            ctx.state.pending_clarification = {
+                "slot": "product",
+                "tool": "add_to_cart",
+                "args": _jsonable(args),
+            }
+            raise _Unresolved(
+                ToolResult(
+                    SKIPPED,
+                    "Asked which of the products shown.",
+                    text="Which one do you mean? Say the first one, the second one, and so on.",
+                )
+            )
+    if product_id is not None:
+        product = product_queryset().filter(pk=product_id).first()
+        if product is None:
+            raise _Unresolved(ToolResult(FAILED, "That product is no longer available."))
+        return product
+    if not phrase:
+        raise _Unresolved(
+            ToolResult(
+                SKIPPED,
+                "No product named.",
+                text='Which product? Search first ("show me running shoes") '
+                'and then say "add the first one".',
+                suggestions=["Show me running shoes"],
+            )
+        )
+    try:
+        found = list(
+            product_search(
+                query=str(phrase),
+                size=args.get("size") or None,
+                color=args.get("color") or None,
+                in_stock_only=True,
+            )[:MAX_PRODUCTS_SHOWN]
+        )
+    except InvalidSearch as exc:
+        raise _Unresolved(_failed(exc)) from exc
+    if not found:
+        raise _Unresolved(ToolResult(FAILED, f"I couldn't find {phrase} in stock."))
+    ctx.state.last_product_ids = [p.pk for p in found]
+    return found[0]
+
+
+def _sizes(variants: list[Variant]) -> list[str]:
+    return sorted({v.size for v in variants if v.size}, key=_size_key)
+
+
+def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in args.items() if v is not None}
+
+
+def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -> Variant:
+    """The one variant the shopper pinned down; never a guess (ask for size, then colour)."""
+    variants = list(product.variants.all())
+    size, color = args.get("size"), args.get("color")
+    matching = [
+        v
+        for v in variants
+        if (not size or v.size.lower() == str(size).lower())
+        and (not color or v.color.lower() == str(color).lower())
+    ]
+    if not matching:
+        in_stock = [v for v in variants if v.stock > 0]
+        wanted = " ".join(x for x in (f"size {size}" if size else "", str(color or "")) if x)
+        raise _Unresolved(
+            ToolResult(
+                FAILED,
+                f"{product.name} doesn't come in {wanted}. "
+                f"In stock: sizes {', '.join(_sizes(in_stock)) or 'none'}.",
+            )
+        )
+    if len(matching) == 1:
+        return matching[0]
+    in_stock = [v for v in matching if v.stock > 0]
+    if not in_stock:
+        raise _Unresolved(ToolResult(FAILED, f"{product.name} is sold out in that option."))
+    slot = "size" if len({v.size for v in matching}) > 1 else "color"
+    options = _sizes(in_stock) if slot == "size" else sorted({v.color for v in in_stock})
+    ctx.state.pending_clarification = {
+        "slot": slot,
+        "tool": "add_to_cart",
+        "args": _jsonable({**args, "product_id": product.pk, "ordinal": None}),
+    }
+    ctx.state.last_product_ids = ctx.state.last_product_ids or [product.pk]
+    return_text = f"Which {slot} of {product.name} would you like? In stock: {', '.join(options)}."
+    raise _Unresolved(
+        ToolResult(
+            SKIPPED,
+            f"Asked which {slot} of {product.name}.",
+            text=return_text,
+            suggestions=[f"{slot.capitalize()} {o}" for o in options[:4]],
+        )
+    )
+
+
+@tool(
+    "add_to_cart",
+    "Add a product the shopper named or was shown to the cart; asks for size/colour when not pinned down.",
+    {
+        "type": "object",
+        "properties": {
+            **_PRODUCT_REF,
+            "size": {"type": "string"},
+            "color": {"type": "string"},
+            "quantity": {"type": "integer", "minimum": 1, "default": 1},
+        },
+    },
+)
+def add_to_cart(ctx: ToolContext, quantity: int | None = None, **args: Any) -> ToolResult:
+    quantity = int(quantity or 1)
+    try:
+        product = _resolve_product(ctx, args)
+        variant = _resolve_variant(ctx, product, args)
+    except _Unresolved as exc:
+        return exc.result
+    try:
+        cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
+    except DomainError as exc:
+        return _failed(exc)
+    line = CartLine.objects.get(cart=cart, variant=variant)
+    ctx.state.last_cart_line_id = line.pk
+    label = _variant_label(variant)
+    return ToolResult(
+        SUCCEEDED,
+        f"Added {quantity} x {label} to the cart.",
+        text=f"Added {quantity} x {label} to your cart (now {line.quantity}).",
+        cart=cart,
+        suggestions=["Show my cart", "Checkout"],
+    )
+
+
+def _variant_label(variant: Variant) -> str:
+    bits = [b for b in (f"size {variant.size}" if variant.size else "", variant.color) if b]
+    return f"{variant.product.name}" + (f" ({', '.join(bits)})" if bits else "")
+
+
+# --- cart lines ----------------------------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1}
+
+
+def _lines(ctx: ToolContext) -> list[CartLine]:
+    cart = _loaded_cart(ctx)
+    return list(cart.lines.all()) if cart is not None else []
+
+
+def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
+    """The cart line a message means: by words matched against the lines, else the last touched one."""
+    lines = _lines(ctx)
+    if not lines:
+        raise _Unresolved(ToolResult(FAILED, "Your cart is empty."))
+    phrase = " ".join(str(args[k]) for k in ("brand", "product", "category", "color") if args.get(k))
+    if phrase:
+        wanted = _words(phrase)
+        scored = []
+        for line in lines:
+            p = line.variant.product
+            have = _words(
+                " ".join([p.name, p.brand, p.category.name, line.variant.color, " ".join(p.tags or [])])
+            )
+            score = len(wanted & have)
+            if args.get("size") and line.variant.size.lower() == str(args["size"]).lower():
+                score += 1
+            scored.append((score, line))
+        best = max(s for s, _ in scored)
+        top = [line for s, line in scored if s == best]
+        if best == 0:
+            raise _Unresolved(ToolResult(FAILED, f"There is no {phrase} in your cart."))
+        if len(top) > 1:
+            raise _Unresolved(
+                ToolResult(
+                    SKIPPED,
+                    f"Several cart lines match {phrase}.",
+                    text=f"Several items in your cart match {phrase}: "
+                    + "; ".join(_variant_label(x.variant) for x in top)
+                    + ". Which one?",
+                )
+            )
+        return top[0]
+    if args.get("ordinal"):
+        index = int(args["ordinal"])
+        if 1 <= index <= len(lines) or index == -1:
+            return lines[index - 1] if index > 0 else lines[-1]
+    by_id = {line.pk: line for line in lines}
+    if ctx.state.last_cart_line_id in by_id:
+        return by_id[ctx.state.last_cart_line_id]
+    if len(lines) == 1:
+        return lines[0]
+    raise _Unresolved(
+        ToolResult(
+            SKIPPED,
+            "Not clear which cart line.",
+            text="Which item in your cart? For example: make the hoodie 2.",
+            suggestions=["Show my cart"],
+        )
+    )
+
+
+@tool(
+    "update_cart_quantity",
+    "Set the quantity of a cart line (the one named, else the last one touched); 0 removes it.",
+    {
+        "type": "object",
+        "properties": {**_LINE_REF, "quantity": {"type": "integer", "minimum": 0}},
+        "required": ["quantity"],
+    },
+)
+def update_cart_quantity(ctx: ToolContext, quantity: int, **args: Any) -> ToolResult:
+    try:
+        line = _resolve_line(ctx, args)
+        cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
+    except _Unresolved as exc:
+        return exc.result
+    except DomainError as exc:
+        return _failed(exc)
+    ctx.state.last_cart_line_id = line.pk if quantity else None
+    label = _variant_label(line.variant)
+    return ToolResult(SUCCEEDED, f"Set {label} to {quantity}.", cart=cart, suggestions=["Show my cart"])
+
+
+@tool(
+    "adjust_cart_quantity",
+    "Change the quantity of a cart line by a delta (+1 'one more', -1 'remove one').",
+    {
+        "type": "object",
+        "properties": {
+            **_LINE_REF,
+            "delta": {"type": "integer"},
+            "factor": {"type": "integer", "description": "multiply instead ('double it')"},
+        },
+    },
+)
+def adjust_cart_quantity(
+    ctx: ToolContext, delta: int = 0, factor: int | None = None, **args: Any
+) -> ToolResult:
+    try:
+        line = _resolve_line(ctx, args)
+        quantity = line.quantity * int(factor) if factor else max(line.quantity + int(delta), 0)
+        cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=quantity)
+    except _Unresolved as exc:
+        return exc.result
+    except DomainError as exc:
+        return _failed(exc)
+    ctx.state.last_cart_line_id = line.pk if quantity else None
+    label = _variant_label(line.variant)
+    detail = f"{label} is now {quantity}." if quantity else f"Removed {label}."
+    return ToolResult(SUCCEEDED, detail, cart=cart, suggestions=["Show my cart"])
+
+
+@tool(
+    "remove_from_cart",
+    "Remove a line from the cart (named by words, position or 'it').",
+    {"type": "object", "properties": _LINE_REF},
+)
+def remove_from_cart(ctx: ToolContext, **args: Any) -> ToolResult:
+    try:
+        line = _resolve_line(ctx, args)
+        cart = cart_remove_line(shopper=ctx.shopper, line_id=line.pk)
+    except _Unresolved as exc:
+        return exc.result
+    except DomainError as exc:
+        return _failed(exc)
+    if ctx.state.last_cart_line_id == line.pk:
+        ctx.state.last_cart_line_id = None
+    return ToolResult(SUCCEEDED, f"Removed {_variant_label(line.variant)} from the cart.", cart=cart)
+
+
+@tool(
+    "clear_cart",
+    "Empty the cart (lines and discount code).",
+    {"type": "object", "properties": {}},
+    confirm=True,
+)
+def clear_cart(ctx: ToolContext) -> ToolResult:
+    cart = _loaded_cart(ctx)
+    if cart is None or not cart.lines.exists():
+        return ToolResult(SKIPPED, "The cart was already empty.", text="Your cart is already empty.")
+    cart_clear(cart=cart)
+    ctx.state.last_cart_line_id = None
+    return ToolResult(SUCCEEDED, "Emptied the cart.", text="Done: your cart is empty.", cart=cart)
+
+
+def cart_summary(cart: Cart | None) -> str:
+    """The cart in words: one line per item, then the totals (from ``cart_totals`` only)."""
+    if cart is None:
+        return "Your cart is empty."
+    cart = cart_with_lines().get(pk=cart.pk)
+    totals = cart_totals(cart)
+    if not totals.lines:
+        return "Your cart is empty."
+    rows = [
+        f"- {lt.line.quantity} x {_variant_label(lt.line.variant)}: ${money_str(lt.line_total)}"
+        for lt in totals.lines
+    ]
+    text = "Your cart:\n" + "\n".join(rows)
+    if cart.discount is not None:
+        text += f"\nCode {cart.discount.code}: -${money_str(totals.discount)}"
+    return text + f"\nTotal: ${money_str(totals.total)}"
+
+
+@tool("view_cart", "Show the cart's lines and totals.", {"type": "object", "properties": {}})
+def view_cart(ctx: ToolContext) -> ToolResult:
+    cart = _loaded_cart(ctx)
+    count = sum(line.quantity for line in cart.lines.all()) if cart is not None else 0
+    return ToolResult(
+        SUCCEEDED,
+        f"Showed the cart ({count} items).",
+        text=cart_summary(cart),
+        cart=cart,
+        links=[Link("Open your cart", "/cart/")],
+        suggestions=["Checkout"] if count else ["Show me running shoes"],
+    )
+
+
+@tool(
+    "apply_discount",
+    "Put a discount code on the cart.",
+    {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]},
+)
+def apply_discount(ctx: ToolContext, code: str = "") -> ToolResult:
+    if not code:
+        return ToolResult(SKIPPED, "No code given.", text='Which code? Say for example "apply code SAVE10".')
+    try:
+        cart = cart_apply_discount(shopper=ctx.shopper, code=code)
+    except DomainError as exc:
+        return _failed(exc)
+    return ToolResult(SUCCEEDED, f"Applied code {code.upper()}.", cart=cart, suggestions=["Show my cart"])
+
+
+def sign_in_link(next_url: str) -> Link:
+    return Link("Sign in", f"{reverse('accounts:login')}?next={next_url}")
+
+
+@tool("checkout", "Start checkout of the cart.", {"type": "object", "properties": {}})
+def checkout(ctx: ToolContext) -> ToolResult:
+    if ctx.shopper.user is None:
+        return ToolResult(
+            SKIPPED,
+            "Checkout needs a signed-in account.",
+            text="To check out, please sign in first; your cart stays with you when you do.",
+            links=[sign_in_link("/checkout/")],
+        )
+    return ToolResult(
+        SKIPPED,
+        "Checking out is not available in chat yet.",
+        text="Checking out isn't available in chat yet, so I haven't done anything. "
+        "You can do it here: /checkout/",
+        links=[Link("Go to checkout", "/checkout/")],
+    )
