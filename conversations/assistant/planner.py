@@ -101,6 +101,9 @@ def _steps_for(intent: IntentResult) -> list[Step]:
             )
         ]
     if name == "adjust_cart_quantity":
+        if slots.get("quantity_factor"):
+            factor = int(slots["quantity_factor"])
+            return [Step(name, "adjust_cart_quantity", {**_pick(slots, _PRODUCT_SLOTS), "factor": factor})]
         delta = slots.get("quantity_delta") or 1
         return [Step(name, "adjust_cart_quantity", {**_pick(slots, _PRODUCT_SLOTS), "delta": int(delta)})]
     if name == "remove_from_cart":

@@ -235,17 +235,26 @@ def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
                 suggestions=["Show me running shoes"],
             )
         )
-    try:
-        found = list(
-            product_search(
-                query=str(phrase),
-                size=args.get("size") or None,
-                color=args.get("color") or None,
-                in_stock_only=True,
-            )[:MAX_PRODUCTS_SHOWN]
-        )
-    except InvalidSearch as exc:
-        raise _Unresolved(_failed(exc)) from exc
+    # the whole phrase first; then the category alone, since a stray word ("ad", a typo) in the
+    # phrase would otherwise hide products the category names plainly
+    queries = [str(phrase)] + [str(args["category"])] * bool(
+        args.get("category") and args["category"] != phrase
+    )
+    found: list[Product] = []
+    for query in queries:
+        try:
+            found = list(
+                product_search(
+                    query=query,
+                    size=args.get("size") or None,
+                    color=args.get("color") or None,
+                    in_stock_only=True,
+                )[:MAX_PRODUCTS_SHOWN]
+            )
+        except InvalidSearch as exc:
+            raise _Unresolved(_failed(exc)) from exc
+        if found:
+            break
     if not found:
         raise _Unresolved(ToolResult(FAILED, f"I couldn't find {phrase} in stock."))
     ctx.state.last_product_ids = [p.pk for p in found]

@@ -1,0 +1,136 @@
+"""Multi-turn scenarios: the real pipeline, planner, executor and services, judged by the end state.
+
+Each line of ``scenarios.jsonl`` is one dialogue: ``turns`` (the shopper's messages, in order),
+``shopper`` (``guest`` or ``member``), optional ``settings`` overrides, and ``expect``: the cart's lines
+(``{sku: quantity}``), its discount code, whether a confirmation/clarification is still pending, and
+for the last reply the action statuses and (for links) a fragment of its HTML. Reply wording is never
+judged. The run prints the success rate and fails below 90%.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from carts.models import Cart, Discount
+from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from commerce.accounts.models import ShopperSession
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import UserFactory
+from conversations.assistant import state as dialogue_state
+from conversations.assistant.pipeline import respond_turn
+from conversations.services import conversation_for_shopper
+
+HERE = Path(__file__).parent
+THRESHOLD = 0.90
+
+
+def load_scenarios() -> list[dict[str, Any]]:
+    scenarios = []
+    for path in sorted(HERE.glob("scenarios*.jsonl")):
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            if line.strip():
+                scenario = json.loads(line)
+                scenario.setdefault("name", f"{path.name}:{n}")
+                scenarios.append(scenario)
+    return scenarios
+
+
+def make_catalog() -> None:
+    """A small, fixed catalog: what each scenario's SKUs refer to."""
+    shoes = CategoryFactory(name="Running Shoes", slug="running-shoes")
+    trail = ProductFactory(name="Trail Runner 2", brand="Stride", category=shoes, tags=["running", "shoes"])
+    for size, stock in (("9", 5), ("10", 5), ("11", 0)):
+        VariantFactory(
+            product=trail, sku=f"TR-{size}", size=size, color="black", price=Decimal("129.99"), stock=stock
+        )
+    road = ProductFactory(name="Road Racer", brand="Pace", category=shoes, tags=["running", "shoes"])
+    VariantFactory(product=road, sku="RR-10", size="10", color="white", price=Decimal("99.00"), stock=2)
+    hoodies = CategoryFactory(name="Hoodies", slug="hoodies")
+    hoodie = ProductFactory(name="Cloud Hoodie", brand="Northpeak", category=hoodies, tags=["hoodie"])
+    for size in ("S", "M", "L"):
+        VariantFactory(
+            product=hoodie, sku=f"CH-BLK-{size}", size=size, color="black", price=Decimal("60.00"), stock=8
+        )
+    VariantFactory(product=hoodie, sku="CH-GRY-M", size="M", color="grey", price=Decimal("60.00"), stock=8)
+    socks = CategoryFactory(name="Socks", slug="socks")
+    crew = ProductFactory(name="Crew Socks", brand="Stride", category=socks, tags=["socks"])
+    VariantFactory(product=crew, sku="CS-1", size="M", color="white", price=Decimal("12.00"), stock=20)
+    caps = CategoryFactory(name="Caps", slug="caps")
+    cap = ProductFactory(name="Trucker Cap", brand="Pace", category=caps, tags=["cap"])
+    VariantFactory(product=cap, sku="TC-1", size="M", color="red", price=Decimal("20.00"), stock=0)
+    Discount.objects.create(code="SAVE10", value=Decimal("10"))
+    Discount.objects.create(code="BIG100", value=Decimal("100"), kind="fixed", min_subtotal=Decimal("1000"))
+
+
+def make_shopper(kind: str) -> Shopper:
+    if kind == "member":
+        user = UserFactory()
+        return Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
+    return Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+
+
+def cart_state(shopper: Shopper) -> tuple[dict[str, int], str | None]:
+    owner = {"user": shopper.user} if shopper.user is not None else {"session": shopper.session}
+    cart = Cart.objects.filter(**owner).select_related("discount").first()
+    if cart is None:
+        return {}, None
+    lines = {line.variant.sku: line.quantity for line in cart.lines.select_related("variant")}
+    return lines, cart.discount.code if cart.discount else None
+
+
+def run_scenario(scenario: dict[str, Any]) -> list[str]:
+    """Plays one scenario; returns what differs from the expected end state (empty: it passed)."""
+    shopper = make_shopper(scenario.get("shopper", "guest"))
+    last = None
+    with override_settings(**scenario.get("settings", {})):
+        for text in scenario["turns"]:
+            last = respond_turn(shopper=shopper, text=text, channel="web")
+    expect = scenario["expect"]
+    problems = []
+    lines, code = cart_state(shopper)
+    if "cart" in expect and lines != expect["cart"]:
+        problems.append(f"cart {lines} != {expect['cart']}")
+    if "discount" in expect and code != expect["discount"]:
+        problems.append(f"discount {code} != {expect['discount']}")
+    state = dialogue_state.load(conversation_for_shopper(shopper=shopper))
+    for key in ("pending_confirmation", "pending_clarification"):
+        if key in expect and bool(getattr(state, key)) != expect[key]:
+            problems.append(f"{key} is {getattr(state, key)!r}")
+    statuses = [a["status"] for a in last.reply["actions"]]
+    if "statuses" in expect and statuses != expect["statuses"]:
+        problems.append(f"last statuses {statuses} != {expect['statuses']}")
+    if "html_contains" in expect and expect["html_contains"] not in last.html:
+        problems.append(f"last html lacks {expect['html_contains']!r}")
+    if "reply_cart" in expect and (last.reply["cart"] is not None) != expect["reply_cart"]:
+        problems.append("reply cart presence differs")
+    return problems
+
+
+SCENARIOS = load_scenarios()
+
+
+@pytest.mark.django_db
+def test_scenario_success_rate_is_at_least_90_percent():
+    from django.db import transaction
+
+    make_catalog()
+    passed, failures = 0, []
+    for scenario in SCENARIOS:
+        sid = transaction.savepoint()
+        problems = run_scenario(scenario)
+        transaction.savepoint_rollback(sid)
+        if problems:
+            failures.append(f"  {scenario['name']}: {'; '.join(problems)}")
+        else:
+            passed += 1
+    rate = passed / len(SCENARIOS)
+    print(f"\nscenarios: {passed}/{len(SCENARIOS)} passed ({rate:.1%})")
+    print("\n".join(failures))
+    assert len(SCENARIOS) >= 20
+    assert rate >= THRESHOLD, "\n".join(failures)
