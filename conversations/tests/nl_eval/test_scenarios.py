@@ -1,6 +1,6 @@
 """Multi-turn scenarios: the real pipeline, planner, executor and services, judged by the end state.
 
-Each line of ``scenarios.jsonl`` is one dialogue: ``turns`` (the shopper's messages, in order),
+Each line of ``scenarios/*.jsonl`` is one dialogue: ``turns`` (the shopper's messages, in order),
 ``shopper`` (``guest`` or ``member``), optional ``settings`` overrides, and ``expect``: the cart's lines
 (``{sku: quantity}``), its discount code, whether a confirmation/clarification is still pending, and
 for the last reply the action statuses and (for links) a fragment of its HTML. Reply wording is never
@@ -32,7 +32,7 @@ THRESHOLD = 0.90
 
 def load_scenarios() -> list[dict[str, Any]]:
     scenarios = []
-    for path in sorted(HERE.glob("scenarios*.jsonl")):
+    for path in sorted((HERE / "scenarios").glob("*.jsonl")):
         for n, line in enumerate(path.read_text().splitlines(), start=1):
             if line.strip():
                 scenario = json.loads(line)
