@@ -214,8 +214,13 @@ def server_command(kind: str, port: int, workers: int) -> list[str]:
     return [str(bin_dir / "daphne"), "-b", LOOPBACK, "-p", str(port), "-v", "0", "commerce.asgi:application"]
 
 
-def server_env(bench_url: str) -> dict[str, str]:
+def server_env(kind: str, bench_url: str) -> dict[str, str]:
     env = dict(os.environ)
+    if kind == "daphne":
+        # Under ASGI every request runs in a new context, so persistent connections are never
+        # reused and pile up until PostgreSQL refuses clients ("too many clients already"):
+        # Django's docs say to turn them off there. The production daphne must do the same.
+        env["DB_CONN_MAX_AGE"] = "0"
     env.update(
         DATABASE_URL=bench_url,
         DJANGO_SETTINGS_MODULE=BENCH_SETTINGS,
@@ -254,7 +259,7 @@ def bench_server(kind: str, args: argparse.Namespace, bench_url: str) -> tuple[l
         kind,
         server_command(kind, port, args.workers),
         port=port,
-        env=server_env(bench_url),
+        env=server_env(kind, bench_url),
         log_dir=RESULTS_DIR,
         ready_path=BARE_PATH,
     ) as server:
