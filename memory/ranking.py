@@ -1,0 +1,296 @@
+"""Personal ranking: one score per product from stated preferences and decayed affinities.
+
+The score is computed twice from the same :class:`Profile` and the same weights: as one SQL
+expression (so a 20,000-product listing is ordered by the database, in one query, and pages with
+LIMIT/OFFSET) and in Python for the few products shown (to say *why*: "because you like denim").
+``memory/tests/test_ranking.py`` checks the two agree.
+
+Terms (weights below): liked brand, liked category (its sub-categories too), a liked style among
+the tags, a liked colour on offer, the shopper's size in stock (for products that take that kind of
+size; not in stock counts against), price inside/outside the stated range, affinities for the
+product, its category and its brand (saturating, so one binge does not drown the stated
+preferences), and two sinks: a disliked brand, or only disliked colours on offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+
+from catalog.models import Product, Variant
+from memory.sizes import kind_for_names
+from memory.types import AffinityView, Preferences
+
+W_BRAND = 3.0
+W_CATEGORY = 3.0
+W_STYLE = 2.0
+W_COLOR = 1.5
+W_SIZE_IN_STOCK = 2.0
+W_SIZE_MISSING = -1.0
+W_PRICE_IN = 1.0
+W_PRICE_OUT = -1.0
+W_DISLIKED_BRAND = -100.0
+W_DISLIKED_COLORS_ONLY = -50.0
+# Affinity terms saturate: cap * s / (s + half), so a strong interest approaches the cap.
+AFFINITY_CAPS = {"brand": (2.0, 5.0), "category": (2.0, 5.0), "product": (1.5, 3.0)}
+# Only the strongest affinities enter the SQL expression, which keeps it small however long the history.
+MAX_AFFINITIES = {"brand": 20, "category": 30, "product": 50}
+
+SCORE = "memory_score"
+PRICE = "memory_price"
+
+
+def affinity_term(kind: str, score: float) -> float:
+    cap, half = AFFINITY_CAPS[kind]
+    return cap * score / (score + half)
+
+
+@dataclass
+class CategoryInfo:
+    id: int
+    name: str
+    parent_id: int | None
+
+
+@dataclass
+class Profile:
+    """Everything the ranking needs about one shopper, loaded once (three small queries)."""
+
+    prefs: Preferences
+    brand_affinity: dict[str, tuple[str, float]] = field(default_factory=dict)
+    category_affinity: dict[int, tuple[str, float]] = field(default_factory=dict)
+    product_affinity: dict[int, tuple[str, float]] = field(default_factory=dict)
+    # category id (sub-categories included) -> the liked category's name
+    liked_categories: dict[int, str] = field(default_factory=dict)
+    # size kind -> (preferred size, category ids of that kind)
+    sizes: dict[str, tuple[str, frozenset[int]]] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.prefs.is_empty and not (
+            self.brand_affinity or self.category_affinity or self.product_affinity
+        )
+
+    @classmethod
+    def build(
+        cls, prefs: Preferences, affinities: Iterable[AffinityView], categories: Iterable[CategoryInfo]
+    ) -> Profile:
+        profile = cls(prefs=prefs)
+        counts = dict.fromkeys(MAX_AFFINITIES, 0)
+        for a in sorted(affinities, key=lambda a: -a.weight):
+            if counts[a.kind] >= MAX_AFFINITIES[a.kind]:
+                continue
+            counts[a.kind] += 1
+            term = affinity_term(a.kind, a.weight)
+            if a.kind == "brand":
+                profile.brand_affinity[a.key.lower()] = (a.label, term)
+            elif a.key.isdigit():
+                target = profile.category_affinity if a.kind == "category" else profile.product_affinity
+                target[int(a.key)] = (a.label, term)
+        cats = {c.id: c for c in categories}
+        if prefs.categories or any(prefs.sizes.values()):
+            liked = {name.lower(): name for name in prefs.categories}
+            kinds: dict[str, set[int]] = {}
+            for cat in cats.values():
+                path = _path(cat, cats)
+                for ancestor in reversed(path):
+                    if ancestor.name.lower() in liked:
+                        profile.liked_categories[cat.id] = liked[ancestor.name.lower()]
+                        break
+                kind = kind_for_names(c.name for c in path)
+                if kind:
+                    kinds.setdefault(kind, set()).add(cat.id)
+            for kind, size in prefs.sizes.items():
+                if size and kinds.get(kind):
+                    profile.sizes[kind] = (size, frozenset(kinds[kind]))
+        return profile
+
+    # -- the SQL side --------------------------------------------------------------------------
+    def score_expression(self, *, price: Any) -> Any:
+        """One float expression over a Product queryset; ``price`` is the lowest-price expression."""
+        parts: list[Any] = []
+        p = self.prefs
+
+        def case(*whens: When) -> Case:
+            return Case(*whens, default=Value(0.0), output_field=FloatField())
+
+        if p.brands:
+            parts.append(case(When(_any_iexact("brand", p.brands), then=Value(W_BRAND))))
+        if p.disliked_brands:
+            parts.append(case(When(_any_iexact("brand", p.disliked_brands), then=Value(W_DISLIKED_BRAND))))
+        if self.liked_categories:
+            parts.append(case(When(category_id__in=list(self.liked_categories), then=Value(W_CATEGORY))))
+        if p.styles:
+            tags = reduce(lambda a, b: a | b, (Q(tags__icontains=f'"{s}"') for s in p.styles))
+            parts.append(case(When(tags, then=Value(W_STYLE))))
+        if p.colors:
+            colour = Variant.objects.filter(_any_icontains("color", p.colors), product=OuterRef("pk"))
+            parts.append(case(When(Exists(colour), then=Value(W_COLOR))))
+        if p.disliked_colors:
+            other = Variant.objects.filter(product=OuterRef("pk")).exclude(
+                _any_icontains("color", p.disliked_colors)
+            )
+            parts.append(case(When(~Exists(other), then=Value(W_DISLIKED_COLORS_ONLY))))
+        for size, category_ids in self.sizes.values():
+            in_size = Variant.objects.filter(product=OuterRef("pk"), size__iexact=size, stock__gt=0)
+            parts.append(
+                case(
+                    When(
+                        category_id__in=list(category_ids),
+                        then=Case(
+                            When(Exists(in_size), then=Value(W_SIZE_IN_STOCK)),
+                            default=Value(W_SIZE_MISSING),
+                            output_field=FloatField(),
+                        ),
+                    )
+                )
+            )
+        if p.price_min is not None or p.price_max is not None:
+            inside = Q()
+            if p.price_min is not None:
+                inside &= Q(**{f"{PRICE}__gte": p.price_min})
+            if p.price_max is not None:
+                inside &= Q(**{f"{PRICE}__lte": p.price_max})
+            parts.append(
+                Case(
+                    When(**{f"{PRICE}__isnull": True}, then=Value(0.0)),
+                    When(inside, then=Value(W_PRICE_IN)),
+                    default=Value(W_PRICE_OUT),
+                    output_field=FloatField(),
+                )
+            )
+        if self.brand_affinity:
+            parts.append(
+                case(
+                    *(
+                        When(brand__iexact=label, then=Value(term))
+                        for label, term in self.brand_affinity.values()
+                    )
+                )
+            )
+        if self.category_affinity:
+            parts.append(
+                case(
+                    *(When(category_id=cid, then=Value(t)) for cid, (_, t) in self.category_affinity.items())
+                )
+            )
+        if self.product_affinity:
+            parts.append(
+                case(*(When(pk=pid, then=Value(t)) for pid, (_, t) in self.product_affinity.items()))
+            )
+        if not parts:
+            return Value(0.0, output_field=FloatField())
+        return reduce(lambda a, b: a + b, parts)
+
+    def rank(self, products: QuerySet[Product]) -> QuerySet[Product]:
+        """``products`` ordered by score, ties kept in the queryset's own order. Unchanged when empty."""
+        if self.is_empty:
+            return products
+        order = list(products.query.order_by) or list(products.model._meta.ordering)
+        if not any(str(o).lstrip("-") in ("pk", "id") for o in order):
+            order.append("pk")
+        qs = products
+        if "lowest_price" in products.query.annotations:
+            qs = qs.annotate(**{PRICE: F("lowest_price")})
+        elif self.prefs.price_min is not None or self.prefs.price_max is not None:
+            qs = qs.annotate(**{PRICE: _lowest_price()})
+        return qs.annotate(**{SCORE: self.score_expression(price=F(PRICE))}).order_by(f"-{SCORE}", *order)
+
+    # -- the Python side -----------------------------------------------------------------------
+    def explain(self, product: Product) -> tuple[float, list[str]]:
+        """The same score in Python, with a reason per positive term, best first.
+
+        Reads ``product.variants.all()`` (prefetch them) and its lowest price (annotation or variants).
+        """
+        p = self.prefs
+        terms: list[tuple[float, str]] = []
+        brand = product.brand.lower()
+        variants = list(product.variants.all())
+        if any(b.lower() == brand for b in p.brands):
+            terms.append((W_BRAND, f"because you like {product.brand}"))
+        if any(b.lower() == brand for b in p.disliked_brands):
+            terms.append((W_DISLIKED_BRAND, ""))
+        if product.category_id in self.liked_categories:
+            terms.append(
+                (W_CATEGORY, f"because you like {self.liked_categories[product.category_id].lower()}")
+            )
+        tags = {str(t).lower() for t in product.tags or []}
+        style = next((s for s in p.styles if s.lower() in tags), None)
+        if style:
+            terms.append((W_STYLE, f"because you like {style}"))
+        colour = next(
+            (c for c in p.colors if any(c.lower() in v.color.lower() for v in variants)),
+            None,
+        )
+        if colour:
+            terms.append((W_COLOR, f"comes in {colour}, a colour you like"))
+        if p.disliked_colors and not any(
+            not any(d.lower() in v.color.lower() for d in p.disliked_colors) for v in variants
+        ):
+            terms.append((W_DISLIKED_COLORS_ONLY, ""))
+        for size, category_ids in self.sizes.values():
+            if product.category_id in category_ids:
+                if any(v.size.upper() == size.upper() and v.stock > 0 for v in variants):
+                    terms.append((W_SIZE_IN_STOCK, f"in stock in your size {size}"))
+                else:
+                    terms.append((W_SIZE_MISSING, ""))
+        if p.price_min is not None or p.price_max is not None:
+            price = product.price_from
+            if price is not None:
+                inside = (p.price_min is None or price >= p.price_min) and (
+                    p.price_max is None or price <= p.price_max
+                )
+                terms.append((W_PRICE_IN, "within your price range") if inside else (W_PRICE_OUT, ""))
+        if brand in self.brand_affinity:
+            label, term = self.brand_affinity[brand]
+            terms.append((term, f"because you've shown interest in {label}"))
+        if product.category_id in self.category_affinity:
+            label, term = self.category_affinity[product.category_id]
+            terms.append((term, f"because you've been looking at {label.lower()}"))
+        if product.pk in self.product_affinity:
+            terms.append((self.product_affinity[product.pk][1], "because you looked at it recently"))
+        score = sum(t for t, _ in terms)
+        reasons = [r for t, r in sorted(terms, key=lambda x: -x[0]) if t > 0 and r]
+        return score, reasons
+
+
+def _path(cat: CategoryInfo, cats: dict[int, CategoryInfo]) -> list[CategoryInfo]:
+    """Root first; stops on a broken or cyclic parent link instead of looping."""
+    path, seen = [], set()
+    node: CategoryInfo | None = cat
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        path.append(node)
+        node = cats.get(node.parent_id) if node.parent_id else None
+    return path[::-1]
+
+
+def _any_iexact(field_name: str, values: Iterable[str]) -> Q:
+    return reduce(lambda a, b: a | b, (Q(**{f"{field_name}__iexact": v}) for v in values))
+
+
+def _any_icontains(field_name: str, values: Iterable[str]) -> Q:
+    return reduce(lambda a, b: a | b, (Q(**{f"{field_name}__icontains": v}) for v in values))
+
+
+def _lowest_price() -> Subquery:
+    return Subquery(
+        Variant.objects.filter(product=OuterRef("pk")).order_by("price").values("price")[:1],
+        output_field=DecimalField(max_digits=10, decimal_places=2),
+    )

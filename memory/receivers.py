@@ -1,0 +1,58 @@
+"""Implicit memory from other apps' events (connected in ``MemoryConfig.ready`` with dispatch_uid).
+
+- A cart line created for a signed-in shopper's cart: ``cart_add`` (weight 3).
+- An order placed: ``purchase`` (weight 5) for each product in it, via ``orders.signals.order_placed``
+  when the orders app sends it, else ``post_save`` of each new ``orders.OrderLine``.
+Each receiver only schedules a task after commit (``memory_record_signal``); nothing is written here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory.services import memory_record_signal
+
+
+def on_cart_line_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if not created or raw:
+        return
+    # Both are set on the instance by cart_add_item (no query); a guest cart has no user.
+    user_id = instance.cart.user_id
+    if user_id is None:
+        return
+    memory_record_signal(
+        user_id=user_id,
+        product_ids=[instance.variant.product_id],
+        signal="cart_add",
+        event_key=f"cartline:{instance.pk}",
+    )
+
+
+def _line_product_id(line: Any) -> int | None:
+    product_id = getattr(line, "product_id", None)
+    if product_id is None and getattr(line, "variant_id", None) is not None:
+        product_id = line.variant.product_id
+    return product_id
+
+
+def on_order_placed(sender: Any, order: Any = None, **kwargs: Any) -> None:
+    """Receiver of ``orders.signals.order_placed(order=...)``."""
+    if order is None or getattr(order, "user_id", None) is None:
+        return
+    product_ids = [pid for pid in (_line_product_id(line) for line in order.lines.all()) if pid]
+    memory_record_signal(
+        user_id=order.user_id, product_ids=product_ids, signal="purchase", event_key=f"order:{order.pk}"
+    )
+
+
+def on_order_line_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    """Fallback while orders sends no ``order_placed``: each new order line is a purchase."""
+    if not created or raw:
+        return
+    user_id = instance.order.user_id
+    product_id = _line_product_id(instance)
+    if user_id is None or product_id is None:
+        return
+    memory_record_signal(
+        user_id=user_id, product_ids=[product_id], signal="purchase", event_key=f"orderline:{instance.pk}"
+    )

@@ -1,0 +1,340 @@
+"""Reads of memory: preferences, affinities, history, the catalog vocabulary preferences are checked
+against, the size/colour fill-in for the assistant, and recommendations (ranking is in ranking.py).
+
+Every function takes ``user`` and answers "nothing remembered" for ``None`` or an anonymous user:
+guests have no long-term memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from catalog.models import Category, Product, Variant
+from memory import conf
+from memory.models import Affinity, InteractionSummary, Preference, PreferenceKey
+from memory.ranking import CategoryInfo, Profile
+from memory.sizes import SIZE_KINDS, kind_for_names, kind_for_sizes
+from memory.types import AffinityView, Preferences
+
+VOCABULARY_CACHE_KEY = "memory:vocabulary:v1"
+VOCABULARY_CACHE_SECONDS = 300
+SNAPSHOT_HISTORY_LIMIT = 20
+LIST_KEYS = (
+    PreferenceKey.BRANDS,
+    PreferenceKey.DISLIKED_BRANDS,
+    PreferenceKey.CATEGORIES,
+    PreferenceKey.STYLES,
+    PreferenceKey.COLORS,
+    PreferenceKey.DISLIKED_COLORS,
+)
+
+
+def signed_in(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.pk is not None
+
+
+# --- Preferences ------------------------------------------------------------------------------
+_FIELD_OF_KEY = {
+    PreferenceKey.BRANDS: "brands",
+    PreferenceKey.DISLIKED_BRANDS: "disliked_brands",
+    PreferenceKey.CATEGORIES: "categories",
+    PreferenceKey.STYLES: "styles",
+    PreferenceKey.COLORS: "colors",
+    PreferenceKey.DISLIKED_COLORS: "disliked_colors",
+}
+
+
+def preferences_from_rows(rows: list[Preference]) -> Preferences:
+    values: dict[str, Any] = {"sizes": dict.fromkeys(SIZE_KINDS)}
+    for row in rows:
+        if row.key.startswith("sizes."):
+            values["sizes"][row.key.split(".", 1)[1]] = str(row.value)
+        elif row.key in _FIELD_OF_KEY:
+            values[_FIELD_OF_KEY[PreferenceKey(row.key)]] = [str(v) for v in row.value]
+        elif row.key == PreferenceKey.PRICE_MIN:
+            values["price_min"] = Decimal(str(row.value))
+        elif row.key == PreferenceKey.PRICE_MAX:
+            values["price_max"] = Decimal(str(row.value))
+    values["updated_at"] = max((r.updated_at for r in rows), default=None)
+    return Preferences(**values)
+
+
+def preferences_get(*, user: Any) -> Preferences:
+    """The shopper's stated preferences (one query); empty for a guest."""
+    if not signed_in(user):
+        return Preferences()
+    return preferences_from_rows(list(Preference.objects.filter(user=user)))
+
+
+# --- Affinities and history -------------------------------------------------------------------
+def affinities_list(
+    *, user: Any, now: datetime | None = None, limit: int | None = None
+) -> list[AffinityView]:
+    """The shopper's inferred interests, strongest first, without those decayed to nothing (one query)."""
+    if not signed_in(user):
+        return []
+    now = now or timezone.now()
+    views = []
+    for row in Affinity.objects.filter(user=user).only(
+        "id", "kind", "key", "label", "score", "last_event_at"
+    ):
+        weight = row.decayed_score(now)
+        if weight >= conf.AFFINITY_FLOOR:
+            views.append(AffinityView(row.pk, row.kind, row.key, row.label, weight, row.last_event_at))
+    views.sort(key=lambda v: (-v.weight, v.kind, v.label))
+    return views[:limit] if limit is not None else views
+
+
+def history_queryset(*, user: Any) -> QuerySet[InteractionSummary]:
+    """Conversation summaries, newest first; none for a guest."""
+    if not signed_in(user):
+        return InteractionSummary.objects.none()
+    return InteractionSummary.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def summary_to_dict(summary: InteractionSummary) -> dict[str, Any]:
+    return {
+        "id": str(summary.pk),
+        "conversation": summary.conversation_label,
+        "summary": summary.text,
+        "channel": summary.channel,
+        "createdAt": summary.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def memory_snapshot(*, user: Any, history_limit: int = SNAPSHOT_HISTORY_LIMIT) -> dict[str, Any]:
+    """``GET /memory``: ``{preferences, history, affinities}`` (three queries)."""
+    return {
+        "preferences": preferences_get(user=user).to_dict(),
+        "history": [summary_to_dict(s) for s in history_queryset(user=user)[:history_limit]],
+        "affinities": [a.to_dict() for a in affinities_list(user=user)],
+    }
+
+
+def memory_export(*, user: Any) -> dict[str, Any]:
+    """ "Download my data": everything remembered about the shopper, unabridged."""
+    now = timezone.now()
+    return {
+        "exportedAt": now.isoformat().replace("+00:00", "Z"),
+        "user": {"id": str(user.pk), "email": user.email, "name": getattr(user, "name", "")},
+        "preferences": preferences_get(user=user).to_dict(),
+        "history": [summary_to_dict(s) for s in history_queryset(user=user)],
+        "affinities": [a.to_dict() for a in affinities_list(user=user, now=now)],
+        "retention": {
+            "preferences": "until you change or forget them",
+            "affinities": f"fade by half every {conf.half_life_days():g} days, then deleted",
+            "history": f"{conf.summary_retention_days()} days",
+        },
+    }
+
+
+# --- The catalog's vocabulary -----------------------------------------------------------------
+def normalise_term(text: str) -> str:
+    """Lower case, single spaces, simple plurals dropped: "Hoodies" and "hoodie" compare equal."""
+    words = re.findall(r"[a-z0-9&'+-]+", str(text).lower())
+    out = []
+    for word in words:
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return " ".join(out)
+
+
+@dataclass(frozen=True)
+class CatalogVocabulary:
+    """What a preference may name: normalised term -> the catalog's spelling, per field."""
+
+    brands: dict[str, str]
+    categories: dict[str, str]
+    colors: dict[str, str]
+    styles: dict[str, str]
+
+    def choices(self, field_name: str) -> list[str]:
+        return sorted(set(getattr(self, field_name).values()), key=str.lower)
+
+
+def _category_aliases(category: Category) -> set[str]:
+    names = {category.name, category.slug.replace("-", " ")}
+    # "Hoodies & Sweatshirts" is also asked for as "hoodies" or "sweatshirts".
+    names.update(p for p in re.split(r"\s*(?:&|\band\b|,|/)\s*", category.name) if p)
+    return {normalise_term(n) for n in names if normalise_term(n)}
+
+
+def _build_vocabulary() -> CatalogVocabulary:
+    active = Product.objects.filter(is_active=True)
+    brands = {normalise_term(b): b for b in active.order_by().values_list("brand", flat=True).distinct() if b}
+    categories: dict[str, str] = {}
+    for category in Category.objects.order_by("-parent_id", "position", "name"):
+        for alias in _category_aliases(category):
+            categories.setdefault(alias, category.name)
+    colors: dict[str, str] = {}
+    raw_colors = (
+        Variant.objects.filter(product__is_active=True)
+        .exclude(color="")
+        .annotate(lc=Lower("color"))
+        .order_by()
+        .values_list("lc", flat=True)
+        .distinct()
+    )
+    for colour in raw_colors:
+        colors[normalise_term(colour)] = colour
+    for colour in list(colors.values()):
+        # "neon" and "pink" name the neon yellows and the dusty pinks: a word of a colour is a colour.
+        for word in colour.split():
+            colors.setdefault(normalise_term(word), word)
+    if "grey" in colors:
+        colors.setdefault("gray", "grey")
+    styles: dict[str, str] = {}
+    for tags in active.order_by().values_list("tags", flat=True).iterator(chunk_size=5000):
+        for tag in tags or []:
+            text = str(tag).strip().lower()
+            if text and text != "featured":
+                styles.setdefault(normalise_term(text), text)
+    return CatalogVocabulary(brands=brands, categories=categories, colors=colors, styles=styles)
+
+
+def catalog_vocabulary() -> CatalogVocabulary:
+    """Brands, categories, colours and styles (product tags) of the active catalog, cached a few minutes."""
+    vocabulary = cache.get(VOCABULARY_CACHE_KEY)
+    if vocabulary is None:
+        vocabulary = _build_vocabulary()
+        cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
+    return vocabulary
+
+
+# --- Fill-in for the assistant ----------------------------------------------------------------
+def product_size_kind(product: Product) -> str | None:
+    """``tops``, ``bottoms``, ``shoes`` or None (socks, caps, bags) for a product.
+
+    Reads the category path (select_related ``category__parent``), tags and prefetched variants.
+    """
+    return (
+        kind_for_names(product.category.path_names)
+        or kind_for_names(product.tags or [])
+        or kind_for_sizes([v.size for v in product.variants.all() if v.size])
+    )
+
+
+def size_for_product(*, user: Any, product: Product) -> tuple[str | None, str]:
+    """The shopper's usual size for this kind of product, for the assistant to fill in.
+
+    Returns ``(size, reason)``: ``("M", "I picked size M, as you prefer for tops.")`` when the
+    product comes in that size (the reason says so if it is sold out right now), ``(None, reason)``
+    when it does not come in it, ``(None, "")`` when nothing is remembered for this kind (or the
+    shopper is a guest). A size for shoes is never used for a hoodie.
+    """
+    if not signed_in(user):
+        return None, ""
+    kind = product_size_kind(product)
+    if kind is None:
+        return None, ""
+    wanted = preferences_get(user=user).sizes.get(kind)
+    if not wanted:
+        return None, ""
+    matching = [v for v in product.variants.all() if v.size.strip().upper() == wanted.upper()]
+    if not matching:
+        return None, f"{product.name} does not come in your usual {kind} size {wanted}."
+    if not any(v.stock > 0 for v in matching):
+        return matching[0].size, f"I picked size {wanted}, as you prefer, but it is sold out right now."
+    return matching[0].size, f"I picked size {wanted}, as you prefer."
+
+
+def color_for_product(*, user: Any, product: Product, size: str | None = None) -> tuple[str | None, str]:
+    """The first liked colour this product has in stock (in ``size`` if given), for the fill-in.
+
+    Returns ``(colour, reason)`` or ``(None, "")``. Disliked colours are never picked.
+    """
+    if not signed_in(user):
+        return None, ""
+    prefs = preferences_get(user=user)
+    if not prefs.colors:
+        return None, ""
+    disliked = [d.lower() for d in prefs.disliked_colors]
+    variants = [
+        v
+        for v in product.variants.all()
+        if v.stock > 0
+        and (size is None or v.size.upper() == size.upper())
+        and not any(d in v.color.lower() for d in disliked)
+    ]
+    for liked in prefs.colors:
+        for v in variants:
+            if liked.lower() in v.color.lower():
+                return v.color, f"I picked {v.color}, a colour you like."
+    return None, ""
+
+
+# --- Recommendations --------------------------------------------------------------------------
+def profile_for(*, user: Any, now: datetime | None = None) -> Profile:
+    """The ranking profile of a shopper: preferences, decayed affinities, the category tree (<= 3 queries)."""
+    prefs = preferences_get(user=user)
+    affinities = affinities_list(user=user, now=now)
+    categories: list[CategoryInfo] = []
+    if prefs.categories or any(prefs.sizes.values()):
+        categories = [
+            CategoryInfo(id=pk, name=name, parent_id=parent_id)
+            for pk, name, parent_id in Category.objects.order_by().values_list("id", "name", "parent_id")
+        ]
+    return Profile.build(prefs, affinities, categories)
+
+
+def _default_recommendation_base() -> QuerySet[Product]:
+    from catalog.selectors import product_queryset
+
+    in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
+    return product_queryset().filter(in_stock).order_by("-created_at", "-id")
+
+
+def recommend_for_user(
+    *, user: Any, limit: int = 12, base_queryset: QuerySet[Product] | None = None
+) -> list[tuple[Product, str]]:
+    """Up to ``limit`` products for this shopper, best first, each with a short reason.
+
+    ``base_queryset`` (default: active products with stock, newest first) is what may be
+    recommended; its own order breaks ties. A guest or a shopper with nothing remembered gets the
+    base order unchanged, with empty reasons. Disliked brands come last. A bounded number of
+    queries whatever the catalog or history size: the profile (<= 3), the ranked page, its variants.
+    """
+    base = base_queryset if base_queryset is not None else _default_recommendation_base()
+    profile = profile_for(user=user)
+    if profile.is_empty:
+        return [(product, "") for product in base[:limit]]
+    products = list(profile.rank(base)[:limit])
+    return [(product, _first(profile.explain(product)[1])) for product in products]
+
+
+def rank_products_for_user(*, user: Any, products: QuerySet[Product]) -> QuerySet[Product]:
+    """``products`` in "recommended for you" order (a lazy queryset: paginate it as usual).
+
+    Each product carries a ``memory_score`` annotation; ties keep the queryset's own order, and a
+    guest or a shopper with nothing remembered gets ``products`` back unchanged.
+    """
+    return profile_for(user=user).rank(products)
+
+
+def recommendation_reasons(*, user: Any, products: Iterable[Product]) -> dict[int, str]:
+    """Product id -> a short reason ("because you like denim") for products already fetched
+    (with prefetched variants); products with no reason are left out. No query per product."""
+    profile = profile_for(user=user)
+    if profile.is_empty:
+        return {}
+    reasons = {}
+    for product in products:
+        reason = _first(profile.explain(product)[1])
+        if reason:
+            reasons[product.pk] = reason
+    return reasons
+
+
+def _first(reasons: list[str]) -> str:
+    return reasons[0] if reasons else ""

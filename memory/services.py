@@ -1,0 +1,581 @@
+"""Writes of memory. Keyword-only, each in its own transaction; guests (``user`` None or anonymous)
+get no long-term memory, so every write is a no-op for them.
+
+Used by the memory page and API, by the assistant's tools (``save_preference``,
+``forget_preference``, ``clear_memory``, ``show_memory`` reads the selectors) and by
+``memory/receivers.py`` for implicit signals. Implicit signals never write on the request path:
+:func:`memory_record_signal` schedules a Celery task after commit (eager in the embedded run).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Product
+from commerce.errors import InvalidInput
+from commerce.money import quantize
+from memory import conf
+from memory.errors import AffinityNotFound, InvalidPreference, UnknownPreferenceKey
+from memory.models import (
+    Affinity,
+    AffinityKind,
+    InteractionSummary,
+    Preference,
+    PreferenceKey,
+    SignalReceipt,
+    decay,
+)
+from memory.selectors import (
+    CatalogVocabulary,
+    catalog_vocabulary,
+    normalise_term,
+    preferences_get,
+    signed_in,
+)
+from memory.sizes import KIND_EXAMPLES, SIZE_KINDS, kinds_accepting, normalise_size
+from memory.types import Preferences
+
+logger = logging.getLogger(__name__)
+
+MAX_LIST_ITEMS = 20
+MAX_VALUE_LENGTH = 80
+MAX_PRICE = Decimal("1000000")
+
+# API field -> (vocabulary field, what to call one value in a message)
+LIST_FIELDS: dict[str, tuple[str, str]] = {
+    "brands": ("brands", "brand"),
+    "dislikedBrands": ("brands", "brand"),
+    "categories": ("categories", "category"),
+    "styles": ("styles", "style"),
+    "colors": ("colors", "colour"),
+    "dislikedColors": ("colors", "colour"),
+}
+# A value liked in one list is no longer disliked in its opposite, and the other way round.
+OPPOSITES = {
+    "brands": "dislikedBrands",
+    "dislikedBrands": "brands",
+    "colors": "dislikedColors",
+    "dislikedColors": "colors",
+}
+# The keys DELETE /memory/preferences/{key} and preference_forget() accept -> the rows they remove.
+FORGET_KEYS: dict[str, tuple[str, ...]] = {
+    "sizes": tuple(f"sizes.{k}" for k in SIZE_KINDS),
+    **{f"sizes.{k}": (f"sizes.{k}",) for k in SIZE_KINDS},
+    **{name: (name,) for name in LIST_FIELDS},
+    "priceRange": (PreferenceKey.PRICE_MIN.value, PreferenceKey.PRICE_MAX.value),
+    "price": (PreferenceKey.PRICE_MIN.value, PreferenceKey.PRICE_MAX.value),
+    "priceMin": (PreferenceKey.PRICE_MIN.value,),
+    "priceMax": (PreferenceKey.PRICE_MAX.value,),
+}
+UPDATE_FIELDS = ("sizes", *LIST_FIELDS, "priceMin", "priceMax")
+
+
+def _require_user(user: Any) -> bool:
+    return signed_in(user)
+
+
+def _lock_user(user: Any) -> None:
+    """Serialises one shopper's memory writes (PostgreSQL row lock; SQLite writes are serial anyway)."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+
+
+# --- Preferences ------------------------------------------------------------------------------
+@dataclass
+class _Problem:
+    field: str
+    message: str
+    value: Any = None
+    suggestions: tuple[str, ...] = ()
+
+
+def _suggest(key: str, choices: Mapping[str, str]) -> list[str]:
+    close = difflib.get_close_matches(key, list(choices), n=3, cutoff=0.6)
+    return list(dict.fromkeys(choices[c] for c in close))
+
+
+def _match_term(field: str, raw: Any, vocabulary: CatalogVocabulary) -> str | _Problem:
+    vocab_field, noun = LIST_FIELDS[field]
+    choices: dict[str, str] = getattr(vocabulary, vocab_field)
+    if not isinstance(raw, str) or not raw.strip():
+        return _Problem(field, f"Each {noun} must be a non-empty text.", raw)
+    text = " ".join(raw.split())
+    if len(text) > MAX_VALUE_LENGTH:
+        return _Problem(field, f"A {noun} is at most {MAX_VALUE_LENGTH} characters.", text[:MAX_VALUE_LENGTH])
+    key = normalise_term(text)
+    candidates = [key]
+    if vocab_field == "styles":
+        # "slim fit", "casual style" name the style "slim", "casual".
+        candidates += [key.removesuffix(suffix).strip() for suffix in (" fit", " style", " look")]
+    for candidate in candidates:
+        if candidate in choices:
+            return choices[candidate]
+    suggestions = _suggest(key, choices)
+    if suggestions:
+        hint = f" Did you mean {' or '.join(suggestions)}?"
+    else:
+        known = sorted(set(choices.values()), key=str.lower)
+        hint = f" We have, for example: {', '.join(known[:8])}." if known else ""
+    return _Problem(field, f"We don't have a {noun} called “{text}”.{hint}", text, tuple(suggestions))
+
+
+def _clean_list(field: str, raw: Any, vocabulary: CatalogVocabulary, problems: list[_Problem]) -> list[str]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        problems.append(_Problem(field, f"{field} must be a list of names.", raw))
+        return []
+    if len(raw) > MAX_LIST_ITEMS:
+        problems.append(_Problem(field, f"{field} holds at most {MAX_LIST_ITEMS} values.", len(raw)))
+        return []
+    cleaned: dict[str, str] = {}
+    for item in raw:
+        result = _match_term(field, item, vocabulary)
+        if isinstance(result, _Problem):
+            problems.append(result)
+        else:
+            cleaned.setdefault(result.lower(), result)
+    return list(cleaned.values())
+
+
+def _clean_size(kind: str, raw: Any, problems: list[_Problem]) -> str | None:
+    size = normalise_size(kind, raw) if isinstance(raw, str | int | float | Decimal) else None
+    if size is not None:
+        return size
+    others = [k for k in kinds_accepting(raw) if k != kind] if raw is not None else []
+    hint = f" {raw} looks like a {others[0].rstrip('s')} size." if others else ""
+    problems.append(
+        _Problem(
+            f"sizes.{kind}",
+            f"“{raw}” is not a size for {kind}: {kind} come in {KIND_EXAMPLES[kind]}.{hint}",
+            raw,
+            tuple(others),
+        )
+    )
+    return None
+
+
+def _clean_price(field: str, raw: Any, problems: list[_Problem]) -> Decimal | None:
+    try:
+        price = (
+            Decimal(str(raw).strip().lstrip("$")) if isinstance(raw, str | int | float | Decimal) else None
+        )
+    except InvalidOperation:
+        price = None
+    if isinstance(raw, bool) or price is None or not price.is_finite() or price < 0 or price > MAX_PRICE:
+        problems.append(_Problem(field, f"{field} must be an amount from 0 to {MAX_PRICE:,}.", raw))
+        return None
+    return quantize(price)
+
+
+def _raise(problems: list[_Problem]) -> None:
+    first = problems[0]
+    raise InvalidPreference(
+        first.message,
+        details={
+            "field": first.field,
+            "value": first.value if isinstance(first.value, str | int | float | None) else str(first.value),
+            "suggestions": list(first.suggestions),
+            "fields": {p.field: p.message for p in problems},
+        },
+    )
+
+
+def preferences_validate(*, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks a partial update against the rules and the catalog's vocabulary.
+
+    Returns ``{row key: value or None}`` (None = remove), values in the catalog's spelling. Raises
+    :class:`InvalidPreference` naming the first bad value (``details.fields`` has them all, and
+    ``details.suggestions`` close matches for an unknown brand, category, colour or style).
+    """
+    if not isinstance(changes, Mapping):
+        raise InvalidPreference("Send preferences as an object.", details={"field": None})
+    unknown = [k for k in changes if k not in UPDATE_FIELDS]
+    if unknown:
+        raise InvalidPreference(
+            f"Unknown preference “{unknown[0]}”: use {', '.join(UPDATE_FIELDS)}.",
+            details={"field": unknown[0], "fields": {k: "Unknown preference." for k in unknown}},
+        )
+    problems: list[_Problem] = []
+    rows: dict[str, Any] = {}
+    vocabulary = catalog_vocabulary() if any(k in LIST_FIELDS for k in changes) else None
+    if "sizes" in changes:
+        sizes = changes["sizes"]
+        if sizes is None:
+            rows.update({f"sizes.{k}": None for k in SIZE_KINDS})
+        elif not isinstance(sizes, Mapping) or any(k not in SIZE_KINDS for k in sizes):
+            problems.append(_Problem("sizes", "sizes is an object with tops, bottoms and/or shoes.", None))
+        else:
+            for kind, raw in sizes.items():
+                rows[f"sizes.{kind}"] = None if raw in (None, "") else _clean_size(kind, raw, problems)
+    for field in LIST_FIELDS:
+        if field in changes:
+            raw = changes[field]
+            values = [] if raw is None else _clean_list(field, raw, vocabulary, problems)
+            rows[field] = values or None
+    for field in ("priceMin", "priceMax"):
+        if field in changes:
+            raw = changes[field]
+            rows[field] = None if raw in (None, "") else _clean_price(field, raw, problems)
+    for liked, disliked in (("brands", "dislikedBrands"), ("colors", "dislikedColors")):
+        both = {v.lower() for v in rows.get(liked) or []} & {v.lower() for v in rows.get(disliked) or []}
+        if both:
+            value = sorted(both)[0]
+            problems.append(_Problem(disliked, f"“{value}” cannot be both liked and disliked.", value))
+    if problems:
+        _raise(problems)
+    return rows
+
+
+def _merge(existing: list[str], new: list[str]) -> list[str]:
+    merged = {v.lower(): v for v in existing}
+    for v in new:
+        merged.setdefault(v.lower(), v)
+    return list(merged.values())[-MAX_LIST_ITEMS:]
+
+
+def preferences_update(
+    *, user: Any, changes: Mapping[str, Any], source: str = Preference.Source.API, merge: bool = False
+) -> Preferences:
+    """Partial update of the stated preferences (``PUT /memory/preferences``, the page, the chat).
+
+    ``changes`` uses the API's names: ``{"sizes": {"tops": "M", "shoes": "10.5"}, "brands": [...],
+    "dislikedBrands", "categories", "styles", "colors", "dislikedColors", "priceMin", "priceMax"}``;
+    a field left out is unchanged, ``None`` (or an empty list) removes it. Lists replace the stored
+    list, unless ``merge=True`` (the chat's "remember I also like Stride"), which adds to it. A brand
+    or colour newly liked leaves the disliked list and the other way round. Raises
+    :class:`InvalidPreference` (400) with the unknown value and suggestions; nothing is written then.
+    A guest gets the empty preferences back and nothing is stored.
+    """
+    if not _require_user(user):
+        return Preferences()
+    rows = preferences_validate(changes=changes)
+    with transaction.atomic():
+        _lock_user(user)
+        stored = {p.key: p for p in Preference.objects.filter(user=user)}
+        if merge:
+            for field in LIST_FIELDS:
+                if rows.get(field) and field in stored:
+                    rows[field] = _merge(list(stored[field].value), rows[field])
+        for field, opposite in OPPOSITES.items():
+            added = {v.lower() for v in rows.get(field) or []}
+            if added and opposite not in rows and opposite in stored:
+                kept = [v for v in stored[opposite].value if v.lower() not in added]
+                if len(kept) != len(stored[opposite].value):
+                    rows[opposite] = kept or None
+        low = rows["priceMin"] if "priceMin" in rows else _stored_price(stored, "priceMin")
+        high = rows["priceMax"] if "priceMax" in rows else _stored_price(stored, "priceMax")
+        if low is not None and high is not None and low > high:
+            raise InvalidPreference(
+                f"The lowest price ({low}) must not be above the highest ({high}).",
+                details={"field": "priceMin", "value": str(low), "suggestions": [], "fields": {}},
+            )
+        for key, value in rows.items():
+            if value is None:
+                Preference.objects.filter(user=user, key=key).delete()
+                continue
+            json_value = str(value) if isinstance(value, Decimal) else value
+            Preference.objects.update_or_create(
+                user=user, key=key, defaults={"value": json_value, "source": source}
+            )
+    return preferences_get(user=user)
+
+
+def _stored_price(stored: Mapping[str, Preference], key: str) -> Decimal | None:
+    return Decimal(str(stored[key].value)) if key in stored else None
+
+
+def preference_forget(*, user: Any, key: str, value: str | None = None) -> bool:
+    """Forgets one preference (``DELETE /memory/preferences/{key}``, the page's and chat's "forget").
+
+    ``key``: ``sizes`` (all three), ``sizes.tops``, ``sizes.bottoms``, ``sizes.shoes``, ``brands``,
+    ``dislikedBrands``, ``categories``, ``styles``, ``colors``, ``dislikedColors``, ``priceRange``
+    (or ``price``), ``priceMin``, ``priceMax``. With ``value`` (list keys only) just that value
+    leaves the list ("forget that I like Stride"). The rows are deleted. Returns whether anything
+    was forgotten. Raises :class:`UnknownPreferenceKey` (404) for any other key.
+    """
+    if key not in FORGET_KEYS:
+        raise UnknownPreferenceKey(
+            f"There is no preference called “{key}”. Use one of: {', '.join(FORGET_KEYS)}.",
+            details={"key": key, "keys": list(FORGET_KEYS)},
+        )
+    if value is not None and key not in LIST_FIELDS:
+        raise InvalidInput(f"Only list preferences can forget one value, not {key}.", details={"key": key})
+    if not _require_user(user):
+        return False
+    with transaction.atomic():
+        _lock_user(user)
+        if value is None:
+            deleted, _ = Preference.objects.filter(user=user, key__in=FORGET_KEYS[key]).delete()
+            return deleted > 0
+        row = Preference.objects.filter(user=user, key=key).first()
+        if row is None:
+            return False
+        wanted = normalise_term(value)
+        kept = [v for v in row.value if normalise_term(v) != wanted]
+        if len(kept) == len(row.value):
+            return False
+        if kept:
+            row.value = kept
+            row.save(update_fields=["value", "updated_at"])
+        else:
+            row.delete()
+        return True
+
+
+def preferences_clear(*, user: Any) -> int:
+    """Forgets every stated preference (``DELETE /memory/preferences``); returns the rows deleted."""
+    if not _require_user(user):
+        return 0
+    with transaction.atomic():
+        deleted, _ = Preference.objects.filter(user=user).delete()
+    return deleted
+
+
+def history_clear(*, user: Any) -> int:
+    """Forgets every conversation summary (``DELETE /memory/history``); returns the rows deleted."""
+    if not _require_user(user):
+        return 0
+    with transaction.atomic():
+        deleted, _ = InteractionSummary.objects.filter(user=user).delete()
+    return deleted
+
+
+def affinity_forget(*, user: Any, affinity_id: int | str) -> None:
+    """Forgets one inferred interest; :class:`AffinityNotFound` if it is not this shopper's."""
+    text = str(affinity_id)
+    if not _require_user(user) or not text.isdigit():
+        raise AffinityNotFound("No such remembered interest.", details={"id": text})
+    with transaction.atomic():
+        deleted, _ = Affinity.objects.filter(user=user, pk=int(text)).delete()
+    if not deleted:
+        raise AffinityNotFound("No such remembered interest.", details={"id": text})
+
+
+def affinities_clear(*, user: Any) -> int:
+    if not _require_user(user):
+        return 0
+    with transaction.atomic():
+        deleted, _ = Affinity.objects.filter(user=user).delete()
+    return deleted
+
+
+def memory_clear(*, user: Any) -> dict[str, int]:
+    """Forgets everything (``DELETE /memory``, "forget all"): preferences, affinities, summaries.
+
+    Returns how many of each were deleted. Signals already queued for this shopper still arrive
+    afterwards only if they were sent before; their receipts go too.
+    """
+    if not _require_user(user):
+        return {"preferences": 0, "affinities": 0, "history": 0}
+    with transaction.atomic():
+        _lock_user(user)
+        counts = {
+            "preferences": Preference.objects.filter(user=user).delete()[0],
+            "affinities": Affinity.objects.filter(user=user).delete()[0],
+            "history": InteractionSummary.objects.filter(user=user).delete()[0],
+        }
+        SignalReceipt.objects.filter(user=user).delete()
+    return counts
+
+
+# --- Interaction summaries --------------------------------------------------------------------
+def interaction_summary_record(
+    *, user: Any, conversation_label: str, text: str, channel: str = "web"
+) -> InteractionSummary | None:
+    """Stores one short summary of a conversation ("Looked for trail shoes in 10.5, added the Ridge 2").
+
+    Whitespace is collapsed and the text cut to 280 characters (with an ellipsis). Guests: None,
+    nothing stored. Raises :class:`InvalidInput` for an empty text.
+    """
+    if not _require_user(user):
+        return None
+    clean = " ".join(str(text or "").split())
+    if not clean:
+        raise InvalidInput("A summary needs some text.", details={"field": "text"})
+    limit = InteractionSummary.MAX_LENGTH
+    if len(clean) > limit:
+        clean = clean[: limit - 1].rstrip() + "…"
+    with transaction.atomic():
+        return InteractionSummary.objects.create(
+            user=user,
+            conversation_label=" ".join(str(conversation_label or "").split())[:100],
+            text=clean,
+            channel=str(channel or "web")[:10],
+        )
+
+
+def interaction_summary_schedule(
+    *, user: Any, conversation_label: str, text: str, channel: str = "web"
+) -> bool:
+    """:func:`interaction_summary_record` off the request path (a task after commit). False for guests."""
+    if not _require_user(user):
+        return False
+    from memory.tasks import record_summary_task, send
+
+    user_id = user.pk
+    transaction.on_commit(
+        lambda: send(
+            record_summary_task,
+            user_id=user_id,
+            conversation_label=conversation_label,
+            text=text,
+            channel=channel,
+        )
+    )
+    return True
+
+
+# --- Implicit signals -------------------------------------------------------------------------
+def memory_record_signal(
+    *,
+    user_id: int | None,
+    product_ids: Sequence[int | str],
+    signal: str,
+    event_key: str | None = None,
+) -> bool:
+    """Schedules an affinity update for a shopper's view / cart add / purchase of products.
+
+    The write runs in a Celery task after the current transaction commits (at once when there is
+    none), so it never slows the request; a rolled-back order records nothing. ``event_key`` names
+    the event (e.g. ``"orderline:42"``) so a repeated signal or a redelivered task counts once.
+    Returns False, and schedules nothing, for a guest (``user_id`` None) or no products.
+    """
+    if signal not in conf.SIGNAL_WEIGHTS:
+        raise InvalidInput(f"Unknown signal {signal!r}.", details={"signal": signal})
+    ids = sorted({int(p) for p in product_ids if str(p).isdigit()})
+    if user_id is None or not ids:
+        return False
+    from memory.tasks import apply_signal_task, send
+
+    key = event_key or f"{signal}:{uuid.uuid4().hex}"
+    occurred_at = timezone.now().isoformat()
+    transaction.on_commit(
+        lambda: send(
+            apply_signal_task,
+            user_id=user_id,
+            product_ids=ids,
+            signal=signal,
+            event_key=key[:64],
+            occurred_at=occurred_at,
+        )
+    )
+    return True
+
+
+def memory_record_view(*, user: Any, product_id: int | str) -> bool:
+    """A product page (or card opened in chat) seen by a signed-in shopper; guests: nothing.
+
+    Reloads within ``MEMORY_VIEW_DEDUPE_SECONDS`` count once (a cache key, before any task).
+    """
+    if not _require_user(user) or not str(product_id).isdigit():
+        return False
+    marker = f"memory:viewed:{user.pk}:{product_id}"
+    if not cache.add(marker, 1, conf.view_dedupe_seconds()):
+        return False
+    return memory_record_signal(user_id=user.pk, product_ids=[int(product_id)], signal="view")
+
+
+def affinity_apply_signal(
+    *,
+    user_id: int,
+    product_ids: Iterable[int],
+    signal: str,
+    event_key: str,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """Adds a signal's weight to the product, category and brand affinities (what the task runs).
+
+    Each affinity is decayed to the later of its last event and this one before the weight is
+    added, so the order in which signals arrive does not matter. Safe to run twice: the
+    ``event_key`` receipt is unique, and a second run finds it and changes nothing (returns False).
+    Unknown users and products are skipped.
+    """
+    weight = conf.SIGNAL_WEIGHTS[signal]
+    occurred_at = occurred_at or timezone.now()
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    products = list(
+        Product.objects.filter(pk__in=list(product_ids))
+        .select_related("category")
+        .only("id", "name", "brand", "category__id", "category__name")
+    )
+    if not products:
+        return False
+    bumps: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def bump(kind: str, key: str, label: str) -> None:
+        _, current = bumps.get((kind, key), (label, 0.0))
+        bumps[(kind, key)] = (label, current + weight)
+
+    for product in products:
+        bump(AffinityKind.PRODUCT, str(product.pk), product.name)
+        bump(AffinityKind.CATEGORY, str(product.category_id), product.category.name)
+        if product.brand:
+            bump(AffinityKind.BRAND, product.brand.lower(), product.brand)
+    with transaction.atomic():
+        _lock_user(user)
+        try:
+            with transaction.atomic():
+                SignalReceipt.objects.create(key=event_key, user=user)
+        except IntegrityError:
+            return False
+        match = Q()
+        for kind, key in bumps:
+            match |= Q(kind=kind, key=key)
+        existing = {(a.kind, a.key): a for a in Affinity.objects.filter(match, user=user)}
+        to_create = []
+        for (kind, key), (label, added) in bumps.items():
+            row = existing.get((kind, key))
+            if row is None:
+                to_create.append(
+                    Affinity(
+                        user=user, kind=kind, key=key, label=label, score=added, last_event_at=occurred_at
+                    )
+                )
+                continue
+            latest = max(row.last_event_at, occurred_at)
+            row.score = decay(row.score, row.last_event_at, latest) + decay(added, occurred_at, latest)
+            row.last_event_at = latest
+            row.label = label
+        Affinity.objects.bulk_update(list(existing.values()), ["score", "last_event_at", "label"])
+        Affinity.objects.bulk_create(to_create)
+    return True
+
+
+# --- Retention --------------------------------------------------------------------------------
+def memory_cleanup(*, now: datetime | None = None) -> dict[str, int]:
+    """The daily cleanup: summaries past retention, affinities decayed below notice, old receipts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        summaries = InteractionSummary.objects.filter(
+            created_at__lt=now - timedelta(days=conf.summary_retention_days())
+        ).delete()[0]
+        receipts = SignalReceipt.objects.filter(
+            created_at__lt=now - timedelta(days=conf.RECEIPT_RETENTION_DAYS)
+        ).delete()[0]
+    # Only rows idle for at least one half-life can have decayed far; check those in batches.
+    idle = Affinity.objects.filter(last_event_at__lt=now - timedelta(days=conf.half_life_days()))
+    faded: list[int] = []
+    for pk, score, last in idle.values_list("id", "score", "last_event_at").iterator(chunk_size=2000):
+        if decay(score, last, now) < conf.AFFINITY_FLOOR:
+            faded.append(pk)
+    affinities = 0
+    for start in range(0, len(faded), 1000):
+        with transaction.atomic():
+            affinities += Affinity.objects.filter(pk__in=faded[start : start + 1000]).delete()[0]
+    logger.info("memory cleanup: %s summaries, %s affinities, %s receipts", summaries, affinities, receipts)
+    return {"history": summaries, "affinities": affinities, "receipts": receipts}

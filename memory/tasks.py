@@ -1,0 +1,56 @@
+"""Memory's Celery tasks: short, keyed by ids, safe to run twice (ARCHITECTURE rules 9 and 10).
+
+- ``memory.apply_signal``: one view / cart add / purchase -> affinities. Its ``event_key`` receipt
+  (unique) makes a redelivery a no-op, so ``acks_late`` is safe.
+- ``memory.record_summary``: one conversation summary, written off the request path.
+- ``memory.cleanup`` (beat, daily): retention (summaries 180 days, faded affinities, old receipts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, OperationalError
+
+from memory import services
+
+# IntegrityError: two first signals for one shopper racing to create a row; the retry finds it.
+RETRY = {"autoretry_for": (OperationalError, IntegrityError), "retry_backoff": True, "max_retries": 5}
+
+
+def send(task, **kwargs) -> None:
+    """Queues ``task``; runs it right here when Celery is eager (the embedded run, tests)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        task.apply(kwargs=kwargs)
+    else:
+        task.apply_async(kwargs=kwargs)
+
+
+@shared_task(name="memory.apply_signal", acks_late=True, **RETRY)
+def apply_signal_task(
+    *, user_id: int, product_ids: list[int], signal: str, event_key: str, occurred_at: str | None = None
+) -> bool:
+    when = datetime.fromisoformat(occurred_at) if occurred_at else None
+    return services.affinity_apply_signal(
+        user_id=user_id, product_ids=product_ids, signal=signal, event_key=event_key, occurred_at=when
+    )
+
+
+@shared_task(name="memory.record_summary", acks_late=False, **RETRY)
+def record_summary_task(*, user_id: int, conversation_label: str, text: str, channel: str = "web") -> bool:
+    # Not acks_late: a summary is not keyed, and a lost one matters less than a doubled one.
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    services.interaction_summary_record(
+        user=user, conversation_label=conversation_label, text=text, channel=channel
+    )
+    return True
+
+
+@shared_task(name="memory.cleanup", acks_late=True, **RETRY)
+def cleanup_task() -> dict:
+    return services.memory_cleanup()
