@@ -237,9 +237,9 @@ def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
         )
     # the whole phrase first; then the category alone, since a stray word ("ad", a typo) in the
     # phrase would otherwise hide products the category names plainly
-    queries = [str(phrase)] + [str(args["category"])] * bool(
-        args.get("category") and args["category"] != phrase
-    )
+    queries = [str(phrase)]
+    if args.get("category") and args["category"] != phrase:
+        queries.append(str(args["category"]))
     found: list[Product] = []
     for query in queries:
         try:
