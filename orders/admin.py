@@ -1,0 +1,114 @@
+from django.contrib import admin, messages
+
+from commerce.errors import DomainError
+from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Refund
+from orders.services import order_mark_delivered, order_mark_shipped, order_refund
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "name", "size", "color", "unit_price", "quantity", "refunded_quantity"]
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "actor_label", "note"]
+    readonly_fields = ["created_at"]
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["created_at", "amount", "reason", "lines", "created_by"]
+    readonly_fields = ["created_at"]
+
+
+def _each(modeladmin, request, queryset, action, done: str) -> None:
+    ok = 0
+    for order in queryset:
+        try:
+            action(order)
+            ok += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{order.number}: {exc.message}", level=messages.ERROR)
+    if ok:
+        modeladmin.message_user(request, f"{ok} order(s) {done}.", level=messages.SUCCESS)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "user", "status", "total", "created_at"]
+    list_filter = ["status", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["number", "user__email", "tracking_number"]
+    inlines = [OrderLineInline, RefundInline, OrderEventInline]
+    fields = [
+        "number",
+        "user",
+        "status",
+        "tracking_number",
+        "subtotal",
+        "discount",
+        "discount_code",
+        "tax",
+        "shipping",
+        "total",
+        "currency",
+        "shipping_address",
+        "created_at",
+        "paid_at",
+        "shipped_at",
+        "delivered_at",
+        "cancelled_at",
+    ]
+    readonly_fields = [f for f in fields if f != "tracking_number"]
+    actions = ["mark_shipped", "mark_delivered", "refund_in_full"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # orders come from checkout, never typed in
+
+    @admin.action(description="Mark shipped (uses each order's tracking number)")
+    def mark_shipped(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_mark_shipped(order=o, actor=request.user, tracking_number=o.tracking_number),
+            "shipped",
+        )
+
+    @admin.action(description="Mark delivered")
+    def mark_delivered(self, request, queryset):
+        _each(
+            self, request, queryset, lambda o: order_mark_delivered(order=o, actor=request.user), "delivered"
+        )
+
+    @admin.action(description="Refund in full")
+    def refund_in_full(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda o: order_refund(order=o, actor=request.user, reason="Refunded by staff"),
+            "refunded",
+        )
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ["user", "key", "order", "created_at", "expires_at"]
+    search_fields = ["key", "user__email"]
+    readonly_fields = ["user", "key", "request_hash", "order", "created_at", "expires_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

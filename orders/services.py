@@ -1,0 +1,396 @@
+"""Writes to orders: placing one (stock, payment, cart in one transaction) and every later transition.
+
+Each transition is one function that refuses an illegal move with a 422 and records an OrderEvent
+saying who moved the order and when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from carts.models import Cart
+from carts.selectors import cart_totals, cart_with_lines
+from carts.services import cart_clear, discount_record_use
+from catalog.models import Variant
+from commerce.accounts.models import User
+from commerce.errors import Conflict, DomainError, InvalidInput
+from commerce.money import ZERO, quantize
+from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
+from orders.payments import get_gateway
+from orders.signals import order_placed
+
+ADDRESS_REQUIRED = ("name", "line1", "city", "postalCode", "country")
+ADDRESS_OPTIONAL = ("line2", "state")
+ADDRESS_MAX_LENGTH = 200
+
+
+def address_validate(address: Any) -> dict[str, str]:
+    """A clean shipping address, or a 400 naming the first missing or bad field."""
+    if not isinstance(address, dict):
+        raise InvalidInput("shippingAddress must be an object.", details={"field": "shippingAddress"})
+    clean: dict[str, str] = {}
+    for field in (*ADDRESS_REQUIRED, *ADDRESS_OPTIONAL):
+        value = address.get(field, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise InvalidInput(f"shippingAddress.{field} must be text.", details={"field": field})
+        value = value.strip()
+        if field in ADDRESS_REQUIRED and not value:
+            raise InvalidInput(f"shippingAddress.{field} is required.", details={"field": field})
+        if len(value) > ADDRESS_MAX_LENGTH:
+            raise InvalidInput(f"shippingAddress.{field} is too long.", details={"field": field})
+        clean[field] = value
+    clean["country"] = clean["country"].upper()
+    return clean
+
+
+def request_fingerprint(body: Any) -> str:
+    """The hash an idempotency key is bound to: canonical JSON, so key order and spacing do not matter."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _actor_label(order: Order, actor: User | None) -> str:
+    if actor is None:
+        return "system"
+    if actor.pk == order.user_id:
+        return "shopper"
+    return "staff" if actor.is_staff else "other"
+
+
+def _record(order: Order, *, from_status: str, actor: User | None, note: str = "") -> None:
+    OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=order.status,
+        actor=actor,
+        actor_label=_actor_label(order, actor),
+        note=note[:500],
+    )
+
+
+def _illegal(order: Order, action: str) -> DomainError:
+    return DomainError(
+        f"Order {order.number} is {order.get_status_display().lower()}, so it cannot be {action}.",
+        code="illegal_transition",
+        details={"status": order.status, "action": action},
+    )
+
+
+def _replay(*, user: User, key: str, fingerprint: str) -> Order | None:
+    """The order an earlier request with this key made, None if the key is new (or expired)."""
+    record = IdempotencyRecord.objects.select_related("order").filter(user=user, key=key).first()
+    if record is None:
+        return None
+    if record.expires_at <= timezone.now():
+        record.delete()
+        return None
+    if record.request_hash != fingerprint:
+        raise DomainError(
+            "This Idempotency-Key was already used for a different order request.",
+            code="idempotency_key_reused",
+        )
+    return record.order
+
+
+def _unique_number() -> str:
+    for _ in range(10):
+        number = new_order_number()
+        if not Order.objects.filter(number=number).exists():
+            return number
+    raise Conflict("Could not allocate an order number; please retry.", code="order_number_exhausted")
+
+
+def order_place(
+    *,
+    user: User,
+    shipping_address: dict[str, Any],
+    payment_method: dict[str, Any],
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> tuple[Order, bool]:
+    """Places the user's cart as an order; returns (order, created).
+
+    Stock, payment, the order and the emptied cart commit together or not at all: a declined card
+    leaves the cart as it was and takes no stock. With an idempotency key the same request returns the
+    same order; two racing requests with one key meet at the unique constraint and make one order.
+    """
+    address = address_validate(shipping_address)
+    if not isinstance(payment_method, dict) or not str(payment_method.get("token") or "").strip():
+        raise InvalidInput("paymentMethod.token is required.", details={"field": "paymentMethod.token"})
+    token = str(payment_method["token"]).strip()
+    method_type = str(payment_method.get("type") or "card")[:20]
+    if idempotency_key is not None:
+        fingerprint = fingerprint or request_fingerprint({"address": address, "payment": payment_method})
+        existing = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            record = None
+            if idempotency_key is not None:
+                record = IdempotencyRecord.objects.create(
+                    user=user,
+                    key=idempotency_key,
+                    request_hash=fingerprint,
+                    expires_at=timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+                )
+            order = _place(user=user, address=address, token=token, method_type=method_type)
+            if record is not None:
+                record.order = order
+                record.save(update_fields=["order"])
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # Lost a race for this key: the winner has committed its order (PostgreSQL made us wait).
+        existing = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
+        if existing is None:
+            raise Conflict(
+                "An order with this Idempotency-Key is still being placed.", code="idempotency_in_progress"
+            ) from None
+        return existing, False
+    return order, True
+
+
+def _place(*, user: User, address: dict[str, str], token: str, method_type: str) -> Order:
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    cart = cart_with_lines().get(pk=cart.pk) if cart is not None else None
+    totals = cart_totals(cart)
+    if cart is None or not totals.lines:
+        raise DomainError("Your cart is empty.", code="cart_empty")
+    # Lock the variants in one order (by pk) so concurrent checkouts cannot deadlock.
+    variant_ids = sorted(lt.line.variant_id for lt in totals.lines)
+    list(
+        Variant.objects.select_for_update()
+        .filter(pk__in=variant_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for lt in sorted(totals.lines, key=lambda lt: lt.line.variant_id):
+        taken = Variant.objects.filter(pk=lt.line.variant_id, stock__gte=lt.line.quantity).update(
+            stock=F("stock") - lt.line.quantity
+        )
+        if taken != 1:
+            variant = lt.line.variant
+            raise DomainError(
+                f"Not enough stock left for {variant.product.name} ({variant.size} {variant.color}).",
+                code="insufficient_stock",
+                status_code=409,
+                details={"variantId": str(variant.pk)},
+            )
+    if totals.discount > 0 and cart.discount is not None:
+        discount_record_use(discount=cart.discount)
+    order = Order.objects.create(
+        number=_unique_number(),
+        user=user,
+        currency=settings.CURRENCY,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        discount_code=totals.discount_code if totals.discount > 0 else "",
+        tax=totals.tax,
+        shipping=totals.shipping,
+        total=totals.total,
+        shipping_address=address,
+        payment_method_type=method_type,
+        payment_token=token if token.startswith("pm_test_") else "",
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            variant=lt.line.variant,
+            product_id=lt.line.variant.product_id,
+            sku=lt.line.variant.sku,
+            name=lt.line.variant.product.name,
+            size=lt.line.variant.size,
+            color=lt.line.variant.color,
+            unit_price=lt.unit_price,
+            quantity=lt.line.quantity,
+        )
+        for lt in totals.lines
+    )
+    _record(order, from_status="", actor=user, note="Order placed")
+    gateway = get_gateway()
+    result = gateway.charge(amount=order.total, token=token, reference=order.number)
+    if not result.approved:
+        raise DomainError(result.message or "The payment was declined.", code="payment_declined")
+    Payment.objects.create(order=order, gateway=gateway.name, reference=result.reference, amount=order.total)
+    order.status = Order.Status.PAID
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "updated_at"])
+    _record(order, from_status=Order.Status.PENDING, actor=user, note="Payment approved")
+    cart_clear(cart=cart)
+    transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+    return order
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _refund_payment(order: Order, amount: Decimal) -> None:
+    payment = getattr(order, "payment", None)
+    if payment is None or amount <= 0:
+        return
+    get_gateway().refund(payment_reference=payment.reference, amount=amount)
+    Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
+
+
+def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order:
+    """Cancels before shipping: stock goes back on the shelf and the payment is refunded."""
+    with transaction.atomic():
+        order = _locked(order)
+        if not order.can_cancel():
+            raise _illegal(order, "cancelled")
+        for line in order.lines.exclude(variant=None):
+            Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+        _refund_payment(order, order.total)
+        previous = order.status
+        order.status = Order.Status.CANCELLED
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _record(order, from_status=previous, actor=actor, note=reason or "Cancelled")
+    return order
+
+
+def order_mark_shipped(*, order: Order, actor: User | None, tracking_number: str) -> Order:
+    tracking_number = (tracking_number or "").strip()
+    if not tracking_number:
+        raise InvalidInput("A tracking number is required to ship.", details={"field": "trackingNumber"})
+    with transaction.atomic():
+        order = _locked(order)
+        if not order.can_ship():
+            raise _illegal(order, "shipped")
+        order.status = Order.Status.SHIPPED
+        order.tracking_number = tracking_number[:80]
+        order.shipped_at = timezone.now()
+        order.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
+        _record(order, from_status=Order.Status.PAID, actor=actor, note=f"Tracking {order.tracking_number}")
+    return order
+
+
+def order_mark_delivered(*, order: Order, actor: User | None) -> Order:
+    with transaction.atomic():
+        order = _locked(order)
+        if not order.can_deliver():
+            raise _illegal(order, "marked delivered")
+        order.status = Order.Status.DELIVERED
+        order.delivered_at = timezone.now()
+        order.save(update_fields=["status", "delivered_at", "updated_at"])
+        _record(order, from_status=Order.Status.SHIPPED, actor=actor, note="Delivered")
+    return order
+
+
+def order_change_address(*, order: Order, actor: User | None, address: dict[str, Any]) -> Order:
+    clean = address_validate(address)
+    with transaction.atomic():
+        order = _locked(order)
+        if not order.can_change_address():
+            raise _illegal(order, "re-addressed")
+        order.shipping_address = clean
+        order.save(update_fields=["shipping_address", "updated_at"])
+        _record(order, from_status=order.status, actor=actor, note="Shipping address changed")
+    return order
+
+
+def _line_refund_amount(order: Order, line: OrderLine, quantity: int) -> Decimal:
+    """The line's price for ``quantity`` units less their share of the discount, plus their share of tax."""
+    value = line.unit_price * quantity
+    if order.subtotal <= 0:
+        return ZERO
+    discount_share = order.discount * value / order.subtotal
+    taxable = value - discount_share
+    discounted_subtotal = order.subtotal - order.discount
+    tax_share = order.tax * taxable / discounted_subtotal if discounted_subtotal > 0 else ZERO
+    return quantize(taxable + tax_share)
+
+
+def order_refund(
+    *, order: Order, actor: User | None, reason: str = "", items: list[dict[str, Any]] | None = None
+) -> Order:
+    """Refunds delivered items within the return window, in full (``items`` None) or per item.
+
+    When the refund leaves nothing unrefunded the order becomes ``refunded`` and the rest of what was
+    paid (shipping included) goes back; otherwise ``partially_refunded`` with the items' share.
+    """
+    with transaction.atomic():
+        order = _locked(order)
+        if not order.can_refund():
+            if order.status in (Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED):
+                raise DomainError(
+                    f"The {settings.RETURN_WINDOW_DAYS}-day return window of order {order.number} "
+                    "has closed.",
+                    code="return_window_closed",
+                    details={"status": order.status},
+                )
+            raise _illegal(order, "refunded")
+        lines = {str(line.pk): line for line in order.lines.select_for_update()}
+        wanted = _refund_quantities(lines, items)
+        amount = sum((_line_refund_amount(order, lines[i], q) for i, q in wanted.items()), ZERO)
+        for line_id, quantity in wanted.items():
+            OrderLine.objects.filter(pk=line_id).update(refunded_quantity=F("refunded_quantity") + quantity)
+        everything = all(lines[i].refundable_quantity == wanted.get(i, 0) for i in lines)
+        already = sum((r.amount for r in order.refunds.all()), ZERO)
+        if everything:
+            amount = order.total - already
+        amount = min(quantize(amount), order.total - already)
+        Refund.objects.create(
+            order=order,
+            amount=amount,
+            reason=reason[:500],
+            lines=[{"itemId": i, "quantity": q} for i, q in wanted.items()],
+            created_by=actor,
+        )
+        _refund_payment(order, amount)
+        previous = order.status
+        order.status = Order.Status.REFUNDED if everything else Order.Status.PARTIALLY_REFUNDED
+        order.save(update_fields=["status", "updated_at"])
+        _record(order, from_status=previous, actor=actor, note=f"Refunded {amount}: {reason}".strip())
+    return order
+
+
+def _refund_quantities(lines: dict[str, OrderLine], items: list[dict[str, Any]] | None) -> dict[str, int]:
+    if items is None:
+        wanted = {i: line.refundable_quantity for i, line in lines.items() if line.refundable_quantity}
+    else:
+        wanted = {}
+        for item in items:
+            item_id = str(item.get("itemId", item.get("item_id", "")))
+            quantity = item.get("quantity")
+            if item_id not in lines:
+                raise InvalidInput(
+                    f"Item {item_id} is not part of this order.",
+                    code="unknown_item",
+                    details={"itemId": item_id},
+                )
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                raise InvalidInput(
+                    "A refund quantity must be a whole number of at least 1.", details={"itemId": item_id}
+                )
+            wanted[item_id] = wanted.get(item_id, 0) + quantity
+        for item_id, quantity in wanted.items():
+            if quantity > lines[item_id].refundable_quantity:
+                raise DomainError(
+                    f"Only {lines[item_id].refundable_quantity} of {lines[item_id].name} "
+                    "can still be refunded.",
+                    code="refund_quantity_exceeded",
+                    details={"itemId": item_id, "refundable": lines[item_id].refundable_quantity},
+                )
+    if not wanted:
+        raise DomainError("Nothing left to refund on this order.", code="nothing_to_refund")
+    return wanted
+
+
+def idempotency_records_purge() -> int:
+    """Deletes expired idempotency records; returns how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
