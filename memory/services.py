@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
-from commerce.errors import InvalidInput
+from commerce.errors import InvalidInput, NotFound
 from commerce.money import quantize
 from memory import conf
 from memory.errors import AffinityNotFound, InvalidPreference, UnknownPreferenceKey
@@ -579,3 +579,14 @@ def memory_cleanup(*, now: datetime | None = None) -> dict[str, int]:
             affinities += Affinity.objects.filter(pk__in=faded[start : start + 1000]).delete()[0]
     logger.info("memory cleanup: %s summaries, %s affinities, %s receipts", summaries, affinities, receipts)
     return {"history": summaries, "affinities": affinities, "receipts": receipts}
+
+
+def summary_forget(*, user: Any, summary_id: int | str) -> None:
+    """Forgets one conversation summary; :class:`commerce.errors.NotFound` if it is not this shopper's."""
+    text = str(summary_id)
+    deleted = 0
+    if _require_user(user) and text.isdigit():
+        with transaction.atomic():
+            deleted, _ = InteractionSummary.objects.filter(user=user, pk=int(text)).delete()
+    if not deleted:
+        raise NotFound("No such conversation summary.", code="summary_not_found", details={"id": text})

@@ -69,9 +69,10 @@ class AffinityView:
     @property
     def strength(self) -> str:
         """Plain words for the weight: one recent view is "slight", a purchase "strong"."""
-        if self.weight >= 5:
+        # Thresholds sit a little under the weights (5 and 2): a purchase an hour ago is still "strong".
+        if self.weight >= 4.5:
             return "strong"
-        if self.weight >= 2:
+        if self.weight >= 1.8:
             return "moderate"
         return "slight"
 
