@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from memory.errors import InvalidPreference, UnknownPreferenceKey
 from memory.models import Affinity, InteractionSummary, Preference, SignalReceipt
-from memory.selectors import affinities_list, preferences_get
+from memory.selectors import affinities_list
 from memory.services import (
     affinity_apply_signal,
     affinity_forget,
