@@ -57,8 +57,15 @@ class _RolledBack(Exception):
 def _run_step(ctx: ToolContext, step: Step, *, confirmed: bool = False) -> ToolResult:
     tool = get_tool(step.tool)
     if tool.confirm and not confirmed:
-        ctx.state.pending_confirmation = {"intent": step.intent, "tool": step.tool, "args": step.args}
-        question = CONFIRM_QUESTIONS.get(
+        args = step.args
+        question = None
+        if tool.prepare is not None:
+            preview = tool.prepare(ctx, **args)
+            if isinstance(preview, ToolResult):  # cannot be done (not found, not allowed): said at once
+                return preview
+            args, question = preview.args, preview.question
+        ctx.state.pending_confirmation = {"intent": step.intent, "tool": step.tool, "args": args}
+        question = question or CONFIRM_QUESTIONS.get(
             step.tool, f"Shall I go ahead with {step.intent.replace('_', ' ')}? (yes / no)"
         )
         return ToolResult(

@@ -2,9 +2,9 @@
 
 ``respond`` records the shopper's message, works out what it means (``nlu.understand``), serves it,
 records the reply and returns the contract's ``Reply``. What it serves today: greetings, help, store
-policy questions, product search and support tickets. Cart, checkout and order requests are answered
-honestly with a link to the page that does them (Action status ``skipped``) until the planner,
-executor and tool registry take them over.
+policy questions, product search and support tickets; cart requests (and pending yes/no questions and
+clarifications) go through the planner, executor and tool registry. Order requests are answered
+honestly with a link to the page that does them (Action status ``skipped``).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def _act(ctx: Context) -> Outcome | None:
             if done is not None:
                 return _outcome_of(done)
         ctx.state.pending_clarification = None
-    if not any(n in CART_INTENTS or n == "checkout" for n in names):
+    if not any(n in CART_INTENTS or n in ORDER_INTENTS or n == "checkout" for n in names):
         return None
     if top in ACTION_INTENTS and understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
         return _unsure(ctx)
@@ -220,9 +220,9 @@ def _help(ctx: Context) -> Outcome:
         text="Here is what I can do in chat:\n"
         '- find products: "running shoes under $150 in size 10"\n'
         "- answer questions about shipping, returns, sizing and payment\n"
+        '- change your cart: "add the second one", "make it 2", "remove the socks", "apply code SAVE10"\n'
         "- open a support ticket, tell you its status and close it\n"
-        "Adding to your cart, checkout and order changes are done on the site's pages for now; "
-        "I will give you the link.",
+        "Checkout and order changes are done on the site's pages for now; I will give you the link.",
         actions=[action("help", SUCCEEDED, "Listed what the assistant can do.")],
         suggestions=DEFAULT_SUGGESTIONS,
     )

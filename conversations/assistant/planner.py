@@ -33,6 +33,11 @@ PLANNED_INTENTS = frozenset(
         "apply_discount",
         "checkout",
         "product_search",
+        "order_status",
+        "multi_status",
+        "cancel_order",
+        "request_refund",
+        "change_order_address",
     }
 )
 _PRODUCT_SLOTS = ("ordinal", "reference", "product", "brand", "category", "size", "color")
@@ -115,7 +120,17 @@ def _steps_for(intent: IntentResult) -> list[Step]:
     if name == "apply_discount":
         return [Step(name, "apply_discount", {"code": slots.get("code") or ""})]
     if name == "checkout":
-        return [Step(name, "checkout")]
+        return [Step(name, "place_order")]
+    order_id = {"order_id": str(slots["order_id"])} if slots.get("order_id") else {}
+    if name == "order_status":
+        return [Step(name, "order_status", order_id)]
+    if name == "multi_status":
+        ids = slots.get("order_ids") or ([slots["order_id"]] if slots.get("order_id") else [])
+        return [Step(name, "orders_status", {"order_ids": [str(i) for i in ids]} if ids else {})]
+    if name in ("cancel_order", "request_refund"):
+        return [Step(name, name, order_id)]
+    if name == "change_order_address":
+        return [Step(name, name, {**order_id, "address": slots.get("address") or {}})]
     if name == "product_search":
         query = slots.get("product") or slots.get("category") or ""
         args: dict[str, Any] = {"query": str(query)}

@@ -10,8 +10,9 @@ A ``DomainError`` from a service becomes a failed result carrying the service's 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,15 @@ from commerce.errors import DomainError
 from commerce.money import money_str
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.state import State
+from orders.models import Order
+from orders.selectors import (
+    last_payment_method,
+    last_shipping_address,
+    order_get_for_user,
+    order_latest_for_user,
+    orders_for_user,
+)
+from orders.services import order_cancel, order_change_address, order_place, order_refund
 
 MAX_PRODUCTS_SHOWN = 5
 
@@ -69,6 +79,9 @@ class Tool:
     input_schema: dict[str, Any]
     confirm: bool
     func: Callable[..., ToolResult]
+    # For confirm=True tools: checks and resolves the arguments before the question is asked, so
+    # "cancel order X" for an order that is not the shopper's is "not found" at once, not after "yes".
+    prepare: Callable[..., Preview | ToolResult] | None = None
 
     def __call__(self, ctx: ToolContext, **args: Any) -> ToolResult:
         return self.func(ctx, **args)
@@ -76,6 +89,14 @@ class Tool:
     def as_schema(self) -> dict[str, Any]:
         """The tool as an LLM function-calling declaration."""
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+
+
+@dataclass
+class Preview:
+    """What a confirm=True tool will run on "yes", and the question that says so."""
+
+    args: dict[str, Any]
+    question: str
 
 
 REGISTRY: dict[str, Tool] = {}
@@ -90,6 +111,18 @@ def tool(
         if name in REGISTRY:
             raise ValueError(f"Tool {name!r} is registered twice.")
         REGISTRY[name] = Tool(name, description, input_schema, confirm, func)
+        return func
+
+    return register
+
+
+def preview_for(
+    name: str,
+) -> Callable[[Callable[..., Preview | ToolResult]], Callable[..., Preview | ToolResult]]:
+    """Registers the ``prepare`` step of the confirm=True tool ``name``."""
+
+    def register(func: Callable[..., Preview | ToolResult]) -> Callable[..., Preview | ToolResult]:
+        REGISTRY[name] = replace(REGISTRY[name], prepare=func)
         return func
 
     return register
@@ -553,19 +586,252 @@ def sign_in_link(next_url: str) -> Link:
     return Link("Sign in", f"{reverse('accounts:login')}?next={next_url}")
 
 
-@tool("checkout", "Start checkout of the cart.", {"type": "object", "properties": {}})
-def checkout(ctx: ToolContext) -> ToolResult:
+# --- checkout and orders (signed-in shoppers only; always the session's own orders) ------------------
+
+
+def _order_line(order: Order) -> str:
+    text = f"Order {order.number} is {order.get_status_display().lower()} (total ${money_str(order.total)})"
+    if order.tracking_number:
+        text += f", tracking number {order.tracking_number}"
+    return text + "."
+
+
+def _signed_in(ctx: ToolContext, what: str, next_url: str) -> None:
     if ctx.shopper.user is None:
-        return ToolResult(
-            SKIPPED,
-            "Checkout needs a signed-in account.",
-            text="To check out, please sign in first; your cart stays with you when you do.",
-            links=[sign_in_link("/checkout/")],
+        raise _Unresolved(
+            ToolResult(
+                SKIPPED,
+                f"{what} needs a signed-in account.",
+                text=f"{what} needs you to be signed in. Sign in and ask me again; "
+                "your cart stays with you when you do.",
+                links=[sign_in_link(next_url)],
+            )
         )
+
+
+def _resolve_order(ctx: ToolContext, what: str, order_id: str | None = None) -> Order:
+    """The order named by number, else the one last discussed, else the latest: the shopper's own only."""
+    _signed_in(ctx, what, "/orders/")
+    user = ctx.shopper.user
+    number = order_id or ctx.state.last_order_number
+    try:
+        order = order_get_for_user(user=user, order_id=number) if number else order_latest_for_user(user)
+    except DomainError as exc:
+        raise _Unresolved(_failed(exc)) from exc
+    if order is None:
+        raise _Unresolved(ToolResult(FAILED, "You have no orders yet.", links=[Link("Shop", "/products/")]))
+    ctx.state.last_order_number = order.number
+    return order
+
+
+@tool(
+    "place_order",
+    "Place the cart as an order with the shopper's last shipping address and payment method.",
+    {"type": "object", "properties": {"idempotency_key": {"type": "string"}}},
+    confirm=True,
+)
+def place_order(ctx: ToolContext, idempotency_key: str | None = None) -> ToolResult:
+    try:
+        _signed_in(ctx, "Checking out", "/checkout/")
+    except _Unresolved as exc:
+        return exc.result
+    user = ctx.shopper.user
+    address, payment = last_shipping_address(user), last_payment_method(user)
+    if address is None or payment is None:
+        return _no_details_on_file()
+    try:
+        order, _created = order_place(
+            user=user,
+            shipping_address=address,
+            payment_method=payment,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
+    except DomainError as exc:
+        return _failed(exc)
+    ctx.state.last_order_number = order.number
+    ctx.state.last_cart_line_id = None
+    return ToolResult(
+        SUCCEEDED,
+        f"Placed order {order.number} for ${money_str(order.total)}.",
+        text=f"Done: order {order.number} is placed, total ${money_str(order.total)}. "
+        f"It ships to {address.get('line1', '')}, {address.get('city', '')}.",
+        cart=cart_for_shopper(ctx.shopper),
+        links=[Link("See your order", f"/orders/{order.number}/")],
+        suggestions=["Where is my order?"],
+    )
+
+
+def _no_details_on_file() -> ToolResult:
     return ToolResult(
         SKIPPED,
-        "Checking out is not available in chat yet.",
-        text="Checking out isn't available in chat yet, so I haven't done anything. "
-        "You can do it here: /checkout/",
+        "No shipping address and payment method on file.",
+        text="I don't have a shipping address and payment method on file for you yet, so please "
+        "check out on the checkout page this time: /checkout/",
         links=[Link("Go to checkout", "/checkout/")],
+    )
+
+
+@preview_for("place_order")
+def _preview_place_order(ctx: ToolContext, **args: Any) -> Preview | ToolResult:
+    try:
+        _signed_in(ctx, "Checking out", "/checkout/")
+    except _Unresolved as exc:
+        return exc.result
+    user = ctx.shopper.user
+    cart = cart_for_shopper(ctx.shopper)
+    totals = cart_totals(cart)
+    if cart is None or not totals.lines:
+        return ToolResult(
+            SKIPPED, "The cart is empty.", text="Your cart is empty, so there is nothing to check out."
+        )
+    address, payment = last_shipping_address(user), last_payment_method(user)
+    if address is None or payment is None:
+        return _no_details_on_file()
+    # a fresh key per question: one "yes" makes one order, even if it reaches us twice
+    return Preview(
+        {"idempotency_key": uuid.uuid4().hex},
+        f"Your total is ${money_str(totals.total)} ({sum(lt.line.quantity for lt in totals.lines)} items), "
+        f"shipping to {address.get('line1', '')}, {address.get('city', '')}, paid with your saved "
+        f"{payment.get('type', 'card')}. Shall I place the order? (yes / no)",
+    )
+
+
+@tool(
+    "order_status",
+    "The status of one of the shopper's orders (named, last discussed, or latest).",
+    {"type": "object", "properties": {"order_id": {"type": "string"}}},
+)
+def order_status(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
+    try:
+        order = _resolve_order(ctx, "Looking up orders", order_id)
+    except _Unresolved as exc:
+        return exc.result
+    return ToolResult(SUCCEEDED, f"Order {order.number} is {order.status}.", text=_order_line(order))
+
+
+@tool(
+    "orders_status",
+    "The status of several of the shopper's orders (the ones named, else the five latest).",
+    {"type": "object", "properties": {"order_ids": {"type": "array", "items": {"type": "string"}}}},
+)
+def orders_status(ctx: ToolContext, order_ids: list[str] | None = None) -> ToolResult:
+    try:
+        _signed_in(ctx, "Looking up orders", "/orders/")
+    except _Unresolved as exc:
+        return exc.result
+    user = ctx.shopper.user
+    if not order_ids:
+        orders = list(orders_for_user(user)[:5])
+        if not orders:
+            return ToolResult(SUCCEEDED, "No orders.", text="You have no orders yet.")
+        return ToolResult(
+            SUCCEEDED, f"Listed {len(orders)} orders.", text="\n".join(_order_line(o) for o in orders)
+        )
+    rows = []
+    for number in order_ids:
+        try:
+            rows.append(_order_line(order_get_for_user(user=user, order_id=number)))
+        except DomainError as exc:
+            rows.append(exc.message)
+    return ToolResult(SUCCEEDED, f"Looked up {len(order_ids)} orders.", text="\n".join(rows))
+
+
+@tool(
+    "cancel_order",
+    "Cancel one of the shopper's orders before it ships (stock returned, payment refunded).",
+    {"type": "object", "properties": {"order_id": {"type": "string"}}},
+    confirm=True,
+)
+def cancel_order(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
+    try:
+        order = _resolve_order(ctx, "Cancelling an order", order_id)
+        order = order_cancel(order=order, actor=ctx.shopper.user, reason="Cancelled by the shopper in chat")
+    except _Unresolved as exc:
+        return exc.result
+    except DomainError as exc:
+        return _failed(exc)
+    return ToolResult(
+        SUCCEEDED,
+        f"Cancelled order {order.number}.",
+        text=f"Order {order.number} is cancelled; the payment is refunded.",
+    )
+
+
+@preview_for("cancel_order")
+def _preview_cancel(ctx: ToolContext, order_id: str | None = None) -> Preview | ToolResult:
+    try:
+        order = _resolve_order(ctx, "Cancelling an order", order_id)
+    except _Unresolved as exc:
+        return exc.result
+    if not order.can_cancel():
+        return ToolResult(FAILED, f"Order {order.number} is {order.status} and can no longer be cancelled.")
+    return Preview(
+        {"order_id": order.number},
+        f"Cancel order {order.number} (${money_str(order.total)})? (yes / no)",
+    )
+
+
+@tool(
+    "request_refund",
+    "Refund one of the shopper's delivered orders within the return window.",
+    {"type": "object", "properties": {"order_id": {"type": "string"}}},
+    confirm=True,
+)
+def request_refund(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
+    try:
+        order = _resolve_order(ctx, "Refunds", order_id)
+        order = order_refund(order=order, actor=ctx.shopper.user, reason="Requested by the shopper in chat")
+    except _Unresolved as exc:
+        return exc.result
+    except DomainError as exc:
+        return _failed(exc)
+    return ToolResult(SUCCEEDED, f"Refunded order {order.number}.", text=f"Order {order.number} is refunded.")
+
+
+@preview_for("request_refund")
+def _preview_refund(ctx: ToolContext, order_id: str | None = None) -> Preview | ToolResult:
+    try:
+        order = _resolve_order(ctx, "Refunds", order_id)
+    except _Unresolved as exc:
+        return exc.result
+    if not order.can_refund():
+        return ToolResult(
+            FAILED,
+            f"Order {order.number} is {order.status} and cannot be refunded "
+            "(refunds are for delivered orders within the return window).",
+        )
+    return Preview({"order_id": order.number}, f"Refund order {order.number} in full? (yes / no)")
+
+
+@tool(
+    "change_order_address",
+    "Change the shipping address of one of the shopper's orders before it ships.",
+    {
+        "type": "object",
+        "properties": {"order_id": {"type": "string"}, "address": {"type": "object"}},
+        "required": ["address"],
+    },
+)
+def change_order_address(
+    ctx: ToolContext, address: dict[str, Any] | None = None, order_id: str | None = None
+) -> ToolResult:
+    try:
+        order = _resolve_order(ctx, "Changing an order's address", order_id)
+    except _Unresolved as exc:
+        return exc.result
+    if not address:
+        return ToolResult(
+            SKIPPED,
+            "No address given.",
+            text='Which address? For example: "ship it to 500 Main St, Austin, TX 78701".',
+        )
+    # the recipient's name is kept from the order: the message gives only the street address
+    new = {"name": (order.shipping_address or {}).get("name") or ctx.shopper.user.get_full_name(), **address}
+    try:
+        order = order_change_address(order=order, actor=ctx.shopper.user, address=new)
+    except DomainError as exc:
+        return _failed(exc)
+    return ToolResult(
+        SUCCEEDED,
+        f"Order {order.number} now ships to {new.get('line1', '')}, {new.get('city', '')}.",
     )

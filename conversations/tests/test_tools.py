@@ -46,12 +46,13 @@ def lines(ctx: ToolContext) -> dict[str, int]:
     )
 
 
-def test_every_tool_has_a_json_schema_and_only_clear_cart_needs_confirmation():
+def test_every_tool_has_a_json_schema_and_irreversible_ones_need_confirmation():
     names = {s["name"] for s in tool_schemas()}
     assert {"search_products", "add_to_cart", "update_cart_quantity", "adjust_cart_quantity"} <= names
-    assert {"remove_from_cart", "clear_cart", "view_cart", "apply_discount", "checkout"} <= names
+    assert {"remove_from_cart", "clear_cart", "view_cart", "apply_discount", "place_order"} <= names
     assert all(s["input_schema"]["type"] == "object" for s in tool_schemas())
-    assert [t.name for t in REGISTRY.values() if t.confirm] == ["clear_cart"]
+    confirmed = {t.name for t in REGISTRY.values() if t.confirm}
+    assert confirmed == {"clear_cart", "place_order", "cancel_order", "request_refund"}
     assert not any("user" in prop for s in tool_schemas() for prop in s["input_schema"]["properties"])
 
 
@@ -134,6 +135,6 @@ def test_view_cart_states_lines_and_total(ctx, socks):
 
 
 def test_guest_checkout_is_explained_with_a_sign_in_link(ctx):
-    result = get_tool("checkout")(ctx)
+    result = get_tool("place_order").prepare(ctx)
     assert result.status == "skipped"
     assert result.links[0].url == "/account/login/?next=/checkout/"
