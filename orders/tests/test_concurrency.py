@@ -1,0 +1,73 @@
+"""Stock and idempotency under real concurrency: PostgreSQL row locks, separate connections."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from carts.services import cart_add_item
+from catalog.tests.factories import VariantFactory
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import UserFactory
+from commerce.errors import DomainError
+from orders.models import Order
+from orders.services import order_place
+from orders.tests.conftest import ADDRESS, PAY_OK
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_threads(target, args_list):
+    results, barrier = [], threading.Barrier(len(args_list))
+
+    def worker(*args):
+        try:
+            barrier.wait()
+            results.append(target(*args))
+        except DomainError as exc:
+            results.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=a) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_twenty_concurrent_checkouts_never_oversell():
+    variant = VariantFactory(price=Decimal("20.00"), stock=5)
+    users = [UserFactory() for _ in range(20)]
+    for u in users:
+        cart_add_item(shopper=Shopper(user=u, session=None), variant_id=variant.pk, quantity=1)
+
+    def checkout(u):
+        return order_place(user=u, shipping_address=ADDRESS, payment_method=PAY_OK)[0].number
+
+    results = run_threads(checkout, [(u,) for u in users])
+    variant.refresh_from_db()
+    assert Order.objects.count() == 5
+    assert variant.stock == 0
+    assert sorted(r for r in results if r == "insufficient_stock") == ["insufficient_stock"] * 15
+
+
+def test_two_racing_requests_with_one_key_make_one_order():
+    user = UserFactory()
+    variant = VariantFactory(stock=10)
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=variant.pk, quantity=1)
+
+    def place(_):
+        return order_place(
+            user=user,
+            shipping_address=ADDRESS,
+            payment_method=PAY_OK,
+            idempotency_key="race",
+            fingerprint="h",
+        )[0].number
+
+    results = run_threads(place, [(1,), (2,)])
+    assert Order.objects.count() == 1
+    assert results[0] == results[1] == Order.objects.get().number

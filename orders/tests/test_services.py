@@ -1,0 +1,256 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from carts.models import CartLine
+from catalog.models import Variant
+from commerce.errors import DomainError, InvalidInput
+from orders.models import IdempotencyRecord, Order, OrderEvent, Payment
+from orders.selectors import last_payment_method, last_shipping_address, order_get_for_user
+from orders.services import (
+    idempotency_records_purge,
+    order_cancel,
+    order_change_address,
+    order_mark_delivered,
+    order_mark_shipped,
+    order_place,
+    order_refund,
+)
+from orders.signals import order_placed
+from orders.tests.conftest import ADDRESS, PAY_FAIL, PAY_OK, apply_code
+
+pytestmark = pytest.mark.django_db
+
+
+def place(user, **kw):
+    return order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK, **kw)[0]
+
+
+def test_placing_takes_stock_charges_and_empties_the_cart(user, filled_cart, variant):
+    order = place(user)
+    assert order.status == "paid" and len(order.number) == 6
+    assert order.subtotal == Decimal("130.00") and order.tax == Decimal("10.40")
+    assert order.shipping == Decimal("5.99") and order.total == Decimal("146.39")
+    variant.refresh_from_db()
+    assert variant.stock == 8
+    assert not CartLine.objects.filter(cart__user=user).exists()
+    assert Payment.objects.get(order=order).amount == order.total
+    assert list(order.events.values_list("to_status", flat=True)) == ["pending", "paid"]
+
+
+def test_discount_is_applied_and_its_use_counted(user, filled_cart, save10):
+    apply_code(filled_cart, "save10")
+    order = place(user)
+    assert order.discount == Decimal("13.00") and order.discount_code == "SAVE10"
+    assert order.tax == Decimal("9.36")
+    save10.refresh_from_db()
+    assert save10.times_used == 1
+
+
+def test_declined_payment_leaves_cart_and_stock_untouched(user, filled_cart, variant):
+    with pytest.raises(DomainError) as err:
+        order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_FAIL)
+    assert err.value.code == "payment_declined" and err.value.status_code == 422
+    variant.refresh_from_db()
+    assert variant.stock == 10
+    assert CartLine.objects.filter(cart__user=user).count() == 2
+    assert not Order.objects.exists() and not Payment.objects.exists()
+
+
+def test_unknown_token_is_invalid_input(user, filled_cart):
+    with pytest.raises(InvalidInput):
+        order_place(user=user, shipping_address=ADDRESS, payment_method={"token": "tok_visa"})
+    assert not Order.objects.exists()
+
+
+def test_empty_cart_cannot_be_ordered(user):
+    with pytest.raises(DomainError) as err:
+        place(user)
+    assert err.value.code == "cart_empty"
+
+
+def test_missing_address_field_is_named(user, filled_cart):
+    with pytest.raises(InvalidInput) as err:
+        order_place(user=user, shipping_address={**ADDRESS, "city": " "}, payment_method=PAY_OK)
+    assert err.value.details["field"] == "city"
+
+
+def test_insufficient_stock_rolls_everything_back(user, filled_cart, variant):
+    Variant.objects.filter(pk=variant.pk).update(stock=1)
+    with pytest.raises(DomainError) as err:
+        place(user)
+    assert err.value.code == "insufficient_stock" and err.value.status_code == 409
+    variant.refresh_from_db()
+    assert variant.stock == 1 and not Order.objects.exists()
+
+
+def test_order_placed_signal_fires_after_commit(user, filled_cart, django_capture_on_commit_callbacks):
+    seen = []
+
+    def receiver(sender, order, **kwargs):
+        seen.append(order.number)
+
+    order_placed.connect(receiver, dispatch_uid="test-order-placed")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = place(user)
+    finally:
+        order_placed.disconnect(dispatch_uid="test-order-placed")
+    assert seen == [order.number]
+
+
+def test_idempotent_replay_returns_the_same_order(user, filled_cart):
+    first, created = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+    )
+    again, created_again = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+    )
+    assert created and not created_again and again.pk == first.pk
+    assert Order.objects.count() == 1
+
+
+def test_same_key_other_body_is_refused(user, filled_cart):
+    order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+    )
+    with pytest.raises(DomainError) as err:
+        order_place(
+            user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h2"
+        )
+    assert err.value.code == "idempotency_key_reused"
+
+
+def test_expired_key_can_be_used_again(user, filled_cart, variant):
+    from carts.services import cart_add_item
+    from commerce.accounts.shoppers import Shopper
+
+    first = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+    )[0]
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=variant.pk, quantity=1)
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        second, created = order_place(
+            user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h2"
+        )
+        assert created and second.pk != first.pk
+        assert idempotency_records_purge() == 0  # the expired one was replaced, the new one is live
+
+
+def test_declined_payment_releases_the_key(user, filled_cart):
+    with pytest.raises(DomainError):
+        order_place(
+            user=user,
+            shipping_address=ADDRESS,
+            payment_method=PAY_FAIL,
+            idempotency_key="k9",
+            fingerprint="a",
+        )
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_cancel_returns_stock_and_refunds(user, filled_cart, variant):
+    order = place(user)
+    order_cancel(order=order, actor=user, reason="changed my mind")
+    order.refresh_from_db()
+    variant.refresh_from_db()
+    assert order.status == "cancelled" and variant.stock == 10
+    assert order.payment.refunded_amount == order.total
+    event = order.events.last()
+    assert (event.from_status, event.to_status, event.actor_label) == ("paid", "cancelled", "shopper")
+
+
+def test_lifecycle_ship_deliver_and_illegal_moves(user, filled_cart, admin_user):
+    order = place(user)
+    with pytest.raises(DomainError) as err:
+        order_mark_delivered(order=order, actor=admin_user)
+    assert err.value.code == "illegal_transition"
+    with pytest.raises(InvalidInput):
+        order_mark_shipped(order=order, actor=admin_user, tracking_number="")
+    order_mark_shipped(order=order, actor=admin_user, tracking_number="1Z999")
+    with pytest.raises(DomainError):
+        order_cancel(order=order, actor=user)
+    with pytest.raises(DomainError):
+        order_change_address(order=order, actor=user, address=ADDRESS)
+    with pytest.raises(DomainError):
+        order_refund(order=order, actor=user)
+    order_mark_delivered(order=order, actor=admin_user)
+    order.refresh_from_db()
+    assert order.status == "delivered" and order.tracking_number == "1Z999"
+    assert order.events.filter(actor_label="staff").count() == 2
+
+
+def test_address_change_before_shipping(user, filled_cart):
+    order = place(user)
+    order_change_address(order=order, actor=user, address={**ADDRESS, "city": "Dallas"})
+    order.refresh_from_db()
+    assert order.shipping_address["city"] == "Dallas"
+    with pytest.raises(InvalidInput):
+        order_change_address(order=order, actor=user, address={**ADDRESS, "line1": ""})
+
+
+def delivered(user, admin_user):
+    order = place(user)
+    order_mark_shipped(order=order, actor=admin_user, tracking_number="T1")
+    return order_mark_delivered(order=order, actor=admin_user)
+
+
+def test_partial_refund_includes_discount_and_tax_share(user, filled_cart, save10, admin_user):
+    apply_code(filled_cart, "SAVE10")
+    order = delivered(user, admin_user)
+    line = order.lines.get(unit_price=Decimal("50.00"))
+    order_refund(order=order, actor=user, reason="too big", items=[{"itemId": str(line.pk), "quantity": 1}])
+    order.refresh_from_db()
+    # 50.00 less 10% = 45.00, plus 8% tax = 48.60
+    assert order.status == "partially_refunded"
+    assert order.refunds.get().amount == Decimal("48.60")
+    line.refresh_from_db()
+    assert line.refunded_quantity == 1
+
+
+def test_refunding_the_rest_refunds_everything_paid(user, filled_cart, admin_user):
+    order = delivered(user, admin_user)
+    line = order.lines.get(unit_price=Decimal("30.00"))
+    order_refund(order=order, actor=user, items=[{"itemId": str(line.pk), "quantity": 1}])
+    order_refund(order=order, actor=user)
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    assert sum(r.amount for r in order.refunds.all()) == order.total
+    assert order.payment.refunded_amount == order.total
+    with pytest.raises(DomainError):
+        order_refund(order=order, actor=user)
+
+
+def test_refund_quantity_is_bounded(user, filled_cart, admin_user):
+    order = delivered(user, admin_user)
+    line = order.lines.get(unit_price=Decimal("50.00"))
+    with pytest.raises(DomainError) as err:
+        order_refund(order=order, actor=user, items=[{"itemId": str(line.pk), "quantity": 3}])
+    assert err.value.code == "refund_quantity_exceeded"
+    with pytest.raises(InvalidInput):
+        order_refund(order=order, actor=user, items=[{"itemId": "999999", "quantity": 1}])
+
+
+def test_refund_window_closes(user, filled_cart, admin_user):
+    order = delivered(user, admin_user)
+    with time_machine.travel(timezone.now() + timedelta(days=31)), pytest.raises(DomainError) as err:
+        order_refund(order=order, actor=user)
+    assert err.value.code == "return_window_closed"
+    with time_machine.travel(timezone.now() + timedelta(days=29)):
+        order_refund(order=order, actor=user)
+
+
+def test_selectors_only_see_own_orders_and_remember_address_and_token(user, filled_cart):
+    from commerce.accounts.tests.factories import UserFactory
+
+    order = place(user)
+    assert order_get_for_user(user=user, order_id=order.number.lower()).pk == order.pk
+    with pytest.raises(DomainError) as err:
+        order_get_for_user(user=UserFactory(), order_id=order.number)
+    assert err.value.status_code == 404
+    assert last_shipping_address(user)["city"] == "Austin"
+    assert last_payment_method(user) == {"type": "card", "token": "pm_test_visa"}
+    assert OrderEvent.objects.filter(order=order).count() == 2
