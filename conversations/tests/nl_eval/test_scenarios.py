@@ -1,10 +1,12 @@
 """Multi-turn scenarios: the real pipeline, planner, executor and services, judged by the end state.
 
 Each line of ``scenarios/*.jsonl`` is one dialogue: ``turns`` (the shopper's messages, in order),
-``shopper`` (``guest`` or ``member``), optional ``settings`` overrides, and ``expect``: the cart's lines
-(``{sku: quantity}``), its discount code, whether a confirmation/clarification is still pending, and
-for the last reply the action statuses and (for links) a fragment of its HTML. Reply wording is never
-judged. The run prints the success rate and fails below 90%.
+``shopper`` (``guest`` or ``member``), optional ``setup`` (an order of the shopper's or of another
+member, in a given status) and ``settings`` overrides, and ``expect``: the cart's lines
+(``{sku: quantity}``), its discount code, order statuses and counts, support tickets, whether a
+confirmation/clarification is still pending, and for the last reply the action statuses and (for
+links) a fragment of its HTML. Reply wording is never judged. The run prints the success rate and
+fails below 90%.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ import pytest
 from django.test import override_settings
 
 from carts.models import Cart, Discount
+from carts.services import cart_add_item
+from catalog.models import Variant
 from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import Shopper
 from commerce.accounts.tests.factories import UserFactory
 from conversations.assistant import state as dialogue_state
 from conversations.assistant.pipeline import respond_turn
+from conversations.models import SupportTicket
 from conversations.services import conversation_for_shopper
+from orders.models import Order
+from orders.services import order_mark_delivered, order_mark_shipped, order_place
 
 HERE = Path(__file__).parent
 THRESHOLD = 0.90
@@ -84,9 +91,45 @@ def cart_state(shopper: Shopper) -> tuple[dict[str, int], str | None]:
     return lines, cart.discount.code if cart.discount else None
 
 
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "500 Main St",
+    "city": "Austin",
+    "state": "TX",
+    "postalCode": "78701",
+    "country": "US",
+}
+OWN_ORDER, OTHER_ORDER = "4F7K2Q", "7H8J9K"
+
+
+def place_order_for(shopper: Shopper, number: str, status: str = "paid") -> Order:
+    """An order placed through the real checkout service, then moved along to ``status``."""
+    cart_add_item(shopper=shopper, variant_id=Variant.objects.get(sku="CS-1").pk, quantity=1)
+    order, _ = order_place(
+        user=shopper.user, shipping_address=ADDRESS, payment_method={"type": "card", "token": "pm_test_visa"}
+    )
+    # fixed numbers, so the scenarios can name them
+    Order.objects.filter(pk=order.pk).update(number=number)
+    order.refresh_from_db()
+    if status in ("shipped", "delivered"):
+        order = order_mark_shipped(order=order, actor=None, tracking_number="1Z999")
+    if status == "delivered":
+        order = order_mark_delivered(order=order, actor=None)
+    return order
+
+
+def order_status_of(number: str) -> str | None:
+    return Order.objects.filter(number=number).values_list("status", flat=True).first()
+
+
 def run_scenario(scenario: dict[str, Any]) -> list[str]:
     """Plays one scenario; returns what differs from the expected end state (empty: it passed)."""
     shopper = make_shopper(scenario.get("shopper", "guest"))
+    setup = scenario.get("setup", {})
+    if setup.get("order"):
+        place_order_for(shopper, OWN_ORDER, setup["order"])
+    if setup.get("other_order"):
+        place_order_for(make_shopper("member"), OTHER_ORDER, setup["other_order"])
     last = None
     with override_settings(**scenario.get("settings", {})):
         for text in scenario["turns"]:
@@ -102,6 +145,17 @@ def run_scenario(scenario: dict[str, Any]) -> list[str]:
     for key in ("pending_confirmation", "pending_clarification"):
         if key in expect and bool(getattr(state, key)) != expect[key]:
             problems.append(f"{key} is {getattr(state, key)!r}")
+    for key, number in (("order_status", OWN_ORDER), ("other_order_status", OTHER_ORDER)):
+        if key in expect and order_status_of(number) != expect[key]:
+            problems.append(f"{key} {order_status_of(number)} != {expect[key]}")
+    if "orders" in expect and shopper.user is not None:
+        count = Order.objects.filter(user=shopper.user).count()
+        if count != expect["orders"]:
+            problems.append(f"{count} orders != {expect['orders']}")
+    if "tickets" in expect:
+        count = SupportTicket.objects.filter(user=shopper.user).count() if shopper.user else 0
+        if count != expect["tickets"]:
+            problems.append(f"{count} tickets != {expect['tickets']}")
     statuses = [a["status"] for a in last.reply["actions"]]
     if "statuses" in expect and statuses != expect["statuses"]:
         problems.append(f"last statuses {statuses} != {expect['statuses']}")
