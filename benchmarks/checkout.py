@@ -206,7 +206,8 @@ def main() -> int:
         print(f"checkouts/s: {ordered / wall:.1f}   ({ordered} orders in {wall:.2f} s wall)")
         print(
             f"add+checkout latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-            f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms"
+            f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
+            f"mean {statistics.mean(latencies) * 1000:.0f} ms"
         )
         adds_up = orders == ordered and units == initial - stock_left and negative == 0 and stock_left >= 0
         print(
