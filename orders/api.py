@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.errors import InvalidInput
+from orders.errors import IdempotencyKeyRequired
 from orders.selectors import order_get_for_user, orders_for_user
 from orders.serializers import order_to_dict
 from orders.services import (
@@ -98,7 +99,7 @@ class OrderListView(GenericAPIView):
     def post(self, request):
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:
-            raise InvalidInput("The Idempotency-Key header is required.", code="idempotency_key_required")
+            raise IdempotencyKeyRequired("The Idempotency-Key header is required.")
         if len(key) > 255:
             raise InvalidInput("The Idempotency-Key header is too long (255 characters at most).")
         body = OrderIn(data=request.data)
@@ -108,7 +109,7 @@ class OrderListView(GenericAPIView):
             shipping_address=body.validated_data["shippingAddress"],
             payment_method=body.validated_data["paymentMethod"],
             idempotency_key=key,
-            fingerprint=request_fingerprint(body.validated_data),
+            request_hash=request_fingerprint(body.validated_data),
         )
         order = order_get_for_user(user=request.user, order_id=order.number)
         return Response(

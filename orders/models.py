@@ -135,9 +135,19 @@ class OrderEvent(models.Model):
 
 
 class Payment(models.Model):
+    """The approved charge of an order (a declined one rolls back with the order and leaves nothing)."""
+
+    class Status(models.TextChoices):
+        CAPTURED = "captured", "Captured"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="payment")
     gateway = models.CharField(max_length=30)
     reference = models.CharField(max_length=80)
+    # Never the token itself: its kind and last four characters, for receipts and the admin.
+    token_masked = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CAPTURED)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)

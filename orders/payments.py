@@ -1,7 +1,8 @@
 """The payment port and the one gateway this store has: a test gateway with token conventions.
 
 ``pm_test_*`` tokens are approved, ``pm_fail_*`` declined; anything else is not a token at all.
-A real gateway implements :class:`PaymentGateway` and is selected by the ``PAYMENT_GATEWAY`` setting.
+A real gateway implements :class:`PaymentGateway`, is added to :data:`GATEWAYS` and is selected by
+the ``PAYMENT_GATEWAY`` setting (default ``"test"``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
-from commerce.errors import InvalidInput
+from orders.errors import InvalidPaymentToken
+
+TEST_APPROVE_PREFIX = "pm_test_"
+TEST_DECLINE_PREFIX = "pm_fail_"
 
 
 @dataclass(frozen=True)
@@ -26,31 +31,48 @@ class PaymentResult:
 class PaymentGateway(Protocol):
     name: str
 
-    def charge(self, *, amount: Decimal, token: str, reference: str) -> PaymentResult: ...
+    def charge(self, *, amount: Decimal, token: str, reference: str) -> PaymentResult:
+        """Charges ``amount``; ``reference`` is our order number (for the gateway's records)."""
+        ...
 
-    def refund(self, *, payment_reference: str, amount: Decimal) -> PaymentResult: ...
+    def refund(self, *, payment_reference: str, amount: Decimal) -> PaymentResult:
+        """Returns ``amount`` of the charge ``payment_reference`` (the reference ``charge`` gave)."""
+        ...
 
 
 class TestGateway:
     name = "test"
 
     def charge(self, *, amount: Decimal, token: str, reference: str) -> PaymentResult:
-        if token.startswith("pm_test_"):
+        if token.startswith(TEST_APPROVE_PREFIX):
             return PaymentResult(True, f"ch_{secrets.token_hex(8)}")
-        if token.startswith("pm_fail_"):
+        if token.startswith(TEST_DECLINE_PREFIX):
             return PaymentResult(False, "", "The card was declined.")
-        raise InvalidInput(
+        raise InvalidPaymentToken(
             "That payment token is not valid: use pm_test_... (approved) or pm_fail_... (declined).",
-            code="invalid_payment_token",
             details={"field": "paymentMethod.token"},
         )
 
     def refund(self, *, payment_reference: str, amount: Decimal) -> PaymentResult:
+        if not payment_reference.startswith("ch_"):
+            return PaymentResult(False, "", f"No charge {payment_reference!r} to refund.")
         return PaymentResult(True, f"re_{secrets.token_hex(8)}")
 
 
-GATEWAYS = {"test": TestGateway}
+GATEWAYS: dict[str, type] = {"test": TestGateway}
 
 
 def get_gateway() -> PaymentGateway:
-    return GATEWAYS[getattr(settings, "PAYMENT_GATEWAY", "test")]()
+    name = getattr(settings, "PAYMENT_GATEWAY", "test") or "test"
+    try:
+        return GATEWAYS[name]()
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"PAYMENT_GATEWAY={name!r} is not a known gateway; known: {', '.join(sorted(GATEWAYS))}."
+        ) from None
+
+
+def mask_token(token: str) -> str:
+    """What may be shown and stored about a payment token: its kind and last four characters."""
+    token = token.strip()
+    return f"{token[:8]}…{token[-4:]}" if len(token) > 12 else "…" + token[-4:]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from commerce.accounts.models import User
-from commerce.errors import NotFound
+from orders.errors import OrderNotFound
 from orders.models import Order, OrderLine
 
 
@@ -18,7 +18,7 @@ def order_get_for_user(*, user: User, order_id: str) -> Order:
     number = (order_id or "").strip().lstrip("#").upper()
     order = orders_for_user(user).filter(number=number).first() if number else None
     if order is None:
-        raise NotFound(f"No order {number or order_id!r} on your account.", code="order_not_found")
+        raise OrderNotFound(f"No order {number or order_id!r} on your account.")
     return order
 
 

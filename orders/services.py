@@ -22,10 +22,24 @@ from carts.selectors import cart_totals, cart_with_lines
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from commerce.accounts.models import User
-from commerce.errors import Conflict, DomainError, InvalidInput
+from commerce.errors import InvalidInput
 from commerce.money import ZERO, quantize
+from orders.errors import (
+    CartEmpty,
+    DiscountInvalid,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InsufficientStock,
+    NothingToRefund,
+    PaymentDeclined,
+    RefundFailed,
+    RefundQuantityExceeded,
+    ReturnWindowClosed,
+    UnknownOrderItem,
+)
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
-from orders.payments import get_gateway
+from orders.payments import get_gateway, mask_token
 from orders.signals import order_placed
 
 ADDRESS_REQUIRED = ("name", "line1", "city", "postalCode", "country")
@@ -79,10 +93,9 @@ def _record(order: Order, *, from_status: str, actor: User | None, note: str = "
     )
 
 
-def _illegal(order: Order, action: str) -> DomainError:
-    return DomainError(
+def _illegal(order: Order, action: str) -> IllegalTransition:
+    return IllegalTransition(
         f"Order {order.number} is {order.get_status_display().lower()}, so it cannot be {action}.",
-        code="illegal_transition",
         details={"status": order.status, "action": action},
     )
 
@@ -96,19 +109,28 @@ def _replay(*, user: User, key: str, fingerprint: str) -> Order | None:
         record.delete()
         return None
     if record.request_hash != fingerprint:
-        raise DomainError(
-            "This Idempotency-Key was already used for a different order request.",
-            code="idempotency_key_reused",
-        )
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different order request.")
     return record.order
 
 
-def _unique_number() -> str:
-    for _ in range(10):
+NUMBER_ATTEMPTS = 8
+
+
+def _order_create(**fields: Any) -> Order:
+    """Creates the order under a fresh random number, drawing again when the number is taken.
+
+    31^6 numbers make a clash rare but not impossible, and a check-then-insert would still race, so
+    the unique index decides: each attempt runs in a savepoint, so a clash costs only that attempt.
+    """
+    for attempt in range(NUMBER_ATTEMPTS):
         number = new_order_number()
-        if not Order.objects.filter(number=number).exists():
-            return number
-    raise Conflict("Could not allocate an order number; please retry.", code="order_number_exhausted")
+        try:
+            with transaction.atomic():
+                return Order.objects.create(number=number, **fields)
+        except IntegrityError:
+            if attempt == NUMBER_ATTEMPTS - 1 or not Order.objects.filter(number=number).exists():
+                raise  # not a number clash (or the space is implausibly full): let it surface
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def order_place(
@@ -117,9 +139,12 @@ def order_place(
     shipping_address: dict[str, Any],
     payment_method: dict[str, Any],
     idempotency_key: str | None = None,
-    fingerprint: str | None = None,
+    request_hash: str | None = None,
 ) -> tuple[Order, bool]:
-    """Places the user's cart as an order; returns (order, created).
+    """Places the user's own cart as an order; returns (order, created).
+
+    ``request_hash`` binds the key to one request body (see :func:`request_fingerprint`); without it
+    the hash of the address and payment method is used. ``created`` is False for a replay.
 
     Stock, payment, the order and the emptied cart commit together or not at all: a declined card
     leaves the cart as it was and takes no stock. With an idempotency key the same request returns the
@@ -131,35 +156,45 @@ def order_place(
     token = str(payment_method["token"]).strip()
     method_type = str(payment_method.get("type") or "card")[:20]
     if idempotency_key is not None:
-        fingerprint = fingerprint or request_fingerprint({"address": address, "payment": payment_method})
-        existing = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
+        request_hash = request_hash or request_fingerprint({"address": address, "payment": payment_method})
+        existing = _replay(user=user, key=idempotency_key, fingerprint=request_hash)
         if existing is not None:
             return existing, False
     try:
         with transaction.atomic():
             record = None
             if idempotency_key is not None:
-                record = IdempotencyRecord.objects.create(
-                    user=user,
-                    key=idempotency_key,
-                    request_hash=fingerprint,
-                    expires_at=timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
-                )
+                record = _claim_key(user=user, key=idempotency_key, request_hash=request_hash)
             order = _place(user=user, address=address, token=token, method_type=method_type)
             if record is not None:
                 record.order = order
                 record.save(update_fields=["order"])
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
+    except _KeyTaken:
         # Lost a race for this key: the winner has committed its order (PostgreSQL made us wait).
-        existing = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
+        existing = _replay(user=user, key=idempotency_key, fingerprint=request_hash)
         if existing is None:
-            raise Conflict(
-                "An order with this Idempotency-Key is still being placed.", code="idempotency_in_progress"
-            ) from None
+            raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.") from None
         return existing, False
     return order, True
+
+
+class _KeyTaken(Exception):
+    """Another request holds this user's idempotency key (raised inside order_place only)."""
+
+
+def _claim_key(*, user: User, key: str, request_hash: str) -> IdempotencyRecord:
+    """Inserts the key's record first, so a concurrent request with the same key waits on the unique
+    index and then fails here, before it takes stock or charges anything."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                user=user,
+                key=key,
+                request_hash=request_hash,
+                expires_at=timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+            )
+    except IntegrityError:
+        raise _KeyTaken from None
 
 
 def _place(*, user: User, address: dict[str, str], token: str, method_type: str) -> Order:
@@ -167,7 +202,14 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
     cart = cart_with_lines().get(pk=cart.pk) if cart is not None else None
     totals = cart_totals(cart)
     if cart is None or not totals.lines:
-        raise DomainError("Your cart is empty.", code="cart_empty")
+        raise CartEmpty("Your cart is empty.")
+    if cart.discount is not None and totals.discount_note:
+        # The code applied in the cart no longer does (expired, used up, subtotal too low): say so
+        # rather than silently charging more than the shopper was shown.
+        raise DiscountInvalid(
+            f"{totals.discount_note} Remove it from the cart to check out without it.",
+            details={"code": cart.discount.code},
+        )
     # Lock the variants in one order (by pk) so concurrent checkouts cannot deadlock.
     variant_ids = sorted(lt.line.variant_id for lt in totals.lines)
     list(
@@ -182,16 +224,13 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
         )
         if taken != 1:
             variant = lt.line.variant
-            raise DomainError(
+            raise InsufficientStock(
                 f"Not enough stock left for {variant.product.name} ({variant.size} {variant.color}).",
-                code="insufficient_stock",
-                status_code=409,
-                details={"variantId": str(variant.pk)},
+                details={"variantId": str(variant.pk), "sku": variant.sku},
             )
     if totals.discount > 0 and cart.discount is not None:
         discount_record_use(discount=cart.discount)
-    order = Order.objects.create(
-        number=_unique_number(),
+    order = _order_create(
         user=user,
         currency=settings.CURRENCY,
         subtotal=totals.subtotal,
@@ -222,8 +261,14 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
     gateway = get_gateway()
     result = gateway.charge(amount=order.total, token=token, reference=order.number)
     if not result.approved:
-        raise DomainError(result.message or "The payment was declined.", code="payment_declined")
-    Payment.objects.create(order=order, gateway=gateway.name, reference=result.reference, amount=order.total)
+        raise PaymentDeclined(result.message or "The payment was declined.")
+    Payment.objects.create(
+        order=order,
+        gateway=gateway.name,
+        reference=result.reference,
+        token_masked=mask_token(token),
+        amount=order.total,
+    )
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "updated_at"])
@@ -238,11 +283,23 @@ def _locked(order: Order) -> Order:
 
 
 def _refund_payment(order: Order, amount: Decimal) -> None:
-    payment = getattr(order, "payment", None)
+    """Refunds through the gateway; a refusal raises, rolling back the caller's whole transition."""
+    payment = Payment.objects.select_for_update().filter(order=order).first()
     if payment is None or amount <= 0:
         return
-    get_gateway().refund(payment_reference=payment.reference, amount=amount)
-    Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
+    result = get_gateway().refund(payment_reference=payment.reference, amount=amount)
+    if not result.approved:
+        raise RefundFailed(
+            f"The payment provider refused the refund of order {order.number}: {result.message}".strip(),
+            details={"amount": str(amount)},
+        )
+    payment.refunded_amount += amount
+    payment.status = (
+        Payment.Status.REFUNDED
+        if payment.refunded_amount >= payment.amount
+        else Payment.Status.PARTIALLY_REFUNDED
+    )
+    payment.save(update_fields=["refunded_amount", "status"])
 
 
 def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order:
@@ -326,10 +383,9 @@ def order_refund(
         order = _locked(order)
         if not order.can_refund():
             if order.status in (Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED):
-                raise DomainError(
+                raise ReturnWindowClosed(
                     f"The {settings.RETURN_WINDOW_DAYS}-day return window of order {order.number} "
                     "has closed.",
-                    code="return_window_closed",
                     details={"status": order.status},
                 )
             raise _illegal(order, "refunded")
@@ -367,10 +423,8 @@ def _refund_quantities(lines: dict[str, OrderLine], items: list[dict[str, Any]] 
             item_id = str(item.get("itemId", item.get("item_id", "")))
             quantity = item.get("quantity")
             if item_id not in lines:
-                raise InvalidInput(
-                    f"Item {item_id} is not part of this order.",
-                    code="unknown_item",
-                    details={"itemId": item_id},
+                raise UnknownOrderItem(
+                    f"Item {item_id} is not part of this order.", details={"itemId": item_id}
                 )
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
                 raise InvalidInput(
@@ -379,14 +433,13 @@ def _refund_quantities(lines: dict[str, OrderLine], items: list[dict[str, Any]] 
             wanted[item_id] = wanted.get(item_id, 0) + quantity
         for item_id, quantity in wanted.items():
             if quantity > lines[item_id].refundable_quantity:
-                raise DomainError(
+                raise RefundQuantityExceeded(
                     f"Only {lines[item_id].refundable_quantity} of {lines[item_id].name} "
                     "can still be refunded.",
-                    code="refund_quantity_exceeded",
                     details={"itemId": item_id, "refundable": lines[item_id].refundable_quantity},
                 )
     if not wanted:
-        raise DomainError("Nothing left to refund on this order.", code="nothing_to_refund")
+        raise NothingToRefund("Nothing left to refund on this order.")
     return wanted
 
 

@@ -35,7 +35,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                     shipping_address=address,
                     payment_method=payment,
                     idempotency_key=f"page:{data['idempotency_key']}",
-                    fingerprint=request_fingerprint({"shippingAddress": address, "paymentMethod": payment}),
+                    request_hash=request_fingerprint({"shippingAddress": address, "paymentMethod": payment}),
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)

@@ -65,7 +65,7 @@ def test_two_racing_requests_with_one_key_make_one_order():
             shipping_address=ADDRESS,
             payment_method=PAY_OK,
             idempotency_key="race",
-            fingerprint="h",
+            request_hash="h",
         )[0].number
 
     results = run_threads(place, [(1,), (2,)])

@@ -104,10 +104,10 @@ def test_order_placed_signal_fires_after_commit(user, filled_cart, django_captur
 
 def test_idempotent_replay_returns_the_same_order(user, filled_cart):
     first, created = order_place(
-        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
     )
     again, created_again = order_place(
-        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
     )
     assert created and not created_again and again.pk == first.pk
     assert Order.objects.count() == 1
@@ -115,11 +115,15 @@ def test_idempotent_replay_returns_the_same_order(user, filled_cart):
 
 def test_same_key_other_body_is_refused(user, filled_cart):
     order_place(
-        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
     )
     with pytest.raises(DomainError) as err:
         order_place(
-            user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h2"
+            user=user,
+            shipping_address=ADDRESS,
+            payment_method=PAY_OK,
+            idempotency_key="k1",
+            request_hash="h2",
         )
     assert err.value.code == "idempotency_key_reused"
 
@@ -129,12 +133,16 @@ def test_expired_key_can_be_used_again(user, filled_cart, variant):
     from commerce.accounts.shoppers import Shopper
 
     first = order_place(
-        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h1"
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
     )[0]
     cart_add_item(shopper=Shopper(user=user, session=None), variant_id=variant.pk, quantity=1)
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         second, created = order_place(
-            user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", fingerprint="h2"
+            user=user,
+            shipping_address=ADDRESS,
+            payment_method=PAY_OK,
+            idempotency_key="k1",
+            request_hash="h2",
         )
         assert created and second.pk != first.pk
         assert idempotency_records_purge() == 0  # the expired one was replaced, the new one is live
@@ -147,7 +155,7 @@ def test_declined_payment_releases_the_key(user, filled_cart):
             shipping_address=ADDRESS,
             payment_method=PAY_FAIL,
             idempotency_key="k9",
-            fingerprint="a",
+            request_hash="a",
         )
     assert not IdempotencyRecord.objects.exists()
 
@@ -254,3 +262,165 @@ def test_selectors_only_see_own_orders_and_remember_address_and_token(user, fill
     assert last_shipping_address(user)["city"] == "Austin"
     assert last_payment_method(user) == {"type": "card", "token": "pm_test_visa"}
     assert OrderEvent.objects.filter(order=order).count() == 2
+
+
+def test_a_discount_that_stopped_applying_refuses_checkout(user, filled_cart, save10, variant):
+    apply_code(filled_cart, "SAVE10")
+    save10.is_active = False
+    save10.save()
+    with pytest.raises(DomainError) as err:
+        place(user)
+    assert err.value.code == "discount_invalid" and err.value.details == {"code": "SAVE10"}
+    variant.refresh_from_db()
+    assert variant.stock == 10 and not Order.objects.exists()
+    assert CartLine.objects.filter(cart__user=user).count() == 2
+
+
+def test_a_used_up_discount_refuses_the_order_and_takes_nothing(user, filled_cart, save10, variant):
+    from carts.models import Discount
+
+    apply_code(filled_cart, "SAVE10")
+    # Another order takes the last use between the cart and this checkout.
+    Discount.objects.filter(pk=save10.pk).update(usage_limit=1, times_used=1)
+    with pytest.raises(DomainError) as err:
+        place(user)
+    assert err.value.code == "discount_invalid"
+    variant.refresh_from_db()
+    assert variant.stock == 10 and not Order.objects.exists()
+
+
+def test_payment_keeps_only_a_masked_token(user, filled_cart):
+    order = order_place(
+        user=user, shipping_address=ADDRESS, payment_method={"type": "card", "token": "pm_test_4242424242"}
+    )[0]
+    payment = Payment.objects.get(order=order)
+    assert payment.token_masked == "pm_test_…4242" and payment.status == "captured"
+    assert payment.reference.startswith("ch_")
+
+
+def test_an_order_number_clash_draws_a_new_number(user, filled_cart, variant, monkeypatch):
+    from carts.services import cart_add_item
+    from commerce.accounts.shoppers import Shopper
+    from orders import services
+
+    first = place(user)
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=variant.pk, quantity=1)
+    numbers = iter([first.number, first.number, "ZZZZZ9"])
+    monkeypatch.setattr(services, "new_order_number", lambda: next(numbers))
+    second = place(user)
+    assert second.number == "ZZZZZ9" and Order.objects.count() == 2
+
+
+def test_cancelling_a_pending_order_is_allowed(user, filled_cart, variant):
+    order = place(user)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PENDING)
+    order_cancel(order=order, actor=None, reason="payment timed out")
+    order.refresh_from_db()
+    variant.refresh_from_db()
+    assert order.status == "cancelled" and variant.stock == 10
+    event = order.events.last()
+    assert (event.from_status, event.actor_label, event.note) == ("pending", "system", "payment timed out")
+
+
+def test_illegal_moves_after_cancel_and_after_delivery(user, filled_cart, admin_user):
+    order = place(user)
+    order_cancel(order=order, actor=user)
+    for move in (
+        lambda: order_mark_shipped(order=order, actor=admin_user, tracking_number="T"),
+        lambda: order_mark_delivered(order=order, actor=admin_user),
+        lambda: order_change_address(order=order, actor=user, address=ADDRESS),
+        lambda: order_refund(order=order, actor=user),
+        lambda: order_cancel(order=order, actor=user),
+    ):
+        with pytest.raises(DomainError) as err:
+            move()
+        assert err.value.code == "illegal_transition" and err.value.status_code == 422
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.events.count() == 3
+
+
+def test_no_address_change_or_cancel_after_delivery(user, filled_cart, admin_user):
+    order = delivered(user, admin_user)
+    with pytest.raises(DomainError) as err:
+        order_change_address(order=order, actor=user, address={**ADDRESS, "city": "Dallas"})
+    assert err.value.code == "illegal_transition"
+    with pytest.raises(DomainError):
+        order_cancel(order=order, actor=user)
+    with pytest.raises(DomainError):
+        order_mark_shipped(order=order, actor=admin_user, tracking_number="T2")
+    order.refresh_from_db()
+    assert order.shipping_address["city"] == "Austin" and order.status == "delivered"
+
+
+def test_refund_amount_with_fixed_discount_and_odd_cents(user, admin_user):
+    """Shares are computed with Decimal and rounded once per line: 3 x 9.99 and 1 x 20.01, 5.00 off."""
+    from carts.models import Discount
+    from carts.services import cart_add_item
+    from catalog.tests.factories import VariantFactory
+    from commerce.accounts.shoppers import Shopper
+
+    shopper = Shopper(user=user, session=None)
+    cheap, dear = (
+        VariantFactory(price=Decimal("9.99"), stock=5),
+        VariantFactory(price=Decimal("20.01"), stock=5),
+    )
+    cart_add_item(shopper=shopper, variant_id=cheap.pk, quantity=3)
+    cart_add_item(shopper=shopper, variant_id=dear.pk, quantity=1)
+    Discount.objects.create(code="FIVE", kind="fixed", value=Decimal("5.00"))
+    apply_code(shopper, "FIVE")
+    order = delivered(user, admin_user)
+    assert (order.subtotal, order.discount, order.tax) == (Decimal("49.98"), Decimal("5.00"), Decimal("3.60"))
+    line = order.lines.get(unit_price=Decimal("9.99"))
+    order_refund(order=order, actor=user, items=[{"itemId": str(line.pk), "quantity": 2}])
+    # 19.98 - 5.00 * 19.98 / 49.98 = 17.9812..., + 3.60 * 17.9812 / 44.98 = 1.4391... -> 19.42
+    assert order.refunds.get().amount == Decimal("19.42")
+    order_refund(order=order, actor=user)
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    assert sum(r.amount for r in order.refunds.all()) == order.total
+    payment = Payment.objects.get(order=order)
+    assert payment.refunded_amount == order.total and payment.status == "refunded"
+
+
+def test_partial_refund_marks_the_payment_partially_refunded(user, filled_cart, admin_user):
+    order = delivered(user, admin_user)
+    line = order.lines.get(unit_price=Decimal("30.00"))
+    order_refund(order=order, actor=user, items=[{"itemId": str(line.pk), "quantity": 1}])
+    payment = Payment.objects.get(order=order)
+    assert payment.status == "partially_refunded" and payment.refunded_amount == Decimal("32.40")
+
+
+def test_a_refund_the_gateway_refuses_changes_nothing(user, filled_cart, admin_user, monkeypatch):
+    from orders.payments import PaymentResult, TestGateway
+
+    order = delivered(user, admin_user)
+    monkeypatch.setattr(TestGateway, "refund", lambda self, **kw: PaymentResult(False, "", "Card closed."))
+    with pytest.raises(DomainError) as err:
+        order_refund(order=order, actor=user)
+    assert err.value.code == "refund_failed"
+    order.refresh_from_db()
+    assert order.status == "delivered" and not order.refunds.exists()
+    assert not order.lines.filter(refunded_quantity__gt=0).exists()
+    assert Payment.objects.get(order=order).refunded_amount == 0
+
+
+def test_refund_window_is_measured_from_delivery_with_a_frozen_clock(user, filled_cart, admin_user, settings):
+    settings.RETURN_WINDOW_DAYS = 7
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        order = delivered(user, admin_user)
+    assert order.can_refund(start + timedelta(days=7)) and not order.can_refund(
+        start + timedelta(days=7, seconds=1)
+    )
+    with time_machine.travel(start + timedelta(days=8), tick=False), pytest.raises(DomainError) as err:
+        order_refund(order=order, actor=user)
+    assert err.value.code == "return_window_closed"
+
+
+def test_purge_deletes_only_expired_idempotency_records(user, filled_cart):
+    order = place(user, idempotency_key="live", request_hash="h")
+    IdempotencyRecord.objects.create(
+        user=user, key="old", request_hash="h", order=order, expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert idempotency_records_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["live"]

@@ -1,0 +1,77 @@
+"""Order error codes (raised by orders.services and orders.payments, rendered by each door).
+
+The codes are part of the public contract (API clients and the assistant branch on them), so each
+lives here once instead of as a string literal at every raise.
+"""
+
+from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class IllegalTransition(DomainError):
+    """The order's status does not allow this move (``details`` holds ``status`` and ``action``)."""
+
+    code = "illegal_transition"
+
+
+class CartEmpty(DomainError):
+    code = "cart_empty"
+
+
+class InsufficientStock(DomainError):
+    """Less stock than the cart wants; ``details["variantId"]`` names the variant."""
+
+    status_code = 409
+    code = "insufficient_stock"
+
+
+class DiscountInvalid(DomainError):
+    """The cart's discount code stopped applying between the cart and the checkout."""
+
+    code = "discount_invalid"
+
+
+class PaymentDeclined(DomainError):
+    code = "payment_declined"
+
+
+class InvalidPaymentToken(InvalidInput):
+    code = "invalid_payment_token"
+
+
+class RefundFailed(DomainError):
+    """The gateway refused a refund; nothing about the order changed."""
+
+    status_code = 502
+    code = "refund_failed"
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+
+
+class ReturnWindowClosed(DomainError):
+    code = "return_window_closed"
+
+
+class RefundQuantityExceeded(DomainError):
+    code = "refund_quantity_exceeded"
+
+
+class NothingToRefund(DomainError):
+    code = "nothing_to_refund"
+
+
+class UnknownOrderItem(InvalidInput):
+    code = "unknown_item"
