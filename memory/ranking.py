@@ -21,14 +21,11 @@ from typing import Any
 
 from django.db.models import (
     Case,
-    DecimalField,
     Exists,
-    F,
     FloatField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -53,7 +50,6 @@ AFFINITY_CAPS = {"brand": (2.0, 5.0), "category": (2.0, 5.0), "product": (1.5, 3
 MAX_AFFINITIES = {"brand": 20, "category": 30, "product": 50}
 
 SCORE = "memory_score"
-PRICE = "memory_price"
 
 
 def affinity_term(kind: str, score: float) -> float:
@@ -122,35 +118,53 @@ class Profile:
         return profile
 
     # -- the SQL side --------------------------------------------------------------------------
-    def score_expression(self, *, price: Any) -> Any:
-        """One float expression over a Product queryset; ``price`` is the lowest-price expression."""
+    def _row_parts(self) -> list[Any]:
+        """Terms that read only the product row (brand, category, tags, id): cheap on any number of rows."""
         parts: list[Any] = []
         p = self.prefs
-
-        def case(*whens: When) -> Case:
-            return Case(*whens, default=Value(0.0), output_field=FloatField())
-
         if p.brands:
-            parts.append(case(When(_any_iexact("brand", p.brands), then=Value(W_BRAND))))
+            parts.append(_case(When(_any_iexact("brand", p.brands), then=Value(W_BRAND))))
         if p.disliked_brands:
-            parts.append(case(When(_any_iexact("brand", p.disliked_brands), then=Value(W_DISLIKED_BRAND))))
+            parts.append(_case(When(_any_iexact("brand", p.disliked_brands), then=Value(W_DISLIKED_BRAND))))
         if self.liked_categories:
-            parts.append(case(When(category_id__in=list(self.liked_categories), then=Value(W_CATEGORY))))
+            parts.append(_case(When(category_id__in=list(self.liked_categories), then=Value(W_CATEGORY))))
         if p.styles:
             tags = reduce(lambda a, b: a | b, (Q(tags__icontains=f'"{s}"') for s in p.styles))
-            parts.append(case(When(tags, then=Value(W_STYLE))))
+            parts.append(_case(When(tags, then=Value(W_STYLE))))
+        if self.brand_affinity:
+            parts.append(
+                _case(
+                    *(When(brand__iexact=label, then=Value(t)) for label, t in self.brand_affinity.values())
+                )
+            )
+        if self.category_affinity:
+            parts.append(
+                _case(
+                    *(When(category_id=cid, then=Value(t)) for cid, (_, t) in self.category_affinity.items())
+                )
+            )
+        if self.product_affinity:
+            parts.append(
+                _case(*(When(pk=pid, then=Value(t)) for pid, (_, t) in self.product_affinity.items()))
+            )
+        return parts
+
+    def _variant_parts(self) -> list[Any]:
+        """Terms that look at the variants (colour, size in stock, price): a subquery each."""
+        parts: list[Any] = []
+        p = self.prefs
         if p.colors:
             colour = Variant.objects.filter(_any_icontains("color", p.colors), product=OuterRef("pk"))
-            parts.append(case(When(Exists(colour), then=Value(W_COLOR))))
+            parts.append(_case(When(Exists(colour), then=Value(W_COLOR))))
         if p.disliked_colors:
             other = Variant.objects.filter(product=OuterRef("pk")).exclude(
                 _any_icontains("color", p.disliked_colors)
             )
-            parts.append(case(When(~Exists(other), then=Value(W_DISLIKED_COLORS_ONLY))))
+            parts.append(_case(When(~Exists(other), then=Value(W_DISLIKED_COLORS_ONLY))))
         for size, category_ids in self.sizes.values():
             in_size = Variant.objects.filter(product=OuterRef("pk"), size__iexact=size, stock__gt=0)
             parts.append(
-                case(
+                _case(
                     When(
                         category_id__in=list(category_ids),
                         then=Case(
@@ -162,55 +176,66 @@ class Profile:
                 )
             )
         if p.price_min is not None or p.price_max is not None:
-            inside = Q()
+            # "Has an option within your range": one EXISTS, not the lowest-price subquery twice.
+            in_range = Variant.objects.filter(product=OuterRef("pk"))
             if p.price_min is not None:
-                inside &= Q(**{f"{PRICE}__gte": p.price_min})
+                in_range = in_range.filter(price__gte=p.price_min)
             if p.price_max is not None:
-                inside &= Q(**{f"{PRICE}__lte": p.price_max})
+                in_range = in_range.filter(price__lte=p.price_max)
             parts.append(
                 Case(
-                    When(**{f"{PRICE}__isnull": True}, then=Value(0.0)),
-                    When(inside, then=Value(W_PRICE_IN)),
+                    When(Exists(in_range), then=Value(W_PRICE_IN)),
                     default=Value(W_PRICE_OUT),
                     output_field=FloatField(),
                 )
             )
-        if self.brand_affinity:
-            parts.append(
-                case(
-                    *(
-                        When(brand__iexact=label, then=Value(term))
-                        for label, term in self.brand_affinity.values()
-                    )
-                )
-            )
-        if self.category_affinity:
-            parts.append(
-                case(
-                    *(When(category_id=cid, then=Value(t)) for cid, (_, t) in self.category_affinity.items())
-                )
-            )
-        if self.product_affinity:
-            parts.append(
-                case(*(When(pk=pid, then=Value(t)) for pid, (_, t) in self.product_affinity.items()))
-            )
-        if not parts:
-            return Value(0.0, output_field=FloatField())
-        return reduce(lambda a, b: a + b, parts)
+        return parts
+
+    def variant_upper_bound(self) -> float:
+        """The most the variant terms can add to a product's row score."""
+        p = self.prefs
+        return (
+            (W_COLOR if p.colors else 0.0)
+            + (W_SIZE_IN_STOCK * len(self.sizes))
+            + (W_PRICE_IN if p.price_min is not None or p.price_max is not None else 0.0)
+        )
+
+    def score_expression(self) -> Any:
+        """The whole score as one float expression over a Product queryset."""
+        return _sum(self._row_parts() + self._variant_parts())
 
     def rank(self, products: QuerySet[Product]) -> QuerySet[Product]:
         """``products`` ordered by score, ties kept in the queryset's own order. Unchanged when empty."""
         if self.is_empty:
             return products
-        order = list(products.query.order_by) or list(products.model._meta.ordering)
-        if not any(str(o).lstrip("-") in ("pk", "id") for o in order):
-            order.append("pk")
-        qs = products
-        if "lowest_price" in products.query.annotations:
-            qs = qs.annotate(**{PRICE: F("lowest_price")})
-        elif self.prefs.price_min is not None or self.prefs.price_max is not None:
-            qs = qs.annotate(**{PRICE: _lowest_price()})
-        return qs.annotate(**{SCORE: self.score_expression(price=F(PRICE))}).order_by(f"-{SCORE}", *order)
+        order = _order_of(products)
+        return products.annotate(**{SCORE: self.score_expression()}).order_by(f"-{SCORE}", *order)
+
+    def top(self, products: QuerySet[Product], limit: int, *, pool: int = 300) -> list[Product]:
+        """The first ``limit`` of :meth:`rank`, exactly, without scoring every product's variants.
+
+        The row terms rank the whole queryset cheaply and keep the best ``pool``; only those get
+        the variant terms. Anything outside the pool scores at most the pool's last row score plus
+        :meth:`variant_upper_bound`; when the ``limit``-th product beats that, the answer is
+        exact, otherwise (rare: a pool of near-ties) the whole queryset is ranked.
+        """
+        bound = self.variant_upper_bound()
+        row_parts = self._row_parts()
+        if not self._variant_parts() or not row_parts:
+            return list(self.rank(products)[:limit])
+        order = _order_of(products)
+        head = list(
+            products.annotate(memory_row_score=_sum(row_parts))
+            .order_by("-memory_row_score", *order)
+            .values_list("pk", "memory_row_score")[:pool]
+        )
+        candidates = self.rank(products.filter(pk__in=[pk for pk, _ in head]))
+        ranked = list(candidates[:limit])
+        if len(head) < pool:
+            return ranked
+        if len(ranked) == limit and getattr(ranked[-1], SCORE) > head[-1][1] + bound:
+            return ranked
+        return list(self.rank(products)[:limit])
 
     # -- the Python side -----------------------------------------------------------------------
     def explain(self, product: Product) -> tuple[float, list[str]]:
@@ -251,12 +276,12 @@ class Profile:
                 else:
                     terms.append((W_SIZE_MISSING, ""))
         if p.price_min is not None or p.price_max is not None:
-            price = product.price_from
-            if price is not None:
-                inside = (p.price_min is None or price >= p.price_min) and (
-                    p.price_max is None or price <= p.price_max
-                )
-                terms.append((W_PRICE_IN, "within your price range") if inside else (W_PRICE_OUT, ""))
+            inside = any(
+                (p.price_min is None or v.price >= p.price_min)
+                and (p.price_max is None or v.price <= p.price_max)
+                for v in variants
+            )
+            terms.append((W_PRICE_IN, "within your price range") if inside else (W_PRICE_OUT, ""))
         if brand in self.brand_affinity:
             label, term = self.brand_affinity[brand]
             terms.append((term, f"because you've shown interest in {label}"))
@@ -289,8 +314,19 @@ def _any_icontains(field_name: str, values: Iterable[str]) -> Q:
     return reduce(lambda a, b: a | b, (Q(**{f"{field_name}__icontains": v}) for v in values))
 
 
-def _lowest_price() -> Subquery:
-    return Subquery(
-        Variant.objects.filter(product=OuterRef("pk")).order_by("price").values("price")[:1],
-        output_field=DecimalField(max_digits=10, decimal_places=2),
-    )
+def _case(*whens: When) -> Case:
+    return Case(*whens, default=Value(0.0), output_field=FloatField())
+
+
+def _sum(parts: list[Any]) -> Any:
+    if not parts:
+        return Value(0.0, output_field=FloatField())
+    return reduce(lambda a, b: a + b, parts)
+
+
+def _order_of(products: QuerySet[Product]) -> list[Any]:
+    """The queryset's own order (explicit, else the model's), made total with the primary key."""
+    order = list(products.query.order_by) or list(products.model._meta.ordering)
+    if not any(str(o).lstrip("-") in ("pk", "id") for o in order):
+        order.append("pk")
+    return order

@@ -309,7 +309,7 @@ def recommend_for_user(
     profile = profile_for(user=user)
     if profile.is_empty:
         return [(product, "") for product in base[:limit]]
-    products = list(profile.rank(base)[:limit])
+    products = profile.top(base, limit)
     return [(product, _first(profile.explain(product)[1])) for product in products]
 
 

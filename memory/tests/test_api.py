@@ -89,7 +89,10 @@ def test_delete_one_key_removes_its_rows(auth_client, store):
     preferences_update(user=user, changes={"brands": ["Stride"], "sizes": {"tops": "M", "shoes": "9"}})
     response = auth_client.delete("/api/v1/memory/preferences/sizes.tops")
     assert response.status_code == 200 and response.json()["sizes"]["tops"] is None
-    assert set(Preference.objects.filter(user=user).values_list("key", flat=True)) == {"brands", "sizes.shoes"}
+    assert set(Preference.objects.filter(user=user).values_list("key", flat=True)) == {
+        "brands",
+        "sizes.shoes",
+    }
     auth_client.delete("/api/v1/memory/preferences/brands?value=stride")
     assert set(Preference.objects.filter(user=user).values_list("key", flat=True)) == {"sizes.shoes"}
 
@@ -146,7 +149,9 @@ def test_a_user_only_ever_sees_and_changes_their_own_memory(auth_client, other_u
 
 
 def test_forget_one_affinity_by_id(auth_client, store):
-    affinity_apply_signal(user_id=auth_client.user.pk, product_ids=[store.socks.pk], signal="view", event_key="x")
+    affinity_apply_signal(
+        user_id=auth_client.user.pk, product_ids=[store.socks.pk], signal="view", event_key="x"
+    )
     brand = Affinity.objects.get(user=auth_client.user, kind="brand")
     body = auth_client.delete(f"/api/v1/memory/affinities/{brand.pk}").json()
     assert {a["kind"] for a in body["affinities"]} == {"product", "category"}

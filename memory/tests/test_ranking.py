@@ -136,3 +136,14 @@ def test_reasons_for_a_fetched_listing(user, store):
     preferences_update(user=user, changes={"brands": ["Stride"]})
     reasons = recommendation_reasons(user=user, products=list(listing()))
     assert reasons == {store.neon.pk: "because you like Stride", store.shoe.pk: "because you like Stride"}
+
+
+def test_top_is_exact_with_a_small_pool_and_falls_back_when_needed(user, store):
+    preferences_update(
+        user=user,
+        changes={"brands": ["Stride"], "colors": ["grey"], "sizes": {"tops": "M"}, "priceMax": "70"},
+    )
+    profile = profile_for(user=user)
+    full = names(profile.rank(listing())[:3])
+    for pool in (1, 2, 3, 6, 50):
+        assert names(profile.top(listing(), 3, pool=pool)) == full

@@ -28,7 +28,14 @@ def test_the_page_shows_stated_and_inferred_memory_and_history(page_client, stor
     affinity_apply_signal(user_id=user.pk, product_ids=[store.jeans.pk], signal="purchase", event_key="o")
     interaction_summary_record(user=user, conversation_label="c", text="Asked about returns", channel="voice")
     html = page_client.get(PAGE).content.decode()
-    for text in ("Size for tops", "Stride", "up to", "Classic Jeans", "strong interest", "Asked about returns"):
+    for text in (
+        "Size for tops",
+        "Stride",
+        "up to",
+        "Classic Jeans",
+        "strong interest",
+        "Asked about returns",
+    ):
         assert text in html
     assert 'aria-label="Forget Stride"' in html
     assert reverse("memory:export") in html and reverse("memory:clear") in html
@@ -37,7 +44,13 @@ def test_the_page_shows_stated_and_inferred_memory_and_history(page_client, stor
 def test_saving_the_form_updates_preferences(page_client, store):
     response = page_client.post(
         PAGE,
-        {"size_tops": "L", "size_shoes": "9.5", "brands": "stride, aerolite", "colors": "navy", "price_max": "100"},
+        {
+            "size_tops": "L",
+            "size_shoes": "9.5",
+            "brands": "stride, aerolite",
+            "colors": "navy",
+            "price_max": "100",
+        },
     )
     assert response.status_code == 302
     keys = dict(Preference.objects.filter(user=page_client.user).values_list("key", "value"))

@@ -1,0 +1,226 @@
+"""Recommendation latency: one shopper with 1,000 interactions and stated preferences, 20,000 products.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce .venv/bin/python benchmarks/recommendations.py
+
+Uses its own database (``<name>_memory_bench`` on the same server, re-created unless
+``BENCH_KEEP_DB=1`` finds it already filled), never the one DATABASE_URL names. Prints p50/p95 of
+``recommend_for_user`` (the home page's "For you" row and the chat's "what would you recommend?")
+and of ranking a listing page (``rank_products_for_user`` over the catalog search, first page of
+24 with variants), next to the same listing page without memory, plus queries per call.
+In-process timings (no HTTP): what memory adds to a request.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import create_database, database_exists, database_url_for, generated_catalog  # noqa: E402
+
+PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "20000"))
+INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "1000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "60"))
+PAGE = 24
+
+
+def _bulk_load(count: int) -> None:
+    """The generated catalog written with bulk inserts (the importer's path is benchmarked elsewhere)."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from catalog.models import Category, Product, Variant
+
+    records = generated_catalog(count)
+    print(f"loading {len(records)} products ...", flush=True)
+    categories: dict[str, Category] = {}
+    for record in records:
+        parent = None
+        path = []
+        for name in [p.strip() for p in record["category"].split(">")]:
+            path.append(name)
+            key = " > ".join(path)
+            if key not in categories:
+                slug = "-".join(path).lower().replace(" ", "-").replace("&", "and")
+                categories[key] = Category.objects.create(name=name, slug=slug[:120], parent=parent)
+            parent = categories[key]
+    products = []
+    for i, record in enumerate(records):
+        products.append(
+            Product(
+                name=record["name"],
+                slug=f"p-{i}",
+                brand=record["brand"],
+                category=categories[" > ".join(p.strip() for p in record["category"].split(">"))],
+                description=record["description"],
+                tags=record["tags"],
+            )
+        )
+    Product.objects.bulk_create(products, batch_size=2000)
+    variants = [
+        Variant(
+            product=product,
+            sku=f"{product.slug}-{j}",
+            size=v["size"],
+            color=v["color"],
+            price=Decimal(v["price"]),
+            stock=v["stock"],
+        )
+        for product, record in zip(products, records, strict=True)
+        for j, v in enumerate(record["variants"])
+    ]
+    Variant.objects.bulk_create(variants, batch_size=10000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"  {len(products)} products, {len(variants)} variants", flush=True)
+
+
+def _shopper(product_ids: list[int]):
+    from django.utils import timezone
+
+    from commerce.accounts.models import User
+    from memory.services import affinity_apply_signal, preferences_update
+
+    user = User.objects.create_user(email="bench@example.com", password="bench-only-password")
+    preferences_update(
+        user=user,
+        changes={
+            "sizes": {"tops": "M", "shoes": "10", "bottoms": "32"},
+            "brands": ["Stride", "Northpeak"],
+            "dislikedBrands": ["Urban Thread"],
+            "categories": ["Jeans"],
+            "styles": ["trail"],
+            "colors": ["navy"],
+            "priceMax": "150",
+        },
+    )
+    rng = random.Random(11)
+    # Interests cluster, as real browsing does: 150 products take most of the 1,000 interactions.
+    favourites = rng.sample(product_ids, 150)
+    now = timezone.now()
+    started = time.perf_counter()
+    for i in range(INTERACTIONS):
+        pid = rng.choice(favourites) if rng.random() < 0.8 else rng.choice(product_ids)
+        signal = rng.choices(["view", "cart_add", "purchase"], weights=[75, 18, 7])[0]
+        affinity_apply_signal(
+            user_id=user.pk,
+            product_ids=[pid],
+            signal=signal,
+            event_key=f"bench:{i}",
+            occurred_at=now - timedelta(days=rng.uniform(0, 120)),
+        )
+    seconds = time.perf_counter() - started
+    print(
+        f"  {INTERACTIONS} interactions applied in {seconds:.1f} s "
+        f"({seconds / INTERACTIONS * 1000:.2f} ms each)"
+    )
+    return user
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return q[49], q[94]
+
+
+def _measure(label: str, fn) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fn()  # warm-up (vocabulary, plans, connection)
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    samples = []
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - began) * 1000)
+    p50, p95 = _percentiles(samples)
+    print(f"{label:<58} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(ctx.captured_queries)} queries")
+    return {"label": label, "p50": p50, "p95": p95, "queries": len(ctx.captured_queries)}
+
+
+def main() -> int:
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url:
+        print(
+            "DATABASE_URL is not set. The benchmark needs PostgreSQL, e.g.\n"
+            "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce make bench-recommendations",
+            file=sys.stderr,
+        )
+        return 2
+    db_name = f"{base_url.rsplit('/', 1)[-1].split('?')[0] or 'commerce'}_memory_bench"
+    bench_url = database_url_for(base_url, db_name)
+    reuse = os.environ.get("BENCH_KEEP_DB") == "1" and database_exists(base_url, db_name)
+    if not reuse:
+        create_database(base_url, db_name)
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-secret")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "commerce.settings"
+    os.environ["DJANGO_DEBUG"] = "0"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from catalog.models import Product, Variant
+    from catalog.selectors import product_search
+    from commerce.accounts.models import User
+    from memory.models import Affinity
+    from memory.selectors import rank_products_for_user, recommend_for_user
+
+    call_command("migrate", verbosity=0)
+    if not (reuse and Product.objects.count() == PRODUCTS):
+        if reuse:
+            print("the kept database does not hold the expected catalog; rebuild it without BENCH_KEEP_DB=1")
+            return 2
+        _bulk_load(PRODUCTS)
+        user = _shopper(list(Product.objects.values_list("id", flat=True)))
+    else:
+        user = User.objects.get(email="bench@example.com")
+    print(
+        f"\ncatalog: {Product.objects.count()} products, {Variant.objects.count()} variants; "
+        f"shopper: {INTERACTIONS} interactions -> "
+        f"{Affinity.objects.filter(user=user).count()} affinity rows; "
+        f"{RUNS} runs each\n"
+    )
+
+    def page(qs):
+        return list(qs[:PAGE])
+
+    results = [
+        _measure(
+            "recommend_for_user(limit=12), whole catalog", lambda: recommend_for_user(user=user, limit=12)
+        ),
+        _measure("listing page 1, no memory (product_search)", lambda: page(product_search())),
+        _measure(
+            "listing page 1, recommended for you (rank_products_for_user)",
+            lambda: page(rank_products_for_user(user=user, products=product_search())),
+        ),
+        _measure(
+            'search "running shoes", recommended for you',
+            lambda: page(rank_products_for_user(user=user, products=product_search(query="running shoes"))),
+        ),
+        _measure(
+            'search "running shoes", no memory',
+            lambda: page(product_search(query="running shoes")),
+        ),
+    ]
+    top = recommend_for_user(user=user, limit=5)
+    print("\ntop 5 for the shopper:")
+    for product, reason in top:
+        print(f"  {product.name} ({product.brand}, {product.category.name}): {reason}")
+    assert results
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
