@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 
 from commerce.errors import DomainError
-from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Refund
+from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund
 from orders.services import order_mark_delivered, order_mark_shipped, order_refund
 
 
@@ -33,6 +35,12 @@ class RefundInline(ReadOnlyInline):
     readonly_fields = ["created_at"]
 
 
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["gateway", "reference", "token_masked", "status", "amount", "refunded_amount", "created_at"]
+    readonly_fields = fields
+
+
 def _each(modeladmin, request, queryset, action, done: str) -> None:
     ok = 0
     for order in queryset:
@@ -51,7 +59,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["number", "user__email", "tracking_number"]
-    inlines = [OrderLineInline, RefundInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, RefundInline, OrderEventInline]
     fields = [
         "number",
         "user",
@@ -77,15 +85,33 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # orders come from checkout, never typed in
 
-    @admin.action(description="Mark shipped (uses each order's tracking number)")
+    @admin.action(description="Mark shipped (asks for tracking numbers)")
     def mark_shipped(self, request, queryset):
+        """First a page asking each order's tracking number, then the service for each order."""
+        if "apply" not in request.POST:
+            return TemplateResponse(
+                request,
+                "orders/admin_mark_shipped.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Mark orders shipped",
+                    "opts": self.model._meta,
+                    "orders": queryset.select_related("user"),
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
         _each(
             self,
             request,
             queryset,
-            lambda o: order_mark_shipped(order=o, actor=request.user, tracking_number=o.tracking_number),
+            lambda o: order_mark_shipped(
+                order=o,
+                actor=request.user,
+                tracking_number=request.POST.get(f"tracking_{o.pk}", "") or o.tracking_number,
+            ),
             "shipped",
         )
+        return None
 
     @admin.action(description="Mark delivered")
     def mark_delivered(self, request, queryset):

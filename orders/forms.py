@@ -22,7 +22,8 @@ class CheckoutForm(forms.Form):
         max_length=80,
         initial="pm_test_visa",
         help_text=(
-            "Test payments: a token starting <code>pm_test_</code> is approved, "
+            "This store runs a test payment gateway, so no real card is charged: a token starting "
+            "<code>pm_test_</code> (for example <code>pm_test_visa</code>) is approved, one starting "
             "<code>pm_fail_</code> is declined."
         ),
     )

@@ -6,14 +6,16 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carts.selectors import cart_for_shopper, cart_totals
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import DomainError
 from orders.forms import AddressForm, CheckoutForm
+from orders.models import Order
 from orders.selectors import last_shipping_address, order_get_for_user, orders_for_user
 from orders.services import order_cancel, order_change_address, order_place, order_refund, request_fingerprint
 
@@ -40,12 +42,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                return redirect("orders:confirmation", order_id=order.number)
+                url = reverse("orders:confirmation", kwargs={"order_id": order.number})
+                if request.htmx:
+                    # A fragment swap cannot change the page: HTMX follows this header instead.
+                    return HttpResponse(status=204, headers={"HX-Redirect": url})
+                return redirect(url)
     else:
         initial = {"idempotency_key": uuid.uuid4().hex, "name": request.user.name}
         initial.update(last_shipping_address(request.user) or {})
         form = CheckoutForm(initial=initial)
-    return render(request, "orders/checkout.html", {"form": form, "totals": totals})
+    template = "orders/checkout.html#checkout-form" if request.htmx else "orders/checkout.html"
+    return render(request, template, {"form": form, "totals": totals})
 
 
 @login_required
@@ -59,24 +66,45 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/list.html", {"orders": orders_for_user(request.user)[:100]})
 
 
+DETAIL = "orders/detail.html"
+
+
+def _detail_context(order: Order, **extra) -> dict:
+    return {
+        "order": order,
+        "address_form": extra.pop("address_form", None) or AddressForm(initial=order.shipping_address),
+        "events": order.events.select_related("actor"),
+        "payment": getattr(order, "payment", None),
+        **extra,
+    }
+
+
 @login_required
 def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
-    address_form = AddressForm(initial=order.shipping_address)
-    return render(
-        request,
-        "orders/detail.html",
-        {"order": order, "address_form": address_form, "events": order.events.select_related("actor")},
-    )
+    template = f"{DETAIL}#order" if request.htmx else DETAIL
+    return render(request, template, _detail_context(order))
 
 
-def _own_order_or_404(request: HttpRequest, order_id: str):
-    from django.http import Http404
-
+def _own_order_or_404(request: HttpRequest, order_id: str) -> Order:
     try:
         return order_get_for_user(user=request.user, order_id=order_id)
     except DomainError as exc:
         raise Http404(exc.message) from None
+
+
+def _after_action(
+    request: HttpRequest, order: Order, *, done: str | None = None, error: str | None = None, **extra
+) -> HttpResponse:
+    """The order fragment with a notice (HTMX), or a message and a redirect to the order page."""
+    if request.htmx:
+        fresh = order_get_for_user(user=request.user, order_id=order.number)
+        return render(request, f"{DETAIL}#order", _detail_context(fresh, notice=done, error=error, **extra))
+    if error:
+        messages.error(request, error)
+    elif done:
+        messages.success(request, done)
+    return redirect("orders:detail", order_id=order.number)
 
 
 @login_required
@@ -85,10 +113,9 @@ def cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     try:
         order_cancel(order=order, actor=request.user, reason=request.POST.get("reason", "")[:500])
-        messages.success(request, f"Order {order.number} is cancelled; the payment is refunded.")
     except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("orders:detail", order_id=order.number)
+        return _after_action(request, order, error=exc.message)
+    return _after_action(request, order, done=f"Order {order.number} is cancelled; the payment is refunded.")
 
 
 @login_required
@@ -97,14 +124,15 @@ def change_address(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     form = AddressForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please fill in the address: " + ", ".join(form.errors))
-    else:
-        try:
-            order_change_address(order=order, actor=request.user, address=form.cleaned_data)
-            messages.success(request, "The shipping address is updated.")
-        except DomainError as exc:
-            messages.error(request, exc.message)
-    return redirect("orders:detail", order_id=order.number)
+        labels = ", ".join(str(form.fields[name].label or name) for name in form.errors)
+        return _after_action(
+            request, order, error=f"Please check the address: {labels}.", address_form=form, address_open=True
+        )
+    try:
+        order_change_address(order=order, actor=request.user, address=form.cleaned_data)
+    except DomainError as exc:
+        return _after_action(request, order, error=exc.message)
+    return _after_action(request, order, done="The shipping address is updated.")
 
 
 @login_required
@@ -116,13 +144,13 @@ def refund(request: HttpRequest, order_id: str) -> HttpResponse:
         raw = request.POST.get(f"qty_{line.pk}", "").strip()
         if raw.isdigit() and int(raw) > 0:
             items.append({"itemId": str(line.pk), "quantity": int(raw)})
+    if not items:
+        return _after_action(request, order, error="Choose how many of which items to return.")
     try:
-        if not items:
-            raise DomainError("Choose how many of which items to return.", code="nothing_selected")
-        order_refund(
+        order = order_refund(
             order=order, actor=request.user, reason=request.POST.get("reason", "")[:500], items=items
         )
-        messages.success(request, "Your refund is on its way.")
     except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("orders:detail", order_id=order.number)
+        return _after_action(request, order, error=exc.message)
+    amount = order.refunds.order_by("-created_at", "-id").first().amount
+    return _after_action(request, order, done=f"Refund of {order.currency} {amount} is on its way.")
