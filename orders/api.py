@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.serializers import ErrorOut
 from commerce.errors import InvalidInput
 from orders.errors import IdempotencyKeyRequired
+from orders.models import Order
 from orders.selectors import order_get_for_user, orders_for_user
 from orders.serializers import order_to_dict
 from orders.services import (
@@ -64,34 +66,81 @@ class RefundIn(ReasonIn):
     items = RefundItemIn(many=True, required=False)
 
 
-class OrderOut(serializers.Serializer):
+class OrderItemOut(serializers.Serializer):
     id = serializers.CharField()
-    status = serializers.CharField()
-    items = serializers.ListField(child=serializers.DictField())
+    productId = serializers.CharField()
+    variantId = serializers.CharField(allow_null=True, help_text="null once the variant is deleted")
+    name = serializers.CharField()
+    size = serializers.CharField()
+    color = serializers.CharField()
+    unitPrice = serializers.CharField(help_text='two-place decimal string, e.g. "129.99"')
+    quantity = serializers.IntegerField()
+
+
+class AddressOut(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postalCode = serializers.CharField()
+    country = serializers.CharField()
+
+
+class RefundOut(serializers.Serializer):
+    id = serializers.CharField()
+    amount = serializers.CharField()
+    reason = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+
+
+class OrderOut(serializers.Serializer):
+    id = serializers.CharField(help_text="the order number, six characters, e.g. 4F7K2Q")
+    status = serializers.ChoiceField(choices=Order.Status.values)
+    items = OrderItemOut(many=True)
     subtotal = serializers.CharField()
     discount = serializers.CharField()
     tax = serializers.CharField()
     shipping = serializers.CharField()
     total = serializers.CharField()
     currency = serializers.CharField()
-    shippingAddress = serializers.DictField()
+    shippingAddress = AddressOut()
+    trackingNumber = serializers.CharField(allow_null=True, help_text="set once the order ships")
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
-    refunds = serializers.ListField(child=serializers.DictField())
+    refunds = RefundOut(many=True)
+
+
+def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    meaning = {
+        400: "Invalid input (details name the field).",
+        401: "Not signed in.",
+        404: "No such order on your account.",
+        409: "Conflict (insufficient_stock, idempotency_in_progress).",
+        422: "Rule violated (illegal_transition, payment_declined, idempotency_key_reused, ...).",
+        502: "The payment provider refused (refund_failed).",
+    }
+    return {code: OpenApiResponse(ErrorOut, description=meaning[code]) for code in statuses}
 
 
 class OrderListView(GenericAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = OrderOut
 
-    @extend_schema(responses={200: OrderOut(many=True)}, tags=["orders"], operation_id="orders_list")
+    @extend_schema(
+        responses={200: OrderOut(many=True), **_errors(401)}, tags=["orders"], operation_id="orders_list"
+    )
     def get(self, request):
         page = self.paginate_queryset(orders_for_user(request.user))
         return self.get_paginated_response([order_to_dict(o) for o in page])
 
     @extend_schema(
         request=OrderIn,
-        responses={201: OrderOut},
+        responses={
+            201: OrderOut,
+            200: OpenApiResponse(OrderOut, description="A replay: the order this key already made."),
+            **_errors(400, 401, 409, 422),
+        },
         parameters=[IDEMPOTENCY_HEADER],
         tags=["orders"],
         operation_id="orders_create",
@@ -120,7 +169,7 @@ class OrderListView(GenericAPIView):
 class OrderDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OrderOut}, tags=["orders"], operation_id="orders_get")
+    @extend_schema(responses={200: OrderOut, **_errors(401, 404)}, tags=["orders"], operation_id="orders_get")
     def get(self, request, order_id: str):
         return Response(order_to_dict(order_get_for_user(user=request.user, order_id=order_id)))
 
@@ -128,7 +177,12 @@ class OrderDetailView(APIView):
 class OrderCancelView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ReasonIn, responses={200: OrderOut}, tags=["orders"], operation_id="orders_cancel")
+    @extend_schema(
+        request=ReasonIn,
+        responses={200: OrderOut, **_errors(400, 401, 404, 422, 502)},
+        tags=["orders"],
+        operation_id="orders_cancel",
+    )
     def post(self, request, order_id: str):
         body = ReasonIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -140,7 +194,12 @@ class OrderCancelView(APIView):
 class OrderRefundView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RefundIn, responses={200: OrderOut}, tags=["orders"], operation_id="orders_refund")
+    @extend_schema(
+        request=RefundIn,
+        responses={200: OrderOut, **_errors(400, 401, 404, 422, 502)},
+        tags=["orders"],
+        operation_id="orders_refund",
+    )
     def post(self, request, order_id: str):
         body = RefundIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -158,7 +217,10 @@ class OrderAddressView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=AddressIn, responses={200: OrderOut}, tags=["orders"], operation_id="orders_address"
+        request=AddressIn,
+        responses={200: OrderOut, **_errors(400, 401, 404, 422)},
+        tags=["orders"],
+        operation_id="orders_address",
     )
     def put(self, request, order_id: str):
         body = AddressIn(data=request.data)

@@ -118,3 +118,58 @@ def test_refund_items_through_the_api(auth_client, filled_cart, admin_user):
 def test_schema_documents_orders(client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/v1/orders/{order_id}/refund" in schema and "Idempotency-Key" in schema
+    assert "OrderItemOut" in schema and "OrderOutStatusEnum" in schema and "partially_refunded" in schema
+
+
+def test_refund_beyond_what_was_bought_is_422_and_changes_nothing(auth_client, filled_cart, admin_user):
+    from orders.services import order_mark_delivered, order_mark_shipped
+
+    order_id = post_order(auth_client).json()["id"]
+    order = Order.objects.get(number=order_id)
+    order_mark_shipped(order=order, actor=admin_user, tracking_number="T")
+    order_mark_delivered(order=order, actor=admin_user)
+    line = order.lines.get(quantity=2)
+    r = auth_client.post(
+        f"/api/v1/orders/{order_id}/refund",
+        {"items": [{"itemId": str(line.pk), "quantity": 3}]},
+        format="json",
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "refund_quantity_exceeded"
+    unknown = auth_client.post(
+        f"/api/v1/orders/{order_id}/refund", {"items": [{"itemId": "999999", "quantity": 1}]}, format="json"
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_item"
+    full = auth_client.post(f"/api/v1/orders/{order_id}/refund", {"reason": "all of it"}, format="json")
+    assert full.status_code == 200 and full.json()["status"] == "refunded"
+    assert full.json()["refunds"][0]["amount"] == full.json()["total"]
+
+
+def test_unknown_order_is_404_and_list_paginates(auth_client, filled_cart, variant):
+    from carts.services import cart_add_item
+    from commerce.accounts.shoppers import Shopper
+
+    assert auth_client.get("/api/v1/orders/ZZZZZZ").json()["error"]["code"] == "order_not_found"
+    first = post_order(auth_client).json()["id"]
+    cart_add_item(shopper=Shopper(user=auth_client.user, session=None), variant_id=variant.pk, quantity=1)
+    second = post_order(auth_client).json()["id"]
+    page = auth_client.get("/api/v1/orders?limit=1&offset=1").json()
+    assert page["total"] == 2 and page["limit"] == 1 and page["offset"] == 1
+    assert [o["id"] for o in page["items"]] == [first] and second != first
+
+
+def test_empty_cart_and_sold_out_answers(auth_client, filled_cart, variant):
+    from catalog.models import Variant
+
+    Variant.objects.filter(pk=variant.pk).update(stock=1)
+    sold_out = post_order(auth_client)
+    assert sold_out.status_code == 409 and sold_out.json()["error"]["code"] == "insufficient_stock"
+    assert sold_out.json()["error"]["details"]["variantId"] == str(variant.pk)
+    Variant.objects.filter(pk=variant.pk).update(stock=10)
+    assert post_order(auth_client).status_code == 201
+    empty = post_order(auth_client)
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "cart_empty"
+
+
+def test_invalid_token_is_400(auth_client, filled_cart):
+    r = post_order(auth_client, {**BODY, "paymentMethod": {"type": "card", "token": "4242424242424242"}})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_payment_token"
