@@ -14,7 +14,12 @@ NUMBER_LENGTH = 6
 
 
 def new_order_number() -> str:
-    return "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+    """Six characters mixing letters and digits: a letters-only code would read as a word in chat
+    ("cancel order STATUS"), so the assistant only takes mixed codes as order numbers."""
+    while True:
+        number = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+        if any(c.isdigit() for c in number) and any(c.isalpha() for c in number):
+            return number
 
 
 class Order(models.Model):

@@ -424,3 +424,12 @@ def test_purge_deletes_only_expired_idempotency_records(user, filled_cart):
     )
     assert idempotency_records_purge() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["live"]
+
+
+def test_order_numbers_always_mix_letters_and_digits():
+    from orders.models import NUMBER_ALPHABET, new_order_number
+
+    for _ in range(500):
+        number = new_order_number()
+        assert len(number) == 6 and set(number) <= set(NUMBER_ALPHABET)
+        assert any(c.isdigit() for c in number) and any(c.isalpha() for c in number)

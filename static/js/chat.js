@@ -116,7 +116,7 @@
       case "response":
         resetStream();
         if (typing) typing.hidden = true;
-        if ((payload.actions || []).some(function (a) { return a.status === "succeeded" && /cart|checkout/.test(a.type); })) {
+        if (payload.cart || (payload.actions || []).some(function (a) { return a.status === "succeeded" && /cart|checkout/.test(a.type); })) {
           // The cart badge and the cart page listen for this to refresh themselves.
           htmx.trigger(document.body, "cartChanged");
         }
