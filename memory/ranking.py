@@ -23,6 +23,8 @@ from django.db.models import (
     Case,
     Exists,
     FloatField,
+    IntegerField,
+    OrderBy,
     OuterRef,
     Q,
     QuerySet,
@@ -46,10 +48,10 @@ W_DISLIKED_BRAND = -100.0
 W_DISLIKED_COLORS_ONLY = -50.0
 # Affinity terms saturate: cap * s / (s + half), so a strong interest approaches the cap.
 AFFINITY_CAPS = {"brand": (2.0, 5.0), "category": (2.0, 5.0), "product": (1.5, 3.0)}
+# How many products get the full score (with the variant terms) when a large queryset is ranked.
+POOL = 300
 # Only the strongest affinities enter the SQL expression, which keeps it small however long the history.
 MAX_AFFINITIES = {"brand": 20, "category": 30, "product": 50}
-
-SCORE = "memory_score"
 
 
 def affinity_term(kind: str, score: float) -> float:
@@ -196,7 +198,8 @@ class Profile:
         p = self.prefs
         return (
             (W_COLOR if p.colors else 0.0)
-            + (W_SIZE_IN_STOCK * len(self.sizes))
+            # A product takes one kind of size, so at most one size term applies.
+            + (W_SIZE_IN_STOCK if self.sizes else 0.0)
             + (W_PRICE_IN if p.price_min is not None or p.price_max is not None else 0.0)
         )
 
@@ -204,38 +207,63 @@ class Profile:
         """The whole score as one float expression over a Product queryset."""
         return _sum(self._row_parts() + self._variant_parts())
 
-    def rank(self, products: QuerySet[Product]) -> QuerySet[Product]:
-        """``products`` ordered by score, ties kept in the queryset's own order. Unchanged when empty."""
+    def rank_exact(self, products: QuerySet[Product]) -> QuerySet[Product]:
+        """``products`` ordered by the full score (variant subqueries on every row): for small sets."""
+        if self.is_empty:
+            return products
+        # Ordered by the expression, not an annotation: selecting the score too would make
+        # PostgreSQL evaluate every variant subquery a second time for the rows it returns.
+        return products.order_by(OrderBy(self.score_expression(), descending=True), *_order_of(products))
+
+    def ranked_pool(self, products: QuerySet[Product], *, pool: int = POOL) -> list[int]:
+        """Ids of the ``pool`` products with the best row score, in full-score order (two queries).
+
+        The row terms (stated brand, category, style; inferred brand, category, product) need no
+        subquery, so they rank a whole catalog cheaply; the variant terms (colour, size in stock,
+        price), which cost a subquery per product, are only computed for the pool.
+        """
+        order = _order_of(products)
+        head = list(
+            products.annotate(memory_row_score=_sum(self._row_parts()))
+            .order_by("-memory_row_score", *order)
+            .values_list("pk", flat=True)[:pool]
+        )
+        if not self._variant_parts():
+            return head
+        return list(self.rank_exact(products.filter(pk__in=head)).values_list("pk", flat=True))
+
+    def rank(self, products: QuerySet[Product], *, pool: int = POOL) -> QuerySet[Product]:
+        """``products`` in "recommended" order: a lazy queryset (paginate it), unchanged when empty.
+
+        The first ``pool`` places go to the products that best match on brand, category, style
+        and history, ordered by the full score (colour, size in stock and price too); the rest
+        follow by that first score; ties keep the queryset's own order. When the queryset has no
+        more than ``pool`` products (any filtered listing or search page) the order is exactly
+        the full score.
+        """
         if self.is_empty:
             return products
         order = _order_of(products)
-        return products.annotate(**{SCORE: self.score_expression()}).order_by(f"-{SCORE}", *order)
-
-    def top(self, products: QuerySet[Product], limit: int, *, pool: int = 300) -> list[Product]:
-        """The first ``limit`` of :meth:`rank`, exactly, without scoring every product's variants.
-
-        The row terms rank the whole queryset cheaply and keep the best ``pool``; only those get
-        the variant terms. Anything outside the pool scores at most the pool's last row score plus
-        :meth:`variant_upper_bound`; when the ``limit``-th product beats that, the answer is
-        exact, otherwise (rare: a pool of near-ties) the whole queryset is ranked.
-        """
-        bound = self.variant_upper_bound()
-        row_parts = self._row_parts()
-        if not self._variant_parts() or not row_parts:
-            return list(self.rank(products)[:limit])
-        order = _order_of(products)
-        head = list(
-            products.annotate(memory_row_score=_sum(row_parts))
-            .order_by("-memory_row_score", *order)
-            .values_list("pk", "memory_row_score")[:pool]
+        row = OrderBy(_sum(self._row_parts()), descending=True)
+        if not self._variant_parts():
+            return products.order_by(row, *order)
+        ids = self.ranked_pool(products, pool=pool)
+        if not ids:
+            return products
+        position = Case(
+            *(When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)),
+            default=Value(len(ids)),
+            output_field=IntegerField(),
         )
-        candidates = self.rank(products.filter(pk__in=[pk for pk, _ in head]))
-        ranked = list(candidates[:limit])
-        if len(head) < pool:
-            return ranked
-        if len(ranked) == limit and getattr(ranked[-1], SCORE) > head[-1][1] + bound:
-            return ranked
-        return list(self.rank(products)[:limit])
+        return products.order_by(position, row, *order)
+
+    def top(self, products: QuerySet[Product], limit: int, *, pool: int = POOL) -> list[Product]:
+        """The first ``limit`` of :meth:`rank`, fetched by id (three queries, whatever the catalog)."""
+        if self.is_empty:
+            return list(products[:limit])
+        ids = self.ranked_pool(products, pool=max(pool, limit))[:limit]
+        found = {p.pk: p for p in products.filter(pk__in=ids)}
+        return [found[pk] for pk in ids if pk in found]
 
     # -- the Python side -----------------------------------------------------------------------
     def explain(self, product: Product) -> tuple[float, list[str]]:

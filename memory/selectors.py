@@ -316,8 +316,8 @@ def recommend_for_user(
 def rank_products_for_user(*, user: Any, products: QuerySet[Product]) -> QuerySet[Product]:
     """``products`` in "recommended for you" order (a lazy queryset: paginate it as usual).
 
-    Each product carries a ``memory_score`` annotation; ties keep the queryset's own order, and a
-    guest or a shopper with nothing remembered gets ``products`` back unchanged.
+    Ties keep the queryset's own order; a guest or a shopper with nothing remembered gets
+    ``products`` back unchanged. Use :func:`recommendation_reasons` for the cards' reasons.
     """
     return profile_for(user=user).rank(products)
 

@@ -3,7 +3,6 @@ from django.contrib.auth.models import AnonymousUser
 
 from catalog.models import Product
 from catalog.selectors import product_queryset, product_search
-from memory.ranking import SCORE
 from memory.selectors import profile_for, rank_products_for_user, recommend_for_user, recommendation_reasons
 from memory.services import affinity_apply_signal, preferences_update
 
@@ -111,8 +110,9 @@ def test_sql_and_python_scores_agree(user, store):
         user_id=user.pk, product_ids=[store.jeans.pk, store.tee.pk], signal="cart_add", event_key="c"
     )
     profile = profile_for(user=user)
-    for product in rank_products_for_user(user=user, products=listing()):
-        assert getattr(product, SCORE) == pytest.approx(profile.explain(product)[0], abs=1e-6), product.name
+    scored = listing().annotate(score=profile.score_expression())
+    for product in scored:
+        assert product.score == pytest.approx(profile.explain(product)[0], abs=1e-6), product.name
 
 
 def test_recommendations_take_a_bounded_number_of_queries(user, store, django_assert_max_num_queries):
@@ -121,7 +121,8 @@ def test_recommendations_take_a_bounded_number_of_queries(user, store, django_as
     )
     for i, product in enumerate(Product.objects.all()):
         affinity_apply_signal(user_id=user.pk, product_ids=[product.pk], signal="view", event_key=f"v{i}")
-    with django_assert_max_num_queries(6):
+    # preferences, affinities, categories; row-score pool, full-score pool; products, variants
+    with django_assert_max_num_queries(7):
         ranked = recommend_for_user(user=user, limit=12)
         assert all(reason for _, reason in ranked[:3])
 
@@ -138,12 +139,15 @@ def test_reasons_for_a_fetched_listing(user, store):
     assert reasons == {store.neon.pk: "because you like Stride", store.shoe.pk: "because you like Stride"}
 
 
-def test_top_is_exact_with_a_small_pool_and_falls_back_when_needed(user, store):
+def test_the_pool_orders_by_the_full_score_and_the_rest_by_the_row_score(user, store):
     preferences_update(
         user=user,
         changes={"brands": ["Stride"], "colors": ["grey"], "sizes": {"tops": "M"}, "priceMax": "70"},
     )
     profile = profile_for(user=user)
-    full = names(profile.rank(listing())[:3])
-    for pool in (1, 2, 3, 6, 50):
-        assert names(profile.top(listing(), 3, pool=pool)) == full
+    exact = names(profile.rank_exact(listing()))
+    assert names(profile.rank(listing())) == exact  # the pool holds the whole (small) queryset
+    assert names(profile.top(listing(), 3)) == exact[:3]
+    # With a pool of two, only the two Stride products (best row score) are fully scored.
+    assert set(names(profile.rank(listing(), pool=2))[:2]) == {"Neon Tee", "Road Runner"}
+    assert len(names(profile.rank(listing(), pool=2))) == 6
