@@ -244,7 +244,11 @@ class Profile:
         if self.is_empty:
             return products
         order = _order_of(products)
-        row = OrderBy(_sum(self._row_parts()), descending=True)
+        row_parts = self._row_parts()
+        if not row_parts:
+            # Only colour, size or price remembered: no cheap first score to pick a pool with.
+            return self.rank_exact(products)
+        row = OrderBy(_sum(row_parts), descending=True)
         if not self._variant_parts():
             return products.order_by(row, *order)
         ids = self.ranked_pool(products, pool=pool)
@@ -261,6 +265,8 @@ class Profile:
         """The first ``limit`` of :meth:`rank`, fetched by id (three queries, whatever the catalog)."""
         if self.is_empty:
             return list(products[:limit])
+        if not self._row_parts():
+            return list(self.rank_exact(products)[:limit])
         ids = self.ranked_pool(products, pool=max(pool, limit))[:limit]
         found = {p.pk: p for p in products.filter(pk__in=ids)}
         return [found[pk] for pk in ids if pk in found]
