@@ -262,18 +262,24 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
     result = gateway.charge(amount=order.total, token=token, reference=order.number)
     if not result.approved:
         raise PaymentDeclined(result.message or "The payment was declined.")
-    Payment.objects.create(
-        order=order,
-        gateway=gateway.name,
-        reference=result.reference,
-        token_masked=mask_token(token),
-        amount=order.total,
-    )
-    order.status = Order.Status.PAID
-    order.paid_at = timezone.now()
-    order.save(update_fields=["status", "paid_at", "updated_at"])
-    _record(order, from_status=Order.Status.PENDING, actor=user, note="Payment approved")
-    cart_clear(cart=cart)
+    try:
+        Payment.objects.create(
+            order=order,
+            gateway=gateway.name,
+            reference=result.reference,
+            token_masked=mask_token(token),
+            amount=order.total,
+        )
+        order.status = Order.Status.PAID
+        order.paid_at = timezone.now()
+        order.save(update_fields=["status", "paid_at", "updated_at"])
+        _record(order, from_status=Order.Status.PENDING, actor=user, note="Payment approved")
+        cart_clear(cart=cart)
+    except Exception:
+        # The charge went through but the order will roll back: give the money back before the
+        # error propagates, or the shopper pays for an order that does not exist.
+        gateway.refund(payment_reference=result.reference, amount=order.total)
+        raise
     transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
     return order
 

@@ -433,3 +433,28 @@ def test_order_numbers_always_mix_letters_and_digits():
         number = new_order_number()
         assert len(number) == 6 and set(number) <= set(NUMBER_ALPHABET)
         assert any(c.isdigit() for c in number) and any(c.isalpha() for c in number)
+
+
+def test_a_failure_after_the_charge_refunds_it_and_rolls_back(user, filled_cart, variant, monkeypatch):
+    from orders import services
+    from orders.payments import PaymentResult, TestGateway
+
+    refunds = []
+    monkeypatch.setattr(
+        TestGateway,
+        "refund",
+        lambda self, *, payment_reference, amount: (
+            refunds.append((payment_reference, amount)) or PaymentResult(True, "re_1")
+        ),
+    )
+
+    def broken_clear(*, cart):
+        raise DomainError("The cart could not be emptied.", code="cart_busy")
+
+    monkeypatch.setattr(services, "cart_clear", broken_clear)
+    with pytest.raises(DomainError):
+        place(user)
+    assert len(refunds) == 1 and refunds[0][0].startswith("ch_") and refunds[0][1] == Decimal("146.39")
+    variant.refresh_from_db()
+    assert variant.stock == 10 and not Order.objects.exists() and not Payment.objects.exists()
+    assert CartLine.objects.filter(cart__user=user).count() == 2
