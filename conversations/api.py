@@ -20,7 +20,8 @@ from commerce.errors import InvalidInput
 from commerce.pagination import parse_limit_offset
 from conversations import selectors, services
 from conversations.assistant.pipeline import respond
-from conversations.models import Message, SupportTicket
+from conversations.models import SupportTicket
+from conversations.views import client_ip
 
 _datetime = serializers.DateTimeField()
 
@@ -123,16 +124,6 @@ HistoryOut = inline_serializer(
 )
 
 
-def _message_to_dict(message: Message) -> dict[str, Any]:
-    return {
-        "role": message.role,
-        "content": message.content,
-        "intent": message.intent,
-        "createdAt": _iso(message.created_at),
-        "channel": message.channel,
-    }
-
-
 class InteractionHistoryView(APIView):
     @extend_schema(
         parameters=[
@@ -161,7 +152,96 @@ class InteractionHistoryView(APIView):
             limit = int(raw_limit)
         conversation = selectors.conversation_find(shopper=Shopper(user=user, session=session))
         messages = selectors.history(conversation=conversation, limit=limit)
-        return Response({"items": [_message_to_dict(m) for m in messages]})
+        return Response({"items": [selectors.message_to_dict(m) for m in messages]})
+
+
+# --- handoff codes (an addition to CONTRACT.md: "continue on your phone") -------------------------
+
+
+class HandoffCodeIn(serializers.Serializer):
+    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+
+HandoffCodeOut = inline_serializer(
+    "HandoffCode",
+    {
+        "code": serializers.CharField(help_text="Shown once; 8 characters, written ABCD-2345."),
+        "expiresAt": serializers.DateTimeField(),
+        "sessionId": serializers.CharField(help_text="The session the code hands over."),
+    },
+)
+
+
+class HandoffCodeView(APIView):
+    @extend_schema(
+        request=HandoffCodeIn,
+        responses={201: HandoffCodeOut},
+        tags=["conversation"],
+        operation_id="handoff_code_create",
+        description="A one-time code (10 minutes) that lets another device continue this session's "
+        "conversation and cart with POST /handoff/redeem. A new code replaces the session's earlier one.",
+    )
+    def post(self, request: Request) -> Response:
+        data = HandoffCodeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = _user(request)
+        session = _named_session(request, data.validated_data["sessionId"])
+        if session is None:
+            if user is None:
+                raise InvalidInput(
+                    "sessionId is required for a guest: it names the conversation to hand over.",
+                    details={"field": "sessionId"},
+                )
+            session = _latest_user_session(user, "api")
+        issued = services.handoff_code_issue(shopper=Shopper(user=user, session=session))
+        return Response(
+            {"code": issued.code, "expiresAt": _iso(issued.expires_at), "sessionId": session.key},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class HandoffRedeemIn(serializers.Serializer):
+    code = serializers.CharField(max_length=40, trim_whitespace=True)
+    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+
+SessionOut = inline_serializer(
+    "HandoffSession",
+    {
+        "sessionId": serializers.CharField(),
+        "channel": serializers.CharField(),
+        "expiresAt": serializers.DateTimeField(),
+    },
+)
+
+
+class HandoffRedeemView(APIView):
+    @extend_schema(
+        request=HandoffRedeemIn,
+        responses={200: SessionOut},
+        tags=["conversation"],
+        operation_id="handoff_redeem",
+        description="Spends a handoff code; use the returned sessionId from now on (X-Session-Id): it "
+        "names the same cart and conversation as the device that asked for the code. Errors: 400 "
+        "handoff_code_invalid, 404 handoff_code_not_found, 409 handoff_code_used, 422 "
+        "handoff_code_expired, 403 handoff_sign_in_required, 429 handoff_rate_limited (5 refused "
+        "codes per 10 minutes per IP, session and account).",
+    )
+    def post(self, request: Request) -> Response:
+        data = HandoffRedeemIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user = _user(request)
+        # The caller's own session only sharpens the rate limit; a stale one must not block the code.
+        own = shopper_session_get_active(key=(values["sessionId"] or session_key_from_api(request)).strip())
+        if own is not None and own.user_id and (user is None or own.user_id != user.pk):
+            own = None
+        session = services.handoff_redeem(
+            code=values["code"], user=user, session=own, client_ip=client_ip(request), channel="api"
+        )
+        return Response(
+            {"sessionId": session.key, "channel": session.channel, "expiresAt": _iso(session.expires_at)}
+        )
 
 
 # --- support ---------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ Frames are JSON ``{type, payload}``. Who is asking comes from the scope (the Dja
 or ``?token=`` through ``commerce.ws_auth``) and the shopper session (``?sessionId=`` or the page's
 session); everything else goes through services in a worker thread. The consumer keeps only
 connection bookkeeping: who is connected, which groups it joined and when the last pong came.
+
+Addition to the contract: ``?history=N`` (1-50) asks for a ``history`` event ``{items: [{role, content,
+intent, createdAt, channel}]}`` (the REST history's items, oldest first) right after ``session``, so
+a client that reconnects, or has just signed in, restores the conversation without a REST call.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError
 from commerce.ws_auth import query_params
+from conversations import selectors
 from conversations.assistant.pipeline import respond_turn
 from conversations.assistant.reply import render_message_html, stream_chunks
 from conversations.models import session_group, user_group
@@ -39,6 +44,7 @@ MAX_FRAME_CHARS = 32_000
 CLOSE_AUTH_FAILED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLIENT_TYPES = ("message", "typing", "ping", "pong")
+MAX_HISTORY_ON_CONNECT = 50
 
 
 def _iso(value) -> str:
@@ -51,6 +57,20 @@ def _page_session_key(scope: dict[str, Any]) -> str:
     if session is None:
         return ""
     return session.get(PAGE_SESSION_KEY, "") or ""
+
+
+@database_sync_to_async
+def _recent_history(shopper: Shopper, limit: int) -> list[dict[str, Any]]:
+    conversation = selectors.conversation_find(shopper=shopper)
+    return [selectors.message_to_dict(m) for m in selectors.history(conversation=conversation, limit=limit)]
+
+
+_claimed_by_an_account = database_sync_to_async(selectors.session_claimed_by_account)
+
+
+def _history_limit(raw: str) -> int:
+    """``?history=N`` asks for the last N messages right after ``session``; 0 (the default) for none."""
+    return min(int(raw), MAX_HISTORY_ON_CONNECT) if raw.isdigit() else 0
 
 
 @database_sync_to_async
@@ -89,6 +109,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
 
         await self.send_event("session", {"sessionId": session.key, "expiresAt": _iso(session.expires_at)})
+        history_limit = _history_limit(params.get("history", ""))
+        if history_limit:
+            await self.send_event("history", {"items": await _recent_history(self.shopper, history_limit)})
         self.last_pong = asyncio.get_running_loop().time()
         self.heartbeat = asyncio.create_task(self._heartbeat())
 
@@ -150,6 +173,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             text = message_content_clean(payload.get("content"))
         except DomainError as exc:
             await self.send_error(exc.code, exc.message)
+            return
+        if self.shopper.user is None and await _claimed_by_an_account(self.shopper.session):
+            # Signed in elsewhere (another tab, or a device this conversation was handed to): the
+            # cart and conversation now belong to the account, which this guest socket is not.
+            await self.send_error(
+                "session_signed_in",
+                "This conversation now belongs to an account. Reload the page (signed in) to continue.",
+            )
             return
         await self.send_event("typing", {"on": True})
         try:

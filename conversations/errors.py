@@ -19,3 +19,30 @@ class EmptyMessage(InvalidInput):
 class SignInRequired(DomainError):
     status_code = 401
     code = "not_authenticated"
+
+
+class HandoffCodeInvalid(InvalidInput):
+    code = "handoff_code_invalid"
+
+
+class HandoffCodeNotFound(NotFound):
+    code = "handoff_code_not_found"
+
+
+class HandoffCodeUsed(DomainError):
+    status_code = 409
+    code = "handoff_code_used"
+
+
+class HandoffCodeExpired(DomainError):
+    code = "handoff_code_expired"
+
+
+class HandoffSignInRequired(DomainError):
+    status_code = 403
+    code = "handoff_sign_in_required"
+
+
+class HandoffRateLimited(DomainError):
+    status_code = 429
+    code = "handoff_rate_limited"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -39,6 +40,10 @@ class Conversation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Interaction summaries (memory app): messages up to this time are summarized; ``unsummarized``
+    # counts the messages since, kept by the same update that stamps ``updated_at``.
+    summarized_until = models.DateTimeField(null=True, blank=True)
+    unsummarized = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -114,6 +119,34 @@ class DialogueState(models.Model):
 
     def __str__(self) -> str:
         return f"State of conversation {self.conversation_id}"
+
+
+class HandoffCode(models.Model):
+    """A short one-time code that lets another device continue a shopper session's conversation and cart.
+
+    Only a keyed hash of the code is stored (``digest``, unique), so the table never holds a code that
+    could be replayed; the code itself is shown once, to the shopper who asked for it.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey(
+        "accounts.ShopperSession", on_delete=models.CASCADE, related_name="handoff_codes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Handoff code for session {self.session_id}"
+
+    def is_used(self) -> bool:
+        return self.used_at is not None
+
+    def is_expired(self, *, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
 
 
 class SupportTicket(models.Model):

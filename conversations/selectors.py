@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from typing import Any
 
 from django.db.models import QuerySet
 
-from commerce.accounts.models import User
+from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket
@@ -24,6 +26,11 @@ def conversation_find(*, shopper: Shopper) -> Conversation | None:
     return None
 
 
+def session_claimed_by_account(session: ShopperSession) -> bool:
+    """Whether a guest session has since signed in (on any device), so a guest may no longer use it."""
+    return ShopperSession.objects.filter(pk=session.pk, user__isnull=False).exists()
+
+
 def history(*, conversation: Conversation | None, limit: int = HISTORY_DEFAULT_LIMIT) -> list[Message]:
     """The last ``limit`` messages of the conversation, oldest first."""
     if conversation is None:
@@ -31,6 +38,18 @@ def history(*, conversation: Conversation | None, limit: int = HISTORY_DEFAULT_L
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
     recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
     return recent[::-1]
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """A history item as the contract shows it: ``{role, content, intent, createdAt, channel}``."""
+    created = message.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "role": message.role,
+        "content": message.content,
+        "intent": message.intent,
+        "createdAt": created,
+        "channel": message.channel,
+    }
 
 
 def tickets_for_user(*, user: User) -> QuerySet[SupportTicket]:

@@ -8,18 +8,44 @@ joined. The channel layer delivers at most once; the database row is the record,
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
 from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.services import shopper_sign_in
 from commerce.accounts.shoppers import Shopper
-from conversations.errors import EmptyMessage, MessageTooLong, SignInRequired
-from conversations.models import Conversation, DialogueState, Message, SupportTicket, TicketMessage
+from conversations.errors import (
+    EmptyMessage,
+    HandoffCodeExpired,
+    HandoffCodeInvalid,
+    HandoffCodeNotFound,
+    HandoffCodeUsed,
+    HandoffRateLimited,
+    HandoffSignInRequired,
+    MessageTooLong,
+    SignInRequired,
+)
+from conversations.models import (
+    Conversation,
+    DialogueState,
+    HandoffCode,
+    Message,
+    SupportTicket,
+    TicketMessage,
+)
+from memory.services import interaction_summary_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +105,8 @@ def message_record(
     message itself (as its ``response``) and skips the push.
     """
     with transaction.atomic():
+        if role == Message.Role.USER:
+            _summary_schedule_due(conversation)
         message = Message.objects.create(
             conversation=conversation,
             role=role,
@@ -88,7 +116,9 @@ def message_record(
             confidence=confidence,
             actions=actions or [],
         )
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+        Conversation.objects.filter(pk=conversation.pk).update(
+            updated_at=timezone.now(), unsummarized=F("unsummarized") + 1
+        )
         group = conversation.group_name
         event = {"type": CHAT_EVENT, "role": role, "content": content, "channel": channel, "origin": origin}
         transaction.on_commit(lambda: _push(group, event))
@@ -122,7 +152,8 @@ def conversation_join_account(*, user: User, guest_session: ShopperSession) -> C
             guest.user = user
             guest.save(update_fields=["session", "user", "updated_at"])
             return guest
-        guest.messages.update(conversation=account)
+        moved = guest.messages.update(conversation=account)
+        Conversation.objects.filter(pk=account.pk).update(unsummarized=F("unsummarized") + moved)
         guest_state = DialogueState.objects.filter(conversation=guest).first()
         if guest_state is not None:
             DialogueState.objects.filter(conversation=account).delete()
@@ -138,6 +169,94 @@ def conversation_join_account(*, user: User, guest_session: ShopperSession) -> C
         guest.delete()
         account.save(update_fields=["updated_at"])
         return account
+
+
+# --- interaction summaries (memory) ----------------------------------------------------------------
+
+# A visit ends after this long without a message; its summary is written when the next one starts.
+SUMMARY_IDLE = timedelta(minutes=30)
+# A long visit is summarized every this many messages rather than only at its end.
+SUMMARY_MAX_MESSAGES = 20
+SUMMARY_SOURCE_MESSAGES = 60
+# Turns that say nothing about the shopper's interests (memory turns are memory's own record).
+_SUMMARY_SKIP_INTENTS = frozenset(
+    {"greeting", "help", "confirm", "deny", "out_of_scope", "show_memory", "save_preference"}
+)
+# A shopper who asks to forget must not find what came before it summarized afterwards.
+_SUMMARY_FORGET_INTENTS = frozenset({"forget_preference", "clear_memory"})
+
+
+def _summary_schedule_due(conversation: Conversation) -> bool:
+    """Called as a signed-in shopper's message arrives: summarizes the stretch before it when it is done.
+
+    The stretch is done when this message starts a new visit (``SUMMARY_IDLE`` since the last one)
+    or when it has grown to ``SUMMARY_MAX_MESSAGES``. It reads only the conversation row the caller
+    already loaded, so a turn that summarizes nothing costs no query. Claiming the stretch is a
+    conditional update on ``summarized_until``: of two turns racing, one schedules the summary.
+    The summary itself is written by memory's task after commit (off the request path).
+    """
+    if not conversation.user_id or conversation.unsummarized <= 0:
+        return False
+    last = conversation.updated_at
+    if timezone.now() - last < SUMMARY_IDLE and conversation.unsummarized < SUMMARY_MAX_MESSAGES:
+        return False
+    since = conversation.summarized_until
+    claimed = (
+        Conversation.objects.filter(pk=conversation.pk, summarized_until=since)
+        if since is not None
+        else Conversation.objects.filter(pk=conversation.pk, summarized_until__isnull=True)
+    ).update(summarized_until=last, unsummarized=F("unsummarized") - conversation.unsummarized)
+    if not claimed:
+        return False
+    conversation.summarized_until, conversation.unsummarized = last, 0
+    stretch = conversation.messages.filter(created_at__lte=last)
+    if since is not None:
+        stretch = stretch.filter(created_at__gt=since)
+    recent = list(stretch.order_by("-created_at", "-id")[:SUMMARY_SOURCE_MESSAGES])[::-1]
+    text = conversation_summary_text(messages=recent)
+    if not text:
+        return False
+    channel = recent[-1].channel
+    return interaction_summary_schedule(
+        user=conversation.user,
+        conversation_label=f"{channel} chat",
+        text=text,
+        channel=channel,
+    )
+
+
+def conversation_summary_text(*, messages: list[Message]) -> str:
+    """One line about a stretch of conversation, from what the assistant did and what was asked.
+
+    What was done (the succeeded actions' details, e.g. "Found 3 products for trail shoes.") says
+    the most; a stretch where nothing was done falls back on the shopper's own words. Greetings,
+    yes/no and memory requests add nothing and are left out, and a request to forget drops everything
+    before it. Empty when nothing is worth remembering.
+    """
+    done: list[str] = []
+    asked: list[str] = []
+    for message in messages:
+        if message.intent in _SUMMARY_FORGET_INTENTS:
+            done, asked = [], []
+            continue
+        if message.intent in _SUMMARY_SKIP_INTENTS:
+            continue
+        if message.role == Message.Role.USER:
+            words = " ".join(message.content.split())
+            if words and words not in asked:
+                asked.append(words)
+        elif message.role == Message.Role.ASSISTANT:
+            for act in message.actions or []:
+                if not isinstance(act, dict) or act.get("status") != "succeeded":
+                    continue
+                detail = " ".join(str(act.get("detail", "")).split())
+                if detail and detail.rstrip(".") + "." not in done:
+                    done.append(detail.rstrip(".") + ".")
+    if done:
+        return " ".join(done)
+    if asked:
+        return "Asked: " + "; ".join(f'"{text}"' for text in asked)
+    return ""
 
 
 def on_shopper_signed_in(sender: Any, *, user: User, guest_session: ShopperSession | None, **kwargs) -> None:
@@ -164,6 +283,153 @@ def dialogue_state_save(*, conversation: Conversation, **fields: Any) -> Dialogu
             setattr(state, name, value)
         state.save()
     return state
+
+
+# --- handoff codes ("continue on your phone") -------------------------------------------------
+
+# No 0/O, 1/I/L: a code is read off one screen and typed on another.
+HANDOFF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+HANDOFF_CODE_LENGTH = 8
+HANDOFF_CODE_TTL = timedelta(minutes=10)
+# Guessing: after this many refused codes in the window, a client (IP, session or account) must wait.
+HANDOFF_MAX_FAILURES = 5
+HANDOFF_FAILURE_WINDOW_SECONDS = 600
+# Codes are kept this long after they expire (so "expired" can be told from "unknown"), then purged.
+HANDOFF_KEEP_EXPIRED = timedelta(days=1)
+_HANDOFF_SALT = "conversations.handoff"
+_HANDOFF_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+@dataclass(frozen=True)
+class IssuedHandoff:
+    code: str  # shown once, as "ABCD-EFGH"; only its digest is stored
+    expires_at: datetime
+    session: ShopperSession
+
+
+def _handoff_digest(normalized: str) -> str:
+    return salted_hmac(_HANDOFF_SALT, normalized, algorithm="sha256").hexdigest()
+
+
+def handoff_code_normalize(code: Any) -> str:
+    """The code as stored-before-hashing: upper case, spaces and dashes dropped; "" when malformed."""
+    if not isinstance(code, str) or len(code) > 40:
+        return ""
+    text = _HANDOFF_SEPARATORS.sub("", code).upper()
+    if len(text) != HANDOFF_CODE_LENGTH or any(ch not in HANDOFF_ALPHABET for ch in text):
+        return ""
+    return text
+
+
+def handoff_code_issue(*, shopper: Shopper) -> IssuedHandoff:
+    """A new one-time code for the shopper's session (its conversation and cart), valid 10 minutes.
+
+    A new code replaces the session's earlier ones. Expired codes of anyone, older than a day, are
+    purged on the way (the table stays small without a scheduled job).
+    """
+    session = shopper.session
+    if session is None or not session.is_active():
+        raise SignInRequired("A handoff code needs an active session: open the chat first.")
+    now = timezone.now()
+    expires_at = now + HANDOFF_CODE_TTL
+    with transaction.atomic():
+        HandoffCode.objects.filter(session=session, used_at__isnull=True).delete()
+        HandoffCode.objects.filter(expires_at__lt=now - HANDOFF_KEEP_EXPIRED).delete()
+        for _ in range(5):
+            raw = "".join(secrets.choice(HANDOFF_ALPHABET) for _ in range(HANDOFF_CODE_LENGTH))
+            try:
+                with transaction.atomic():  # a savepoint: a digest clash draws again
+                    HandoffCode.objects.create(
+                        digest=_handoff_digest(raw), session=session, created_at=now, expires_at=expires_at
+                    )
+            except IntegrityError:
+                continue
+            return IssuedHandoff(code=f"{raw[:4]}-{raw[4:]}", expires_at=expires_at, session=session)
+    raise IntegrityError("Could not draw an unused handoff code in 5 tries.")  # ~1e-50 odds
+
+
+def _handoff_failure_keys(*, client_ip: str, user: User | None, session: ShopperSession | None) -> list[str]:
+    keys = [f"handoff:fail:ip:{client_ip or 'unknown'}"]
+    if session is not None:
+        keys.append(f"handoff:fail:session:{session.key}")
+    if user is not None:
+        keys.append(f"handoff:fail:user:{user.pk}")
+    return keys
+
+
+def _handoff_count_failure(keys: list[str]) -> None:
+    for key in keys:
+        # add() starts the window only for the first failure; incr() keeps the key's expiry.
+        cache.add(key, 0, timeout=HANDOFF_FAILURE_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.set(key, 1, timeout=HANDOFF_FAILURE_WINDOW_SECONDS)
+
+
+def _handoff_refuse(keys: list[str], error: Exception) -> NoReturn:
+    _handoff_count_failure(keys)
+    raise error
+
+
+def handoff_redeem(
+    *,
+    code: Any,
+    user: User | None,
+    session: ShopperSession | None,
+    client_ip: str,
+    channel: str = "web",
+) -> ShopperSession:
+    """Spends a handoff code: returns the session this device should use from now on.
+
+    The caller's door then names that session (page: the Django session; API: the returned
+    ``sessionId``), so this device sees the same cart, conversation and dialogue state as the one
+    that asked for the code. When the caller is signed in and the code names a guest session, that
+    session signs in here (``shopper_sign_in``): the guest cart and conversation join the account.
+    A code for a session that belongs to an account works only for that account.
+
+    Every refused code (malformed, unknown, used, expired, someone else's) counts against the
+    caller's IP, session and account; after ``HANDOFF_MAX_FAILURES`` in ten minutes every attempt
+    is refused with 429 ``handoff_rate_limited``, a right code included.
+    """
+    keys = _handoff_failure_keys(client_ip=client_ip, user=user, session=session)
+    if any((cache.get(key) or 0) >= HANDOFF_MAX_FAILURES for key in keys):
+        raise HandoffRateLimited(
+            "Too many wrong codes. Wait ten minutes, then try again.",
+            details={"retryAfterSeconds": HANDOFF_FAILURE_WINDOW_SECONDS},
+        )
+    normalized = handoff_code_normalize(code)
+    if not normalized:
+        _handoff_refuse(
+            keys,
+            HandoffCodeInvalid(
+                f"A handoff code is {HANDOFF_CODE_LENGTH} letters and digits, like ABCD-2345.",
+                details={"field": "code"},
+            ),
+        )
+    now = timezone.now()
+    handoff = HandoffCode.objects.select_related("session").filter(digest=_handoff_digest(normalized)).first()
+    if handoff is None:
+        _handoff_refuse(keys, HandoffCodeNotFound("That code is not right. Check it and try again."))
+    if handoff.is_used():
+        _handoff_refuse(keys, HandoffCodeUsed("That code was already used. Ask for a new one."))
+    target = handoff.session
+    if handoff.is_expired(now=now) or not target.is_active():
+        _handoff_refuse(keys, HandoffCodeExpired("That code has expired. Ask for a new one."))
+    if target.user_id is not None and (user is None or user.pk != target.user_id):
+        _handoff_refuse(
+            keys,
+            HandoffSignInRequired(
+                "This conversation belongs to an account: sign in to it on this device to continue."
+            ),
+        )
+    with transaction.atomic():
+        spent = HandoffCode.objects.filter(pk=handoff.pk, used_at__isnull=True).update(used_at=now)
+        if not spent:  # another device spent it a moment ago
+            _handoff_refuse(keys, HandoffCodeUsed("That code was already used. Ask for a new one."))
+        if user is not None and target.user_id is None:
+            target = shopper_sign_in(user=user, session=target, channel=channel)
+    return target
 
 
 # --- support ---------------------------------------------------------------------------------
