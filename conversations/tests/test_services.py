@@ -213,3 +213,164 @@ def test_dialogue_state_round_trips_through_the_database():
     loaded = dialogue_state.load(conversation)
     assert loaded == state
     assert loaded.product_at(2) == 9 and loaded.product_at(-1) == 2 and loaded.product_at(4) is None
+
+
+# --- interaction summaries (memory) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def trail_runner():
+    from decimal import Decimal
+
+    from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+
+    category = CategoryFactory(name="Running Shoes", slug="running-shoes")
+    product = ProductFactory(name="Trail Runner 2", brand="Stride", category=category, tags=["running"])
+    VariantFactory(product=product, size="10", price=Decimal("129.99"), stock=8)
+    return product
+
+
+@pytest.fixture
+def summaries(settings):
+    """Memory's summary task runs in-process, as in the embedded run; the summary rows."""
+    from memory.models import InteractionSummary
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    return InteractionSummary.objects
+
+
+def _committed(at):
+    """At time ``at``, with after-commit callbacks (the summary task) run as each block ends."""
+    import contextlib
+
+    import time_machine
+    from django.test import TestCase
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(time_machine.travel(at, tick=False))
+    stack.enter_context(TestCase.captureOnCommitCallbacks(execute=True))
+    return stack
+
+
+def _say(shopper: Shopper, text: str, at) -> dict:
+    from conversations.assistant.pipeline import respond
+
+    with _committed(at):
+        return respond(shopper=shopper, text=text, channel="web")
+
+
+def test_a_signed_in_visit_is_summarized_once_when_the_next_visit_starts(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user = UserFactory()
+    member = Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
+    start = timezone.now()
+    _say(member, "hello", start)
+    _say(member, "show me running shoes", start + timedelta(minutes=1))
+    _say(member, "add the first one", start + timedelta(minutes=2))
+    assert not summaries.exists()  # the visit is still going on
+
+    _say(member, "what's in my cart?", start + timedelta(minutes=40))
+    _say(member, "thanks, bye", start + timedelta(minutes=41))
+
+    summary = summaries.get(user=user)
+    assert summary.conversation_label == "web chat" and summary.channel == "web"
+    assert "running shoes" in summary.text and "Trail Runner 2" in summary.text
+    assert "cart?" not in summary.text  # the new visit is summarized when it is over
+    conversation = Conversation.objects.get(user=user)
+    assert conversation.unsummarized == 4
+
+
+def test_a_guest_visit_is_never_summarized(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    guest = _guest()
+    start = timezone.now()
+    _say(guest, "show me running shoes", start)
+    _say(guest, "show me running shoes", start + timedelta(hours=2))
+    assert not summaries.exists()
+
+
+def test_a_long_visit_is_summarized_every_twenty_messages(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.services import SUMMARY_MAX_MESSAGES
+
+    user = UserFactory()
+    member = Shopper(user=user, session=None)
+    start = timezone.now()
+    for n in range(SUMMARY_MAX_MESSAGES // 2):
+        _say(member, "show me running shoes", start + timedelta(minutes=n))
+    assert not summaries.exists()
+    _say(member, "hello", start + timedelta(minutes=11))
+    _say(member, "hello", start + timedelta(minutes=12))
+    assert summaries.filter(user=user).count() == 1
+
+
+def test_the_guest_part_of_a_joined_conversation_is_summarized_for_the_account(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    guest = _guest()
+    start = timezone.now()
+    _say(guest, "show me running shoes", start)
+    user = UserFactory()
+    shopper_sign_in(user=user, session=guest.session, channel="web")
+    _say(Shopper(user=user, session=guest.session), "hello again", start + timedelta(hours=1))
+    assert "running shoes" in summaries.get(user=user).text
+
+
+def test_two_turns_racing_schedule_one_summary(summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user = UserFactory()
+    conversation = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    start = timezone.now()
+    with _committed(start):
+        message_record(conversation=conversation, role="user", content="show me denim", channel="web")
+    with _committed(start + timedelta(hours=1)):
+        first, second = (Conversation.objects.get(pk=conversation.pk) for _ in range(2))
+        message_record(conversation=first, role="user", content="hello", channel="web")
+        message_record(conversation=second, role="user", content="hello", channel="kiosk")
+    assert summaries.filter(user=user).count() == 1
+    assert summaries.get(user=user).text == 'Asked: "show me denim"'
+
+
+def test_summary_text_keeps_what_was_done_and_drops_what_came_before_a_request_to_forget():
+    from conversations.services import conversation_summary_text
+
+    def msg(role, content, intent, actions=()):
+        return Message(role=role, content=content, intent=intent, actions=list(actions))
+
+    done = {"type": "product_search", "status": "succeeded", "detail": "Found 2 products for denim."}
+    failed = {"type": "add_to_cart", "status": "failed", "detail": "Out of stock."}
+    assert conversation_summary_text(messages=[msg("user", "hi", "greeting")]) == ""
+    assert (
+        conversation_summary_text(
+            messages=[
+                msg("user", "denim please", "product_search"),
+                msg("assistant", "Here", "product_search", [done, failed]),
+                msg("user", "denim please", "product_search"),
+                msg("assistant", "Here", "product_search", [done]),
+            ]
+        )
+        == "Found 2 products for denim."
+    )
+    forgotten = conversation_summary_text(
+        messages=[
+            msg("user", "denim please", "product_search"),
+            msg("assistant", "Here", "product_search", [done]),
+            msg("user", "forget everything about me", "clear_memory"),
+            msg("user", "neon socks?", "product_search"),
+        ]
+    )
+    assert forgotten == 'Asked: "neon socks?"'
