@@ -225,6 +225,15 @@ def _summary_schedule_due(conversation: Conversation) -> bool:
     )
 
 
+def conversation_summary_skip(*, user: User) -> int:
+    """Marks everything said so far as summarized, without a summary: for memory's "forget my history".
+
+    Without it, a visit going on while the shopper cleared their history would be summarized later.
+    """
+    with transaction.atomic():
+        return Conversation.objects.filter(user=user).update(summarized_until=timezone.now(), unsummarized=0)
+
+
 def conversation_summary_text(*, messages: list[Message]) -> str:
     """One line about a stretch of conversation, from what the assistant did and what was asked.
 

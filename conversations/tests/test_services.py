@@ -374,3 +374,20 @@ def test_summary_text_keeps_what_was_done_and_drops_what_came_before_a_request_t
         ]
     )
     assert forgotten == 'Asked: "neon socks?"'
+
+
+def test_skipping_summaries_after_a_history_clear_leaves_the_visit_unsummarized(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.services import conversation_summary_skip
+
+    user = UserFactory()
+    member = Shopper(user=user, session=None)
+    start = timezone.now()
+    _say(member, "show me running shoes", start)
+    with _committed(start + timedelta(minutes=1)):
+        assert conversation_summary_skip(user=user) == 1
+    _say(member, "hello", start + timedelta(hours=1))
+    assert not summaries.filter(user=user).exists()
