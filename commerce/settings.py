@@ -204,6 +204,9 @@ REST_FRAMEWORK = {
         "user": f"{env.int('RATE_LIMIT_AUTHENTICATED_PER_MINUTE', default=600)}/min",
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies add to X-Forwarded-For in front of the app: 0 = clients connect directly (the
+    # header is ignored, so a client cannot pick its own address to dodge per-IP limits); 1 behind nginx.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("ACCESS_TOKEN_TTL_SECONDS", default=900)),

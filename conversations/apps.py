@@ -7,6 +7,8 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         from commerce.accounts.signals import shopper_signed_in
-        from conversations.services import on_shopper_signed_in
+        from conversations.services import on_history_forgotten, on_shopper_signed_in
+        from memory.signals import history_forgotten
 
         shopper_signed_in.connect(on_shopper_signed_in, dispatch_uid="conversations.join_on_sign_in")
+        history_forgotten.connect(on_history_forgotten, dispatch_uid="conversations.skip_forgotten_history")

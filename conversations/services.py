@@ -234,6 +234,11 @@ def conversation_summary_skip(*, user: User) -> int:
         return Conversation.objects.filter(user=user).update(summarized_until=timezone.now(), unsummarized=0)
 
 
+def on_history_forgotten(sender: Any, *, user: User, **kwargs: Any) -> None:
+    """memory's ``history_forgotten`` receiver: nothing said before the shopper's "forget" is summarized."""
+    conversation_summary_skip(user=user)
+
+
 def conversation_summary_text(*, messages: list[Message]) -> str:
     """One line about a stretch of conversation, from what the assistant did and what was asked.
 

@@ -45,6 +45,7 @@ from memory.selectors import (
     preferences_get,
     signed_in,
 )
+from memory.signals import history_forgotten
 from memory.sizes import KIND_EXAMPLES, SIZE_KINDS, kinds_accepting, normalise_size
 from memory.types import Preferences
 
@@ -350,6 +351,7 @@ def history_clear(*, user: Any) -> int:
         return 0
     with transaction.atomic():
         deleted, _ = InteractionSummary.objects.filter(user=user).delete()
+        _announce_history_forgotten(user)
     return deleted
 
 
@@ -388,7 +390,12 @@ def memory_clear(*, user: Any) -> dict[str, int]:
             "history": InteractionSummary.objects.filter(user=user).delete()[0],
         }
         SignalReceipt.objects.filter(user=user).delete()
+        _announce_history_forgotten(user)
     return counts
+
+
+def _announce_history_forgotten(user: Any) -> None:
+    transaction.on_commit(lambda: history_forgotten.send(sender=InteractionSummary, user=user))
 
 
 # --- Interaction summaries --------------------------------------------------------------------

@@ -96,3 +96,13 @@ def test_chat_panel_include_loads_the_body_and_the_script():
     html = render_to_string("conversations/chat_panel.html", {"chat_channel": "kiosk"})
     assert 'hx-get="/chat/panel/?channel=kiosk"' in html
     assert "js/chat.js" in html and "css/chat.css" in html
+
+
+def test_chat_panel_offers_a_handoff_code_that_the_button_fetches():
+    html = render_to_string("conversations/chat_panel.html", {})
+    assert 'hx-post="/chat/handoff/"' in html and "Continue on your phone" in html
+    client = Client()
+    client.get("/")
+    response = client.post("/chat/handoff/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b'class="handoff-code"' in response.content

@@ -391,3 +391,22 @@ def test_skipping_summaries_after_a_history_clear_leaves_the_visit_unsummarized(
         assert conversation_summary_skip(user=user) == 1
     _say(member, "hello", start + timedelta(hours=1))
     assert not summaries.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("forget", ["history_clear", "memory_clear"])
+def test_forgetting_history_in_memory_leaves_the_visit_going_on_unsummarized(trail_runner, summaries, forget):
+    """memory's "forget my history" reaches conversations through its ``history_forgotten`` signal."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from memory import services as memory_services
+
+    user = UserFactory()
+    member = Shopper(user=user, session=None)
+    start = timezone.now()
+    _say(member, "show me running shoes", start)
+    with _committed(start + timedelta(minutes=1)):
+        getattr(memory_services, forget)(user=user)
+    _say(member, "hello", start + timedelta(hours=1))
+    assert not summaries.filter(user=user).exists()
