@@ -106,3 +106,29 @@ def test_chat_panel_offers_a_handoff_code_that_the_button_fetches():
     response = client.post("/chat/handoff/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert b'class="handoff-code"' in response.content
+
+
+def test_product_cards_in_a_reply_add_an_in_stock_variant_to_the_cart():
+    import re
+    from decimal import Decimal
+
+    from carts.models import CartLine
+    from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+    from conversations.assistant.pipeline import respond_turn
+
+    category = CategoryFactory(name="Hoodies", slug="hoodies")
+    hoodie = ProductFactory(name="Cloud Hoodie", brand="Thread", category=category, tags=["hoodie"])
+    sold_out = VariantFactory(product=hoodie, size="S", color="grey", price=Decimal("59.00"), stock=0)
+    medium = VariantFactory(product=hoodie, size="M", color="grey", price=Decimal("59.00"), stock=4)
+    client = Client()
+    client.get("/chat/panel/")  # the page session the chat panel uses
+    shopper = Shopper(user=None, session=ShopperSession.objects.get(key=client.session[PAGE_SESSION_KEY]))
+
+    html = respond_turn(shopper=shopper, text="show me hoodies", channel="web").html
+
+    assert 'hx-post="/cart/add/"' in html
+    offered = re.findall(r'<option value="(\d+)"', html)
+    assert str(medium.pk) in offered and str(sold_out.pk) not in offered
+    response = client.post("/cart/add/", {"variant_id": medium.pk, "quantity": 1}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Added 1 to your cart." in response.content
+    assert CartLine.objects.get(cart__session=shopper.session).variant_id == medium.pk
