@@ -1,0 +1,154 @@
+"""Chatting with the assistant in Chromium, through the real chat panel over a real WebSocket.
+
+A guest searches, adds "the second one" (answering the size question), looks at the cart, signs in
+(the guest cart merges into the account) and checks out by chat with the address and card of an
+earlier order. Daphne serves the site from a thread of the test process (``asgi_live_server``), so
+the page, the socket and this test share one database and one channel layer. Outcomes are checked on
+the page and in the database; screenshots land in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from carts.models import CartLine
+from carts.services import cart_add_item
+from catalog.models import Variant
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import PASSWORD, UserFactory
+from commerce.testing.browser import screenshot
+from orders.models import Order
+from orders.services import order_place
+
+pytest_plugins = ["commerce.testing.browser", "commerce.testing.asgi_server"]
+pytestmark = pytest.mark.browser
+
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "500 Main St",
+    "line2": "",
+    "city": "Austin",
+    "state": "TX",
+    "postalCode": "78701",
+    "country": "US",
+}
+REPLY_TIMEOUT_MS = 15_000
+PHONE_SMALL = {"width": 375, "height": 667}
+
+
+def _replies(page):
+    return page.locator("#chat-log [data-intent]")
+
+
+def _open_chat(page) -> None:
+    dock = page.locator("#chat-dock")
+    if dock.get_attribute("open") is None:
+        page.get_by_text("Ask the assistant", exact=True).click()
+    page.locator("#chat-input").wait_for(state="visible")
+
+
+def _say(page, text: str):
+    """Types ``text`` into the panel, presses Enter and returns the assistant's answer (a locator)."""
+    before = _replies(page).count()
+    box = page.locator("#chat-input")
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat-log [data-intent]').length > n",
+        arg=before,
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    return _replies(page).nth(before)
+
+
+def _guest_cart_lines(page):
+    session_id = page.locator(".chat[data-session-id]").get_attribute("data-session-id")
+    return list(CartLine.objects.filter(cart__session__key=session_id).select_related("variant"))
+
+
+def _member_with_an_earlier_order():
+    """A shopper whose last order left an address and a test card on file (what chat checkout reuses)."""
+    user = UserFactory(email="ada@example.com")
+    socks = Variant.objects.filter(stock__gte=5, product__name__icontains="sock").first()
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=socks.pk, quantity=1)
+    order_place(user=user, shipping_address=ADDRESS, payment_method={"type": "card", "token": "pm_test_visa"})
+    return user
+
+
+def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_catalog, open_chat_page):
+    user = _member_with_an_earlier_order()
+    page = open_chat_page()
+    page.goto("/")
+    _open_chat(page)
+
+    found = _say(page, "show me running shoes")
+    cards = found.locator(".chat-product")
+    assert cards.count() >= 2, found.inner_text()
+    second_name = cards.nth(1).locator(".chat-product-name").inner_text()
+    sizes_of_second = cards.nth(1).locator("select option[value]:not([value=''])").all_inner_texts()
+    screenshot(page, "chat-1-search")
+
+    answer = _say(page, "add the second one")
+    for _ in range(3):  # the assistant asks for what it must not guess (size, then perhaps colour)
+        if _guest_cart_lines(page):
+            break
+        text = answer.inner_text().lower()
+        size, color = (part.strip() for part in sizes_of_second[0].split("/", 1))
+        answer = _say(page, f"size {size}" if "size" in text else color)
+    lines = _guest_cart_lines(page)
+    assert len(lines) == 1 and lines[0].quantity == 1, answer.inner_text()
+    assert lines[0].variant.product.name in second_name
+    expect_badge(page, 1)
+
+    cart_reply = _say(page, "show my cart")
+    assert lines[0].variant.product.name in cart_reply.inner_text()
+    screenshot(page, "chat-2-cart")
+
+    page.goto("/account/login/?next=/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect_badge(page, 1)  # the guest cart became the account's cart
+    assert CartLine.objects.filter(cart__user=user).count() == 1
+
+    _open_chat(page)
+    confirm = _say(page, "checkout")
+    assert re.search(r"\$\d+\.\d\d", confirm.inner_text()), confirm.inner_text()
+    assert Order.objects.filter(user=user).count() == 1  # nothing placed before the yes
+    placed = _say(page, "yes")
+    screenshot(page, "chat-3-checkout")
+
+    assert Order.objects.filter(user=user).count() == 2, placed.inner_text()
+    order = Order.objects.filter(user=user).order_by("-id").first()
+    assert [line.variant_id for line in order.lines.all()] == [lines[0].variant_id]
+    assert order.number in placed.inner_text()
+    assert not CartLine.objects.filter(cart__user=user).exists()
+    expect_badge(page, 0)
+    assert page.watch.problems() == []
+
+
+def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_chat_page):
+    page = open_chat_page(viewport=PHONE_SMALL)
+    page.goto("/")
+    _open_chat(page)
+    box = page.locator("#chat-input")
+    assert (
+        box.is_visible()
+        and box.bounding_box()["y"] + box.bounding_box()["height"] <= PHONE_SMALL["height"] + 1
+    )
+
+    answer = _say(page, "hello")
+    assert answer.get_attribute("data-intent") == "greeting"
+    screenshot(page, "chat-phone", full_page=False)
+    assert page.watch.problems() == []
+
+
+def expect_badge(page, count: int) -> None:
+    page.wait_for_function(
+        "n => (document.querySelector('#cart-badge .badge') || {}).textContent == String(n)",
+        arg=count,
+        timeout=REPLY_TIMEOUT_MS,
+    )
