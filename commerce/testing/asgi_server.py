@@ -12,22 +12,18 @@ access (pytest-django's blocker is process-wide); browser tests use ``transactio
 the test writes is committed and visible to the server's threads, and what the server writes is
 visible to the test.
 
-Fixtures:
-- ``asgi_live_server``: the running server (``.url`` like pytest-django's ``live_server``).
-- ``open_chat_page(viewport=...)``: pages on it, with the same :class:`PageWatch` as the WSGI pages,
-  except that the chat socket is watched too: a socket that fails to connect fails the test.
+Fixture: ``asgi_live_server``, the running server (``.url`` like pytest-django's ``live_server``). The
+browser plugin (``commerce.testing.browser``) loads this one and opens its pages on it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
-
-from commerce.testing.browser import DEFAULT_TIMEOUT_MS, DESKTOP, PageWatch
 
 START_TIMEOUT_SECONDS = 20
 
@@ -101,28 +97,3 @@ def asgi_live_server(transactional_db, settings) -> Iterator[AsgiLiveServer]:
     database["CONN_MAX_AGE"] = 0
     yield _server
     database["CONN_MAX_AGE"] = kept
-
-
-@pytest.fixture
-def open_chat_page(chromium, asgi_live_server) -> Iterator[Callable[..., object]]:
-    """Opens pages on the ASGI live server; each page has a ``watch`` that also covers the chat socket."""
-    contexts = []
-
-    def open_page(viewport: dict[str, int] | None = None, **context_options):
-        context = chromium.new_context(
-            base_url=asgi_live_server.url,
-            viewport=viewport or DESKTOP,
-            locale="en-US",
-            timezone_id="UTC",
-            **context_options,
-        )
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.watch = PageWatch(origin=asgi_live_server.url, ignore_chat_socket=False)
-        page.watch.attach(page)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()

@@ -7,8 +7,10 @@ as root; where Chromium is still absent the browser tests are skipped with the r
 Fixtures:
 - ``chromium``: a launched Chromium (one per test; Playwright gives every launch a fresh temporary
   profile, so no cookies or cache leak between tests).
-- ``browser_page``: a desktop-sized page whose relative URLs resolve against pytest-django's
-  ``live_server``; it records JavaScript errors and failed same-origin requests (see ``PageWatch``).
+- ``browser_page``: a desktop-sized page whose relative URLs resolve against ``asgi_live_server``
+  (Daphne in a thread of the test process, see ``commerce.testing.asgi_server``, so the chat panel's
+  WebSocket connects); it records JavaScript errors, failed same-origin requests and a chat socket
+  that fails to connect (see ``PageWatch``).
 - ``open_browser_page(viewport=PHONE)``: more pages, e.g. a phone-sized one for the responsive layout.
 
 ``screenshot(page, name)`` saves a full-page PNG to ``test-artifacts/browser/<name>.png`` (git-ignored).
@@ -18,9 +20,11 @@ asyncio loop in a greenlet of the test thread, so ``asyncio.get_running_loop()``
 plain test code runs, and Django's ORM would refuse every query with SynchronousOnlyOperation. That
 loop serves nothing while the test thread runs (Playwright only drives it inside its own calls), so
 blocking database calls cannot stall it; the variable is set for the browser's lifetime only and
-restored afterwards, so the rest of the suite keeps Django's guard. While the loop is visible,
-Django's connections live in a per-context store (asgiref), so a query from the test body opens its
-own connection (autocommit: browser tests use ``transactional_db`` anyway); the fixture closes it.
+restored afterwards, so the rest of the suite keeps Django's guard. (It is process-wide, so the ASGI
+live server's threads run without the guard meanwhile; the Channels communicator tests keep it.)
+While the loop is visible, Django's connections live in a per-context store (asgiref), so a query
+from the test body opens its own connection (autocommit: browser tests use ``transactional_db``
+anyway); the fixture closes it.
 
 PYTEST_DONT_REWRITE: test modules import the helpers below as well as loading this plugin, and
 the module holds no assertions to rewrite.
@@ -39,6 +43,8 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+pytest_plugins = ["commerce.testing.asgi_server"]
+
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -55,7 +61,6 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # Long enough for a cold live server on a busy 2-core CI machine, short enough to fail fast.
 DEFAULT_TIMEOUT_MS = 15_000
-CHAT_SOCKET_PATH = "/ws/chat/"
 
 
 def chromium_missing_reason() -> str | None:
@@ -93,16 +98,15 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 @dataclass
 class PageWatch:
-    """What went wrong in a page that a screenshot would not show: script errors and broken links."""
+    """What went wrong in a page that a screenshot would not show: script errors and broken links.
+
+    The chat panel's socket (``/ws/chat/``) is watched like any request: the pages are served by an
+    ASGI server, so a socket that cannot connect (refused origin, consumer error) fails the test.
+    """
 
     origin: str
     js_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
-    # pytest-django's live_server is a WSGI server: it cannot upgrade the chat panel's socket
-    # (/ws/chat/), so that one failure says nothing about the page under test. A test that chats
-    # needs an ASGI live server and sets this to False.
-    ignore_chat_socket: bool = True
-    _chat_socket_failed: bool = False
 
     def attach(self, page) -> None:
         page.on("pageerror", lambda error: self.js_errors.append(str(error)))
@@ -113,37 +117,20 @@ class PageWatch:
     def _on_console(self, message) -> None:
         # "Failed to load resource" repeats a network failure without its URL; the response and
         # requestfailed listeners record those with the URL. (Chromium's own /favicon.ico probe
-        # reaches neither listener.)
+        # reaches neither listener.) A failed WebSocket reaches neither, so its console error counts.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            if self.ignore_chat_socket and CHAT_SOCKET_PATH in message.text and "WebSocket" in message.text:
-                self._chat_socket_failed = True
-                return
-            # htmx's ws extension then logs the socket's error Event itself, as "[object Event]".
-            if self.ignore_chat_socket and self._chat_socket_failed and message.text == "[object Event]":
-                return
             self.js_errors.append(message.text)
 
     def _same_origin(self, url: str) -> bool:
         return urlsplit(url)[:2] == urlsplit(self.origin)[:2]
 
-    def _is_chat_socket(self, url: str) -> bool:
-        return self.ignore_chat_socket and urlsplit(url).path == CHAT_SOCKET_PATH
-
     def _on_response(self, response) -> None:
-        if (
-            response.status >= 400
-            and self._same_origin(response.url)
-            and not self._is_chat_socket(response.url)
-        ):
+        if response.status >= 400 and self._same_origin(response.url):
             self.failed_requests.append(f"{response.status} {response.request.method} {response.url}")
 
     def _on_request_failed(self, request) -> None:
         # A navigation away cancels requests still in flight; that is not a broken page.
-        if (
-            self._same_origin(request.url)
-            and request.failure != "net::ERR_ABORTED"
-            and not self._is_chat_socket(request.url)
-        ):
+        if self._same_origin(request.url) and request.failure != "net::ERR_ABORTED":
             self.failed_requests.append(f"{request.failure} {request.method} {request.url}")
 
     def problems(self) -> list[str]:
@@ -189,13 +176,13 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def open_browser_page(chromium, live_server) -> Iterator[Callable[..., object]]:
-    """Opens pages on the live server; each page has a ``watch`` (:class:`PageWatch`) attribute."""
+def open_browser_page(chromium, asgi_live_server) -> Iterator[Callable[..., object]]:
+    """Opens pages on the ASGI live server; each page has a ``watch`` (:class:`PageWatch`) attribute."""
     contexts = []
 
     def open_page(viewport: dict[str, int] | None = None, **context_options):
         context = chromium.new_context(
-            base_url=live_server.url,
+            base_url=asgi_live_server.url,
             viewport=viewport or DESKTOP,
             locale="en-US",
             timezone_id="UTC",
@@ -204,7 +191,7 @@ def open_browser_page(chromium, live_server) -> Iterator[Callable[..., object]]:
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
-        page.watch = PageWatch(origin=live_server.url)
+        page.watch = PageWatch(origin=asgi_live_server.url)
         page.watch.attach(page)
         return page
 

@@ -22,7 +22,7 @@ from commerce.testing.browser import screenshot
 from orders.models import Order
 from orders.services import order_place
 
-pytest_plugins = ["commerce.testing.browser", "commerce.testing.asgi_server"]
+pytest_plugins = ["commerce.testing.browser"]
 pytestmark = pytest.mark.browser
 
 ADDRESS = {
@@ -77,9 +77,9 @@ def _member_with_an_earlier_order():
     return user
 
 
-def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_catalog, open_chat_page):
+def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_catalog, open_browser_page):
     user = _member_with_an_earlier_order()
-    page = open_chat_page()
+    page = open_browser_page()
     page.goto("/")
     _open_chat(page)
 
@@ -130,8 +130,8 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
     assert page.watch.problems() == []
 
 
-def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_chat_page):
-    page = open_chat_page(viewport=PHONE_SMALL)
+def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser_page):
+    page = open_browser_page(viewport=PHONE_SMALL)
     page.goto("/")
     _open_chat(page)
     box = page.locator("#chat-input")
