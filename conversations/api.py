@@ -58,10 +58,19 @@ def _latest_user_session(user: User, channel: str) -> ShopperSession:
     return session or shopper_session_create(channel=channel, user=user)
 
 
+class TextField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn 42 or true into text and answer it."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MessageIn(serializers.Serializer):
     sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     # No max_length here: the pipeline's own check answers an overlong message with 413 message_too_long.
-    content = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    content = TextField(trim_whitespace=False, allow_blank=True)
     channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, required=False, default="api")
 
 

@@ -141,7 +141,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
             await self.send_error(
                 "bad_json", 'Frames must be JSON objects like {"type": "message", "payload": {...}}.'
             )

@@ -55,11 +55,15 @@ TRANSCRIPT_MESSAGES = 20
 CHAT_EVENT = "chat.message"
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def message_content_clean(content: Any) -> str:
     """The text of a shopper's message, or :class:`EmptyMessage` / :class:`MessageTooLong`."""
     if not isinstance(content, str):
         raise EmptyMessage("The message must be text.", details={"field": "content"})
-    text = content.strip()
+    # Control characters (NUL above all: PostgreSQL cannot store it in text) carry no meaning in chat.
+    text = CONTROL_CHARACTERS.sub("", content).strip()
     if not text:
         raise EmptyMessage("The message is empty.", details={"field": "content"})
     if len(text) > MAX_MESSAGE_CHARS:

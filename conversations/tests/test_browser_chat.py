@@ -10,6 +10,7 @@ the page and in the database; screenshots land in ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -95,8 +96,8 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
         if _guest_cart_lines(page):
             break
         text = answer.inner_text().lower()
-        size, color = (part.strip() for part in sizes_of_second[0].split("/", 1))
-        answer = _say(page, f"size {size}" if "size" in text else color)
+        size, _, color = (part.strip() for part in sizes_of_second[0].partition("/"))
+        answer = _say(page, f"size {size}" if "size" in text and size else color)
     lines = _guest_cart_lines(page)
     assert len(lines) == 1 and lines[0].quantity == 1, answer.inner_text()
     assert lines[0].variant.product.name in second_name
@@ -116,14 +117,20 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
 
     _open_chat(page)
     confirm = _say(page, "checkout")
-    assert re.search(r"\$\d+\.\d\d", confirm.inner_text()), confirm.inner_text()
+    stated_total = re.search(r"total[^$]*\$(\d[\d,]*\.\d\d)", confirm.inner_text(), re.IGNORECASE)
+    assert stated_total, confirm.inner_text()
     assert Order.objects.filter(user=user).count() == 1  # nothing placed before the yes
     placed = _say(page, "yes")
     screenshot(page, "chat-3-checkout")
 
     assert Order.objects.filter(user=user).count() == 2, placed.inner_text()
     order = Order.objects.filter(user=user).order_by("-id").first()
-    assert [line.variant_id for line in order.lines.all()] == [lines[0].variant_id]
+    bought = lines[0].variant
+    assert [(line.variant_id, line.quantity, line.unit_price) for line in order.lines.all()] == [
+        (bought.pk, 1, bought.price)
+    ]
+    assert order.total == Decimal(stated_total.group(1).replace(",", ""))
+    assert order.shipping_address["line1"] == ADDRESS["line1"]
     assert order.number in placed.inner_text()
     assert not CartLine.objects.filter(cart__user=user).exists()
     expect_badge(page, 0)
