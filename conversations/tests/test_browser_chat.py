@@ -142,10 +142,11 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     page.goto("/")
     _open_chat(page)
     box = page.locator("#chat-input")
-    assert (
-        box.is_visible()
-        and box.bounding_box()["y"] + box.bounding_box()["height"] <= PHONE_SMALL["height"] + 1
-    )
+    where = box.bounding_box()
+    assert box.is_visible() and where["y"] >= 0 and where["y"] + where["height"] <= PHONE_SMALL["height"] + 1
+    assert where["x"] >= 0 and where["x"] + where["width"] <= PHONE_SMALL["width"] + 1
+    # The open panel must not make the page scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SMALL["width"]
 
     answer = _say(page, "hello")
     assert answer.get_attribute("data-intent") == "greeting"
