@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps nl-eval bench bench-listing bench-voice bench-checkout bench-recommendations
+.PHONY: run test install migrate demo lint format browser-deps nl-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,10 +62,14 @@ bench-listing: install
 bench-checkout: install
 	$(PY) benchmarks/checkout.py
 
+# 50 concurrent chat clients on Daphne + Redis channel layer + PostgreSQL: send -> response p50/p95.
+bench-ws: install
+	$(PY) benchmarks/ws_chat.py
+
 bench-voice: install
 	$(PY) benchmarks/voice_scan.py
 
 bench-recommendations: install
 	$(PY) benchmarks/recommendations.py
 
-bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations
+bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations bench-ws
