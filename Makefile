@@ -54,6 +54,7 @@ format: install
 # Assistant understanding: accuracy per intent, slot accuracy, p50/p95 time per message.
 nl-eval: install
 	$(PY) -m conversations.tests.nl_eval.evaluate
+	$(PY) -m pytest conversations/tests/nl_eval/test_scenarios.py -s -p no:cacheprovider
 
 # Benchmarks print their figures; the PostgreSQL ones need DATABASE_URL and use databases of their own.
 bench-listing: install

@@ -1,10 +1,9 @@
 """One message in, one ``Reply`` out: the path every channel (socket, REST, kiosk, voice) takes.
 
 ``respond`` records the shopper's message, works out what it means (``nlu.understand``), serves it,
-records the reply and returns the contract's ``Reply``. What it serves today: greetings, help, store
-policy questions, product search and support tickets; cart requests (and pending yes/no questions and
-clarifications) go through the planner, executor and tool registry. Order requests are answered
-honestly with a link to the page that does them (Action status ``skipped``).
+records the reply and returns the contract's ``Reply``. Cart, checkout, order and memory requests (and
+pending yes/no questions and clarifications) go through the planner, executor and tool registry;
+greetings, help, store policy questions, product search and support tickets are served here.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from django.urls import reverse
 from carts.selectors import cart_with_lines
 from carts.serializers import cart_to_dict
 from catalog.errors import InvalidSearch
-from catalog.selectors import product_featured, product_search
+from catalog.selectors import product_search
 from catalog.serializers import product_to_dict
 from commerce.accounts.shoppers import Shopper
 from conversations import selectors, services
@@ -61,7 +60,9 @@ CART_INTENTS = frozenset(
 ORDER_INTENTS = frozenset(
     {"order_status", "multi_status", "change_order_address", "cancel_order", "request_refund"}
 )
-MEMORY_INTENTS = frozenset({"save_preference", "forget_preference", "clear_memory", "show_memory"})
+MEMORY_INTENTS = frozenset(
+    {"save_preference", "forget_preference", "clear_memory", "show_memory", "recommend"}
+)
 DEFAULT_SUGGESTIONS = ["Show me running shoes", "What is your return policy?", "Talk to a person"]
 
 
@@ -195,7 +196,9 @@ def _act(ctx: Context) -> Outcome | None:
             if done is not None:
                 return _outcome_of(done)
         ctx.state.pending_clarification = None
-    if not any(n in CART_INTENTS or n in ORDER_INTENTS or n == "checkout" for n in names):
+    if not any(
+        n in CART_INTENTS or n in ORDER_INTENTS or n in MEMORY_INTENTS or n == "checkout" for n in names
+    ):
         return None
     if top in ACTION_INTENTS and understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
         return _unsure(ctx)
@@ -221,8 +224,11 @@ def _help(ctx: Context) -> Outcome:
         '- find products: "running shoes under $150 in size 10"\n'
         "- answer questions about shipping, returns, sizing and payment\n"
         '- change your cart: "add the second one", "make it 2", "remove the socks", "apply code SAVE10"\n'
-        "- open a support ticket, tell you its status and close it\n"
-        "Checkout and order changes are done on the site's pages for now; I will give you the link.",
+        '- check out with your saved address and card ("checkout"), tell you where an order is, cancel '
+        "it, refund it or change its address\n"
+        '- remember what you like ("I wear size M", "I don\'t like neon"), recommend for you, and forget '
+        'on request ("forget my shoe size")\n'
+        "- open a support ticket, tell you its status and close it",
         actions=[action("help", SUCCEEDED, "Listed what the assistant can do.")],
         suggestions=DEFAULT_SUGGESTIONS,
     )
@@ -317,24 +323,6 @@ def _product_search(ctx: Context) -> Outcome:
         actions=[action("product_search", SUCCEEDED, f"Found {len(found)} products for {wanted}.")],
         products=products,
         suggestions=["Add the first one to my cart", "Show the cheapest first", "How do the sizes fit?"],
-    )
-
-
-def _recommend(ctx: Context) -> Outcome:
-    """ "Recommend something": the search's filters when the shopper gave some, else the featured picks."""
-    if ctx.slots.keys() & {"category", "brand", "color", "size", "max_price", "min_price"}:
-        return _product_search(ctx)
-    found = product_featured(limit=MAX_PRODUCTS_SHOWN)
-    ctx.state.last_product_ids = [p.pk for p in found]
-    products = [product_to_dict(p) for p in found]
-    lines = [f"{i}. {p['name']} by {p['brand']}" for i, p in enumerate(products, start=1)]
-    return Outcome(
-        text="Here are some of our favourites right now:\n" + "\n".join(lines)
-        if products
-        else "I have nothing in stock to recommend right now.",
-        actions=[action("recommend", SUCCEEDED, f"Showed {len(products)} featured products.")],
-        products=products,
-        suggestions=["Show me running shoes", "Show me hoodies"],
     )
 
 
@@ -451,32 +439,6 @@ def _support_close(ctx: Context) -> Outcome:
     )
 
 
-def _not_in_chat_yet(ctx: Context, intent: str) -> Outcome:
-    """Cart, checkout, order and memory requests: said plainly that chat cannot do them yet, with a link."""
-    if intent in CART_INTENTS:
-        what, link = "Changing your cart", Link("Open your cart", "/cart/")
-    elif intent == "checkout":
-        what, link = "Checking out", Link("Go to checkout", "/checkout/")
-    elif intent in MEMORY_INTENTS:
-        what, link = (
-            "Managing what I remember about you",
-            Link("What the assistant remembers", "/account/memory/"),
-        )
-    else:
-        what, link = "Looking after orders", Link("See your orders", "/orders/")
-    links = [link]
-    text = f"{what} isn't available in chat yet, so I haven't done anything. You can do it here: {link.url}"
-    if intent not in CART_INTENTS and ctx.shopper.user is None:
-        links.append(_sign_in_link(link.url))
-        text += " (sign in first; your cart stays with you)."
-    return Outcome(
-        text=text,
-        actions=[action(intent, SKIPPED, f"{what} is not available in chat yet.")],
-        links=links,
-        suggestions=["Show me running shoes", "What is your return policy?"],
-    )
-
-
 def _unsure(ctx: Context) -> Outcome:
     """Below the confidence threshold nothing is changed: the shopper is asked to say it again."""
     return Outcome(
@@ -502,7 +464,6 @@ HANDLERS: dict[str, Callable[[Context], Outcome]] = {
     "support_close": _support_close,
     "confirm": _confirm_or_deny,
     "deny": _confirm_or_deny,
-    "recommend": _recommend,
 }
 
 
@@ -511,7 +472,6 @@ def _handler_for(intent: str, confidence: float) -> Callable[[Context], Outcome]
         return _unsure
     if intent in HANDLERS:
         return HANDLERS[intent]
-    if intent in CART_INTENTS or intent in ORDER_INTENTS or intent in MEMORY_INTENTS or intent == "checkout":
-        return lambda ctx: _not_in_chat_yet(ctx, intent)
+    # (cart, order, checkout and memory requests never get here: the planner serves them in _act)
     # general_question, out_of_scope, provide_info with nothing pending: a policy answer or an honest no
     return _general_question

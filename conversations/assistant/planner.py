@@ -38,6 +38,11 @@ PLANNED_INTENTS = frozenset(
         "cancel_order",
         "request_refund",
         "change_order_address",
+        "save_preference",
+        "show_memory",
+        "forget_preference",
+        "clear_memory",
+        "recommend",
     }
 )
 _PRODUCT_SLOTS = ("ordinal", "reference", "product", "brand", "category", "size", "color")
@@ -131,6 +136,20 @@ def _steps_for(intent: IntentResult) -> list[Step]:
         return [Step(name, name, order_id)]
     if name == "change_order_address":
         return [Step(name, name, {**order_id, "address": slots.get("address") or {}})]
+    if name == "save_preference":
+        from conversations.assistant.memory_tools import preference_changes
+
+        return [Step(name, "save_preference", {"changes": preference_changes(slots)})]
+    if name == "show_memory":
+        return [Step(name, "show_memory", _pick(slots, ("preference_key",)))]
+    if name == "forget_preference":
+        return [Step(name, "forget_preference", _pick(slots, ("preference_key", "value", "size_kind")))]
+    if name == "clear_memory":
+        return [Step(name, "clear_memory", {"scope": slots.get("scope") or "all"})]
+    if name == "recommend":
+        return [
+            Step(name, "recommend", {k: str(v) for k, v in _pick(slots, ("category", "max_price")).items()})
+        ]
     if name == "product_search":
         query = slots.get("product") or slots.get("category") or ""
         args: dict[str, Any] = {"query": str(query)}

@@ -36,6 +36,7 @@ from commerce.errors import DomainError
 from commerce.money import money_str
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.state import State
+from memory.selectors import color_for_product, size_for_product
 from orders.models import Order
 from orders.selectors import (
     last_payment_method,
@@ -302,8 +303,48 @@ def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in args.items() if v is not None}
 
 
-def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -> Variant:
-    """The one variant the shopper pinned down; never a guess (ask for size, then colour)."""
+def _fill_from_memory(
+    ctx: ToolContext, product: Product, matching: list[Variant], args: dict[str, Any]
+) -> tuple[list[Variant], list[str]]:
+    """Narrows ``matching`` by the signed-in shopper's remembered size, then colour, when the message
+    left them open; returns the narrowed variants and what to tell the shopper ("I picked size M, as
+    you prefer."). A remembered size that is sold out or not made is said, and the question is asked."""
+    notes: list[str] = []
+    user = ctx.shopper.user
+    if user is None:
+        return matching, notes
+    if not args.get("size") and len({v.size for v in matching}) > 1:
+        size, reason = size_for_product(user=user, product=product)
+        in_size = [v for v in matching if size and v.size.lower() == size.lower() and v.stock > 0]
+        if in_size:
+            matching = in_size
+            notes.append(reason)
+        elif reason:
+            notes.append(
+                f"Your usual size {size} of {product.name} is sold out right now." if size else reason
+            )
+            return matching, notes
+    if not args.get("color") and len({v.color for v in matching}) > 1:
+        sizes = {v.size for v in matching}
+        color, reason = color_for_product(
+            user=user, product=product, size=next(iter(sizes)) if len(sizes) == 1 else None
+        )
+        in_color = [v for v in matching if color and v.color.lower() == color.lower() and v.stock > 0]
+        if in_color:
+            matching = in_color
+            notes.append(reason)
+    return matching, notes
+
+
+def _pinned(matching: list[Variant], args: dict[str, Any]) -> dict[str, str]:
+    """A size the memory filled in, kept for the colour question's answer."""
+    sizes = {v.size for v in matching}
+    return {"size": next(iter(sizes))} if len(sizes) == 1 and not args.get("size") else {}
+
+
+def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -> tuple[Variant, list[str]]:
+    """The one variant the shopper pinned down, never a guess: a size/colour the message left open is
+    taken from the shopper's memory (with the words that say so) or asked for (size, then colour)."""
     variants = list(product.variants.all())
     size, color = args.get("size"), args.get("color")
     matching = [
@@ -323,7 +364,10 @@ def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -
             )
         )
     if len(matching) == 1:
-        return matching[0]
+        return matching[0], []
+    matching, notes = _fill_from_memory(ctx, product, matching, args)
+    if len(matching) == 1:
+        return matching[0], notes
     in_stock = [v for v in matching if v.stock > 0]
     if not in_stock:
         raise _Unresolved(ToolResult(FAILED, f"{product.name} is sold out in that option."))
@@ -332,10 +376,12 @@ def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -
     ctx.state.pending_clarification = {
         "slot": slot,
         "tool": "add_to_cart",
-        "args": _jsonable({**args, "product_id": product.pk, "ordinal": None}),
+        "args": _jsonable({**args, **_pinned(matching, args), "product_id": product.pk, "ordinal": None}),
     }
     ctx.state.last_product_ids = ctx.state.last_product_ids or [product.pk]
-    return_text = f"Which {slot} of {product.name} would you like? In stock: {', '.join(options)}."
+    return_text = " ".join(
+        [*notes, f"Which {slot} of {product.name} would you like? In stock: {', '.join(options)}."]
+    )
     raise _Unresolved(
         ToolResult(
             SKIPPED,
@@ -363,7 +409,7 @@ def add_to_cart(ctx: ToolContext, quantity: int | None = None, **args: Any) -> T
     quantity = int(quantity or 1)
     try:
         product = _resolve_product(ctx, args)
-        variant = _resolve_variant(ctx, product, args)
+        variant, notes = _resolve_variant(ctx, product, args)
     except _Unresolved as exc:
         return exc.result
     try:
@@ -376,10 +422,14 @@ def add_to_cart(ctx: ToolContext, quantity: int | None = None, **args: Any) -> T
     return ToolResult(
         SUCCEEDED,
         f"Added {quantity} x {label} to the cart.",
-        text=f"Added {quantity} x {label} to your cart (now {line.quantity}).",
+        text=" ".join([*notes, f"Added {quantity} x {label} to your cart (now {line.quantity})."]),
         cart=cart,
         suggestions=["Show my cart", "Checkout"],
     )
+
+
+def _items(count: int) -> str:
+    return f"{count} item{'' if count == 1 else 's'}"
 
 
 def _variant_label(variant: Variant) -> str:
@@ -559,7 +609,7 @@ def view_cart(ctx: ToolContext) -> ToolResult:
     count = sum(line.quantity for line in cart.lines.all()) if cart is not None else 0
     return ToolResult(
         SUCCEEDED,
-        f"Showed the cart ({count} items).",
+        f"Showed the cart ({_items(count)}).",
         text=cart_summary(cart),
         cart=cart,
         links=[Link("Open your cart", "/cart/")],
@@ -690,7 +740,7 @@ def _preview_place_order(ctx: ToolContext, **args: Any) -> Preview | ToolResult:
     # a fresh key per question: one "yes" makes one order, even if it reaches us twice
     return Preview(
         {"idempotency_key": uuid.uuid4().hex},
-        f"Your total is ${money_str(totals.total)} ({sum(lt.line.quantity for lt in totals.lines)} items), "
+        f"Your total is ${money_str(totals.total)} ({_items(sum(lt.line.quantity for lt in totals.lines))}), "
         f"shipping to {address.get('line1', '')}, {address.get('city', '')}, paid with your saved "
         f"{payment.get('type', 'card')}. Shall I place the order? (yes / no)",
     )
@@ -835,3 +885,7 @@ def change_order_address(
         SUCCEEDED,
         f"Order {order.number} now ships to {new.get('line1', '')}, {new.get('city', '')}.",
     )
+
+
+# The memory tools register themselves in the same registry (kept in their own module for size).
+from conversations.assistant import memory_tools  # noqa: E402, F401

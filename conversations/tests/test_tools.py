@@ -52,7 +52,7 @@ def test_every_tool_has_a_json_schema_and_irreversible_ones_need_confirmation():
     assert {"remove_from_cart", "clear_cart", "view_cart", "apply_discount", "place_order"} <= names
     assert all(s["input_schema"]["type"] == "object" for s in tool_schemas())
     confirmed = {t.name for t in REGISTRY.values() if t.confirm}
-    assert confirmed == {"clear_cart", "place_order", "cancel_order", "request_refund"}
+    assert confirmed == {"clear_cart", "place_order", "cancel_order", "request_refund", "clear_memory"}
     assert not any("user" in prop for s in tool_schemas() for prop in s["input_schema"]["properties"])
 
 

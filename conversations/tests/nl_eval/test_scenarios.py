@@ -4,8 +4,10 @@ Each line of ``scenarios/*.jsonl`` is one dialogue: ``turns`` (the shopper's mes
 ``shopper`` (``guest`` or ``member``), optional ``setup`` (an order of the shopper's or of another
 member, in a given status) and ``settings`` overrides, and ``expect``: the cart's lines
 (``{sku: quantity}``), its discount code, order statuses and counts, support tickets, whether a
-confirmation/clarification is still pending, and for the last reply the action statuses and (for
-links) a fragment of its HTML. Reply wording is never judged. The run prints the success rate and
+confirmation/clarification is still pending, the remembered preferences (``preferences``, in the
+memory API's names; ``memory_empty``), and for the last reply the action statuses, the first/last
+product shown and (for links) a fragment of its HTML. ``setup.preferences`` stores preferences
+first. Reply wording is never judged. The run prints the success rate and
 fails below 90%.
 """
 
@@ -30,6 +32,9 @@ from conversations.assistant import state as dialogue_state
 from conversations.assistant.pipeline import respond_turn
 from conversations.models import SupportTicket
 from conversations.services import conversation_for_shopper
+from memory.models import Affinity, InteractionSummary, Preference
+from memory.selectors import memory_snapshot
+from memory.services import preferences_update
 from orders.models import Order
 from orders.services import order_mark_delivered, order_mark_shipped, order_place
 
@@ -130,6 +135,8 @@ def run_scenario(scenario: dict[str, Any]) -> list[str]:
         place_order_for(shopper, OWN_ORDER, setup["order"])
     if setup.get("other_order"):
         place_order_for(make_shopper("member"), OTHER_ORDER, setup["other_order"])
+    if setup.get("preferences"):
+        preferences_update(user=shopper.user, changes=setup["preferences"])
     last = None
     with override_settings(**scenario.get("settings", {})):
         for text in scenario["turns"]:
@@ -156,6 +163,23 @@ def run_scenario(scenario: dict[str, Any]) -> list[str]:
         count = SupportTicket.objects.filter(user=shopper.user).count() if shopper.user else 0
         if count != expect["tickets"]:
             problems.append(f"{count} tickets != {expect['tickets']}")
+    if "preferences" in expect:
+        stored = memory_snapshot(user=shopper.user)["preferences"] if shopper.user else {}
+        for field, wanted in expect["preferences"].items():
+            if stored.get(field) != wanted:
+                problems.append(f"preference {field} {stored.get(field)!r} != {wanted!r}")
+    if "memory_empty" in expect and shopper.user is not None:
+        empty = not any(
+            model.objects.filter(user=shopper.user).exists()
+            for model in (Preference, Affinity, InteractionSummary)
+        )
+        if empty != expect["memory_empty"]:
+            problems.append(f"memory empty is {empty}")
+    names = [p["name"] for p in last.reply["products"]]
+    if "first_product" in expect and (names[:1] or [None])[0] != expect["first_product"]:
+        problems.append(f"first product {names[:1]} != {expect['first_product']}")
+    if "last_product" in expect and (names[-1:] or [None])[0] != expect["last_product"]:
+        problems.append(f"last product {names[-1:]} != {expect['last_product']}")
     statuses = [a["status"] for a in last.reply["actions"]]
     if "statuses" in expect and statuses != expect["statuses"]:
         problems.append(f"last statuses {statuses} != {expect['statuses']}")

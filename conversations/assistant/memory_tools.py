@@ -1,0 +1,370 @@
+"""The assistant's memory tools: remember, show, forget and recommend, on the memory app's services.
+
+Registered in the same registry as the cart and order tools (``tools.REGISTRY``). Each calls
+``memory.services`` / ``memory.selectors`` with the session's own user; a guest is told that memory
+needs an account and nothing is stored. Validation (values the catalog does not know, a size that
+does not fit its kind) is the memory app's: its message, with its "did you mean", is the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.errors import InvalidSearch
+from catalog.models import Product
+from catalog.selectors import product_featured, product_search
+from commerce.errors import DomainError
+from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
+from conversations.assistant.tools import (
+    MAX_PRODUCTS_SHOWN,
+    Preview,
+    ToolContext,
+    ToolResult,
+    _show,
+    preview_for,
+    sign_in_link,
+    tool,
+)
+from memory import selectors as memory_selectors
+from memory import services as memory_services
+from memory.models import Preference
+
+MEMORY_PAGE = "/account/memory/"
+# The NLU's slot names -> the memory API's field names.
+SLOT_FIELDS = {
+    "sizes": "sizes",
+    "brands": "brands",
+    "disliked_brands": "dislikedBrands",
+    "categories": "categories",
+    "styles": "styles",
+    "colors": "colors",
+    "disliked_colors": "dislikedColors",
+    "price_min": "priceMin",
+    "price_max": "priceMax",
+}
+FIELD_WORDS = {
+    "brands": "you like {}",
+    "dislikedBrands": "you don't like {}",
+    "categories": "you like {}",
+    "styles": "you like {}",
+    "colors": "you like {}",
+    "dislikedColors": "you don't like {}",
+}
+# Where a value named without its list ("I no longer like Aerolite") may be remembered.
+VALUE_LISTS = ("brands", "dislikedBrands", "colors", "dislikedColors", "styles", "categories")
+CLEAR_SCOPES = {
+    "all": (
+        memory_services.memory_clear,
+        "everything I remember about you (preferences, interests, summaries)",
+    ),
+    "preferences": (memory_services.preferences_clear, "your saved preferences"),
+    "history": (memory_services.history_clear, "the summaries of our conversations"),
+}
+
+
+def _guest(ctx: ToolContext, what: str) -> ToolResult | None:
+    if ctx.shopper.user is not None:
+        return None
+    return ToolResult(
+        SKIPPED,
+        f"{what} needs a signed-in account.",
+        text=f"I only remember things for signed-in shoppers, so I haven't stored anything. Sign in and I "
+        f"can {what.lower()}; your cart stays with you.",
+        links=[sign_in_link("/")],
+    )
+
+
+def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
+    """The NLU's preference slots as a partial update in the memory API's names.
+
+    Words the NLU could not place (``unrecognized``: a brand it does not know, a misspelling) are
+    kept under ``unplaced`` for :func:`save_preference` to place against the catalog's vocabulary."""
+    changes: dict[str, Any] = {}
+    if slots.get("unrecognized"):
+        changes["unplaced"] = [str(v) for v in slots["unrecognized"]]
+    for slot, field in SLOT_FIELDS.items():
+        value = slots.get(slot)
+        if value in (None, "", [], {}):
+            continue
+        changes[field] = [str(v) for v in value] if isinstance(value, list) else value
+    return changes
+
+
+def _place(word: str) -> str:
+    """The list a liked word belongs to (brand, category, style or colour), by the catalog's
+    vocabulary; raises the memory app's error for a brand (with its "did you mean") when none fits."""
+    first_error: DomainError | None = None
+    for field in ("brands", "categories", "styles", "colors"):
+        try:
+            memory_services.preferences_validate(changes={field: [word]})
+        except DomainError as exc:
+            first_error = first_error or exc
+            continue
+        return field
+    raise first_error
+
+
+def _said(changes: dict[str, Any]) -> str:
+    """What was remembered, in words, from the validated rows (the catalog's spelling)."""
+    parts = [
+        f"size {size} in {key.split('.', 1)[1]}"
+        for key, size in changes.items()
+        if key.startswith("sizes.") and size
+    ]
+    for field, words in FIELD_WORDS.items():
+        if changes.get(field):
+            parts.append(words.format(" and ".join(changes[field])))
+    if changes.get("priceMin") is not None and changes.get("priceMax") is not None:
+        parts.append(f"a budget of ${changes['priceMin']}-${changes['priceMax']}")
+    elif changes.get("priceMax") is not None:
+        parts.append(f"a budget up to ${changes['priceMax']}")
+    elif changes.get("priceMin") is not None:
+        parts.append(f"prices from ${changes['priceMin']}")
+    return ", ".join(parts)
+
+
+@tool(
+    "save_preference",
+    "Remember the shopper's stated preferences (sizes per kind, liked/disliked brands, categories, styles, "
+    "colours, a price range); values are checked against the catalog.",
+    {
+        "type": "object",
+        "properties": {
+            "changes": {
+                "type": "object",
+                "description": "a partial update in the memory API's names (sizes, brands, dislikedBrands, "
+                "categories, styles, colors, dislikedColors, priceMin, priceMax)",
+            }
+        },
+        "required": ["changes"],
+    },
+)
+def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> ToolResult:
+    refused = _guest(ctx, "Remember your preferences")
+    if refused is not None:
+        return refused
+    changes = dict(changes or {})
+    try:
+        for word in changes.pop("unplaced", []):
+            field = _place(word)
+            changes[field] = [*changes.get(field, []), word]
+    except DomainError as exc:
+        return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
+    if not changes:
+        return ToolResult(
+            SKIPPED,
+            "No preference recognised.",
+            text='Tell me what to remember, e.g. "remember I wear size M" or "I don\'t like neon".',
+        )
+    try:
+        said = _said(memory_services.preferences_validate(changes=changes))
+        memory_services.preferences_update(
+            user=ctx.shopper.user, changes=changes, source=Preference.Source.CHAT, merge=True
+        )
+    except DomainError as exc:
+        return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
+    return ToolResult(
+        SUCCEEDED,
+        f"Remembered: {said}.",
+        text=f"Got it: I'll remember {said}. You can see and change it any time on your memory page.",
+        links=[Link("What we remember", MEMORY_PAGE)],
+        suggestions=["What would you recommend for me?", "What do you remember about me?"],
+    )
+
+
+def _memory_lines(snapshot: dict[str, Any], key: str | None) -> list[str]:
+    prefs = snapshot["preferences"]
+    lines = []
+    sizes = ", ".join(f"{kind} {size}" for kind, size in prefs["sizes"].items() if size)
+    if sizes and key in (None, "sizes"):
+        lines.append(f"- sizes: {sizes}")
+    for field, label in (
+        ("brands", "brands you like"),
+        ("dislikedBrands", "brands you don't like"),
+        ("categories", "categories you like"),
+        ("styles", "styles you like"),
+        ("colors", "colours you like"),
+        ("dislikedColors", "colours you don't like"),
+    ):
+        if prefs[field] and key in (None, field, field.replace("disliked", "").lower()):
+            lines.append(f"- {label}: {', '.join(prefs[field])}")
+    if (prefs["priceMin"] or prefs["priceMax"]) and key in (None, "price", "priceRange"):
+        low, high = prefs["priceMin"], prefs["priceMax"]
+        lines.append(f"- price range: {'$' + low if low else 'any'} to {'$' + high if high else 'any'}")
+    if key is None:
+        interests = [a["label"] for a in snapshot["affinities"][:3]]
+        if interests:
+            lines.append(f"- from what you looked at and bought: {', '.join(interests)}")
+    return lines
+
+
+@tool(
+    "show_memory",
+    "Tell the shopper what is remembered about them (stated preferences and inferred interests).",
+    {"type": "object", "properties": {"preference_key": {"type": "string"}}},
+)
+def show_memory(ctx: ToolContext, preference_key: str | None = None) -> ToolResult:
+    refused = _guest(ctx, "Show what I remember")
+    if refused is not None:
+        return refused
+    lines = _memory_lines(memory_selectors.memory_snapshot(user=ctx.shopper.user), preference_key)
+    if not lines:
+        text = (
+            "I don't have anything saved about that yet."
+            if preference_key
+            else "I don't remember anything about you yet. Tell me your sizes or what you like, "
+            'e.g. "remember I wear size M".'
+        )
+    else:
+        text = "Here is what I remember about you:\n" + "\n".join(lines)
+    return ToolResult(
+        SUCCEEDED,
+        f"Showed {len(lines)} remembered items.",
+        text=text + "\nYou can change or delete any of it on your memory page, or ask me to forget it.",
+        links=[Link("What we remember", MEMORY_PAGE)],
+        suggestions=["Forget my sizes", "What would you recommend for me?"],
+    )
+
+
+def _forget_keys(preference_key: str | None, value: str | None, size_kind: str | None) -> list[str]:
+    if preference_key == "sizes" and size_kind:
+        return [f"sizes.{size_kind}"]
+    if preference_key in ("brands", "colors") and value:
+        return [preference_key, "disliked" + preference_key.capitalize()]
+    if preference_key:
+        return [preference_key]
+    return list(VALUE_LISTS) if value else []
+
+
+@tool(
+    "forget_preference",
+    "Forget one stated preference, or one value of a list preference.",
+    {
+        "type": "object",
+        "properties": {
+            "preference_key": {"type": "string"},
+            "value": {"type": "string"},
+            "size_kind": {"type": "string", "enum": ["tops", "bottoms", "shoes"]},
+        },
+    },
+)
+def forget_preference(
+    ctx: ToolContext,
+    preference_key: str | None = None,
+    value: str | None = None,
+    size_kind: str | None = None,
+) -> ToolResult:
+    refused = _guest(ctx, "Forget a preference")
+    if refused is not None:
+        return refused
+    keys = _forget_keys(preference_key, value, size_kind)
+    if not keys:
+        return ToolResult(
+            SKIPPED,
+            "No preference named.",
+            text="Which preference should I forget? "
+            'E.g. "forget my shoe size" or "forget that I like Stride".',
+        )
+    forgotten = False
+    try:
+        for key in keys:
+            forgotten = (
+                memory_services.preference_forget(user=ctx.shopper.user, key=key, value=value) or forgotten
+            )
+            if forgotten and value:
+                break
+    except DomainError as exc:
+        return ToolResult(FAILED, exc.message)
+    what = f"“{value}”" if value else (f"your {size_kind} size" if size_kind else f"your {preference_key}")
+    if not forgotten:
+        return ToolResult(SUCCEEDED, f"Nothing remembered for {what}.", text=f"I didn't have {what} saved.")
+    return ToolResult(
+        SUCCEEDED,
+        f"Forgot {what}.",
+        text=f"Done: I've forgotten {what}.",
+        links=[Link("What we remember", MEMORY_PAGE)],
+    )
+
+
+@tool(
+    "clear_memory",
+    "Forget everything remembered about the shopper, or only the preferences or the conversation summaries.",
+    {"type": "object", "properties": {"scope": {"type": "string", "enum": list(CLEAR_SCOPES)}}},
+    confirm=True,
+)
+def clear_memory(ctx: ToolContext, scope: str = "all") -> ToolResult:
+    refused = _guest(ctx, "Clear your memory")
+    if refused is not None:
+        return refused
+    clear, what = CLEAR_SCOPES.get(scope, CLEAR_SCOPES["all"])
+    clear(user=ctx.shopper.user)
+    return ToolResult(SUCCEEDED, f"Forgot {what}.", text=f"Done: I've forgotten {what}.")
+
+
+@preview_for("clear_memory")
+def _preview_clear_memory(ctx: ToolContext, scope: str = "all") -> Preview | ToolResult:
+    refused = _guest(ctx, "Clear your memory")
+    if refused is not None:
+        return refused
+    scope = scope if scope in CLEAR_SCOPES else "all"
+    return Preview(
+        args={"scope": scope},
+        question=f"Shall I forget {CLEAR_SCOPES[scope][1]}? It is deleted for good. (yes / no)",
+    )
+
+
+@tool(
+    "recommend",
+    "Recommend products for the shopper from their preferences and interests (featured picks without them).",
+    {
+        "type": "object",
+        "properties": {"category": {"type": "string"}, "max_price": {"type": "string"}},
+    },
+)
+def recommend(ctx: ToolContext, category: str | None = None, max_price: str | None = None) -> ToolResult:
+    base = None
+    if category or max_price:
+        try:
+            base = product_search(query=category or "", max_price=max_price, in_stock_only=True)
+        except InvalidSearch as exc:
+            return ToolResult(FAILED, exc.message)
+    user = ctx.shopper.user
+    picks: list[tuple[Product, str]] = (
+        memory_selectors.recommend_for_user(user=user, limit=MAX_PRODUCTS_SHOWN, base_queryset=base)
+        if user is not None
+        else []
+    )
+    personal = any(reason for _, reason in picks)
+    if not personal:
+        products = (
+            list(base[:MAX_PRODUCTS_SHOWN])
+            if base is not None
+            else product_featured(limit=MAX_PRODUCTS_SHOWN)
+        )
+        picks = [(p, "") for p in products]
+    if not picks:
+        return ToolResult(
+            SUCCEEDED, "Nothing in stock to recommend.", text="I have nothing in stock to recommend."
+        )
+    shown = _show(ctx, [p for p, _ in picks])
+    lines = [
+        f"{i}. {p['name']} by {p['brand']}" + (f" ({reason})" if reason else "")
+        for i, (p, (_, reason)) in enumerate(zip(shown, picks, strict=True), start=1)
+    ]
+    if personal:
+        intro = "Picked for you:"
+    elif user is None:
+        intro = "Some of our favourites right now (sign in and tell me what you like for picks of your own):"
+    else:
+        intro = (
+            "Some of our favourites right now "
+            '(tell me what you like, e.g. "I like denim", for your own picks):'
+        )
+    return ToolResult(
+        SUCCEEDED,
+        f"Recommended {len(shown)} products"
+        + (" from the shopper's memory." if personal else " (featured)."),
+        text=intro + "\n" + "\n".join(lines),
+        products=shown,
+        suggestions=["Add the first one to my cart", "What do you remember about me?"],
+    )
