@@ -11,7 +11,9 @@ from rest_framework.views import APIView
 from catalog.forms import search_kwargs_from_api
 from catalog.selectors import SORTS, product_get, product_search
 from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
+from commerce.accounts.authentication import OptionalJWTAuthentication
 from commerce.pagination import parse_limit_offset
+from memory.selectors import rank_products_for_user
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
 
@@ -23,7 +25,8 @@ def _param(name: str, description: str, type_=OpenApiTypes.STR, **kwargs) -> Ope
 
 
 class ProductListView(APIView):
-    authentication_classes: list = []
+    # Public; a valid Bearer token only adds the caller's own order for sort=recommended.
+    authentication_classes = [OptionalJWTAuthentication]
 
     @extend_schema(
         operation_id="products_list",
@@ -37,7 +40,11 @@ class ProductListView(APIView):
             _param("minPrice", "Lowest price, a decimal such as 50 or 49.99.", OpenApiTypes.DECIMAL),
             _param("maxPrice", "Highest price.", OpenApiTypes.DECIMAL),
             _param("inStock", "true: only products with a matching variant in stock.", OpenApiTypes.BOOL),
-            _param("sort", "Order of the results.", enum=list(SORTS)),
+            _param(
+                "sort",
+                "Order of the results; recommended: the caller's own order (Bearer token), else relevance.",
+                enum=list(SORTS),
+            ),
             _param("limit", "Page size, 1 to 100 (default 20).", OpenApiTypes.INT),
             _param("offset", "Items to skip (default 0).", OpenApiTypes.INT),
         ],
@@ -47,6 +54,8 @@ class ProductListView(APIView):
         search = search_kwargs_from_api(request.query_params)
         limit, offset = parse_limit_offset(request.query_params)
         results = product_search(**search)
+        if search.get("sort") == "recommended" and request.user.is_authenticated:
+            results = rank_products_for_user(user=request.user, products=results)
         total = results.count()
         items = [product_to_dict(p) for p in results[offset : offset + limit]] if offset < total else []
         return Response({"items": items, "total": total, "limit": limit, "offset": offset})

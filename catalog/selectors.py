@@ -44,6 +44,9 @@ SORTS: dict[str, str] = {
     "price_asc": "Price: low to high",
     "price_desc": "Price: high to low",
     "newest": "Newest",
+    # The shopper's own order: product_search returns the plain order; a caller that knows the
+    # shopper ranks it with memory.selectors.rank_products_for_user (catalog knows no shoppers).
+    "recommended": "Recommended for you",
 }
 # Below this word similarity a name is not taken for a misspelling of the query.
 TRIGRAM_THRESHOLD = 0.5

@@ -6,6 +6,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -23,17 +24,35 @@ from catalog.selectors import (
     product_get,
     product_search,
 )
+from memory.selectors import rank_products_for_user, recommendation_reasons
+from memory.services import memory_record_view
 
 PAGE_SIZE = 24
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The "For you" row (memory's template tag) shows only for a signed-in shopper with memory."""
     return render(
         request,
         "catalog/home.html",
         {"featured": product_featured(limit=8), "categories": category_tree()},
     )
+
+
+def _personal_order(request: HttpRequest, results: QuerySet[Product], sort: str | None) -> QuerySet[Product]:
+    if sort != "recommended" or not request.user.is_authenticated:
+        return results
+    return rank_products_for_user(user=request.user, products=results)
+
+
+def _with_reasons(request: HttpRequest, page) -> None:
+    """Each card of a "recommended for you" page says why ("because you like denim")."""
+    products = list(page.object_list)
+    reasons = recommendation_reasons(user=request.user, products=products)
+    for product in products:
+        product.recommendation_reason = reasons.get(product.pk, "")
+    page.object_list = products
 
 
 @require_GET
@@ -53,13 +72,17 @@ def product_list(request: HttpRequest) -> HttpResponse:
     form = page_search_form(request.GET)
     page = None
     if form.is_valid():
+        search = form.search_kwargs()
         try:
-            results = product_search(**form.search_kwargs())
+            results = _personal_order(request, product_search(**search), search.get("sort"))
         except InvalidSearch as exc:
             form.add_error(None, exc.message)
         else:
             page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "sorts": SORTS, "base_query": _query_without_page(request)}
+            if search.get("sort") == "recommended" and request.user.is_authenticated:
+                _with_reasons(request, page)
+    sorts = SORTS if request.user.is_authenticated else {k: v for k, v in SORTS.items() if k != "recommended"}
+    context = {"form": form, "page": page, "sorts": sorts, "base_query": _query_without_page(request)}
     # A history restore asks for the whole page even though it comes from htmx.
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "catalog/product_list.html#results", context)
@@ -76,6 +99,8 @@ def product_detail(request: HttpRequest, product_id: str) -> HttpResponse:
         product = product_get(product_id=product_id)
     except ProductNotFound:
         raise Http404("No such product.") from None
+    # A signed-in shopper's view feeds their interests (deduplicated, written by a task after commit).
+    memory_record_view(user=request.user, product_id=product.pk)
     variants = list(product.variants.all())
     wanted = request.GET.get("variant", "")
     selected = next((v for v in variants if str(v.pk) == wanted), None) or next(
