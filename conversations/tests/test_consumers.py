@@ -398,3 +398,19 @@ def test_round_trip_on_the_redis_pubsub_channel_layer():
     assert pong["type"] == "pong"
     assert response["payload"]["sessionId"] == session.key
     assert forwarded["type"] == "message" and forwarded["payload"]["role"] == "user"
+
+
+def test_an_unknown_socket_path_is_refused_cleanly():
+    async def scenario():
+        from channels.testing import WebsocketCommunicator
+
+        from commerce.asgi import application
+
+        socket = WebsocketCommunicator(application, "/ws/nope/", headers=[ORIGIN])
+        connected, code = await socket.connect(timeout=TIMEOUT)
+        await socket.disconnect()
+        return connected, code
+
+    connected, code = run(scenario())
+    assert connected is False
+    assert code == 4404
