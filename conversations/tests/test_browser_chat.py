@@ -22,19 +22,11 @@ from commerce.accounts.tests.factories import PASSWORD, UserFactory
 from commerce.testing.browser import screenshot
 from orders.models import Order
 from orders.services import order_place
+from orders.tests.conftest import ADDRESS
 
 pytest_plugins = ["commerce.testing.browser"]
 pytestmark = pytest.mark.browser
 
-ADDRESS = {
-    "name": "Ada Shopper",
-    "line1": "500 Main St",
-    "line2": "",
-    "city": "Austin",
-    "state": "TX",
-    "postalCode": "78701",
-    "country": "US",
-}
 REPLY_TIMEOUT_MS = 15_000
 PHONE_SMALL = {"width": 375, "height": 667}
 
