@@ -540,7 +540,7 @@ RULES: tuple[Rule, ...] = _rules(
         r"\b(?:preference|preferred|favorite|favorites|likes|dislikes|size on file|saved size|saved sizes|"
         r"my (?:\w+ )?size|my (?:\w+ )?sizes|my (?:color|brand|style|budget|price range|price limit|fit)|"
         r"that i|i (?:like|love|prefer|hate|dislike|don't like|wear)|"
-        r"from my (?:memory|profile|preferences|likes|dislikes|favorites|favorite \w+))\b"
+        r"from my (?:memory|profile|preferences|likes|dislikes|favorites|favorite \w+|(?:dis)?liked \w+))\b"
         r"|\bi no longer (?:like|prefer|wear|love|hate|dislike)\b|\bi (?:don't|do not) (?:like|love"
         r"|prefer) \w+(?: \w+)? any ?more\b",
         0.88,
@@ -579,7 +579,9 @@ RULES: tuple[Rule, ...] = _rules(
         r"|\bwhat goes (?:well )?with\b"
         r"|\bcomplete (?:my|the|this) (?:look|outfit)\b|\bpicks for me\b|\bsuits? me\b"
         r"|\b(?:things|stuff|something|anything|items|products) (?:that )?i(?:'d| would| might"
-        r"| will)? (?:like|love|enjoy)\b",
+        r"| will)? (?:like|love|enjoy)\b"
+        r"|\bwhat(?:'s| is) new (?:for me|that i(?:'d| would| might) (?:like|love)|in my (?:style|size))\b"
+        r"|\b(?:any|got any|have any|some) (?:picks|ideas) for me\b",
         0.85,
     ),
     (
@@ -1382,6 +1384,18 @@ class _Parser:
             key = "price"
         if key:
             slots["preference_key"] = key
+        elif "value" not in slots:
+            # a word the vocabulary does not know: "forget that I like Nike" (the memory app matches it)
+            m = re.search(
+                r"\bi (?:no longer |don't |do not )?(?:like|love|prefer|hate|dislike|wear)\s+(.+?)"
+                r"(?:\s+any ?more)?[.!?]*$",
+                clause.cased,
+                re.IGNORECASE,
+            )
+            typed = re.findall(r"[\w&][\w&'-]*", m.group(1)) if m else []
+            value = " ".join(w for w in typed if w.lower() not in _MEMORY_STOP and not w.isdigit())
+            if value:
+                slots["value"] = value
         return slots
 
     def _show_memory_slots(self, clause: _Clause) -> dict[str, Any]:
@@ -1552,9 +1566,15 @@ def _about_the_store(p: _Parser, clause: _Clause, slots: dict[str, Any]) -> bool
     return not others
 
 
+# Words that only say "for me, now" in a recommendation request ("got any picks for me today?").
+_RECOMMEND_STOP = words("picks ideas idea today tonight lately these days this week season right now")
+
+
 def _resolve_recommend(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
     slots = p._commerce_slots(clause)
-    leftover = (slots.get("product") or "").split()
+    leftover = [w for w in (slots.get("product") or "").split() if w not in _RECOMMEND_STOP]
+    if not leftover:
+        slots.pop("product", None)
     if (
         leftover
         and not _has_product(clause.text, p.index)
