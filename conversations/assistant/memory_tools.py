@@ -77,11 +77,14 @@ def _guest(ctx: ToolContext, what: str) -> ToolResult | None:
 def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
     """The NLU's preference slots as a partial update in the memory API's names.
 
-    Words the NLU could not place (``unrecognized``: a brand it does not know, a misspelling) are
-    kept under ``unplaced`` for :func:`save_preference` to place against the catalog's vocabulary."""
+    Words the NLU could not place (``unrecognized``/``unrecognized_disliked``: a brand it does not
+    know, a misspelling) are kept under ``unplaced``/``unplacedDisliked`` for :func:`save_preference`
+    to place against the catalog's vocabulary."""
     changes: dict[str, Any] = {}
     if slots.get("unrecognized"):
         changes["unplaced"] = [str(v) for v in slots["unrecognized"]]
+    if slots.get("unrecognized_disliked"):
+        changes["unplacedDisliked"] = [str(v) for v in slots["unrecognized_disliked"]]
     for slot, field in SLOT_FIELDS.items():
         value = slots.get(slot)
         if value in (None, "", [], {}):
@@ -90,11 +93,17 @@ def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _place(word: str) -> str:
-    """The list a liked word belongs to (brand, category, style or colour), by the catalog's
-    vocabulary; raises the memory app's error for a brand (with its "did you mean") when none fits."""
+LIKED_LISTS = ("brands", "categories", "styles", "colors")
+# only brands and colours have a "don't like" list
+DISLIKED_LISTS = ("dislikedBrands", "dislikedColors")
+
+
+def _place(word: str, fields: tuple[str, ...] = LIKED_LISTS) -> str:
+    """The list a word belongs to (liked: brand, category, style or colour; disliked: brand or
+    colour), by the catalog's vocabulary; raises the memory app's error for a brand (with its "did
+    you mean") when none fits."""
     first_error: DomainError | None = None
-    for field in ("brands", "categories", "styles", "colors"):
+    for field in fields:
         try:
             memory_services.preferences_validate(changes={field: [word]})
         except DomainError as exc:
@@ -145,9 +154,10 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
         return refused
     changes = dict(changes or {})
     try:
-        for word in changes.pop("unplaced", []):
-            field = _place(word)
-            changes[field] = [*changes.get(field, []), word]
+        for key, fields in (("unplaced", LIKED_LISTS), ("unplacedDisliked", DISLIKED_LISTS)):
+            for word in changes.pop(key, []):
+                field = _place(word, fields)
+                changes[field] = [*changes.get(field, []), word]
     except DomainError as exc:
         return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
     if not changes:
@@ -329,13 +339,12 @@ def recommend(ctx: ToolContext, category: str | None = None, max_price: str | No
         except InvalidSearch as exc:
             return ToolResult(FAILED, exc.message)
     user = ctx.shopper.user
-    picks: list[tuple[Product, str]] = (
-        memory_selectors.recommend_for_user(user=user, limit=MAX_PRODUCTS_SHOWN, base_queryset=base)
-        if user is not None
-        else []
-    )
-    personal = any(reason for _, reason in picks)
-    if not personal:
+    # anything remembered (a dislike alone too: "I don't like neon" sinks the neon) ranks the picks
+    remembered = user is not None and not memory_selectors.profile_for(user=user).is_empty
+    picks: list[tuple[Product, str]]
+    if remembered:
+        picks = memory_selectors.recommend_for_user(user=user, limit=MAX_PRODUCTS_SHOWN, base_queryset=base)
+    else:
         products = (
             list(base[:MAX_PRODUCTS_SHOWN])
             if base is not None
@@ -351,7 +360,7 @@ def recommend(ctx: ToolContext, category: str | None = None, max_price: str | No
         f"{i}. {p['name']} by {p['brand']}" + (f" ({reason})" if reason else "")
         for i, (p, (_, reason)) in enumerate(zip(shown, picks, strict=True), start=1)
     ]
-    if personal:
+    if remembered:
         intro = "Picked for you:"
     elif user is None:
         intro = "Some of our favourites right now (sign in and tell me what you like for picks of your own):"
@@ -363,7 +372,7 @@ def recommend(ctx: ToolContext, category: str | None = None, max_price: str | No
     return ToolResult(
         SUCCEEDED,
         f"Recommended {len(shown)} products"
-        + (" from the shopper's memory." if personal else " (featured)."),
+        + (" from the shopper's memory." if remembered else " (featured)."),
         text=intro + "\n" + "\n".join(lines),
         products=shown,
         suggestions=["Add the first one to my cart", "What do you remember about me?"],

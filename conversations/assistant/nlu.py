@@ -1290,7 +1290,7 @@ class _Parser:
         if "min_price" in prices:
             slots["price_min"] = prices["min_price"]
         polarity = "like"
-        unknown: list[str] = []
+        unknown: dict[str, list[str]] = {"like": [], "dislike": []}
         for part in re.split(r"\s*(?:\bbut\b|;|,|\band\b|\bor\b|\bnor\b|\bexcept\b)\s*", text):
             if not part.strip():
                 continue
@@ -1315,10 +1315,13 @@ class _Parser:
             for start, end, _ in sorted(found.spans, reverse=True):
                 rest = S.mask(rest, start, end)
             leftover = _content_words(rest, _MEMORY_STOP)
-            if leftover and _POSITIVE.search(part) or _NEGATIVE.search(part) and leftover:
-                unknown.append(" ".join(leftover))
-        if unknown:
-            slots["unrecognized"] = unknown
+            if leftover and (_POSITIVE.search(part) or _NEGATIVE.search(part)):
+                unknown[polarity].append(" ".join(leftover))
+        # words the vocabulary does not know, by polarity ("I don't like Pace": a dislike to place)
+        if unknown["like"]:
+            slots["unrecognized"] = unknown["like"]
+        if unknown["dislike"]:
+            slots["unrecognized_disliked"] = unknown["dislike"]
         return slots
 
     def _memory_sizes(self, part: str, slots: dict[str, Any]) -> None:

@@ -76,6 +76,14 @@ def make_catalog() -> None:
     caps = CategoryFactory(name="Caps", slug="caps")
     cap = ProductFactory(name="Trucker Cap", brand="Pace", category=caps, tags=["cap"])
     VariantFactory(product=cap, sku="TC-1", size="M", color="red", price=Decimal("20.00"), stock=0)
+    jackets = CategoryFactory(name="Jackets", slug="jackets")
+    neon = ProductFactory(
+        name="Neon Windbreaker", brand="Voltage", category=jackets, tags=["jacket", "featured"]
+    )
+    for size in ("M", "L"):
+        VariantFactory(
+            product=neon, sku=f"NW-{size}", size=size, color="neon yellow", price=Decimal("80.00"), stock=5
+        )
     Discount.objects.create(code="SAVE10", value=Decimal("10"))
     Discount.objects.create(code="BIG100", value=Decimal("100"), kind="fixed", min_subtotal=Decimal("1000"))
 
