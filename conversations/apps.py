@@ -12,3 +12,17 @@ class ConversationsConfig(AppConfig):
 
         shopper_signed_in.connect(on_shopper_signed_in, dispatch_uid="conversations.join_on_sign_in")
         history_forgotten.connect(on_history_forgotten, dispatch_uid="conversations.skip_forgotten_history")
+        self._schedule_beat()
+
+    def _schedule_beat(self) -> None:
+        from datetime import timedelta
+
+        from commerce.celery import app
+
+        schedule = dict(app.conf.beat_schedule or {})
+        schedule["conversations-summarize-idle"] = {
+            "task": "conversations.summarize_idle",
+            "schedule": timedelta(minutes=15),
+            "options": {"expires": 10 * 60},
+        }
+        app.conf.beat_schedule = schedule

@@ -229,6 +229,22 @@ def _summary_schedule_due(conversation: Conversation) -> bool:
     )
 
 
+IDLE_SUMMARY_BATCH = 500
+
+
+def conversations_summarize_idle(*, limit: int = IDLE_SUMMARY_BATCH) -> int:
+    """Summarizes signed-in visits that ended without a next message (beat, every 15 minutes).
+
+    Without it the last visit before a shopper goes away is only summarized when they come back.
+    Each conversation is claimed by the same conditional update as a turn's, so a turn arriving at
+    the same moment and this sweep never summarize one stretch twice. Returns the summaries scheduled.
+    """
+    idle = Conversation.objects.filter(
+        user__isnull=False, unsummarized__gt=0, updated_at__lt=timezone.now() - SUMMARY_IDLE
+    ).select_related("user")
+    return sum(_summary_schedule_due(conversation) for conversation in idle.order_by("updated_at")[:limit])
+
+
 def conversation_summary_skip(*, user: User) -> int:
     """Marks everything said so far as summarized, without a summary: for memory's "forget my history".
 

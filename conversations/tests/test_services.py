@@ -410,3 +410,28 @@ def test_forgetting_history_in_memory_leaves_the_visit_going_on_unsummarized(tra
         getattr(memory_services, forget)(user=user)
     _say(member, "hello", start + timedelta(hours=1))
     assert not summaries.filter(user=user).exists()
+
+
+def test_a_visit_nobody_returns_from_is_summarized_by_the_idle_sweep_once(trail_runner, summaries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce.celery import app
+    from conversations.tasks import summarize_idle_task
+
+    user = UserFactory()
+    member = Shopper(user=user, session=None)
+    guest = Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+    start = timezone.now()
+    _say(member, "show me running shoes", start)
+    _say(guest, "show me running shoes", start)
+
+    with _committed(start + timedelta(minutes=10)):
+        assert summarize_idle_task.apply().get() == 0  # the visit may still go on
+    with _committed(start + timedelta(minutes=45)):
+        assert summarize_idle_task.apply().get() == 1
+    with _committed(start + timedelta(minutes=60)):
+        assert summarize_idle_task.apply().get() == 0  # already summarized
+    assert list(summaries.values_list("user", flat=True)) == [user.pk]
+    assert "conversations-summarize-idle" in app.conf.beat_schedule

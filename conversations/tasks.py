@@ -1,0 +1,20 @@
+"""Conversations' Celery tasks (short and safe to repeat; ARCHITECTURE rules 9 and 10)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from conversations import services
+
+
+@shared_task(
+    name="conversations.summarize_idle",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def summarize_idle_task() -> int:
+    # Repeat-safe: each stretch is claimed by a conditional update before it is summarized.
+    return services.conversations_summarize_idle()
