@@ -1289,15 +1289,15 @@ class _Parser:
             slots["price_max"] = prices["max_price"]
         if "min_price" in prices:
             slots["price_min"] = prices["min_price"]
-        polarity = "like"
+        polarity, stated = "like", False  # a like/dislike carries on: "I don't like Stride or Zara"
         unknown: dict[str, list[str]] = {"like": [], "dislike": []}
         for part in re.split(r"\s*(?:\bbut\b|;|,|\band\b|\bor\b|\bnor\b|\bexcept\b)\s*", text):
             if not part.strip():
                 continue
             if _NEGATIVE.search(part):
-                polarity = "dislike"
+                polarity, stated = "dislike", True
             elif _POSITIVE.search(part):
-                polarity = "like"
+                polarity, stated = "like", True
             self._memory_sizes(part, slots)
             found = _scan_vocab(part, self.index)
             prefix = "" if polarity == "like" else "disliked_"
@@ -1314,8 +1314,8 @@ class _Parser:
             rest = part
             for start, end, _ in sorted(found.spans, reverse=True):
                 rest = S.mask(rest, start, end)
-            leftover = _content_words(rest, _MEMORY_STOP)
-            if leftover and (_POSITIVE.search(part) or _NEGATIVE.search(part)):
+            leftover = [w for w in _content_words(rest, _MEMORY_STOP) if w not in _SIZE_WORDS]
+            if leftover and stated:
                 unknown[polarity].append(" ".join(leftover))
         # words the vocabulary does not know, by polarity ("I don't like Pace": a dislike to place)
         if unknown["like"]:
@@ -1666,6 +1666,14 @@ def _resolve_fallback(p: _Parser, clause: _Clause, reading: _Reading) -> list[In
     slots = p._commerce_slots(clause)
     pending = p.context.pending_clarification
     informative = {k: v for k, v in slots.items() if k != "product"}
+    if pending == "size" and "size" not in slots:
+        # the answer to "Which size? In stock: S, M, L" is often the bare letter
+        m = re.fullmatch(
+            r"(?:an? |in |size )?(xxs|xs|s|m|l|xl|xxl|xxxl)(?: please)?[.!]?", clause.text.strip()
+        )
+        if m:
+            slots = {"size": m.group(1).upper()}
+            informative = slots
     if pending and (informative or slots.get("product")):
         return [p._result("provide_info", slots, 0.85, clause)]
     if _has_product(clause.text, p.index):
@@ -1753,6 +1761,8 @@ _MEMORY_STOP = _STOP | words(
     bottoms waist size that's when it comes whatever budget range
     """
 )
+# sizes are read by _memory_sizes; they are never a brand, colour or style
+_SIZE_WORDS = words("xxs xs s m l xl xxl xxxl small medium large extra")
 _NEGATIVE = re.compile(
     r"\b(?:don't|do not|never|hate|dislike|detest|can't stand|cannot stand|avoid|loathe|not a fan|no fan"
     r"|not into|not|nor|"

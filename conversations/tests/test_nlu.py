@@ -332,6 +332,27 @@ def test_unknown_preference_values_are_reported_not_dropped():
     assert only("I like polka dots").slots["unrecognized"] == ["polka dots"]
 
 
+def test_unknown_words_keep_their_polarity():
+    slots = only("I like Pace but not Zara").slots
+    assert slots["unrecognized"] == ["pace"]
+    assert slots["unrecognized_disliked"] == ["zara"]
+    assert "unrecognized" not in only("I don't like Pace").slots
+
+
+def test_forgetting_a_value_the_vocabulary_does_not_know_keeps_it_as_typed():
+    assert only("forget that I like Nike").slots == {"value": "Nike"}
+    assert only("I don't like Acme Gear anymore").slots == {"value": "Acme Gear"}
+    removed = only("remove Northpeak from my disliked brands")
+    assert (removed.name, removed.slots["preference_key"]) == ("forget_preference", "dislikedBrands")
+
+
+@pytest.mark.parametrize(
+    "text", ["got any picks for me", "what do you suggest for me today", "what's new in my style"]
+)
+def test_asking_for_picks_is_a_recommendation(text):
+    assert only(text).name == "recommend"
+
+
 def test_forget_one_preference_versus_everything():
     assert only("forget my color preference").name == "forget_preference"
     assert only("forget my color preference").slots["preference_key"] == "colors"
