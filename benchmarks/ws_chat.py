@@ -1,15 +1,20 @@
 """WebSocket chat benchmark: 50 concurrent chat clients against Daphne with the Redis channel layer.
 
-Starts one Daphne process serving ``commerce.asgi`` on a PostgreSQL database of its own
-(``commerce_bench_ws`` on the server of ``DATABASE_URL``; created, migrated, loaded with the demo
-catalog and store policies, dropped at the end) and the Redis of ``REDIS_URL`` as its channel layer.
-Each client is a guest with its own shopper session (the socket's ``session`` event) and sends a
-realistic mix of messages one after another, waiting for each answer; the time from sending a
-``message`` frame to receiving its ``response`` event is measured. Also prints the understanding
-time per message (rules NLU, in-process) over the labelled evaluation set.
+Starts ``--processes`` Daphne processes (default 1) serving ``commerce.asgi`` on a PostgreSQL database
+of their own (``commerce_bench_ws`` on the server of ``DATABASE_URL``; created, migrated, loaded with
+the demo catalog and store policies, dropped at the end), all on the Redis of ``REDIS_URL`` as channel
+layer and cache. Each client is a guest with its own shopper session (the socket's ``session`` event),
+connected to one of the processes in turn, and sends a shopper's visit one message at a time, waiting
+for each answer; the time from sending a ``message`` frame to receiving its ``response`` event is
+measured, overall and per kind of message. A client whose cart is empty when it asks for it counts as
+a failure: the benchmark must measure the assistant doing the work, not answering "sorry".
+Also prints the understanding time per message (rules NLU, in-process) over the labelled evaluation set.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python benchmarks/ws_chat.py [--clients 50] [--messages 8]
+        .venv/bin/python benchmarks/ws_chat.py [--clients 50] [--messages 8] [--processes 1]
+
+Without ``DATABASE_URL`` (PostgreSQL) or ``REDIS_URL`` it says what it needs and exits with status 2:
+an in-memory channel layer and SQLite would measure a shape that is never deployed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a script
@@ -36,17 +44,29 @@ from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a sc
 )
 
 BENCH_DB = "commerce_bench_ws"
-# One shopper's visit: what people do in the panel, in order (references need the search before them).
+RESPONSE_TIMEOUT_SECONDS = 60
+# One shopper's visit: what people do in the panel, in order (the reference needs the search before it,
+# and "size 10 in white" answers the assistant's "which size?").
 SCRIPT = [
-    "hi",
-    "show me running shoes under $150",
-    "add the first one",
-    "size 10",
-    "what's in my cart?",
-    "what is your return policy?",
-    "show me hoodies in black",
-    "thanks",
+    ("greeting", "hi"),
+    ("search", "show me running shoes under $150"),
+    ("add by reference", "add the first one"),
+    ("add by reference", "size 10 in white"),
+    ("view cart", "what's in my cart?"),
+    ("policy question", "what is your return policy?"),
+    ("search", "show me hoodies in black"),
+    ("greeting", "thanks"),
 ]
+
+
+@dataclass
+class Results:
+    latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+    carts_viewed: int = 0
+    carts_with_items: int = 0
+    seconds: float = 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,38 +74,45 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def shopper(url: str, messages: list[str], latencies: list[float], errors: list[str]) -> None:
+async def shopper(url: str, messages: list[tuple[str, str]], results: Results) -> None:
     import websockets
 
     async with websockets.connect(url, origin=f"http://{LOOPBACK}", max_size=2**22) as socket:
         first = json.loads(await socket.recv())
         if first["type"] != "session":
-            errors.append(f"first event {first['type']}")
+            results.errors.append(f"first event {first['type']}")
             return
-        for text in messages:
+        for kind, text in messages:
             started = time.perf_counter()
             await socket.send(json.dumps({"type": "message", "payload": {"content": text}}))
             while True:
-                event = json.loads(await asyncio.wait_for(socket.recv(), timeout=60))
+                event = json.loads(await asyncio.wait_for(socket.recv(), timeout=RESPONSE_TIMEOUT_SECONDS))
                 if event["type"] == "ping":
                     await socket.send(json.dumps({"type": "pong", "payload": {}}))
                 elif event["type"] == "response":
-                    latencies.append((time.perf_counter() - started) * 1000)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    results.latencies.append(elapsed)
+                    results.by_kind[kind].append(elapsed)
+                    if kind == "view cart":
+                        results.carts_viewed += 1
+                        cart = event["payload"].get("cart") or {}
+                        results.carts_with_items += bool(cart.get("itemCount"))
                     break
                 elif event["type"] == "error":
-                    errors.append(event["payload"].get("code", "error"))
+                    results.errors.append(event["payload"].get("code", "error"))
                     break
 
 
-async def load(url: str, clients: int, messages: list[str]) -> tuple[list[float], list[str], float]:
-    latencies: list[float] = []
-    errors: list[str] = []
+async def load(urls: list[str], clients: int, messages: list[tuple[str, str]]) -> Results:
+    """``clients`` shoppers at once, spread over the servers in turn."""
+    results = Results()
     started = time.perf_counter()
-    results = await asyncio.gather(
-        *(shopper(url, messages, latencies, errors) for _ in range(clients)), return_exceptions=True
+    outcomes = await asyncio.gather(
+        *(shopper(urls[i % len(urls)], messages, results) for i in range(clients)), return_exceptions=True
     )
-    errors.extend(f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException))
-    return latencies, errors, time.perf_counter() - started
+    results.seconds = time.perf_counter() - started
+    results.errors.extend(f"{type(r).__name__}: {r}" for r in outcomes if isinstance(r, BaseException))
+    return results
 
 
 def understanding_timing() -> str:
@@ -97,20 +124,41 @@ def understanding_timing() -> str:
     from conversations.tests.nl_eval.evaluate import format_timing, load_cases, timing
 
     cases = load_cases()
-    return f"{len(cases)} labelled messages: " + format_timing(timing(cases))
+    return f"{len(cases)} labelled messages, 5 rounds: " + format_timing(timing(cases))
+
+
+def service_versions(base_url: str, redis_url: str) -> str:
+    import psycopg
+    import redis
+
+    with psycopg.connect(database_url_for(base_url, "postgres")) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        redis_version = client.info("server")["redis_version"]
+    finally:
+        client.close()
+    return f"PostgreSQL {postgres}, Redis {redis_version}"
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--messages", type=int, default=len(SCRIPT), help="messages per client")
+    parser.add_argument("--processes", type=int, default=1, help="Daphne processes sharing the Redis layer")
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
     base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
     if not base_url or not redis_url:
         print(
-            "The WebSocket benchmark measures the production shape: set DATABASE_URL (PostgreSQL) and "
-            "REDIS_URL, e.g.\n  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce "
+            "The WebSocket benchmark measures the production shape and needs both services: set\n"
+            "DATABASE_URL (PostgreSQL on a loopback address; the script uses a database of its own on that\n"
+            f"server, {BENCH_DB}) and REDIS_URL (the channel layer and cache), e.g.\n"
+            "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce "
             "REDIS_URL=redis://127.0.0.1:6379/0 make bench-ws",
             file=sys.stderr,
         )
@@ -127,6 +175,7 @@ def main() -> int:
         "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
     }
     py = sys.executable
+    versions = service_versions(base_url, redis_url)
     create_database(base_url, BENCH_DB)
     try:
         for command in (
@@ -137,42 +186,70 @@ def main() -> int:
             subprocess.run(
                 [py, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
             )
-        port = free_port()
         daphne = str(Path(py).parent / "daphne")
-        with running_server(
-            "daphne-ws",
-            [daphne, "-b", LOOPBACK, "-p", str(port), "commerce.asgi:application"],
-            port=port,
-            env=env,
-            log_dir=ROOT / "var" / "bench",
-            ready_path="/health",
-        ):
-            url = f"ws://{LOOPBACK}:{port}/ws/chat/"
-            asyncio.run(load(url, 2, messages[:3]))  # warm-up: imports, first queries, caches
-            latencies, errors, seconds = asyncio.run(load(url, args.clients, messages))
+        with ExitStack() as stack:
+            servers = []
+            for n in range(args.processes):
+                port = free_port()
+                servers.append(
+                    stack.enter_context(
+                        running_server(
+                            f"daphne-ws-{n + 1}",
+                            [daphne, "-b", LOOPBACK, "-p", str(port), "commerce.asgi:application"],
+                            port=port,
+                            env=env,
+                            log_dir=ROOT / "var" / "bench",
+                            ready_path="/health",
+                        )
+                    )
+                )
+            urls = [f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers]
+            asyncio.run(load(urls, 2 * len(urls), messages[:3]))  # warm-up: imports, first queries
+            load_before = load_average()
+            results = asyncio.run(load(urls, args.clients, messages))
+            load_after = load_average()
     finally:
         if not args.keep_database:
             drop_database(base_url, BENCH_DB)
 
+    pids = ", ".join(str(s.process.pid) for s in servers)
     print(
-        f"served by: 1 Daphne process, channel layer RedisPubSubChannelLayer ({redis_url}), "
-        f"PostgreSQL database {BENCH_DB}, DB_CONN_MAX_AGE=0; {os.cpu_count()} CPUs shared with the clients"
+        f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi, channel layer "
+        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {BENCH_DB} "
+        f"(DB_CONN_MAX_AGE=0); {versions}"
     )
-    print(f"{args.clients} concurrent chat clients x {len(messages)} messages each (send -> response event)")
-    if latencies:
+    print(
+        f"machine: {os.cpu_count()} CPUs shared by the server(s), PostgreSQL, Redis and the clients; "
+        f"load average (1/5/15 min) {load_before} before the load, {load_after} after"
+    )
+    print(
+        f"{args.clients} concurrent chat clients (asyncio, websockets), each a guest with its own session, "
+        f"x {len(messages)} messages in turn (send -> response event)"
+    )
+    if results.latencies:
+        lat = results.latencies
         print(
-            f"  messages answered: {len(latencies)} in {seconds:.1f} s"
-            f" = {len(latencies) / seconds:.1f} messages/s"
+            f"  messages answered: {len(lat)} in {results.seconds:.1f} s"
+            f" = {len(lat) / results.seconds:.1f} messages/s"
         )
         print(
-            "  round trip ms: "
-            f"p50 {percentile(latencies, 0.50):.0f}, p95 {percentile(latencies, 0.95):.0f}, "
-            f"p99 {percentile(latencies, 0.99):.0f}, max {max(latencies):.0f}, "
-            f"mean {statistics.fmean(latencies):.0f}"
+            f"  round trip ms: p50 {percentile(lat, 0.50):.0f}, p95 {percentile(lat, 0.95):.0f}, "
+            f"p99 {percentile(lat, 0.99):.0f}, max {max(lat):.0f}, mean {statistics.fmean(lat):.0f}"
         )
-    print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+        for kind, values in results.by_kind.items():
+            print(
+                f"    {kind:17} {len(values):4} messages: p50 {percentile(values, 0.50):5.0f} ms, "
+                f"p95 {percentile(values, 0.95):5.0f} ms"
+            )
+    print(f"  errors: {len(results.errors)}" + (f" (first: {results.errors[0]})" if results.errors else ""))
+    if results.carts_viewed:
+        print(
+            f"  work done: {results.carts_with_items}/{results.carts_viewed} carts held the shoe "
+            "when the shopper asked for the cart"
+        )
     print("understanding (NLU) per message, in-process: " + understanding_timing())
-    return 1 if errors or not latencies else 0
+    failed = results.errors or not results.latencies or results.carts_with_items < results.carts_viewed
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
