@@ -212,8 +212,9 @@ def _greeting(ctx: Context) -> Outcome:
     user = ctx.shopper.user
     name = f", {user.get_short_name()}" if user is not None and user.name else ""
     return Outcome(
-        text=f"Hi{name}! I can find products for you, answer questions about shipping, returns, "
-        "sizing and payment, and get you to a person. What are you looking for?",
+        text=f"Hi{name}! I can find products, fill your cart and check out, tell you where an order is, "
+        "remember your sizes and what you like, answer questions about shipping, returns, sizing and "
+        "payment, and get you to a person. What are you looking for?",
         suggestions=DEFAULT_SUGGESTIONS,
     )
 
@@ -226,8 +227,10 @@ def _help(ctx: Context) -> Outcome:
         '- change your cart: "add the second one", "make it 2", "remove the socks", "apply code SAVE10"\n'
         '- check out with your saved address and card ("checkout"), tell you where an order is, cancel '
         "it, refund it or change its address\n"
-        '- remember what you like ("I wear size M", "I don\'t like neon"), recommend for you, and forget '
-        'on request ("forget my shoe size")\n'
+        '- remember your sizes and what you like ("I wear size M", "I don\'t like neon") and use them to '
+        'fill in a size and to recommend for you ("what would you recommend for me?"); tell you what I '
+        'remember ("what do you remember about me?") and forget it on request ("forget my shoe size", '
+        '"forget everything about me"); signed-in shoppers only\n'
         "- open a support ticket, tell you its status and close it",
         actions=[action("help", SUCCEEDED, "Listed what the assistant can do.")],
         suggestions=DEFAULT_SUGGESTIONS,
@@ -236,8 +239,9 @@ def _help(ctx: Context) -> Outcome:
 
 def _cannot_help(ctx: Context) -> Outcome:
     return Outcome(
-        text="I can't help with that, but I can find products, answer questions about shipping, "
-        "returns, sizing and payment, or open a support ticket for you.",
+        text="I can't help with that, but I can find products, change your cart and check out, look "
+        "after your orders, remember what you like, answer questions about shipping, returns, sizing "
+        'and payment, or open a support ticket for you. Say "help" for examples.',
         suggestions=DEFAULT_SUGGESTIONS,
     )
 

@@ -59,7 +59,8 @@ def test_greeting_is_answered_and_both_messages_are_stored_with_intent_and_chann
 def test_help_says_what_the_assistant_can_do(guest):
     reply = respond(shopper=guest, text="what can you do?", channel="web")
     assert reply["intent"] == "help"
-    assert "find products" in reply["reply"]
+    for can in ("find products", "change your cart", "check out", "refund", "remember your sizes", "forget"):
+        assert can in reply["reply"], can
     assert reply["actions"] == [
         {"type": "help", "status": "succeeded", "detail": "Listed what the assistant can do."}
     ]
