@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Case,
@@ -259,8 +260,38 @@ class CategoryNode:
         return self.product_count + sum(child.total_count for child in self.children)
 
 
+# The listing's filter values and category tree change only with the catalog itself, yet cost the most
+# of a listing page at 20k products: they are cached under a version that every catalog write bumps
+# (catalog.services.catalog_listing_changed, from the model signals connected in catalog/apps.py).
+LISTING_CACHE_SECONDS = 600
+LISTING_VERSION_KEY = "catalog:listing-version"
+
+
+def listing_cache_version() -> int:
+    version = cache.get(LISTING_VERSION_KEY)
+    if version is None:
+        cache.add(LISTING_VERSION_KEY, 1, None)
+        version = cache.get(LISTING_VERSION_KEY) or 1
+    return int(version)
+
+
+def _cached(name: str, build: Any) -> Any:
+    key = f"catalog:{name}:v{listing_cache_version()}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, LISTING_CACHE_SECONDS)
+    return value
+
+
 def category_tree() -> list[CategoryNode]:
-    """The whole category tree (roots first, children in order) with active product counts; one query."""
+    """The whole category tree (roots first, children in order) with active product counts.
+
+    One query when the catalog changed since it was last built, none otherwise (cached)."""
+    return _cached("category-tree", _build_category_tree)
+
+
+def _build_category_tree() -> list[CategoryNode]:
     rows = Category.objects.annotate(
         n=Count("products", filter=Q(products__is_active=True), distinct=True)
     ).order_by("position", "name")
@@ -291,7 +322,11 @@ class Facets:
 
 
 def catalog_facets() -> Facets:
-    """The values the listing's filters offer (brands, sizes, colours) across the active catalog."""
+    """The values the listing's filters offer (brands, sizes, colours) across the active catalog (cached)."""
+    return _cached("facets", _build_catalog_facets)
+
+
+def _build_catalog_facets() -> Facets:
     active = Variant.objects.filter(product__is_active=True)
     brands = Product.objects.active().order_by(Lower("brand")).values_list("brand", flat=True).distinct()
     sizes = active.exclude(size="").order_by().values_list("size", flat=True).distinct()

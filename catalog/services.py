@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Func
 from django.utils.text import slugify
 
 from catalog.errors import CatalogRecordInvalid
 from catalog.models import Category, Product, Variant
+from catalog.selectors import LISTING_VERSION_KEY, listing_cache_version
 from commerce.errors import InvalidInput
 
 CATEGORY_SEPARATOR = ">"
@@ -304,6 +306,7 @@ def catalog_import(*, records: Iterable[Any], progress: Progress | None = None) 
             _upsert(record, categories, result)
             if progress is not None:
                 progress(done, len(parsed))
+        catalog_listing_changed()  # variants are bulk-written: no model signal for them
     return result
 
 
@@ -331,3 +334,20 @@ def variant_adjust_stock(*, variant_ids: Iterable[int], delta: int) -> int:
         return 0
     with transaction.atomic():
         return Variant.objects.filter(pk__in=ids).update(stock=_Greatest0(F("stock") + delta))
+
+
+def catalog_listing_changed(**_signal_kwargs: Any) -> None:
+    """Invalidates the cached facets and category tree (a new version; old keys expire on their own).
+
+    Bumped at once and again after commit: at once so this very request reads fresh values, after
+    commit so a page rendered meanwhile from the old rows cannot keep them cached under the new version.
+    """
+    _bump_listing_version()
+    transaction.on_commit(_bump_listing_version)
+
+
+def _bump_listing_version() -> None:
+    try:
+        cache.incr(LISTING_VERSION_KEY)
+    except ValueError:  # not set yet (or evicted): any new value invalidates
+        cache.set(LISTING_VERSION_KEY, listing_cache_version() + 1, None)

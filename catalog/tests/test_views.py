@@ -90,6 +90,7 @@ def test_listing_page_query_count_does_not_grow_with_results(client, db, django_
 
     for i in range(3, 30):
         VariantFactory(product=ProductFactory(name=f"Sock {i}", category=category))
+    client.get("/products/")  # the catalog changed: rebuild the cached facets and category tree
     with django_assert_max_num_queries(baseline) as many:
         html = client.get("/products/", {"q": "sock"}).content.decode()
     assert html.count('class="card product-card"') == 24
@@ -166,3 +167,22 @@ def test_kiosk_page_opens_the_assistant_with_the_kiosk_channel(client):
     html = r.content.decode()
     assert 'class="kiosk"' in html
     assert "?channel=kiosk" in html and '<details class="chat-dock" id="chat-dock" open>' in html
+
+
+def test_listing_filters_are_cached_until_the_catalog_changes(client, db, django_assert_max_num_queries):
+    category = Category.objects.create(name="Socks", slug="socks")
+    VariantFactory(product=ProductFactory(name="Sock 1", brand="Stride", category=category), color="white")
+    client.get("/products/")
+    with django_assert_max_num_queries(50) as warm:
+        client.get("/products/")
+
+    VariantFactory(product=ProductFactory(name="Sock 2", brand="Northpeak", category=category), color="teal")
+    with django_assert_max_num_queries(50) as changed:
+        page = client.get("/products/").content.decode()
+    assert "Northpeak" in page and "teal" in page  # the new brand and colour are offered at once
+    assert len(changed.captured_queries) > len(warm.captured_queries)  # rebuilt once...
+    with django_assert_max_num_queries(len(warm.captured_queries)):
+        client.get("/products/")  # ...then served from the cache again
+
+    Product.objects.get(name="Sock 2").delete()
+    assert "Northpeak" not in client.get("/products/").content.decode()
