@@ -42,18 +42,22 @@ def _open_chat(page) -> None:
     page.locator("#chat-input").wait_for(state="visible")
 
 
-def _say(page, text: str):
-    """Types ``text`` into the panel, presses Enter and returns the assistant's answer (a locator)."""
-    before = _replies(page).count()
-    box = page.locator("#chat-input")
-    box.fill(text)
-    box.press("Enter")
+def _wait_for_reply(page, *, after: int, do):
+    """Runs ``do()`` and returns the assistant's next answer (a locator) once it is in the log."""
+    do()
     page.wait_for_function(
         "n => document.querySelectorAll('#chat-log [data-intent]').length > n",
-        arg=before,
+        arg=after,
         timeout=REPLY_TIMEOUT_MS,
     )
-    return _replies(page).nth(before)
+    return _replies(page).nth(after)
+
+
+def _say(page, text: str):
+    """Types ``text`` into the panel, presses Enter and returns the assistant's answer (a locator)."""
+    box = page.locator("#chat-input")
+    box.fill(text)
+    return _wait_for_reply(page, after=_replies(page).count(), do=lambda: box.press("Enter"))
 
 
 def _guest_cart_lines(page):
@@ -143,6 +147,21 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     answer = _say(page, "hello")
     assert answer.get_attribute("data-intent") == "greeting"
     screenshot(page, "chat-phone", full_page=False)
+
+    # A quick reply is sent as if typed; a product card's own Add to cart puts that size in the cart.
+    quick = answer.locator(".chat-suggestion", has_text=re.compile("^show me", re.IGNORECASE)).first
+    sent = quick.get_attribute("data-text")
+    found = _wait_for_reply(page, after=_replies(page).count(), do=quick.click)
+    assert page.locator("#chat-log .chat-msg-user").last.inner_text().endswith(sent)
+    assert found.get_attribute("data-intent") == "product_search"
+    card = found.locator(".chat-product").first
+    choice = card.locator("select option[value]:not([value=''])").first.get_attribute("value")
+    card.locator("select").select_option(choice)
+    card.get_by_role("button", name="Add to cart").click()
+    card.get_by_role("status").filter(has_text="Added 1").wait_for()
+    expect_badge(page, 1)
+    assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
+    screenshot(page, "chat-phone-added", full_page=False)
     assert page.watch.problems() == []
 
 

@@ -72,7 +72,10 @@
   }
 
   htmx.defineExtension("chat", {
-    transformResponse: function (text) {
+    transformResponse: function (text, xhr) {
+      // Extensions apply to every htmx request inside the panel: an HTTP response (a product card's
+      // Add to cart) comes with its xhr and is left alone; a socket frame comes without one.
+      if (xhr) return text;
       var data = parse(text);
       if (data && (data.type === "response" || data.type === "message") && data.payload.html) {
         return data.payload.html;
