@@ -9,8 +9,9 @@ Fixtures:
   profile, so no cookies or cache leak between tests).
 - ``browser_page``: a desktop-sized page whose relative URLs resolve against ``asgi_live_server``
   (Daphne in a thread of the test process, see ``commerce.testing.asgi_server``, so the chat panel's
-  WebSocket connects); it records JavaScript errors, failed same-origin requests and a chat socket
-  that fails to connect (see ``PageWatch``).
+  WebSocket connects); it records JavaScript errors, console errors, failed same-origin requests and
+  a chat socket that fails to connect (see ``PageWatch``), and any of them fails the test at teardown
+  even when the test never asserted ``page.watch.problems() == []``.
 - ``open_browser_page(viewport=PHONE)``: more pages, e.g. a phone-sized one for the responsive layout.
 
 ``screenshot(page, name)`` saves a full-page PNG to ``test-artifacts/browser/<name>.png`` (git-ignored).
@@ -178,7 +179,7 @@ def chromium() -> Iterator[object]:
 @pytest.fixture
 def open_browser_page(chromium, asgi_live_server) -> Iterator[Callable[..., object]]:
     """Opens pages on the ASGI live server; each page has a ``watch`` (:class:`PageWatch`) attribute."""
-    contexts = []
+    contexts, pages = [], []
 
     def open_page(viewport: dict[str, int] | None = None, **context_options):
         context = chromium.new_context(
@@ -193,11 +194,16 @@ def open_browser_page(chromium, asgi_live_server) -> Iterator[Callable[..., obje
         page = context.new_page()
         page.watch = PageWatch(origin=asgi_live_server.url)
         page.watch.attach(page)
+        pages.append(page)
         return page
 
     yield open_page
+    # Read before closing: a test that forgot to look, or a problem after its last look, still fails.
+    problems = [problem for page in pages for problem in page.watch.problems()]
     for context in contexts:
         context.close()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
