@@ -530,7 +530,9 @@ RULES: tuple[Rule, ...] = _rules(
         r"(?:memory|memories|data|profile|history|information|info|preferences)\b"
         r"|\bforget (?:about )?me\b|^forget everything\b|\bdon't remember anything\b|\bforget all (?:my "
         r"|of my )?preferences\b"
-        r"|\bforget (?:everything|all) (?:you|i)\b",
+        r"|\bforget (?:everything|all) (?:you|i)\b"
+        r"|\b(?:forget|clear|delete|erase|wipe|purge)\b (?:what|whatever|anything) (?:you (?:know|remember"
+        r"|have|saved|stored|learned|learnt)|i (?:told|said to) you)\b",
         0.9,
     ),
     (
@@ -561,7 +563,8 @@ RULES: tuple[Rule, ...] = _rules(
         r"|\bwhat do you have on (?:file|record)\b|^(?:my )?(?:memory|preferences)$"
         r"|\bwhat you(?:'ve| have)? (?:learned|learnt|saved|stored|remember(?:ed)?|know)\b.*\bme\b"
         r"|\bwhat \w+ (?:do|did) you (?:have )?(?:saved|stored|on file|remember)\b"
-        r"|\bwhat \w+ (?:have|has|did) you (?:saved|stored|remembered|kept|noted)\b",
+        r"|\bwhat \w+ (?:have|has|did) you (?:saved|stored|remembered|kept|noted)\b"
+        r"|\bwhat \w+ (?:do|did) i have (?:saved|stored|on file)\b",
         0.9,
     ),
     (
@@ -804,6 +807,16 @@ _TOPIC_RES = tuple((re.compile(rf"\b{re.escape(word)}"), topic) for word, topic 
 _SUBJECT_RES = tuple((re.compile(rf"\b{re.escape(p)}\b"), subject) for p, subject in SUPPORT_SUBJECTS)
 _QUESTION_START = re.compile(
     r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should|may)\b"
+)
+# "I like this hoodie", "I love it", "I hate the second one": a reaction to a product on screen, not a
+# preference to keep -- storing "likes hoodies" from it would be a guess the shopper never asked for.
+_REACTION = re.compile(
+    r"^(?:i|we) (?:really |also |do |kinda |kind of |absolutely |totally |just |quite )?"
+    r"(?P<verb>like|love|adore|dig|hate|dislike|(?:don't|do not|really don't) (?:like|love)|can't stand"
+    r"|cannot stand)\s+"
+    r"(?:it|this|that|these|those|them|(?:this|that|these|those) \w+(?: \w+)?"
+    r"|the (?:first|second|third|fourth|fifth|last|other)(?: ones?)?|the (?:\w+ )?ones?)"
+    r"(?: (?:a lot|very much|so much|too|though|actually))?[.!]*$"
 )
 
 
@@ -1052,6 +1065,8 @@ class _Parser:
                     and "remember" not in text
                 ):
                     continue  # "what do I wear when it rains?" states no preference
+                if rule.intent == "save_preference" and _REACTION.match(text):
+                    return _Reading("reaction*", 0.8, True)
                 if rule.intent == "policy_question*":
                     topic = self._policy_topic(text)
                     if topic is None:
@@ -1111,6 +1126,10 @@ class _Parser:
                 )
             ]
             results = kept or results[:1]
+        # "I like Stride, remember that": the bare "remember that" is the same request, not another
+        saves = [r for r in results if r.name == "save_preference"]
+        if len(saves) > 1 and any(r.slots for r in saves):
+            results = [r for r in results if r.name != "save_preference" or r.slots]
         merged: list[IntentResult] = []
         for r in results:
             if (
@@ -1298,13 +1317,16 @@ class _Parser:
                 polarity, stated = "dislike", True
             elif _POSITIVE.search(part):
                 polarity, stated = "like", True
+            sizes_before = dict(slots.get("sizes", {}))
             self._memory_sizes(part, slots)
             found = _scan_vocab(part, self.index)
+            sized = slots.get("sizes", {}) != sizes_before
+            qualifiers = self._qualifying_categories(part, found, sized=sized)
             prefix = "" if polarity == "like" else "disliked_"
             for key, values in (
                 ("brands", found.brands),
                 ("colors", found.colors),
-                ("categories", found.categories),
+                ("categories", [c for c in found.categories if c not in qualifiers]),
                 ("styles", found.styles),
             ):
                 for v in values:
@@ -1323,6 +1345,17 @@ class _Parser:
         if unknown["dislike"]:
             slots["unrecognized_disliked"] = unknown["dislike"]
         return slots
+
+    def _qualifying_categories(self, part: str, found: _Found, *, sized: bool) -> set[str]:
+        """Categories that only say which size or brand is meant ("L in hoodies", "Denimworks for
+        jeans", "my jeans size is 34"): not categories the shopper likes."""
+        qualifiers: set[str] = set()
+        for start, end, kind in found.spans:
+            if kind == "category" and (sized or re.search(r"\b(?:for|in)\s+$", part[:start])):
+                hit = self.index.phrases.get(" ".join(_WORD_RE.findall(part[start:end])))
+                if hit is not None:
+                    qualifiers.add(hit[1])
+        return qualifiers
 
     def _memory_sizes(self, part: str, slots: dict[str, Any]) -> None:
         text = part
@@ -1358,9 +1391,10 @@ class _Parser:
         text = clause.text
         slots: dict[str, Any] = {}
         found = _scan_vocab(text, self.index)
+        # "I don't like Stride any more" takes back a like; "forget that I don't like neon" a dislike
         disliked = bool(
             re.search(r"\b(?:dislike|dislikes|disliked|hate|don't like|do not like|avoid)\b", text)
-        )
+        ) and not re.search(r"\b(?:don't|do not) (?:like|love|prefer)\b.*\bany ?more\b", text)
         key = None
         if re.search(r"\bsizes?\b|\bwaist\b", text):
             key = "sizes"
@@ -1660,6 +1694,15 @@ def _resolve_exchange(p: _Parser, clause: _Clause, reading: _Reading) -> list[In
     return [p._result("support_escalation", slots, 0.8, clause)]
 
 
+def _resolve_reaction(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
+    """Liking or disliking the thing on screen: nothing to act on or remember (the pipeline answers)."""
+    m = _REACTION.match(clause.text)
+    verb = m.group("verb") if m else "like"
+    liked = verb in ("like", "love", "adore", "dig")
+    slots = {"reaction": "like" if liked else "dislike"}
+    return [p._result("out_of_scope", slots, reading.confidence, clause)]
+
+
 def _resolve_fallback(p: _Parser, clause: _Clause, reading: _Reading) -> list[IntentResult]:
     """No rule matched: a bare product ("black hoodies"), a bare slot ("size 10", "the second one"),
     or something off-topic."""
@@ -1698,6 +1741,7 @@ _RESOLVERS: dict[str, Callable[[_Parser, _Clause, _Reading], list[IntentResult]]
     "recommend": _resolve_recommend,
     "cancel*": _resolve_cancel,
     "support_exchange*": _resolve_exchange,
+    "reaction*": _resolve_reaction,
     "fallback*": _resolve_fallback,
 }
 

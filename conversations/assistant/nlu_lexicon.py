@@ -341,7 +341,7 @@ KEYWORDS: frozenset[str] = words(
     cheaper expensive newest latest size sizes color colour colors colours brand brands price under
     between available favorite favourite budget total items purchase payment everything representative
     parcel package shipped refunds cancellation checking proceed what where when show exchange ticket
-    resolved complaint remember recommend
+    resolved complaint remember recommend prefer
     """
 )
 

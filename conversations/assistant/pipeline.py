@@ -451,6 +451,29 @@ def _unsure(ctx: Context) -> Outcome:
     )
 
 
+def _reaction(ctx: Context) -> Outcome:
+    """ "I like this hoodie" / "I hate this colour": a reaction to what is on screen. Nothing is stored
+    (it names no brand, colour or size to keep); the shopper is told how to buy it or have it remembered."""
+    if ctx.slots.get("reaction") == "dislike":
+        text = "Fair enough. Want to see something else?"
+        if ctx.shopper.user is not None:
+            text += (
+                " If it's a colour or brand you never want, tell me (\"I don't like neon\") and I'll "
+                "remember it."
+            )
+        return Outcome(text=text, suggestions=["What would you recommend for me?", "Show me hoodies"])
+    text = 'Glad you like it! Say "add it to my cart" to get it.'
+    if ctx.shopper.user is not None:
+        text += ' Want me to keep it in mind? Say what to remember, e.g. "remember I like hoodies".'
+    return Outcome(text=text, suggestions=["Add it to my cart", "What would you recommend for me?"])
+
+
+def _out_of_scope(ctx: Context) -> Outcome:
+    if ctx.slots.get("reaction"):
+        return _reaction(ctx)
+    return _general_question(ctx)
+
+
 def _confirm_or_deny(ctx: Context) -> Outcome:
     return Outcome(
         text="There's nothing waiting for a yes or no right now. What would you like to do?",
@@ -468,6 +491,7 @@ HANDLERS: dict[str, Callable[[Context], Outcome]] = {
     "support_close": _support_close,
     "confirm": _confirm_or_deny,
     "deny": _confirm_or_deny,
+    "out_of_scope": _out_of_scope,
 }
 
 

@@ -359,6 +359,49 @@ def test_forget_one_preference_versus_everything():
     assert only("forget everything about me").name == "clear_memory"
 
 
+@pytest.mark.parametrize(
+    ("text", "reaction"),
+    [
+        ("I like this hoodie", "like"),
+        ("i love it", "like"),
+        ("I really like the second one", "like"),
+        ("I hate this color", "dislike"),
+        ("I don't like those", "dislike"),
+    ],
+)
+def test_a_reaction_to_the_product_on_screen_is_not_a_preference_to_save(text, reaction):
+    result = only(text)
+    assert (result.name, result.slots) == ("out_of_scope", {"reaction": reaction})
+
+
+def test_a_reaction_next_to_a_request_leaves_just_the_request():
+    assert [i.name for i in understand("I like this hoodie, add it in M").intents] == ["add_to_cart"]
+
+
+@pytest.mark.parametrize(
+    ("text", "slots"),
+    [
+        ("I'm a large in hoodies", {"sizes": {"tops": "L"}}),
+        ("remember my jeans size is 34", {"sizes": {"bottoms": "34"}}),
+        ("I prefer Denimworks for jeans", {"brands": ["Denimworks"]}),
+        ("I like hoodies and jackets", {"categories": ["hoodies", "jackets"]}),
+    ],
+)
+def test_a_category_that_only_says_which_size_or_brand_is_not_saved_as_a_like(text, slots):
+    assert only(text).slots == slots
+
+
+def test_remember_that_after_a_preference_is_one_request():
+    result = only("I like Stride, remember that")
+    assert (result.name, result.slots) == ("save_preference", {"brands": ["Stride"]})
+
+
+def test_not_liking_something_any_more_takes_back_the_like_and_wipe_what_you_know_clears():
+    assert only("I dont like Northpeak anymore").slots == {"value": "Northpeak", "preference_key": "brands"}
+    assert only("wipe what you know about me").name == "clear_memory"
+    assert only("what sizes do i have saved").slots == {"preference_key": "sizes"}
+
+
 # --- vocabulary injection -------------------------------------------------------------------------------
 
 
