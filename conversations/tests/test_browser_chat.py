@@ -99,8 +99,18 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
     assert lines[0].variant.product.name in second_name
     expect_badge(page, 1)
 
+    # On the cart page, what the assistant changes shows in the page's own list as well as the badge.
+    page.goto("/cart/")
+    _open_chat(page)
     cart_reply = _say(page, "show my cart")
     assert lines[0].variant.product.name in cart_reply.inner_text()
+    _say(page, "make it 2")
+    page.wait_for_function(
+        "() => (document.querySelector('#cart input[name=quantity]') || {}).value === '2'",
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    expect_badge(page, 2)
+    assert [line.quantity for line in _guest_cart_lines(page)] == [2]
     screenshot(page, "chat-2-cart")
 
     page.goto("/account/login/?next=/")
@@ -108,8 +118,8 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/$"))
-    expect_badge(page, 1)  # the guest cart became the account's cart
-    assert CartLine.objects.filter(cart__user=user).count() == 1
+    expect_badge(page, 2)  # the guest cart became the account's cart
+    assert list(CartLine.objects.filter(cart__user=user).values_list("quantity", flat=True)) == [2]
 
     _open_chat(page)
     confirm = _say(page, "checkout")
@@ -123,7 +133,7 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
     order = Order.objects.filter(user=user).order_by("-id").first()
     bought = lines[0].variant
     assert [(line.variant_id, line.quantity, line.unit_price) for line in order.lines.all()] == [
-        (bought.pk, 1, bought.price)
+        (bought.pk, 2, bought.price)
     ]
     assert order.total == Decimal(stated_total.group(1).replace(",", ""))
     assert order.shipping_address["line1"] == ADDRESS["line1"]
@@ -135,7 +145,7 @@ def test_guest_searches_adds_by_reference_signs_in_and_checks_out_by_chat(demo_c
 
 def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser_page):
     page = open_browser_page(viewport=PHONE_SMALL)
-    page.goto("/")
+    page.goto("/cart/")
     _open_chat(page)
     box = page.locator("#chat-input")
     where = box.bounding_box()
@@ -148,7 +158,8 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     assert answer.get_attribute("data-intent") == "greeting"
     screenshot(page, "chat-phone", full_page=False)
 
-    # A quick reply is sent as if typed; a product card's own Add to cart puts that size in the cart.
+    # A quick reply is sent as if typed; a product card's own Add to cart puts that size in the cart,
+    # and the cart page behind the panel lists it.
     quick = answer.locator(".chat-suggestion", has_text=re.compile("^show me", re.IGNORECASE)).first
     sent = quick.get_attribute("data-text")
     found = _wait_for_reply(page, after=_replies(page).count(), do=quick.click)
@@ -160,6 +171,7 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     card.get_by_role("button", name="Add to cart").click()
     card.get_by_role("status").filter(has_text="Added 1").wait_for()
     expect_badge(page, 1)
+    page.locator("#cart input[name=quantity]").wait_for()  # the cart page lists the new line
     assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
     screenshot(page, "chat-phone-added", full_page=False)
     assert page.watch.problems() == []

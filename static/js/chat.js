@@ -64,6 +64,12 @@
     draft.querySelector(".chat-text").textContent = "";
   }
 
+  // The cart page lists the lines itself: fetch its fragment again (an htmx GET of /cart/ renders
+  // just #cart). The badge refreshes on its own from the "cartChanged" event.
+  function refreshCartPage() {
+    if (byId("cart")) htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" });
+  }
+
   function send(content) {
     content = (content || "").trim();
     if (!content || !socket) return;
@@ -122,6 +128,7 @@
         if (payload.cart || (payload.actions || []).some(function (a) { return a.status === "succeeded" && /cart|checkout/.test(a.type); })) {
           // The cart badge and the cart page listen for this to refresh themselves.
           htmx.trigger(document.body, "cartChanged");
+          refreshCartPage();
         }
         break;
       case "error":
@@ -147,6 +154,12 @@
     setStatus("");
     evt.detail.messageBody = frame("message", { content: content, stream: true });
     input.value = "";
+  });
+
+  // A product card's Add to cart swaps the badge itself (out of band); the cart page needs a refresh.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.target.closest && evt.target.closest(".chat-product-add");
+    if (form && evt.detail.successful) refreshCartPage();
   });
 
   document.addEventListener("click", function (evt) {
