@@ -13,6 +13,8 @@ from commerce.accounts.shoppers import Shopper
 from commerce.accounts.tests.factories import UserFactory
 from conversations.assistant.state import State
 from conversations.assistant.tools import REGISTRY, ToolContext, get_tool, tool_schemas
+from memory.models import Affinity, Preference
+from memory.services import affinity_apply_signal, preferences_update
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +140,175 @@ def test_guest_checkout_is_explained_with_a_sign_in_link(ctx):
     result = get_tool("place_order").prepare(ctx)
     assert result.status == "skipped"
     assert result.links[0].url == "/account/login/?next=/checkout/"
+
+
+# --- memory tools (the memory app's services, with the session's own user) ------------------------------
+
+
+@pytest.fixture
+def member() -> ToolContext:
+    user = UserFactory()
+    return ToolContext(
+        shopper=Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user)),
+        state=State(),
+    )
+
+
+@pytest.fixture
+def store(db):
+    from memory.tests.factories import make_store
+
+    return make_store()
+
+
+def stored(ctx: ToolContext) -> dict[str, object]:
+    return dict(Preference.objects.filter(user=ctx.shopper.user).values_list("key", "value"))
+
+
+def member_lines(ctx: ToolContext) -> dict[str, int]:
+    return dict(CartLine.objects.filter(cart__user=ctx.shopper.user).values_list("variant__sku", "quantity"))
+
+
+def test_save_preference_stores_the_shoppers_rows_as_said_in_chat_and_merges_lists(member, store):
+    preferences_update(user=member.shopper.user, changes={"brands": ["Aerolite"]})
+    result = get_tool("save_preference")(member, changes={"sizes": {"tops": "m"}, "brands": ["stride"]})
+    assert result.status == "succeeded"
+    assert "size M in tops" in result.text and "Stride" in result.text
+    assert [link.url for link in result.links] == ["/account/memory/"]
+    assert stored(member) == {"sizes.tops": "M", "brands": ["Aerolite", "Stride"]}
+    assert Preference.objects.get(user=member.shopper.user, key="sizes.tops").source == Preference.Source.CHAT
+
+
+def test_save_preference_refuses_an_unknown_value_naming_it_with_a_suggestion_and_stores_nothing(
+    member, store
+):
+    result = get_tool("save_preference")(member, changes={"sizes": {"tops": "M"}, "brands": ["Strdie"]})
+    assert result.status == "failed"
+    assert "Strdie" in result.text and "Stride" in result.text  # the value and the "did you mean"
+    assert "haven't saved anything" in result.text
+    placed = get_tool("save_preference")(member, changes={"unplaced": ["Aerolyte"]})
+    assert placed.status == "failed" and "Aerolite" in placed.text
+    assert stored(member) == {}
+
+
+def test_a_word_the_nlu_could_not_place_is_placed_by_the_catalog_with_its_polarity(member, store):
+    assert get_tool("save_preference")(member, changes={"unplaced": ["Urban Thread"]}).status == "succeeded"
+    get_tool("save_preference")(member, changes={"unplacedDisliked": ["Denimworks"]})
+    assert stored(member) == {"brands": ["Urban Thread"], "dislikedBrands": ["Denimworks"]}
+
+
+def test_guests_memory_tools_store_nothing_and_offer_a_sign_in_link(ctx, store):
+    for name, args in (
+        ("save_preference", {"changes": {"sizes": {"tops": "M"}}}),
+        ("show_memory", {}),
+        ("forget_preference", {"preference_key": "sizes"}),
+        ("clear_memory", {}),
+    ):
+        result = get_tool(name)(ctx, **args)
+        assert result.status == "skipped", name
+        assert result.links[0].url.startswith("/account/login/"), name
+    assert get_tool("clear_memory").prepare(ctx).status == "skipped"  # no question to a guest
+    assert not Preference.objects.exists()
+
+
+def test_show_memory_lists_stated_preferences_and_inferred_interests_with_the_memory_page(member, store):
+    user = member.shopper.user
+    preferences_update(user=user, changes={"sizes": {"shoes": "10.5"}, "dislikedColors": ["neon yellow"]})
+    affinity_apply_signal(user_id=user.pk, product_ids=[store.jeans.pk], signal="purchase", event_key="o-1")
+    result = get_tool("show_memory")(member)
+    assert result.status == "succeeded"
+    assert "shoes 10.5" in result.text and "neon yellow" in result.text
+    assert "from what you looked at and bought" in result.text and "Classic Jeans" in result.text
+    assert "ask me to forget" in result.text and result.links[0].url == "/account/memory/"
+    only_sizes = get_tool("show_memory")(member, preference_key="sizes")
+    assert "shoes 10.5" in only_sizes.text and "neon" not in only_sizes.text
+
+
+def test_forget_preference_removes_one_value_or_one_size_kind_and_keeps_the_rest(member, store):
+    user = member.shopper.user
+    preferences_update(
+        user=user, changes={"brands": ["Stride", "Aerolite"], "sizes": {"tops": "M", "shoes": "10.5"}}
+    )
+    assert (
+        get_tool("forget_preference")(member, preference_key="brands", value="stride").status == "succeeded"
+    )
+    get_tool("forget_preference")(member, preference_key="sizes", size_kind="shoes")
+    assert stored(member) == {"brands": ["Aerolite"], "sizes.tops": "M"}
+    never = get_tool("forget_preference")(member, value="Nike")
+    assert "didn't have" in never.text and stored(member) == {"brands": ["Aerolite"], "sizes.tops": "M"}
+    assert get_tool("forget_preference")(member).status == "skipped"  # nothing named: nothing forgotten
+
+
+def test_clear_memory_asks_first_and_only_running_it_deletes_preferences_and_interests(member, store):
+    user = member.shopper.user
+    preferences_update(user=user, changes={"brands": ["Stride"]})
+    affinity_apply_signal(user_id=user.pk, product_ids=[store.jeans.pk], signal="purchase", event_key="o-1")
+    preview = get_tool("clear_memory").prepare(member)
+    assert "(yes / no)" in preview.question and preview.args == {"scope": "all"}
+    assert Preference.objects.filter(user=user).exists() and Affinity.objects.filter(user=user).exists()
+    assert get_tool("clear_memory")(member, **preview.args).status == "succeeded"
+    assert not Preference.objects.filter(user=user).exists()
+    assert not Affinity.objects.filter(user=user).exists()
+
+
+def test_recommend_leads_with_what_the_shopper_likes_and_says_why(member, store):
+    preferences_update(user=member.shopper.user, changes={"styles": ["denim"]})
+    result = get_tool("recommend")(member)
+    assert result.status == "succeeded"
+    assert result.products[0]["name"] == "Classic Jeans"
+    assert "Classic Jeans by Denimworks (because you like denim)" in result.text
+    assert member.state.last_product_ids[0] == store.jeans.pk  # "add the first one" works next
+
+
+def test_recommend_sinks_a_disliked_colour(member, store):
+    plain = [p["name"] for p in get_tool("recommend")(member).products]
+    assert "Neon Tee" in plain[:-1]
+    preferences_update(user=member.shopper.user, changes={"dislikedColors": ["neon yellow"]})
+    names = [p["name"] for p in get_tool("recommend")(member).products]
+    assert "Neon Tee" not in names[:-1]  # last of the five shown, or below them
+
+
+def test_recommend_without_memory_gives_the_plain_picks_and_says_how_to_get_your_own(ctx, member, store):
+    guest = get_tool("recommend")(ctx)
+    assert guest.status == "succeeded" and guest.products
+    assert "sign in" in guest.text and "because" not in guest.text
+    plain = get_tool("recommend")(member)
+    assert [p["name"] for p in plain.products] == [p["name"] for p in guest.products]
+    assert "tell me what you like" in plain.text
+
+
+def test_a_remembered_size_is_used_for_the_add_and_said(member, hoodie):
+    preferences_update(user=member.shopper.user, changes={"sizes": {"tops": "M"}})
+    member.state.last_product_ids = [hoodie.pk]
+    result = get_tool("add_to_cart")(member, ordinal=1)
+    assert result.status == "succeeded"
+    assert "I picked size M, as you prefer." in result.text
+    assert member_lines(member) == {"H-M": 1}
+
+
+def test_a_remembered_size_that_is_sold_out_is_said_and_the_size_asked(member, hoodie):
+    preferences_update(user=member.shopper.user, changes={"sizes": {"tops": "XL"}})
+    member.state.last_product_ids = [hoodie.pk]
+    result = get_tool("add_to_cart")(member, ordinal=1)
+    assert result.status == "skipped"
+    assert "size XL" in result.text and "sold out" in result.text and "S, M, L" in result.text
+    assert member.state.pending_clarification["slot"] == "size"
+    assert member_lines(member) == {}
+
+
+def test_a_remembered_size_the_product_is_not_made_in_is_said_and_the_size_asked(member, hoodie):
+    preferences_update(user=member.shopper.user, changes={"sizes": {"tops": "XS"}})
+    member.state.last_product_ids = [hoodie.pk]
+    result = get_tool("add_to_cart")(member, ordinal=1)
+    assert result.status == "skipped" and "XS" in result.text and "S, M, L" in result.text
+    assert member_lines(member) == {}
+
+
+def test_a_size_for_another_kind_is_never_used_and_a_size_said_beats_memory(member, hoodie):
+    preferences_update(user=member.shopper.user, changes={"sizes": {"shoes": "10", "bottoms": "32"}})
+    member.state.last_product_ids = [hoodie.pk]
+    assert get_tool("add_to_cart")(member, ordinal=1).status == "skipped"  # asked, not guessed
+    preferences_update(user=member.shopper.user, changes={"sizes": {"tops": "M"}})
+    result = get_tool("add_to_cart")(member, ordinal=1, size="L")
+    assert result.status == "succeeded" and "as you prefer" not in result.text
+    assert member_lines(member) == {"H-L": 1}
