@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from carts.models import Cart
+from carts.models import Cart, CartLine
 from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import Shopper
@@ -17,6 +17,7 @@ from conversations.assistant.pipeline import respond, respond_turn
 from conversations.errors import MessageTooLong
 from conversations.models import Conversation, Message, SupportTicket
 from conversations.services import ticket_open
+from memory.models import Preference
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,40 @@ def test_one_turn_costs_a_bounded_number_of_queries(member, running_shoes, djang
     respond(shopper=member, text="hello", channel="web")
     with django_assert_max_num_queries(20):
         respond(shopper=member, text="show me running shoes under $150 in size 10", channel="web")
+
+
+# --- memory by chat (a signed-in shopper on the kiosk; socket-free) --------------------------------------
+
+
+def test_a_signed_in_shoppers_memory_turns_end_in_the_tables_and_the_cart(member, running_shoes):
+    user = member.user
+    said = respond(shopper=member, text="I wear 9 in shoes and I like Stride", channel="kiosk")
+    assert said["intent"] == "save_preference" and said["actions"][0]["status"] == "succeeded"
+    assert dict(Preference.objects.filter(user=user).values_list("key", "value")) == {
+        "sizes.shoes": "9",
+        "brands": ["Stride"],
+    }
+    picks = respond(shopper=member, text="what would you recommend for me?", channel="kiosk")
+    assert picks["products"][0]["name"] == "Trail Runner 2" and "because you like Stride" in picks["reply"]
+    added = respond(shopper=member, text="add the first one", channel="kiosk")
+    assert "I picked size 9, as you prefer." in added["reply"]
+    assert list(CartLine.objects.filter(cart__user=user).values_list("variant__size", "quantity")) == [
+        ("9", 1)
+    ]
+    respond(shopper=member, text="forget my shoe size", channel="kiosk")
+    assert dict(Preference.objects.filter(user=user).values_list("key", "value")) == {"brands": ["Stride"]}
+    assert respond(shopper=member, text="clear my memory", channel="kiosk")["actions"][0]["status"] == (
+        "needs_confirmation"
+    )
+    respond(shopper=member, text="yes", channel="kiosk")
+    assert not Preference.objects.filter(user=user).exists()
+
+
+def test_liking_the_product_on_screen_stores_nothing_and_says_how_to_buy_or_remember_it(
+    member, running_shoes
+):
+    respond(shopper=member, text="show me running shoes", channel="web")
+    reply = respond(shopper=member, text="I like the second one", channel="web")
+    assert reply["actions"] == [] and "add it to my cart" in reply["reply"]
+    assert "remember" in reply["reply"]
+    assert not Preference.objects.filter(user=member.user).exists()
