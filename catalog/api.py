@@ -14,6 +14,7 @@ from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to
 from commerce.accounts.authentication import OptionalJWTAuthentication
 from commerce.pagination import parse_limit_offset
 from memory.selectors import rank_products_for_user
+from memory.services import memory_record_view
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
 
@@ -62,10 +63,14 @@ class ProductListView(APIView):
 
 
 class ProductDetailView(APIView):
-    authentication_classes: list = []
+    # Public; a valid Bearer token makes the read a view that feeds the caller's interests.
+    authentication_classes = [OptionalJWTAuthentication]
 
     @extend_schema(
         operation_id="products_retrieve", tags=["catalog"], responses={200: ProductOut, 404: ErrorOut}
     )
     def get(self, request: Request, product_id: str) -> Response:
-        return Response(product_to_dict(product_get(product_id=product_id)))
+        product = product_get(product_id=product_id)
+        # Deduplicated and written by memory's task after commit; a guest records nothing.
+        memory_record_view(user=request.user, product_id=product.pk)
+        return Response(product_to_dict(product))

@@ -24,7 +24,7 @@ from catalog.selectors import (
     product_get,
     product_search,
 )
-from memory.selectors import rank_products_for_user, recommendation_reasons
+from memory.selectors import profile_for, rank_products_for_user, recommendation_reasons
 from memory.services import memory_record_view
 
 PAGE_SIZE = 24
@@ -40,19 +40,25 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _personal_order(request: HttpRequest, results: QuerySet[Product], sort: str | None) -> QuerySet[Product]:
-    if sort != "recommended" or not request.user.is_authenticated:
-        return results
-    return rank_products_for_user(user=request.user, products=results)
+def _remembers(request: HttpRequest) -> bool:
+    """Whether the store remembers anything about this shopper (guests: never; no query for them)."""
+    return request.user.is_authenticated and not profile_for(user=request.user).is_empty
 
 
-def _with_reasons(request: HttpRequest, page) -> None:
-    """Each card of a "recommended for you" page says why ("because you like denim")."""
+def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_number: str | None):
+    """A page in "recommended for you" order, each card with its reason ("because you like denim").
+
+    A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
+    selectors answer so); a bounded number of queries whatever the page size.
+    """
+    ranked = rank_products_for_user(user=request.user, products=results)
+    page = Paginator(ranked, PAGE_SIZE).get_page(page_number)
     products = list(page.object_list)
     reasons = recommendation_reasons(user=request.user, products=products)
     for product in products:
         product.recommendation_reason = reasons.get(product.pk, "")
     page.object_list = products
+    return page
 
 
 @require_GET
@@ -74,20 +80,22 @@ def product_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         search = form.search_kwargs()
         try:
-            results = _personal_order(request, product_search(**search), search.get("sort"))
+            results = product_search(**search)
         except InvalidSearch as exc:
             form.add_error(None, exc.message)
         else:
-            page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
             if search.get("sort") == "recommended" and request.user.is_authenticated:
-                _with_reasons(request, page)
-    sorts = SORTS if request.user.is_authenticated else {k: v for k, v in SORTS.items() if k != "recommended"}
-    context = {"form": form, "page": page, "sorts": sorts, "base_query": _query_without_page(request)}
+                page = _recommended_page(request, results, request.GET.get("page"))
+            else:  # a guest's "recommended" is the plain order
+                page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "base_query": _query_without_page(request)}
     # A history restore asks for the whole page even though it comes from htmx.
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "catalog/product_list.html#results", context)
     else:
-        context.update(facets=catalog_facets(), categories=category_tree())
+        # "Recommended for you" is offered only to a shopper with something remembered.
+        sorts = SORTS if _remembers(request) else {k: v for k, v in SORTS.items() if k != "recommended"}
+        context.update(facets=catalog_facets(), categories=category_tree(), sorts=sorts)
         response = render(request, "catalog/product_list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response

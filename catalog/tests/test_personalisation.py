@@ -9,7 +9,8 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from catalog.models import Product
+from catalog.models import Category, Product
+from catalog.tests.factories import ProductFactory, VariantFactory
 from commerce.accounts.tests.factories import UserFactory
 from memory.models import Affinity
 from memory.services import preferences_update
@@ -34,7 +35,8 @@ def test_a_signed_in_product_view_becomes_an_interest_and_a_guests_does_not(clie
     settings.CELERY_TASK_ALWAYS_EAGER = True
     hoodie = Product.objects.get(name="Campus Hoodie")
 
-    client.get(f"/products/{hoodie.pk}/")  # a guest
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert client.get(f"/products/{hoodie.pk}/").status_code == 200  # a guest
     assert not Affinity.objects.exists()
 
     user = UserFactory()
@@ -42,6 +44,29 @@ def test_a_signed_in_product_view_becomes_an_interest_and_a_guests_does_not(clie
     with TestCase.captureOnCommitCallbacks(execute=True):
         client.get(f"/products/{hoodie.pk}/")
     assert Affinity.objects.filter(user=user, kind="product", key=str(hoodie.pk)).exists()
+    assert Affinity.objects.filter(user=user, kind="brand", key="urban thread").exists()
+
+
+def test_products_api_detail_records_a_view_for_a_bearer_only(small_catalog, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    jeans = Product.objects.get(name="Slim Fit Jeans")
+    api = APIClient()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert api.get(f"/api/v1/products/{jeans.pk}").status_code == 200  # anonymous
+        api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+        assert api.get(f"/api/v1/products/{jeans.pk}").status_code == 200  # a bad token is a guest
+    assert not Affinity.objects.exists()
+
+    user = UserFactory()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert api.get(f"/api/v1/products/{jeans.pk}").json()["name"] == "Slim Fit Jeans"
+    assert list(Affinity.objects.filter(user=user).values_list("kind", "key").order_by("kind")) == [
+        ("brand", "denimworks"),
+        ("category", str(jeans.category_id)),
+        ("product", str(jeans.pk)),
+    ]
 
 
 def test_recommended_listing_puts_liked_style_first_with_its_reason(client, small_catalog, member):
@@ -55,6 +80,20 @@ def test_recommended_listing_puts_liked_style_first_with_its_reason(client, smal
     assert '<option value="recommended"' in page
 
 
+def test_a_shopper_who_likes_denim_sees_denim_first_because_they_like_denim(client, small_catalog, member):
+    VariantFactory(product=ProductFactory(name="Washed Denim Jacket", brand="Northpeak", tags=["denim"]))
+    plain = _names(client.get("/products/").content.decode())
+    assert plain[-1] == "Washed Denim Jacket"
+    preferences_update(user=member, changes={"styles": ["denim"]})
+
+    page = client.get("/products/?sort=recommended").content.decode()
+
+    assert _names(page)[0] == "Washed Denim Jacket"
+    assert sorted(_names(page)) == sorted(plain)
+    card = page.split("Washed Denim Jacket</h3>", 1)[1].split('class="product-name"', 1)[0]
+    assert '<span class="product-reason">Because you like denim</span>' in card
+
+
 def test_recommended_listing_sinks_a_disliked_brand(client, small_catalog, member):
     preferences_update(user=member, changes={"dislikedBrands": ["Stride"]})
     names = _names(client.get("/products/?sort=recommended").content.decode())
@@ -63,11 +102,37 @@ def test_recommended_listing_sinks_a_disliked_brand(client, small_catalog, membe
 
 def test_recommended_without_memory_or_signed_out_is_the_plain_order(client, small_catalog, member):
     plain = _names(client.get("/products/").content.decode())
-    assert _names(client.get("/products/?sort=recommended").content.decode()) == plain
+    page = client.get("/products/?sort=recommended").content.decode()
+    assert _names(page) == plain
+    assert '<option value="recommended"' not in page  # nothing remembered: not offered
     client.logout()
     page = client.get("/products/?sort=recommended").content.decode()
     assert _names(page) == plain
     assert '<option value="recommended"' not in page  # offered to signed-in shoppers only
+
+
+def test_recommended_listing_queries_do_not_grow_with_the_page(
+    client, db, member, django_assert_max_num_queries
+):
+    denim = Category.objects.create(name="Jeans", slug="jeans")
+    socks = Category.objects.create(name="Socks", slug="socks")
+    for i in range(3):
+        VariantFactory(product=ProductFactory(name=f"Sock {i}", brand="Stride", category=socks))
+    VariantFactory(product=ProductFactory(name="Straight Jeans", brand="Denimworks", category=denim))
+    preferences_update(user=member, changes={"brands": ["Denimworks"], "dislikedBrands": ["Stride"]})
+    client.get("/products/?sort=recommended")  # warm the session rows and the cached facets
+    with django_assert_max_num_queries(40) as few:
+        client.get("/products/?sort=recommended")
+    baseline = len(few.captured_queries)  # read now: the next request resets the query log
+
+    for i in range(3, 40):
+        VariantFactory(product=ProductFactory(name=f"Sock {i}", brand="Stride", category=socks))
+    client.get("/products/")  # the catalog changed: rebuild the cached facets
+    with django_assert_max_num_queries(baseline) as many:
+        page = client.get("/products/?sort=recommended").content.decode()
+    assert page.count('class="card product-card"') == 24
+    assert _names(page)[0] == "Straight Jeans"
+    assert len(many.captured_queries) == baseline
 
 
 def test_products_api_sort_recommended_uses_the_bearer_and_ignores_a_bad_token(small_catalog):
@@ -84,7 +149,10 @@ def test_products_api_sort_recommended_uses_the_bearer_and_ignores_a_bad_token(s
     response = api.get("/api/v1/products", {"sort": "recommended"})
     assert response.status_code == 200
     assert [p["name"] for p in response.json()["items"]] == plain
-    assert APIClient().get("/api/v1/products", {"sort": "cheapest"}).status_code == 400
+    anonymous = APIClient().get("/api/v1/products", {"sort": "recommended"})
+    assert anonymous.status_code == 200 and anonymous.json()["items"] == response.json()["items"]
+    invalid = APIClient().get("/api/v1/products", {"sort": "cheapest"})
+    assert invalid.status_code == 400 and invalid.json()["error"]["details"]["field"] == "sort"
 
 
 def test_home_shows_a_for_you_row_and_the_memory_link_only_with_memory(client, small_catalog, member):
