@@ -37,32 +37,13 @@ from conversations.assistant.reply import (
     build_reply,
     render_reply_html,
 )
-from conversations.assistant.tools import ToolContext
+from conversations.assistant.tools import ToolContext, sign_in_link
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, SupportTicket
 
 MAX_PRODUCTS_SHOWN = 5
 TRANSCRIPT_SUBJECT_CHARS = 80
 
-CART_INTENTS = frozenset(
-    {
-        "add_to_cart",
-        "search_and_add_to_cart",
-        "add_multiple_to_cart",
-        "update_cart",
-        "adjust_cart_quantity",
-        "remove_from_cart",
-        "clear_cart",
-        "view_cart",
-        "apply_discount",
-    }
-)
-ORDER_INTENTS = frozenset(
-    {"order_status", "multi_status", "change_order_address", "cancel_order", "request_refund"}
-)
-MEMORY_INTENTS = frozenset(
-    {"save_preference", "forget_preference", "clear_memory", "show_memory", "recommend"}
-)
 DEFAULT_SUGGESTIONS = ["Show me running shoes", "What is your return policy?", "Talk to a person"]
 
 
@@ -196,9 +177,7 @@ def _act(ctx: Context) -> Outcome | None:
             if done is not None:
                 return _outcome_of(done)
         ctx.state.pending_clarification = None
-    if not any(
-        n in CART_INTENTS or n in ORDER_INTENTS or n in MEMORY_INTENTS or n == "checkout" for n in names
-    ):
+    if not any(n in planner.ACTED_INTENTS for n in names):
         return None
     if top in ACTION_INTENTS and understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
         return _unsure(ctx)
@@ -330,10 +309,6 @@ def _product_search(ctx: Context) -> Outcome:
     )
 
 
-def _sign_in_link(next_url: str) -> Link:
-    return Link("Sign in", f"{reverse('accounts:login')}?next={next_url}")
-
-
 def _support_escalation(ctx: Context) -> Outcome:
     user = ctx.shopper.user
     if user is None:
@@ -341,7 +316,7 @@ def _support_escalation(ctx: Context) -> Outcome:
             text="I can put you in touch with our support team once you are signed in, so they can "
             "see your orders and answer you here. Your cart and this chat stay with you when you sign in.",
             actions=[action("support_escalation", SKIPPED, "Support tickets need a signed-in account.")],
-            links=[_sign_in_link("/")],
+            links=[sign_in_link("/")],
             suggestions=["What is your return policy?"],
         )
     open_ticket = selectors.ticket_latest_open(user=user)
@@ -384,17 +359,25 @@ def _ticket_named(ctx: Context) -> SupportTicket | None:
     return selectors.ticket_latest_open(user=ctx.shopper.user)
 
 
-def _support_status(ctx: Context) -> Outcome:
+def _own_ticket(ctx: Context, intent: str, verb: str) -> SupportTicket | Outcome | None:
+    """The shopper's ticket the message is about (None: no open one), or the answer when there is
+    none to look at: a guest has no tickets, and a number that is not theirs is "not found"."""
     if ctx.shopper.user is None:
         return Outcome(
-            text="Support tickets belong to an account: sign in to see yours.",
-            actions=[action("support_status", SKIPPED, "Support tickets need a signed-in account.")],
-            links=[_sign_in_link("/")],
+            text=f"Support tickets belong to an account: sign in to {verb} yours.",
+            actions=[action(intent, SKIPPED, "Support tickets need a signed-in account.")],
+            links=[sign_in_link("/")],
         )
     try:
-        ticket = _ticket_named(ctx)
+        return _ticket_named(ctx)
     except TicketNotFound as exc:
-        return Outcome(text=exc.message, actions=[action("support_status", FAILED, exc.message)])
+        return Outcome(text=exc.message, actions=[action(intent, FAILED, exc.message)])
+
+
+def _support_status(ctx: Context) -> Outcome:
+    ticket = _own_ticket(ctx, "support_status", "see")
+    if isinstance(ticket, Outcome):
+        return ticket
     if ticket is None:
         return Outcome(
             text='You have no open support tickets. Say "talk to a person" if you need one.',
@@ -416,16 +399,9 @@ def _support_status(ctx: Context) -> Outcome:
 
 
 def _support_close(ctx: Context) -> Outcome:
-    if ctx.shopper.user is None:
-        return Outcome(
-            text="Support tickets belong to an account: sign in to manage yours.",
-            actions=[action("support_close", SKIPPED, "Support tickets need a signed-in account.")],
-            links=[_sign_in_link("/")],
-        )
-    try:
-        ticket = _ticket_named(ctx)
-    except TicketNotFound as exc:
-        return Outcome(text=exc.message, actions=[action("support_close", FAILED, exc.message)])
+    ticket = _own_ticket(ctx, "support_close", "manage")
+    if isinstance(ticket, Outcome):
+        return ticket
     if ticket is None:
         return Outcome(
             text="You have no open support tickets to close.",

@@ -19,8 +19,8 @@ from conversations.assistant.state import State
 PARTIAL = "partial"
 ATOMIC = "atomic"
 
-# Intents the planner turns into tool steps.
-PLANNED_INTENTS = frozenset(
+# Intents the planner turns into tool steps (the pipeline sends it any message holding one of them).
+CART_INTENTS = frozenset(
     {
         "add_to_cart",
         "search_and_add_to_cart",
@@ -31,20 +31,17 @@ PLANNED_INTENTS = frozenset(
         "clear_cart",
         "view_cart",
         "apply_discount",
-        "checkout",
-        "product_search",
-        "order_status",
-        "multi_status",
-        "cancel_order",
-        "request_refund",
-        "change_order_address",
-        "save_preference",
-        "show_memory",
-        "forget_preference",
-        "clear_memory",
-        "recommend",
     }
 )
+ORDER_INTENTS = frozenset(
+    {"checkout", "order_status", "multi_status", "change_order_address", "cancel_order", "request_refund"}
+)
+MEMORY_INTENTS = frozenset(
+    {"save_preference", "show_memory", "forget_preference", "clear_memory", "recommend"}
+)
+ACTED_INTENTS = CART_INTENTS | ORDER_INTENTS | MEMORY_INTENTS
+# a search is planned only next to one of those ("find running shoes and add the cheapest one")
+PLANNED_INTENTS = ACTED_INTENTS | {"product_search"}
 _PRODUCT_SLOTS = ("ordinal", "reference", "product", "brand", "category", "size", "color")
 
 

@@ -9,6 +9,7 @@ A ``DomainError`` from a service becomes a failed result carrying the service's 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -100,6 +101,30 @@ class Preview:
     question: str
 
 
+class _Unresolved(Exception):
+    """Raised by a tool (or a helper it calls) with the result to answer instead: not found, which
+    one?, sign in first."""
+
+    def __init__(self, result: ToolResult) -> None:
+        self.result = result
+
+
+def _answering(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A tool or preview as registered: an ``_Unresolved`` becomes its result and a service's
+    ``DomainError`` a failed result with the service's own message."""
+
+    @functools.wraps(func)
+    def run(ctx: ToolContext, **args: Any) -> Any:
+        try:
+            return func(ctx, **args)
+        except _Unresolved as exc:
+            return exc.result
+        except DomainError as exc:
+            return _failed(exc)
+
+    return run
+
+
 REGISTRY: dict[str, Tool] = {}
 
 
@@ -111,8 +136,9 @@ def tool(
     def register(func: Callable[..., ToolResult]) -> Callable[..., ToolResult]:
         if name in REGISTRY:
             raise ValueError(f"Tool {name!r} is registered twice.")
-        REGISTRY[name] = Tool(name, description, input_schema, confirm, func)
-        return func
+        answering = _answering(func)
+        REGISTRY[name] = Tool(name, description, input_schema, confirm, answering)
+        return answering
 
     return register
 
@@ -123,8 +149,9 @@ def preview_for(
     """Registers the ``prepare`` step of the confirm=True tool ``name``."""
 
     def register(func: Callable[..., Preview | ToolResult]) -> Callable[..., Preview | ToolResult]:
-        REGISTRY[name] = replace(REGISTRY[name], prepare=func)
-        return func
+        answering = _answering(func)
+        REGISTRY[name] = replace(REGISTRY[name], prepare=answering)
+        return answering
 
     return register
 
@@ -212,11 +239,6 @@ def search_products(ctx: ToolContext, query: str = "", **filters: Any) -> ToolRe
 
 
 # --- adding ----------------------------------------------------------------------------------------
-
-
-class _Unresolved(Exception):
-    def __init__(self, result: ToolResult) -> None:
-        self.result = result
 
 
 def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
@@ -407,15 +429,9 @@ def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -
 )
 def add_to_cart(ctx: ToolContext, quantity: int | None = None, **args: Any) -> ToolResult:
     quantity = int(quantity or 1)
-    try:
-        product = _resolve_product(ctx, args)
-        variant, notes = _resolve_variant(ctx, product, args)
-    except _Unresolved as exc:
-        return exc.result
-    try:
-        cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
-    except DomainError as exc:
-        return _failed(exc)
+    product = _resolve_product(ctx, args)
+    variant, notes = _resolve_variant(ctx, product, args)
+    cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
     line = CartLine.objects.get(cart=cart, variant=variant)
     ctx.state.last_cart_line_id = line.pk
     label = _variant_label(variant)
@@ -511,13 +527,8 @@ def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
     },
 )
 def update_cart_quantity(ctx: ToolContext, quantity: int, **args: Any) -> ToolResult:
-    try:
-        line = _resolve_line(ctx, args)
-        cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
-    except _Unresolved as exc:
-        return exc.result
-    except DomainError as exc:
-        return _failed(exc)
+    line = _resolve_line(ctx, args)
+    cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
     ctx.state.last_cart_line_id = line.pk if quantity else None
     label = _variant_label(line.variant)
     return ToolResult(SUCCEEDED, f"Set {label} to {quantity}.", cart=cart, suggestions=["Show my cart"])
@@ -538,14 +549,9 @@ def update_cart_quantity(ctx: ToolContext, quantity: int, **args: Any) -> ToolRe
 def adjust_cart_quantity(
     ctx: ToolContext, delta: int = 0, factor: int | None = None, **args: Any
 ) -> ToolResult:
-    try:
-        line = _resolve_line(ctx, args)
-        quantity = line.quantity * int(factor) if factor else max(line.quantity + int(delta), 0)
-        cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=quantity)
-    except _Unresolved as exc:
-        return exc.result
-    except DomainError as exc:
-        return _failed(exc)
+    line = _resolve_line(ctx, args)
+    quantity = line.quantity * int(factor) if factor else max(line.quantity + int(delta), 0)
+    cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=quantity)
     ctx.state.last_cart_line_id = line.pk if quantity else None
     label = _variant_label(line.variant)
     detail = f"{label} is now {quantity}." if quantity else f"Removed {label}."
@@ -558,13 +564,8 @@ def adjust_cart_quantity(
     {"type": "object", "properties": _LINE_REF},
 )
 def remove_from_cart(ctx: ToolContext, **args: Any) -> ToolResult:
-    try:
-        line = _resolve_line(ctx, args)
-        cart = cart_remove_line(shopper=ctx.shopper, line_id=line.pk)
-    except _Unresolved as exc:
-        return exc.result
-    except DomainError as exc:
-        return _failed(exc)
+    line = _resolve_line(ctx, args)
+    cart = cart_remove_line(shopper=ctx.shopper, line_id=line.pk)
     if ctx.state.last_cart_line_id == line.pk:
         ctx.state.last_cart_line_id = None
     return ToolResult(SUCCEEDED, f"Removed {_variant_label(line.variant)} from the cart.", cart=cart)
@@ -625,10 +626,7 @@ def view_cart(ctx: ToolContext) -> ToolResult:
 def apply_discount(ctx: ToolContext, code: str = "") -> ToolResult:
     if not code:
         return ToolResult(SKIPPED, "No code given.", text='Which code? Say for example "apply code SAVE10".')
-    try:
-        cart = cart_apply_discount(shopper=ctx.shopper, code=code)
-    except DomainError as exc:
-        return _failed(exc)
+    cart = cart_apply_discount(shopper=ctx.shopper, code=code)
     return ToolResult(SUCCEEDED, f"Applied code {code.upper()}.", cart=cart, suggestions=["Show my cart"])
 
 
@@ -664,10 +662,7 @@ def _resolve_order(ctx: ToolContext, what: str, order_id: str | None = None) -> 
     _signed_in(ctx, what, "/orders/")
     user = ctx.shopper.user
     number = order_id or ctx.state.last_order_number
-    try:
-        order = order_get_for_user(user=user, order_id=number) if number else order_latest_for_user(user)
-    except DomainError as exc:
-        raise _Unresolved(_failed(exc)) from exc
+    order = order_get_for_user(user=user, order_id=number) if number else order_latest_for_user(user)
     if order is None:
         raise _Unresolved(ToolResult(FAILED, "You have no orders yet.", links=[Link("Shop", "/products/")]))
     ctx.state.last_order_number = order.number
@@ -681,23 +676,17 @@ def _resolve_order(ctx: ToolContext, what: str, order_id: str | None = None) -> 
     confirm=True,
 )
 def place_order(ctx: ToolContext, idempotency_key: str | None = None) -> ToolResult:
-    try:
-        _signed_in(ctx, "Checking out", "/checkout/")
-    except _Unresolved as exc:
-        return exc.result
+    _signed_in(ctx, "Checking out", "/checkout/")
     user = ctx.shopper.user
     address, payment = last_shipping_address(user), last_payment_method(user)
     if address is None or payment is None:
         return _no_details_on_file()
-    try:
-        order, _created = order_place(
-            user=user,
-            shipping_address=address,
-            payment_method=payment,
-            idempotency_key=idempotency_key or uuid.uuid4().hex,
-        )
-    except DomainError as exc:
-        return _failed(exc)
+    order, _created = order_place(
+        user=user,
+        shipping_address=address,
+        payment_method=payment,
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+    )
     ctx.state.last_order_number = order.number
     ctx.state.last_cart_line_id = None
     return ToolResult(
@@ -723,10 +712,7 @@ def _no_details_on_file() -> ToolResult:
 
 @preview_for("place_order")
 def _preview_place_order(ctx: ToolContext, **args: Any) -> Preview | ToolResult:
-    try:
-        _signed_in(ctx, "Checking out", "/checkout/")
-    except _Unresolved as exc:
-        return exc.result
+    _signed_in(ctx, "Checking out", "/checkout/")
     user = ctx.shopper.user
     cart = cart_for_shopper(ctx.shopper)
     totals = cart_totals(cart)
@@ -752,10 +738,7 @@ def _preview_place_order(ctx: ToolContext, **args: Any) -> Preview | ToolResult:
     {"type": "object", "properties": {"order_id": {"type": "string"}}},
 )
 def order_status(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
-    try:
-        order = _resolve_order(ctx, "Looking up orders", order_id)
-    except _Unresolved as exc:
-        return exc.result
+    order = _resolve_order(ctx, "Looking up orders", order_id)
     return ToolResult(SUCCEEDED, f"Order {order.number} is {order.status}.", text=_order_line(order))
 
 
@@ -765,10 +748,7 @@ def order_status(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
     {"type": "object", "properties": {"order_ids": {"type": "array", "items": {"type": "string"}}}},
 )
 def orders_status(ctx: ToolContext, order_ids: list[str] | None = None) -> ToolResult:
-    try:
-        _signed_in(ctx, "Looking up orders", "/orders/")
-    except _Unresolved as exc:
-        return exc.result
+    _signed_in(ctx, "Looking up orders", "/orders/")
     user = ctx.shopper.user
     if not order_ids:
         orders = list(orders_for_user(user)[:5])
@@ -793,13 +773,8 @@ def orders_status(ctx: ToolContext, order_ids: list[str] | None = None) -> ToolR
     confirm=True,
 )
 def cancel_order(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
-    try:
-        order = _resolve_order(ctx, "Cancelling an order", order_id)
-        order = order_cancel(order=order, actor=ctx.shopper.user, reason="Cancelled by the shopper in chat")
-    except _Unresolved as exc:
-        return exc.result
-    except DomainError as exc:
-        return _failed(exc)
+    order = _resolve_order(ctx, "Cancelling an order", order_id)
+    order = order_cancel(order=order, actor=ctx.shopper.user, reason="Cancelled by the shopper in chat")
     return ToolResult(
         SUCCEEDED,
         f"Cancelled order {order.number}.",
@@ -809,10 +784,7 @@ def cancel_order(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
 
 @preview_for("cancel_order")
 def _preview_cancel(ctx: ToolContext, order_id: str | None = None) -> Preview | ToolResult:
-    try:
-        order = _resolve_order(ctx, "Cancelling an order", order_id)
-    except _Unresolved as exc:
-        return exc.result
+    order = _resolve_order(ctx, "Cancelling an order", order_id)
     if not order.can_cancel():
         return ToolResult(FAILED, f"Order {order.number} is {order.status} and can no longer be cancelled.")
     return Preview(
@@ -828,22 +800,14 @@ def _preview_cancel(ctx: ToolContext, order_id: str | None = None) -> Preview | 
     confirm=True,
 )
 def request_refund(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
-    try:
-        order = _resolve_order(ctx, "Refunds", order_id)
-        order = order_refund(order=order, actor=ctx.shopper.user, reason="Requested by the shopper in chat")
-    except _Unresolved as exc:
-        return exc.result
-    except DomainError as exc:
-        return _failed(exc)
+    order = _resolve_order(ctx, "Refunds", order_id)
+    order = order_refund(order=order, actor=ctx.shopper.user, reason="Requested by the shopper in chat")
     return ToolResult(SUCCEEDED, f"Refunded order {order.number}.", text=f"Order {order.number} is refunded.")
 
 
 @preview_for("request_refund")
 def _preview_refund(ctx: ToolContext, order_id: str | None = None) -> Preview | ToolResult:
-    try:
-        order = _resolve_order(ctx, "Refunds", order_id)
-    except _Unresolved as exc:
-        return exc.result
+    order = _resolve_order(ctx, "Refunds", order_id)
     if not order.can_refund():
         return ToolResult(
             FAILED,
@@ -865,10 +829,7 @@ def _preview_refund(ctx: ToolContext, order_id: str | None = None) -> Preview | 
 def change_order_address(
     ctx: ToolContext, address: dict[str, Any] | None = None, order_id: str | None = None
 ) -> ToolResult:
-    try:
-        order = _resolve_order(ctx, "Changing an order's address", order_id)
-    except _Unresolved as exc:
-        return exc.result
+    order = _resolve_order(ctx, "Changing an order's address", order_id)
     if not address:
         return ToolResult(
             SKIPPED,
@@ -877,10 +838,7 @@ def change_order_address(
         )
     # the recipient's name is kept from the order: the message gives only the street address
     new = {"name": (order.shipping_address or {}).get("name") or ctx.shopper.user.get_full_name(), **address}
-    try:
-        order = order_change_address(order=order, actor=ctx.shopper.user, address=new)
-    except DomainError as exc:
-        return _failed(exc)
+    order = order_change_address(order=order, actor=ctx.shopper.user, address=new)
     return ToolResult(
         SUCCEEDED,
         f"Order {order.number} now ships to {new.get('line1', '')}, {new.get('city', '')}.",
