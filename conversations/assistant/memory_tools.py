@@ -30,18 +30,6 @@ from memory import services as memory_services
 from memory.models import Preference
 
 MEMORY_PAGE = "/account/memory/"
-# The NLU's slot names -> the memory API's field names.
-SLOT_FIELDS = {
-    "sizes": "sizes",
-    "brands": "brands",
-    "disliked_brands": "dislikedBrands",
-    "categories": "categories",
-    "styles": "styles",
-    "colors": "colors",
-    "disliked_colors": "dislikedColors",
-    "price_min": "priceMin",
-    "price_max": "priceMax",
-}
 FIELD_WORDS = {
     "brands": "you like {}",
     "dislikedBrands": "you don't like {}",
@@ -72,25 +60,6 @@ def _guest(ctx: ToolContext, what: str) -> ToolResult | None:
         f"can {what.lower()}; your cart stays with you.",
         links=[sign_in_link("/")],
     )
-
-
-def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
-    """The NLU's preference slots as a partial update in the memory API's names.
-
-    Words the NLU could not place (``unrecognized``/``unrecognized_disliked``: a brand it does not
-    know, a misspelling) are kept under ``unplaced``/``unplacedDisliked`` for :func:`save_preference`
-    to place against the catalog's vocabulary."""
-    changes: dict[str, Any] = {}
-    if slots.get("unrecognized"):
-        changes["unplaced"] = [str(v) for v in slots["unrecognized"]]
-    if slots.get("unrecognized_disliked"):
-        changes["unplacedDisliked"] = [str(v) for v in slots["unrecognized_disliked"]]
-    for slot, field in SLOT_FIELDS.items():
-        value = slots.get(slot)
-        if value in (None, "", [], {}):
-            continue
-        changes[field] = [str(v) for v in value] if isinstance(value, list) else value
-    return changes
 
 
 LIKED_LISTS = ("brands", "categories", "styles", "colors")
@@ -153,6 +122,8 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
     if refused is not None:
         return refused
     changes = dict(changes or {})
+    # the memory keeps no "don't like" list of styles or categories: said, not silently dropped
+    unkept = [str(v) for key in ("dislikedStyles", "dislikedCategories") for v in changes.pop(key, [])]
     try:
         for key, fields in (("unplaced", LIKED_LISTS), ("unplacedDisliked", DISLIKED_LISTS)):
             for word in changes.pop(key, []):
@@ -160,11 +131,17 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
                 changes[field] = [*changes.get(field, []), word]
     except DomainError as exc:
         return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
+    not_kept = (
+        f"I can only remember brands and colours you don't like, so not {' and '.join(unkept)}."
+        if unkept
+        else ""
+    )
     if not changes:
         return ToolResult(
             SKIPPED,
-            "No preference recognised.",
-            text='Tell me what to remember, e.g. "remember I wear size M" or "I don\'t like neon".',
+            not_kept or "No preference recognised.",
+            text=(not_kept + " " if not_kept else "")
+            + 'Tell me what to remember, e.g. "remember I wear size M" or "I don\'t like neon".',
         )
     try:
         said = _said(memory_services.preferences_validate(changes=changes))
@@ -176,7 +153,9 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
     return ToolResult(
         SUCCEEDED,
         f"Remembered: {said}.",
-        text=f"Got it: I'll remember {said}. You can see and change it any time on your memory page.",
+        text=f"Got it: I'll remember {said}. "
+        + (not_kept + " " if not_kept else "")
+        + "You can see and change it any time on your memory page.",
         links=[Link("What we remember", MEMORY_PAGE)],
         suggestions=["What would you recommend for me?", "What do you remember about me?"],
     )

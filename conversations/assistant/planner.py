@@ -42,6 +42,20 @@ MEMORY_INTENTS = frozenset(
 ACTED_INTENTS = CART_INTENTS | ORDER_INTENTS | MEMORY_INTENTS
 # a search is planned only next to one of those ("find running shoes and add the cheapest one")
 PLANNED_INTENTS = ACTED_INTENTS | {"product_search"}
+# The NLU's preference slots -> the memory API's field names (the save_preference tool's ``changes``).
+PREFERENCE_FIELDS = {
+    "sizes": "sizes",
+    "brands": "brands",
+    "disliked_brands": "dislikedBrands",
+    "categories": "categories",
+    "disliked_categories": "dislikedCategories",
+    "styles": "styles",
+    "disliked_styles": "dislikedStyles",
+    "colors": "colors",
+    "disliked_colors": "dislikedColors",
+    "price_min": "priceMin",
+    "price_max": "priceMax",
+}
 _PRODUCT_SLOTS = ("ordinal", "reference", "product", "brand", "category", "size", "color")
 
 
@@ -134,8 +148,6 @@ def _steps_for(intent: IntentResult) -> list[Step]:
     if name == "change_order_address":
         return [Step(name, name, {**order_id, "address": slots.get("address") or {}})]
     if name == "save_preference":
-        from conversations.assistant.memory_tools import preference_changes
-
         return [Step(name, "save_preference", {"changes": preference_changes(slots)})]
     if name == "show_memory":
         return [Step(name, "show_memory", _pick(slots, ("preference_key",)))]
@@ -157,6 +169,26 @@ def _steps_for(intent: IntentResult) -> list[Step]:
             args["sort"] = slots["sort"]
         return [Step(name, "search_products", args)]
     return [Step(name, "", reason="That isn't something I can do in chat.")]
+
+
+def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
+    """The NLU's preference slots as a partial update in the memory API's names.
+
+    Words the NLU could not place (``unrecognized``/``unrecognized_disliked``: a brand it does not
+    know, a misspelling) go under ``unplaced``/``unplacedDisliked`` for the tool to place against the
+    catalog's vocabulary; ``dislikedStyles``/``dislikedCategories`` (no such list in the memory) for
+    the tool to say it cannot keep them."""
+    changes: dict[str, Any] = {}
+    if slots.get("unrecognized"):
+        changes["unplaced"] = [str(v) for v in slots["unrecognized"]]
+    if slots.get("unrecognized_disliked"):
+        changes["unplacedDisliked"] = [str(v) for v in slots["unrecognized_disliked"]]
+    for slot, name in PREFERENCE_FIELDS.items():
+        value = slots.get(slot)
+        if value in (None, "", [], {}):
+            continue
+        changes[name] = [str(v) for v in value] if isinstance(value, list) else value
+    return changes
 
 
 def plan(understanding: Understanding, state: State) -> Plan:

@@ -312,3 +312,12 @@ def test_a_size_for_another_kind_is_never_used_and_a_size_said_beats_memory(memb
     result = get_tool("add_to_cart")(member, ordinal=1, size="L")
     assert result.status == "succeeded" and "as you prefer" not in result.text
     assert member_lines(member) == {"H-L": 1}
+
+
+def test_a_disliked_style_or_category_is_said_not_kept_and_the_rest_is_saved(member, store):
+    alone = get_tool("save_preference")(member, changes={"dislikedCategories": ["hoodies"]})
+    assert alone.status == "skipped" and "not hoodies" in alone.text
+    assert stored(member) == {}
+    mixed = get_tool("save_preference")(member, changes={"brands": ["Stride"], "dislikedStyles": ["casual"]})
+    assert mixed.status == "succeeded" and "not casual" in mixed.text
+    assert stored(member) == {"brands": ["Stride"]}
