@@ -11,6 +11,7 @@ mentions.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -270,7 +271,9 @@ LISTING_VERSION_KEY = "catalog:listing-version"
 def listing_cache_version() -> int:
     version = cache.get(LISTING_VERSION_KEY)
     if version is None:
-        cache.add(LISTING_VERSION_KEY, 1, None)
+        # Starts from the clock, not from 1: if the version key is evicted, its successor cannot be
+        # a version whose (stale) values may still be cached.
+        cache.add(LISTING_VERSION_KEY, time.time_ns() // 1000, None)
         version = cache.get(LISTING_VERSION_KEY) or 1
     return int(version)
 
