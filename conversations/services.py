@@ -56,6 +56,7 @@ CHAT_EVENT = "chat.message"
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def message_content_clean(content: Any) -> str:
@@ -64,6 +65,8 @@ def message_content_clean(content: Any) -> str:
         raise EmptyMessage("The message must be text.", details={"field": "content"})
     # Control characters (NUL above all: PostgreSQL cannot store it in text) carry no meaning in chat.
     text = CONTROL_CHARACTERS.sub("", content).strip()
+    # A lone surrogate ("\ud800", legal in JSON text) cannot be stored as UTF-8: it becomes U+FFFD.
+    text = LONE_SURROGATES.sub("\ufffd", text)
     if not text:
         raise EmptyMessage("The message is empty.", details={"field": "content"})
     if len(text) > MAX_MESSAGE_CHARS:

@@ -435,3 +435,10 @@ def test_a_visit_nobody_returns_from_is_summarized_by_the_idle_sweep_once(trail_
         assert summarize_idle_task.apply().get() == 0  # already summarized
     assert list(summaries.values_list("user", flat=True)) == [user.pk]
     assert "conversations-summarize-idle" in app.conf.beat_schedule
+
+
+def test_a_lone_surrogate_in_a_message_is_replaced_so_it_can_be_stored():
+    from conversations.services import message_content_clean
+
+    assert message_content_clean("hi \ud800 there") == "hi \ufffd there"
+    assert message_content_clean("😀 fine") == "😀 fine"
