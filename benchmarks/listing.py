@@ -4,8 +4,10 @@ What it does (``make bench-listing``; see docs/benchmarks.md):
 
 1. creates a throw-away PostgreSQL database (``commerce_bench`` on the server of ``DATABASE_URL``),
    migrates it and loads a generated catalog through the real importer (``catalog_import``);
-2. counts the SQL queries of one listing page and one API page at page sizes 12, 24 and 48
-   (in-process, ``CaptureQueriesContext``): the count must not grow with the page size;
+2. counts the SQL queries of one listing page and one API page at page sizes 12, 24 and 48, and of
+   the listing page in "recommended for you" order for a signed-in shopper with memory (in-process,
+   ``CaptureQueriesContext``): no count may grow with the page size; and times that signed-in page
+   in process, plain and recommended;
 3. serves the site under gunicorn (WSGI, 2 sync workers) and then under Daphne (ASGI, one process) on
    a free loopback port and, for five typical searches, measures requests per second and p50/p95
    latency of ``/products/?...`` and ``/api/v1/products?...``, next to ``/bench/ping`` (a bare view
@@ -52,6 +54,7 @@ PAGE_SIZES = (12, 24, 48)
 BARE_PATH = "/bench/ping"
 # Fewer samples than this make a p95 meaningless; slow endpoints run longer to reach it.
 MIN_SAMPLES = 40
+SHOPPER_EMAIL = "listing-bench@example.com"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ SCENARIOS = [
 
 def page_path(scenario: Scenario) -> str:
     return f"/products/?{scenario.page}"
+
+
+def recommended_path(scenario: Scenario) -> str:
+    return f"/products/?{scenario.page}&sort=recommended"
 
 
 def api_path(scenario: Scenario, limit: int = 24) -> str:
@@ -159,8 +166,40 @@ def load_catalog(count: int) -> float:
     return seconds
 
 
-def count_queries() -> dict[str, dict[int, int]]:
-    """SQL queries of one listing page and one API page per page size, for a text search."""
+def remembering_shopper():
+    """A signed-in shopper the store remembers: stated likes and a dislike, and 200 interactions."""
+    import random
+
+    from catalog.models import Product
+    from commerce.accounts.models import User
+    from memory.services import affinity_apply_signal, preferences_update
+
+    user = User.objects.filter(email=SHOPPER_EMAIL).first()
+    if user is not None:  # a kept database already has them
+        return user
+    user = User.objects.create_user(email=SHOPPER_EMAIL, password="bench-only-password")
+    preferences_update(
+        user=user,
+        changes={
+            "sizes": {"shoes": "10"},
+            "brands": ["Northpeak"],
+            "dislikedBrands": ["Stride"],
+            "styles": ["trail"],
+        },
+    )
+    rng = random.Random(5)
+    ids = list(Product.objects.values_list("id", flat=True))
+    for i in range(200):
+        signal = rng.choices(["view", "cart_add", "purchase"], weights=[80, 15, 5])[0]
+        affinity_apply_signal(
+            user_id=user.pk, product_ids=[rng.choice(ids)], signal=signal, event_key=f"bench:{i}"
+        )
+    return user
+
+
+def count_queries(shopper) -> dict[str, dict[int, int]]:
+    """SQL queries of one listing page and one API page per page size, for a text search; and of the
+    same listing page in "recommended for you" order for a signed-in shopper with memory."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -168,9 +207,12 @@ def count_queries() -> dict[str, dict[int, int]]:
     import catalog.views
 
     client = Client()
-    counts: dict[str, dict[int, int]] = {"page": {}, "api": {}}
+    member = Client()
+    member.force_login(shopper)
+    counts: dict[str, dict[int, int]] = {"page": {}, "api": {}, "recommended": {}}
     scenario = SCENARIOS[0]
     client.get(page_path(scenario))  # the first request fills per-process caches (content types ...)
+    member.get(recommended_path(scenario))
     default_page_size = catalog.views.PAGE_SIZE
     try:
         for size in PAGE_SIZES:
@@ -181,6 +223,11 @@ def count_queries() -> dict[str, dict[int, int]]:
             assert response.status_code == 200, response.status_code
             counts["page"][size] = len(ctx.captured_queries)
             with CaptureQueriesContext(connection) as ctx:
+                response = member.get(recommended_path(scenario))
+            assert response.status_code == 200, response.status_code
+            assert response.content.count(b'class="product-reason"'), "no card says why it is recommended"
+            counts["recommended"][size] = len(ctx.captured_queries)
+            with CaptureQueriesContext(connection) as ctx:
                 response = client.get(api_path(scenario, limit=size))
             assert response.status_code == 200, response.status_code
             assert len(response.json()["items"]) == size, "too few results to fill the page"
@@ -188,6 +235,29 @@ def count_queries() -> dict[str, dict[int, int]]:
     finally:
         catalog.views.PAGE_SIZE = default_page_size
     return counts
+
+
+def time_recommended(shopper, runs: int = 15) -> dict[str, dict[str, float]]:
+    """In-process p50/p95 ms of the signed-in listing page, plain and "recommended for you" order.
+
+    The load test's clients are guests; this is the signed-in page's own cost (no HTTP, no queueing).
+    """
+    from django.test import Client
+
+    member = Client()
+    member.force_login(shopper)
+    out: dict[str, dict[str, float]] = {}
+    for scenario in (SCENARIOS[0], SCENARIOS[1]):
+        for label, path in (("plain", page_path(scenario)), ("recommended", recommended_path(scenario))):
+            member.get(path)  # warm
+            samples = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                assert member.get(path).status_code == 200
+                samples.append((time.perf_counter() - started) * 1000)
+            q = statistics.quantiles(samples, n=20, method="inclusive")
+            out[f"{scenario.name}, {label}"] = {"p50Ms": round(q[9], 1), "p95Ms": round(q[18], 1)}
+    return out
 
 
 def scenario_totals() -> dict[str, int]:
@@ -318,9 +388,13 @@ def print_report(report: dict) -> None:
     for name, total in report["totals"].items():
         print(f"  {name:<42} {total:>6}")
     print("\nSQL queries per request (must not grow with the page size):")
-    print(f"  {'page size':>9}  {'listing page':>12}  {'API':>5}")
+    print(f"  {'page size':>9}  {'listing page':>12}  {'API':>5}  {'recommended (signed in)':>23}")
     for size in PAGE_SIZES:
-        print(f"  {size:>9}  {report['queries']['page'][size]:>12}  {report['queries']['api'][size]:>5}")
+        q = report["queries"]
+        print(f"  {size:>9}  {q['page'][size]:>12}  {q['api'][size]:>5}  {q['recommended'][size]:>23}")
+    print("\nSigned-in listing page, in process (one shopper with memory; ms):")
+    for name, t in report["signedIn"].items():
+        print(f"  {name:<55} p50 {t['p50Ms']:>7.1f}  p95 {t['p95Ms']:>7.1f}")
     header = (
         f"\n{'server':<22} {'endpoint':<5} {'scenario':<42} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
         f" {'x bare':>7} {'errors':>6}"
@@ -371,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from catalog.models import Product, Variant
 
-        queries = count_queries()
+        shopper = remembering_shopper()
+        queries = count_queries(shopper)
+        signed_in = time_recommended(shopper)
         report = {
             "startedAt": datetime.now(UTC).isoformat(timespec="seconds"),
             "products": Product.objects.count(),
@@ -383,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             "cache": "redis" if settings.REDIS_URL else "local memory",
             "totals": scenario_totals(),
             "queries": queries,
+            "signedIn": signed_in,
             "rows": [],
             "notes": [],
         }
