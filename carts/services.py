@@ -221,6 +221,88 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     return cart
 
 
+def _matching_option(options: list[str], wanted: str) -> str | None:
+    """The product's own spelling of an option: exact (any case), else the one option holding every
+    word asked for ("neon" is "neon yellow" when the product has no other neon)."""
+    wanted = " ".join(wanted.lower().split())
+    exact = [option for option in options if option.lower() == wanted]
+    if exact:
+        return exact[0]
+    words = set(wanted.split())
+    partial = [option for option in options if words <= set(option.lower().split())]
+    return partial[0] if len(partial) == 1 else None
+
+
+def _option_not_made(product, variants: list[Variant], *, size: str, color: str, known_color: str | None):
+    """The refusal for an option the product is not made in, naming what it does come in."""
+    colors = sorted({v.color for v in variants if v.color})
+    sizes = [v.size for v in variants if v.color == known_color and v.size] if known_color else []
+    asked = " in ".join(part for part in (f"size {size}" if size else "", color) if part)
+    if sizes:
+        offer = f" In {known_color} it comes in {', '.join(sizes)}."
+    else:
+        offer = f" It comes in {', '.join(colors)}." if colors else ""
+    return NotFound(
+        f"{product.name} does not come in {asked}.{offer}",
+        code="variant_not_found",
+        details={"productId": str(product.pk), "sizes": sizes, "colors": colors},
+    )
+
+
+def cart_change_option(
+    *, shopper: Shopper, line_id: int | str, size: str | None = None, color: str | None = None
+) -> tuple[Cart, CartLine]:
+    """Moves a line to another size and/or colour of the same product, keeping its quantity.
+
+    The option not named stays as it was. If the cart already holds the new option, the two lines
+    become one (within the per-line limit and the stock). Returns the cart and the line now holding
+    the items; an option the product is not made in, or without the stock, changes nothing.
+    """
+    if not (size or color):
+        raise InvalidInput("Say which size or colour to change to.", code="option_required")
+    with transaction.atomic():
+        cart, line = _owned_line(shopper, line_id)
+        current = line.variant
+        product = current.product
+        variants = list(Variant.objects.filter(product=product).order_by("pk"))
+        new_size = _matching_option(sorted({v.size for v in variants}), size) if size else current.size
+        new_color = _matching_option(sorted({v.color for v in variants}), color) if color else current.color
+        target = next((v for v in variants if v.size == new_size and v.color == new_color), None)
+        if target is None or not product.is_active:
+            raise _option_not_made(
+                product,
+                variants,
+                size=size or current.size,
+                color=color or current.color,
+                known_color=new_color,
+            )
+        if target.pk == current.pk:
+            return cart, line
+        target.product = product
+        other = cart.lines.filter(variant=target).first()
+        in_cart = other.quantity if other else 0
+        wanted = in_cart + line.quantity
+        if wanted > MAX_LINE:
+            raise DomainError(
+                f"At most {MAX_LINE} of one item per order: you already have {in_cart} of "
+                f"{_variant_label(target)}.",
+                code="line_quantity_limit",
+                details={"inCart": in_cart, "max": MAX_LINE},
+            )
+        _check_stock(target, wanted, in_cart=in_cart)
+        if other is None:
+            line.variant = target
+            line.save(update_fields=["variant"])
+        else:
+            other.quantity = wanted
+            other.save(update_fields=["quantity"])
+            line.delete()
+            line = other
+        line.variant = target
+        _touch(cart)
+    return cart, line
+
+
 def cart_remove_line(*, shopper: Shopper, line_id: int | str) -> Cart:
     with transaction.atomic():
         cart, line = _owned_line(shopper, line_id)

@@ -40,9 +40,17 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _memory_profile(request: HttpRequest):
+    """The signed-in shopper's ranking profile, read once per request (ranking, reasons and the sort
+    menu all use it)."""
+    if not hasattr(request, "_memory_profile"):
+        request._memory_profile = profile_for(user=request.user)
+    return request._memory_profile
+
+
 def _remembers(request: HttpRequest) -> bool:
     """Whether the store remembers anything about this shopper (guests: never; no query for them)."""
-    return request.user.is_authenticated and not profile_for(user=request.user).is_empty
+    return request.user.is_authenticated and not _memory_profile(request).is_empty
 
 
 def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_number: str | None):
@@ -51,10 +59,11 @@ def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_num
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
     selectors answer so); a bounded number of queries whatever the page size.
     """
-    ranked = rank_products_for_user(user=request.user, products=results)
+    profile = _memory_profile(request)
+    ranked = rank_products_for_user(user=request.user, products=results, profile=profile)
     page = Paginator(ranked, PAGE_SIZE).get_page(page_number)
     products = list(page.object_list)
-    reasons = recommendation_reasons(user=request.user, products=products)
+    reasons = recommendation_reasons(user=request.user, products=products, profile=profile)
     for product in products:
         product.recommendation_reason = reasons.get(product.pk, "")
     page.object_list = products

@@ -313,19 +313,25 @@ def recommend_for_user(
     return [(product, _first(profile.explain(product)[1])) for product in products]
 
 
-def rank_products_for_user(*, user: Any, products: QuerySet[Product]) -> QuerySet[Product]:
+def rank_products_for_user(
+    *, user: Any, products: QuerySet[Product], profile: Profile | None = None
+) -> QuerySet[Product]:
     """``products`` in "recommended for you" order (a lazy queryset: paginate it as usual).
 
     Ties keep the queryset's own order; a guest or a shopper with nothing remembered gets
     ``products`` back unchanged. Use :func:`recommendation_reasons` for the cards' reasons.
+    ``profile``: the shopper's :func:`profile_for`, when the caller already has it (one request
+    that ranks, explains and offers the sort reads it once).
     """
-    return profile_for(user=user).rank(products)
+    return (profile or profile_for(user=user)).rank(products)
 
 
-def recommendation_reasons(*, user: Any, products: Iterable[Product]) -> dict[int, str]:
+def recommendation_reasons(
+    *, user: Any, products: Iterable[Product], profile: Profile | None = None
+) -> dict[int, str]:
     """Product id -> a short reason ("because you like denim") for products already fetched
     (with prefetched variants); products with no reason are left out. No query per product."""
-    profile = profile_for(user=user)
+    profile = profile or profile_for(user=user)
     if profile.is_empty:
         return {}
     reasons = {}

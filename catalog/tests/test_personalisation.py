@@ -133,6 +133,8 @@ def test_recommended_listing_queries_do_not_grow_with_the_page(
     assert page.count('class="card product-card"') == 24
     assert _names(page)[0] == "Straight Jeans"
     assert len(many.captured_queries) == baseline
+    # ranking, the cards' reasons and the sort menu share one read of the shopper's memory
+    assert sum('"memory_preference"' in q["sql"] for q in many.captured_queries) == 1
 
 
 def test_products_api_sort_recommended_uses_the_bearer_and_ignores_a_bad_token(small_catalog):

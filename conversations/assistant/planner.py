@@ -113,14 +113,12 @@ def _steps_for(intent: IntentResult) -> list[Step]:
                     {**_pick(slots, _PRODUCT_SLOTS), "factor": slots["quantity_factor"]},
                 )
             ]
-        return [
-            Step(
-                name,
-                "",
-                reason="Changing the size or colour of a cart line isn't available in chat: "
-                "remove it and add the option you want.",
-            )
-        ]
+        # "change it to size L", "make the hoodie black instead": the line keeps its quantity.
+        line = {k: v for k, v in _pick(slots, _PRODUCT_SLOTS).items() if k not in ("size", "color")}
+        option = {f"to_{k}": slots[k] for k in ("size", "color") if slots.get(k)}
+        if option:
+            return [Step(name, "change_cart_option", {**line, **option})]
+        return [Step(name, "", reason="Tell me the new quantity, size or colour, e.g. make it 2.")]
     if name == "adjust_cart_quantity":
         if slots.get("quantity_factor"):
             factor = int(slots["quantity_factor"])

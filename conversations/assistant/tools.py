@@ -24,6 +24,7 @@ from carts.selectors import cart_for_shopper, cart_totals, cart_with_lines
 from carts.services import (
     cart_add_item,
     cart_apply_discount,
+    cart_change_option,
     cart_clear,
     cart_remove_line,
     cart_set_quantity,
@@ -532,6 +533,35 @@ def update_cart_quantity(ctx: ToolContext, quantity: int, **args: Any) -> ToolRe
     ctx.state.last_cart_line_id = line.pk if quantity else None
     label = _variant_label(line.variant)
     return ToolResult(SUCCEEDED, f"Set {label} to {quantity}.", cart=cart, suggestions=["Show my cart"])
+
+
+@tool(
+    "change_cart_option",
+    "Move a cart line (the one named, else the last one touched) to another size and/or colour of the "
+    "same product, keeping its quantity.",
+    {
+        "type": "object",
+        "properties": {
+            **{k: v for k, v in _LINE_REF.items() if k not in ("size", "color")},
+            "to_size": {"type": "string", "description": "the new size (at least one of to_size, to_color)"},
+            "to_color": {"type": "string", "description": "the new colour"},
+        },
+    },
+)
+def change_cart_option(
+    ctx: ToolContext, to_size: str | None = None, to_color: str | None = None, **args: Any
+) -> ToolResult:
+    line = _resolve_line(ctx, args)
+    before = _variant_label(line.variant)
+    cart, changed = cart_change_option(shopper=ctx.shopper, line_id=line.pk, size=to_size, color=to_color)
+    ctx.state.last_cart_line_id = changed.pk
+    after = _variant_label(changed.variant)
+    if after == before:
+        return ToolResult(SKIPPED, f"{before} is already that option.", text=f"It's already {before}.")
+    merged = f" (now {changed.quantity} in your cart)" if changed.pk != line.pk else ""
+    return ToolResult(
+        SUCCEEDED, f"Changed {before} to {after}{merged}.", cart=cart, suggestions=["Show my cart"]
+    )
 
 
 @tool(

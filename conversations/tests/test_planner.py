@@ -42,6 +42,12 @@ def test_atomic_mode_comes_from_settings(settings):
     assert plan(understand("show my cart"), State()).mode == ATOMIC
 
 
-def test_changing_a_lines_size_is_not_run_but_reported():
+def test_changing_a_lines_size_or_colour_moves_the_line_it_names():
     p = plan(understand("change it to size L"), State())
-    assert p.steps == [] and p.skipped and p.skipped[0].reason
+    assert [(s.intent, s.tool, s.args) for s in p.steps] == [
+        ("update_cart", "change_cart_option", {"reference": "it", "to_size": "L"})
+    ]
+    p = plan(understand("change the jacket to a medium"), State())
+    assert [(s.tool, s.args) for s in p.steps] == [
+        ("change_cart_option", {"product": "jacket", "category": "jackets", "to_size": "M"})
+    ]

@@ -105,6 +105,27 @@ def test_quantity_tools_act_on_the_last_touched_line_and_respect_stock(ctx, sock
     assert lines(ctx) == {}
 
 
+def test_change_option_moves_the_named_line_and_says_so(ctx, socks, hoodie):
+    ctx.state.last_product_ids = [hoodie.pk]
+    get_tool("add_to_cart")(ctx, ordinal=1, size="L")
+    get_tool("add_to_cart")(ctx, ordinal=1, size="M", quantity=2)
+    get_tool("add_to_cart")(ctx, product="crew socks")
+    result = get_tool("change_cart_option")(ctx, category="hoodies", to_size="S")
+    assert result.status == "skipped" and "Several items" in result.text  # M and L are both hoodies
+    result = get_tool("change_cart_option")(ctx, ordinal=2, to_size="L")
+    assert result.status == "succeeded"
+    assert (
+        result.detail
+        == "Changed Cloud Hoodie (size M, black) to Cloud Hoodie (size L, black) (now 3 in your cart)."
+    )
+    assert lines(ctx) == {"H-L": 3, "S-1": 1}
+    assert ctx.state.last_cart_line_id == CartLine.objects.get(variant__sku="H-L").pk
+    result = get_tool("change_cart_option")(ctx, to_size="XL")  # "it": the line just changed
+    assert result.status == "failed" and "sold out" in result.detail
+    assert get_tool("change_cart_option")(ctx, to_size="L").status == "skipped"
+    assert lines(ctx) == {"H-L": 3, "S-1": 1}
+
+
 def test_remove_matches_words_against_the_cart_lines(ctx, socks, hoodie):
     get_tool("add_to_cart")(ctx, product="crew socks")
     ctx.state.last_product_ids = [hoodie.pk]
