@@ -134,6 +134,21 @@ def _check_stock(variant: Variant, wanted: int, *, in_cart: int) -> None:
     )
 
 
+def _line_total_allowed(variant: Variant, *, in_cart: int, adding: int) -> int:
+    """The line's new quantity when ``adding`` joins the ``in_cart`` already held, or the refusal:
+    past the per-line limit, or past the stock."""
+    wanted = in_cart + adding
+    if wanted > MAX_LINE:
+        raise DomainError(
+            f"At most {MAX_LINE} of one item per order: you have {in_cart} of {_variant_label(variant)}, "
+            f"so you can add {MAX_LINE - in_cart} more.",
+            code="line_quantity_limit",
+            details={"inCart": in_cart, "max": MAX_LINE},
+        )
+    _check_stock(variant, wanted, in_cart=in_cart)
+    return wanted
+
+
 def _locked_cart(shopper: Shopper) -> Cart:
     """The shopper's cart, row-locked on PostgreSQL so one cart's writes run one after another."""
     cart = cart_get_or_create_for_shopper(shopper=shopper)
@@ -187,15 +202,7 @@ def cart_add_item(
         cart = _locked_cart(shopper)
         line = cart.lines.filter(variant=variant).first()
         in_cart = line.quantity if line else 0
-        wanted = in_cart + quantity
-        if wanted > MAX_LINE:
-            raise DomainError(
-                f"At most {MAX_LINE} of one item per order: you have {in_cart}, "
-                f"so you can add {MAX_LINE - in_cart} more.",
-                code="line_quantity_limit",
-                details={"inCart": in_cart, "max": MAX_LINE},
-            )
-        _check_stock(variant, wanted, in_cart=in_cart)
+        wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)
         if line is None:
             CartLine.objects.create(cart=cart, variant=variant, quantity=wanted)
         else:
@@ -281,15 +288,7 @@ def cart_change_option(
         target.product = product
         other = cart.lines.filter(variant=target).first()
         in_cart = other.quantity if other else 0
-        wanted = in_cart + line.quantity
-        if wanted > MAX_LINE:
-            raise DomainError(
-                f"At most {MAX_LINE} of one item per order: you already have {in_cart} of "
-                f"{_variant_label(target)}.",
-                code="line_quantity_limit",
-                details={"inCart": in_cart, "max": MAX_LINE},
-            )
-        _check_stock(target, wanted, in_cart=in_cart)
+        wanted = _line_total_allowed(target, in_cart=in_cart, adding=line.quantity)
         if other is None:
             line.variant = target
             line.save(update_fields=["variant"])
