@@ -166,6 +166,18 @@ def _clean_price(value: Decimal | str | int | None, name: str) -> Decimal | None
     return price
 
 
+def _color_filter(color: str) -> Q:
+    """A colour as the catalog spells it, or as whole words of it: "neon" finds "neon yellow" and
+    "blue" finds "navy blue", but "red" never finds "reddish"."""
+    color = " ".join(color.split())
+    return (
+        Q(color__iexact=color)
+        | Q(color__istartswith=f"{color} ")
+        | Q(color__iendswith=f" {color}")
+        | Q(color__icontains=f" {color} ")
+    )
+
+
 def product_search(
     *,
     query: str = "",
@@ -196,7 +208,7 @@ def product_search(
     if size:
         variant_filter &= Q(size__iexact=size.strip())
     if color:
-        variant_filter &= Q(color__iexact=color.strip())
+        variant_filter &= _color_filter(color)
     if low is not None:
         variant_filter &= Q(price__gte=low)
     if high is not None:

@@ -81,6 +81,29 @@ def test_size_colour_and_price_must_hold_for_the_same_variant(db):
     assert names(product_search(size="10", max_price="60")) == []
 
 
+def test_a_colour_matches_whole_words_of_the_catalogs_colour(db):
+    catalog_import(
+        records=[
+            {
+                **record(name, "Stride", "Socks", []),
+                "variants": [{"sku": sku, "size": "M", "color": color, "price": "9.99", "stock": 4}],
+            }
+            for name, sku, color in [
+                ("Glow Socks", "G-1", "Neon Yellow"),
+                ("Sea Socks", "S-1", "navy blue"),
+                ("Rust Socks", "R-1", "reddish brown"),
+                ("Plain Socks", "P-1", "red"),
+            ]
+        ]
+    )
+    assert names(product_search(color="neon")) == ["Glow Socks"]
+    assert names(product_search(color="neon yellow")) == ["Glow Socks"]
+    assert names(product_search(color=" YELLOW ")) == ["Glow Socks"]
+    assert names(product_search(color="blue")) == ["Sea Socks"]
+    assert names(product_search(color="red")) == ["Plain Socks"]  # never "reddish"
+    assert names(product_search(color="eon")) == []
+
+
 def test_in_stock_only_hides_sold_out_products(small_catalog):
     assert "Marathon Pro Running Shoes" in names(product_search(query="shoes"))
     assert "Marathon Pro Running Shoes" not in names(product_search(query="shoes", in_stock_only=True))
