@@ -250,6 +250,19 @@ def product_get(*, product_id: int | str) -> Product:
     return product
 
 
+def product_named(*, phrase: str) -> Product | None:
+    """The one active product whose name holds every word of ``phrase`` as whole words ("cloud" ->
+    Cloud Hoodie, "trail runner" -> Trail Runner 2); None when no product or several do."""
+    words = _words(phrase)
+    if not words:
+        return None
+    candidates = Product.objects.filter(is_active=True)
+    for word in words:
+        candidates = candidates.filter(name__icontains=word)
+    named = [p for p in candidates.order_by("pk")[:20] if set(words) <= set(_words(p.name))]
+    return named[0] if len(named) == 1 else None
+
+
 def product_featured(*, limit: int = 8) -> list[Product]:
     """Products for the home page: in stock, those tagged "featured" first (staff tag them in the admin)."""
     in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))

@@ -104,6 +104,16 @@ def test_a_colour_matches_whole_words_of_the_catalogs_colour(db):
     assert names(product_search(color="eon")) == []
 
 
+def test_product_named_finds_the_one_product_whose_name_holds_the_words(small_catalog):
+    from catalog.selectors import product_named
+
+    assert product_named(phrase="velocity").name == "Velocity Running Shoes"
+    assert product_named(phrase="RIDGELINE trail").name == "Ridgeline Trail Running Shoes"
+    assert product_named(phrase="running") is None  # several products
+    assert product_named(phrase="veloc") is None  # whole words only
+    assert product_named(phrase="") is None
+
+
 def test_in_stock_only_hides_sold_out_products(small_catalog):
     assert "Marathon Pro Running Shoes" in names(product_search(query="shoes"))
     assert "Marathon Pro Running Shoes" not in names(product_search(query="shoes", in_stock_only=True))

@@ -12,7 +12,7 @@ from typing import Any
 
 from catalog.errors import InvalidSearch
 from catalog.models import Product
-from catalog.selectors import product_featured, product_search
+from catalog.selectors import product_featured, product_named, product_search
 from commerce.errors import DomainError
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools import (
@@ -59,6 +59,42 @@ def _guest(ctx: ToolContext, what: str) -> ToolResult | None:
         text=f"I only remember things for signed-in shoppers, so I haven't stored anything. Sign in and I "
         f"can {what.lower()}; your cart stays with you.",
         links=[sign_in_link("/")],
+    )
+
+
+def reaction_reply(
+    *, liked: bool, signed_in: bool, product_name: str = "", example: str = "hoodies"
+) -> tuple[str, list[str]]:
+    """What to say to "I like this hoodie" / "I love the Cloud Hoodie" / "I hate that one": a reaction
+    to a product, not a preference to keep (storing "likes hoodies" from it would be a guess the
+    shopper never asked for). The text and the suggested replies."""
+    if not liked:
+        text = "Fair enough. Want to see something else?"
+        if signed_in:
+            text += (
+                " If it's a colour or brand you never want, tell me (\"I don't like neon\") and I'll "
+                "remember it."
+            )
+        return text, ["What would you recommend for me?", "Show me hoodies"]
+    text = (
+        f'Glad you like {"the " + product_name if product_name else "it"}! Say "add it to my cart" to get it.'
+    )
+    if signed_in:
+        text += f' Want me to keep it in mind? Say what to remember, e.g. "remember I like {example}".'
+    return text, ["Add it to my cart", "What would you recommend for me?"]
+
+
+def _reaction_to_product(ctx: ToolContext, product: Product, *, liked: bool) -> ToolResult:
+    """ "I love the cloud hoodie": the product becomes the one "it" means; nothing is remembered."""
+    ctx.state.last_product_ids = [product.pk]
+    text, suggestions = reaction_reply(
+        liked=liked,
+        signed_in=ctx.shopper.user is not None,
+        product_name=product.name,
+        example=product.brand or "hoodies",
+    )
+    return ToolResult(
+        SKIPPED, f"A reaction to {product.name}; nothing remembered.", text=text, suggestions=suggestions
     )
 
 
@@ -118,19 +154,22 @@ def _said(changes: dict[str, Any]) -> str:
     },
 )
 def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> ToolResult:
-    refused = _guest(ctx, "Remember your preferences")
-    if refused is not None:
-        return refused
     changes = dict(changes or {})
     # the memory keeps no "don't like" list of styles or categories: said, not silently dropped
     unkept = [str(v) for key in ("dislikedStyles", "dislikedCategories") for v in changes.pop(key, [])]
-    try:
-        for key, fields in (("unplaced", LIKED_LISTS), ("unplacedDisliked", DISLIKED_LISTS)):
-            for word in changes.pop(key, []):
+    for key, fields in (("unplaced", LIKED_LISTS), ("unplacedDisliked", DISLIKED_LISTS)):
+        for word in changes.pop(key, []):
+            try:
                 field = _place(word, fields)
-                changes[field] = [*changes.get(field, []), word]
-    except DomainError as exc:
-        return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
+            except DomainError as exc:
+                product = product_named(phrase=word)  # "I love the cloud hoodie": about that product
+                if product is not None:
+                    return _reaction_to_product(ctx, product, liked=key == "unplaced")
+                return ToolResult(FAILED, exc.message, text=f"{exc.message} I haven't saved anything.")
+            changes[field] = [*changes.get(field, []), word]
+    refused = _guest(ctx, "Remember your preferences")
+    if refused is not None:
+        return refused
     not_kept = (
         f"I can only remember brands and colours you don't like, so not {' and '.join(unkept)}."
         if unkept

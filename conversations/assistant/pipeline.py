@@ -26,6 +26,7 @@ from conversations import selectors, services
 from conversations.assistant import executor, planner
 from conversations.assistant import state as dialogue_state
 from conversations.assistant.executor import Execution
+from conversations.assistant.memory_tools import reaction_reply
 from conversations.assistant.nlu import ACTION_INTENTS, NluContext, Understanding, understand
 from conversations.assistant.reply import (
     FAILED,
@@ -428,20 +429,11 @@ def _unsure(ctx: Context) -> Outcome:
 
 
 def _reaction(ctx: Context) -> Outcome:
-    """ "I like this hoodie" / "I hate this colour": a reaction to what is on screen. Nothing is stored
-    (it names no brand, colour or size to keep); the shopper is told how to buy it or have it remembered."""
-    if ctx.slots.get("reaction") == "dislike":
-        text = "Fair enough. Want to see something else?"
-        if ctx.shopper.user is not None:
-            text += (
-                " If it's a colour or brand you never want, tell me (\"I don't like neon\") and I'll "
-                "remember it."
-            )
-        return Outcome(text=text, suggestions=["What would you recommend for me?", "Show me hoodies"])
-    text = 'Glad you like it! Say "add it to my cart" to get it.'
-    if ctx.shopper.user is not None:
-        text += ' Want me to keep it in mind? Say what to remember, e.g. "remember I like hoodies".'
-    return Outcome(text=text, suggestions=["Add it to my cart", "What would you recommend for me?"])
+    """ "I like this hoodie" / "I hate this colour": a reaction to what is on screen; nothing is stored."""
+    text, suggestions = reaction_reply(
+        liked=ctx.slots.get("reaction") != "dislike", signed_in=ctx.shopper.user is not None
+    )
+    return Outcome(text=text, suggestions=suggestions)
 
 
 def _out_of_scope(ctx: Context) -> Outcome:

@@ -218,6 +218,26 @@ def test_a_word_the_nlu_could_not_place_is_placed_by_the_catalog_with_its_polari
     assert stored(member) == {"brands": ["Urban Thread"], "dislikedBrands": ["Denimworks"]}
 
 
+def test_a_word_naming_one_product_is_a_reaction_to_it_and_stores_nothing(member, ctx, store):
+    # "I love the alpha hoodie": "alpha" is no brand, style or colour, but it names a product
+    result = get_tool("save_preference")(member, changes={"unplaced": ["alpha"], "categories": ["hoodies"]})
+    assert result.status == "skipped"
+    assert (
+        result.text.startswith("Glad you like the Alpha Hoodie!")
+        and '"remember I like Aerolite"' in result.text
+    )
+    assert member.state.last_product_ids == [store.hoodie.pk]  # "add it" now means the hoodie
+    disliked = get_tool("save_preference")(member, changes={"unplacedDisliked": ["road runner"]})
+    assert disliked.status == "skipped" and disliked.text.startswith("Fair enough.")
+    assert stored(member) == {}
+    # a guest gets the same reaction, without the offer to remember
+    guest = get_tool("save_preference")(ctx, changes={"unplaced": ["wool"]})
+    assert guest.text.startswith("Glad you like the Wool Socks!") and "remember" not in guest.text
+    # a word that names no product is still refused with the catalog's message
+    assert get_tool("save_preference")(member, changes={"unplaced": ["plaid"]}).status == "failed"
+    assert not Preference.objects.exists()
+
+
 def test_guests_memory_tools_store_nothing_and_offer_a_sign_in_link(ctx, store):
     for name, args in (
         ("save_preference", {"changes": {"sizes": {"tops": "M"}}}),
