@@ -20,6 +20,7 @@ from catalog.models import Variant
 from commerce.accounts.shoppers import Shopper
 from commerce.accounts.tests.factories import PASSWORD, UserFactory
 from commerce.testing.browser import screenshot
+from conversations.models import Message
 from orders.models import Order
 from orders.services import order_place
 from orders.tests.conftest import ADDRESS
@@ -185,3 +186,40 @@ def expect_badge(page, count: int) -> None:
         arg=count,
         timeout=REPLY_TIMEOUT_MS,
     )
+
+
+KIOSK_SCREEN = {"width": 1080, "height": 1920}  # a portrait touch screen
+
+
+def test_the_kiosk_opens_with_the_assistant_first_and_large_touch_targets(demo_catalog, open_browser_page):
+    page = open_browser_page(viewport=KIOSK_SCREEN)
+    page.goto("/kiosk/")
+    box = page.locator("#chat-input")
+    box.wait_for(state="visible")  # open on arrival: nothing to click first
+    panel = page.locator(".chat-panel").bounding_box()
+    products = page.locator("#kiosk-featured").bounding_box()
+    assert panel["y"] < products["y"]  # the assistant comes before the products
+    assert panel["width"] >= KIOSK_SCREEN["width"] * 0.8
+    assert box.bounding_box()["height"] >= 56
+    send = page.locator(".chat-form button[type=submit]")
+    assert send.bounding_box()["height"] >= 56
+
+    found = _say(page, "show me running shoes under $150")
+    assert found.get_attribute("data-intent") == "product_search"
+    card = found.locator(".chat-product").first
+    choice = card.locator("select option[value]:not([value=''])").first.get_attribute("value")
+    card.locator("select").select_option(choice)
+    card.get_by_role("button", name="Add to cart").click()
+    card.get_by_role("status").filter(has_text="Added 1").wait_for()
+    cart = _say(page, "show my cart")
+    assert cart.get_attribute("data-intent") == "view_cart"
+    assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
+    assert Variant.objects.get(pk=choice).product.name in cart.inner_text()
+    # the conversation is recorded as the kiosk's
+    session_id = page.locator(".chat[data-session-id]").get_attribute("data-session-id")
+    channels = set(
+        Message.objects.filter(conversation__session__key=session_id).values_list("channel", flat=True)
+    )
+    assert channels == {"kiosk"}
+    screenshot(page, "chat-kiosk", full_page=False)
+    assert page.watch.problems() == []
