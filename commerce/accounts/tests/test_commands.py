@@ -1,0 +1,33 @@
+"""``manage.py ensure_demo_admin``: what `make run` uses so a fresh machine has a staff login."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from commerce.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client):
+    out = StringIO()
+    call_command("ensure_demo_admin", stdout=out)
+    call_command("ensure_demo_admin", stdout=out)  # `make run` runs it every time
+    assert User.objects.filter(email="admin@example.com").count() == 1
+    admin = User.objects.get(email="admin@example.com")
+    assert admin.is_staff and admin.is_superuser
+    assert out.getvalue().splitlines() == [
+        "Created demo staff account admin@example.com / AdminPass123!",
+        "Demo staff account: admin@example.com / AdminPass123!",
+    ]
+    assert client.login(email="admin@example.com", password="AdminPass123!")
+    assert client.get("/admin/").status_code == 200
+
+
+def test_an_existing_account_is_left_as_it_is(client):
+    User.objects.create_user(email="admin@example.com", password="changed-by-staff-1")
+    call_command("ensure_demo_admin", stdout=StringIO())
+    assert client.login(email="admin@example.com", password="changed-by-staff-1")
