@@ -34,6 +34,23 @@ SLOT_ACCURACY_MIN = 0.90
 # room for rule changes while still catching a rule that starts firing on everyday language.
 CLINC_FALSE_ACTION_MAX = 0.02
 PLANNER_MIN_CONFIDENCE = 0.55
+# CLINC150 intents that are outside phrasings of ours (its README names them), scored on its *test*
+# split, which the rules were never tuned on (the train split was used for that). CLINC's `order`
+# ("order me some lysol", "buy everything on my grocery list") is left out: for a clothing store
+# those are off-catalog requests, and answering them as out of scope is right.
+CLINC_OUR_INTENTS = {
+    "order_status": {"order_status"},
+    "yes": {"confirm"},
+    "no": {"deny"},
+    "greeting": {"greeting"},
+    "goodbye": {"greeting"},
+    "thank_you": {"greeting"},
+    "what_can_i_ask_you": {"help"},
+    "are_you_a_bot": {"help"},
+}
+# Measured 86% (207 of 240) when set, 25% (60) before the looser small-talk, yes/no and parcel
+# rules; below 80% a rule change has cost the assistant everyday language.
+CLINC_OUR_INTENTS_MIN = 0.80
 
 
 @dataclass
@@ -202,6 +219,38 @@ def clinc_out_of_scope() -> list[str] | None:
     return [text for key in ("oos_train", "oos_val", "oos_test") for text, _ in data[key]]
 
 
+def clinc_our_intents(split: str = "test") -> list[tuple[str, str]] | None:
+    """(text, CLINC intent) for the CLINC150 intents that are ours under another name."""
+    if not CLINC_FILE.exists():
+        return None
+    data = json.loads(CLINC_FILE.read_text(encoding="utf-8"))
+    return [(text, intent) for text, intent in data[split] if intent in CLINC_OUR_INTENTS]
+
+
+def score_outside_phrasings(cases: list[tuple[str, str]]) -> tuple[dict[str, list[int]], list[str]]:
+    """Per CLINC intent [correct, total] (the first intent understood must be ours), and the misses."""
+    per_intent: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    misses = []
+    for text, intent in cases:
+        got = [i.name for i in understand(text).intents]
+        ok = bool(got) and got[0] in CLINC_OUR_INTENTS[intent]
+        per_intent[intent][0] += ok
+        per_intent[intent][1] += 1
+        if not ok:
+            misses.append(f"{intent}: {text!r} got {got}")
+    return per_intent, misses
+
+
+def format_outside_phrasings(per_intent: dict[str, list[int]]) -> str:
+    lines = [f"{'CLINC150 test split, our intents':40s} {'correct':>7s} {'total':>6s} accuracy"]
+    for intent, (correct, total) in sorted(per_intent.items()):
+        lines.append(f"{intent:40s} {correct:7d} {total:6d} {correct / total:8.1%}")
+    correct = sum(c for c, _ in per_intent.values())
+    total = sum(t for _, t in per_intent.values())
+    lines.append(f"{'OVERALL outside phrasings':40s} {correct:7d} {total:6d} {correct / total:8.1%}")
+    return "\n".join(lines)
+
+
 def false_actions(texts: list[str]) -> list[tuple[str, Understanding]]:
     """Utterances whose understanding would let the planner act: an action intent it would not refuse
     for low confidence."""
@@ -229,6 +278,8 @@ def main() -> None:
     print(f"CLINC150 out-of-scope utterances reaching an action: {len(hits)}/{len(oos)} ({rate:.2%})")
     for text, result in hits:
         print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
+    per_intent, _ = score_outside_phrasings(clinc_our_intents() or [])
+    print(format_outside_phrasings(per_intent))
 
 
 if __name__ == "__main__":

@@ -54,3 +54,17 @@ def test_clinc_out_of_scope_rarely_reaches_an_action():
     for text, result in hits:
         print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
     assert rate < evaluate.CLINC_FALSE_ACTION_MAX
+
+
+def test_clinc_phrasings_of_our_own_intents_are_understood():
+    cases = evaluate.clinc_our_intents()
+    if cases is None:
+        pytest.skip(
+            f"CLINC150 not present at {evaluate.CLINC_FILE} (the shared data folder is outside the repo)"
+        )
+    per_intent, misses = evaluate.score_outside_phrasings(cases)
+    print("\n" + evaluate.format_outside_phrasings(per_intent))
+    correct = sum(c for c, _ in per_intent.values())
+    total = sum(t for _, t in per_intent.values())
+    assert total == 240  # 30 test utterances for each of the 8 intents
+    assert correct / total >= evaluate.CLINC_OUR_INTENTS_MIN, misses
