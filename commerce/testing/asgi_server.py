@@ -91,9 +91,8 @@ def asgi_live_server(transactional_db, settings) -> Iterator[AsgiLiveServer]:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, _server.host]
     # The server's worker threads must not keep connections open past their request (as production's
     # Daphne runs, DB_CONN_MAX_AGE=0): nothing else would close them, and PostgreSQL would then refuse
-    # to drop the test database. The wrappers share this dict, so the change reaches every thread.
-    database = connections.settings[DEFAULT_DB_ALIAS]
-    kept = database.get("CONN_MAX_AGE", 0)
-    database["CONN_MAX_AGE"] = 0
+    # to drop the test database. The wrappers share this dict, so the change reaches every thread. It
+    # stays for the rest of the session, like the server: a socket's disconnect handler can still run
+    # in a server thread after its test has ended, and must not keep a connection either.
+    connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
     yield _server
-    database["CONN_MAX_AGE"] = kept
