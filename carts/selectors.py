@@ -10,6 +10,8 @@ from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from carts.models import Cart, CartLine, Discount
+from catalog.models import Variant
+from catalog.selectors import size_sort_key
 from commerce.money import ZERO, quantize
 
 
@@ -88,6 +90,26 @@ def cart_with_lines(queryset=None):
     return queryset.select_related("discount").prefetch_related(
         Prefetch("lines", queryset=CartLine.objects.select_related("variant__product"))
     )
+
+
+def cart_line_options(cart: Cart | None) -> dict[int, list[Variant]]:
+    """Per cart line id, every size/colour of its product in size order (one query for the whole
+    cart): what the cart page offers to change a line to. Lines of one-option products are left out."""
+    if cart is None:
+        return {}
+    lines = list(cart.lines.all())
+    by_product: dict[int, list[Variant]] = {}
+    for variant in Variant.objects.filter(product__in={line.variant.product_id for line in lines}).order_by(
+        "color", "pk"
+    ):
+        by_product.setdefault(variant.product_id, []).append(variant)
+    for variants in by_product.values():
+        variants.sort(key=lambda v: (v.color, size_sort_key(v.size)))
+    return {
+        line.pk: by_product[line.variant.product_id]
+        for line in lines
+        if len(by_product.get(line.variant.product_id, ())) > 1
+    }
 
 
 def cart_for_shopper(shopper) -> Cart | None:

@@ -257,24 +257,44 @@ def _option_not_made(product, variants: list[Variant], *, size: str, color: str,
 
 
 def cart_change_option(
-    *, shopper: Shopper, line_id: int | str, size: str | None = None, color: str | None = None
+    *,
+    shopper: Shopper,
+    line_id: int | str,
+    size: str | None = None,
+    color: str | None = None,
+    variant_id: int | str | None = None,
 ) -> tuple[Cart, CartLine]:
     """Moves a line to another size and/or colour of the same product, keeping its quantity.
 
-    The option not named stays as it was. If the cart already holds the new option, the two lines
-    become one (within the per-line limit and the stock). Returns the cart and the line now holding
-    the items; an option the product is not made in, or without the stock, changes nothing.
+    The option is named by words (the chat: ``size`` and/or ``color``, the one not named stays as it
+    was) or by ``variant_id`` (the cart page's menu), which must be a variant of the line's product.
+    If the cart already holds the new option, the two lines become one (within the per-line limit and
+    the stock). Returns the cart and the line now holding the items; an option the product is not
+    made in, or without the stock, changes nothing.
     """
-    if not (size or color):
+    if not (size or color or variant_id):
         raise InvalidInput("Say which size or colour to change to.", code="option_required")
     with transaction.atomic():
         cart, line = _owned_line(shopper, line_id)
         current = line.variant
         product = current.product
         variants = list(Variant.objects.filter(product=product).order_by("pk"))
-        new_size = _matching_option(sorted({v.size for v in variants}), size) if size else current.size
-        new_color = _matching_option(sorted({v.color for v in variants}), color) if color else current.color
-        target = next((v for v in variants if v.size == new_size and v.color == new_color), None)
+        if variant_id:
+            chosen = _as_pk(variant_id)
+            target = next((v for v in variants if v.pk == chosen), None)
+            if target is None:
+                raise NotFound(
+                    f"That option is not one of {product.name}'s.",
+                    code="variant_not_found",
+                    details={"variantId": str(variant_id), "productId": str(product.pk)},
+                )
+            new_size, new_color = target.size, target.color
+        else:
+            new_size = _matching_option(sorted({v.size for v in variants}), size) if size else current.size
+            new_color = (
+                _matching_option(sorted({v.color for v in variants}), color) if color else current.color
+            )
+            target = next((v for v in variants if v.size == new_size and v.color == new_color), None)
         if target is None or not product.is_active:
             raise _option_not_made(
                 product,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("cart/add/", views.cart_add, name="add"),
     path("cart/badge/", views.cart_badge, name="badge"),
     path("cart/lines/<int:line_id>/", views.cart_update, name="update"),
+    path("cart/lines/<int:line_id>/option/", views.cart_change_line_option, name="option"),
     path("cart/lines/<int:line_id>/remove/", views.cart_remove, name="remove"),
     path("cart/discount/", views.cart_discount_apply, name="discount-apply"),
     path("cart/discount/remove/", views.cart_discount_remove, name="discount-remove"),

@@ -16,10 +16,11 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from carts.models import Cart
-from carts.selectors import cart_for_shopper, cart_item_count, cart_totals
+from carts.selectors import cart_for_shopper, cart_item_count, cart_line_options, cart_totals
 from carts.services import (
     cart_add_item,
     cart_apply_discount,
+    cart_change_option,
     cart_remove_discount,
     cart_remove_line,
     cart_set_quantity,
@@ -40,6 +41,9 @@ def _page_shopper(request: HttpRequest, *, create: bool) -> Shopper:
 def _cart_context(shopper: Shopper, **extra) -> dict:
     cart = cart_for_shopper(shopper)
     totals = cart_totals(cart)
+    options = cart_line_options(cart)
+    for line_total in totals.lines:  # the page's size/colour menu per line
+        line_total.line.options = options.get(line_total.line.pk, [])
     return {
         "cart": cart,
         "totals": totals,
@@ -99,6 +103,17 @@ def cart_update(request: HttpRequest, line_id: int) -> HttpResponse:
         )
 
     return _cart_change(request, change, done="Quantity updated.")
+
+
+@require_POST
+def cart_change_line_option(request: HttpRequest, line_id: int) -> HttpResponse:
+    """The line's size/colour menu: the chosen variant of the same product, quantity kept."""
+
+    def change(shopper: Shopper) -> Cart:
+        cart, _ = cart_change_option(shopper=shopper, line_id=line_id, variant_id=request.POST.get("variant"))
+        return cart
+
+    return _cart_change(request, change, done="Size and colour changed.")
 
 
 @require_POST

@@ -331,7 +331,7 @@ def _build_category_tree() -> list[CategoryNode]:
     return roots
 
 
-def _size_key(size: str) -> tuple[int, float, str]:
+def size_sort_key(size: str) -> tuple[int, float, str]:
     try:
         return (0, float(size), size)
     except ValueError:
@@ -361,6 +361,6 @@ def _build_catalog_facets() -> Facets:
     colors = active.exclude(color="").order_by().values_list(Lower("color"), flat=True).distinct()
     return Facets(
         brands=list(dict.fromkeys(brands)),
-        sizes=sorted(set(sizes), key=_size_key),
+        sizes=sorted(set(sizes), key=size_sort_key),
         colors=sorted(set(colors)),
     )

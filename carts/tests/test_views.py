@@ -197,3 +197,37 @@ def test_badge_endpoint_counts_the_shoppers_units(client):
     client.post("/cart/add/", {"variant_id": variant.pk, "quantity": 3})
     after = client.get("/cart/badge/")
     assert b'<span class="badge" aria-hidden="true">3</span>' in after.content
+
+
+def test_a_lines_size_and_colour_menu_moves_it_to_another_option(client, variant):
+    other = VariantFactory(product=variant.product, size="11", color="black", price=variant.price, stock=5)
+    sold_out = VariantFactory(product=variant.product, size="12", color="black", price=variant.price, stock=0)
+    client.post("/cart/add/", {"variant_id": variant.pk, "quantity": "2"})
+    line = _page_cart(client).lines.get()
+    page = client.get("/cart/").content.decode()
+    assert f'id="option-{line.pk}"' in page
+    assert f'<option value="{variant.pk}" selected>Size 10 · Black</option>' in page
+    assert f'<option value="{sold_out.pk}" disabled>Size 12 · Black (sold out)</option>' in page
+
+    r = client.post(f"/cart/lines/{line.pk}/option/", {"variant": other.pk}, **HTMX)
+    html = r.content.decode()
+    assert r.status_code == 200 and "Size and colour changed." in html
+    assert f'<option value="{other.pk}" selected>Size 11 · Black</option>' in html
+    assert [(li.variant_id, li.quantity) for li in CartLine.objects.all()] == [(other.pk, 2)]
+
+    r = client.post(f"/cart/lines/{line.pk}/option/", {"variant": sold_out.pk}, **HTMX)
+    assert "Trail Runner (12 black) is sold out." in r.content.decode()
+    foreign = VariantFactory(stock=5)
+    r = client.post(f"/cart/lines/{line.pk}/option/", {"variant": foreign.pk}, follow=True)
+    assert "That option is not one of Trail Runner&#x27;s." in r.content.decode()  # without htmx: a message
+    assert [(li.variant_id, li.quantity) for li in CartLine.objects.all()] == [(other.pk, 2)]
+
+
+def test_a_one_option_product_has_no_menu_and_another_shoppers_line_is_not_found(client, variant):
+    client.post("/cart/add/", {"variant_id": variant.pk})
+    line = _page_cart(client).lines.get()
+    assert f'id="option-{line.pk}"' not in client.get("/cart/").content.decode()
+    stranger = CartLineFactory(cart__session=ShopperSessionFactory())
+    r = client.post(f"/cart/lines/{stranger.pk}/option/", {"variant": variant.pk}, **HTMX)
+    assert "No such line in your cart." in r.content.decode()
+    assert CartLine.objects.get(pk=stranger.pk).variant_id == stranger.variant_id

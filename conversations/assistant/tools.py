@@ -31,7 +31,7 @@ from carts.services import (
 )
 from catalog.errors import InvalidSearch
 from catalog.models import Product, Variant
-from catalog.selectors import _size_key, product_queryset, product_search
+from catalog.selectors import product_queryset, product_search, size_sort_key
 from catalog.serializers import product_to_dict
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import DomainError
@@ -319,7 +319,7 @@ def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
 
 
 def _sizes(variants: list[Variant]) -> list[str]:
-    return sorted({v.size for v in variants if v.size}, key=_size_key)
+    return sorted({v.size for v in variants if v.size}, key=size_sort_key)
 
 
 def _jsonable(args: dict[str, Any]) -> dict[str, Any]:

@@ -177,6 +177,16 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     page.locator("#cart input[name=quantity]").wait_for()  # the cart page lists the new line
     assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
     screenshot(page, "chat-phone-added", full_page=False)
+
+    # The cart page's own size/colour menu moves the line to another option (the chat's service).
+    page.locator("#chat-dock > summary").click()  # close the panel to reach the page
+    menu = page.locator("#cart select[name=variant]")
+    other = menu.locator("option:not([selected]):not([disabled])").first.get_attribute("value")
+    menu.select_option(other)
+    page.locator("#cart .cart-notice", has_text="Size and colour changed.").wait_for()
+    assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(other), 1)]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SMALL["width"]  # no sideways scroll
+    screenshot(page, "cart-phone-option-changed")
     assert page.watch.problems() == []
 
 
