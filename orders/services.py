@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,8 @@ from orders.errors import (
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
 from orders.payments import get_gateway, mask_token
 from orders.signals import order_placed
+
+logger = logging.getLogger(__name__)
 
 ADDRESS_REQUIRED = ("name", "line1", "city", "postalCode", "country")
 ADDRESS_OPTIONAL = ("line2", "state")
@@ -278,10 +281,32 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
     except Exception:
         # The charge went through but the order will roll back: give the money back before the
         # error propagates, or the shopper pays for an order that does not exist.
-        gateway.refund(payment_reference=result.reference, amount=order.total)
+        _return_orphaned_charge(gateway, reference=result.reference, amount=order.total, number=order.number)
         raise
     transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
     return order
+
+
+def _return_orphaned_charge(gateway, *, reference: str, amount: Decimal, number: str) -> None:
+    """Refunds a charge whose order is being rolled back. It never hides the error that caused the
+    rollback (the caller re-raises it); a refund that fails too is logged as an error with everything
+    an operator needs to refund by hand, since no order row will remain to show it."""
+    logger.warning("Order %s rolled back after charge %s: refunding %s", number, reference, amount)
+    try:
+        refund = gateway.refund(payment_reference=reference, amount=amount)
+    except Exception:
+        logger.exception(
+            "Refund of orphaned charge %s (%s, order %s) raised: refund it by hand", reference, amount, number
+        )
+        return
+    if not refund.approved:
+        logger.error(
+            "Refund of orphaned charge %s (%s, order %s) was refused (%s): refund it by hand",
+            reference,
+            amount,
+            number,
+            refund.message,
+        )
 
 
 def _locked(order: Order) -> Order:
