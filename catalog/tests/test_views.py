@@ -5,7 +5,6 @@ import pytest
 from catalog.models import Category, Product
 from catalog.services import catalog_import
 from catalog.tests.factories import ProductFactory, VariantFactory
-from catalog.tests.factories import import_record as record
 
 pytestmark = pytest.mark.django_db
 
@@ -193,16 +192,7 @@ def test_listing_filters_are_cached_until_the_catalog_changes(client, db, django
 
 def test_an_import_that_only_changes_variants_shows_on_the_next_listing(client, small_catalog):
     # Variants are bulk-written (no model signals): the import itself invalidates the cached filters.
-    jeans = record(
-        "Slim Fit Jeans",
-        "Denimworks",
-        "Bottoms > Jeans",
-        ["JNS-IND-32"],
-        price="79.99",
-        size="32",
-        color="indigo",
-        description="Stretch denim.",
-    )
+    jeans = next(r for r in small_catalog if r["name"] == "Slim Fit Jeans")
     assert '<option value="indigo"' in client.get("/products/").content.decode()
 
     result = catalog_import(

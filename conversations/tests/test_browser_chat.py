@@ -61,6 +61,17 @@ def _say(page, text: str):
     return _wait_for_reply(page, after=_replies(page).count(), do=lambda: box.press("Enter"))
 
 
+def _add_first_card_option(answer) -> str:
+    """Picks the first size/colour on the answer's first product card, presses its Add to cart and
+    waits for the card's confirmation; returns the chosen variant id."""
+    card = answer.locator(".chat-product").first
+    choice = card.locator("select option[value]:not([value=''])").first.get_attribute("value")
+    card.locator("select").select_option(choice)
+    card.get_by_role("button", name="Add to cart").click()
+    card.get_by_role("status").filter(has_text="Added 1").wait_for()
+    return choice
+
+
 def _guest_cart_lines(page):
     session_id = page.locator(".chat[data-session-id]").get_attribute("data-session-id")
     return list(CartLine.objects.filter(cart__session__key=session_id).select_related("variant"))
@@ -168,11 +179,7 @@ def test_the_chat_panel_works_on_a_phone_sized_screen(demo_catalog, open_browser
     found = _wait_for_reply(page, after=_replies(page).count(), do=quick.click)
     assert page.locator("#chat-log .chat-msg-user").last.inner_text().endswith(sent)
     assert found.get_attribute("data-intent") == "product_search"
-    card = found.locator(".chat-product").first
-    choice = card.locator("select option[value]:not([value=''])").first.get_attribute("value")
-    card.locator("select").select_option(choice)
-    card.get_by_role("button", name="Add to cart").click()
-    card.get_by_role("status").filter(has_text="Added 1").wait_for()
+    choice = _add_first_card_option(found)
     expect_badge(page, 1)
     page.locator("#cart input[name=quantity]").wait_for()  # the cart page lists the new line
     assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
@@ -216,11 +223,7 @@ def test_the_kiosk_opens_with_the_assistant_first_and_large_touch_targets(demo_c
 
     found = _say(page, "show me running shoes under $150")
     assert found.get_attribute("data-intent") == "product_search"
-    card = found.locator(".chat-product").first
-    choice = card.locator("select option[value]:not([value=''])").first.get_attribute("value")
-    card.locator("select").select_option(choice)
-    card.get_by_role("button", name="Add to cart").click()
-    card.get_by_role("status").filter(has_text="Added 1").wait_for()
+    choice = _add_first_card_option(found)
     cart = _say(page, "show my cart")
     assert cart.get_attribute("data-intent") == "view_cart"
     assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 1)]
