@@ -93,15 +93,13 @@ def cart_with_lines(queryset=None):
 
 
 def cart_line_options(cart: Cart | None) -> dict[int, list[Variant]]:
-    """Per cart line id, every size/colour of its product in size order (one query for the whole
-    cart): what the cart page offers to change a line to. Lines of one-option products are left out."""
+    """Per cart line id, every size/colour of its product, by colour then size (one query for the
+    whole cart): what the cart page offers to change a line to. One-option products are left out."""
     if cart is None:
         return {}
     lines = list(cart.lines.all())
     by_product: dict[int, list[Variant]] = {}
-    for variant in Variant.objects.filter(product__in={line.variant.product_id for line in lines}).order_by(
-        "color", "pk"
-    ):
+    for variant in Variant.objects.filter(product__in={line.variant.product_id for line in lines}):
         by_product.setdefault(variant.product_id, []).append(variant)
     for variants in by_product.values():
         variants.sort(key=lambda v: (v.color, size_sort_key(v.size)))

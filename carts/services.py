@@ -278,6 +278,12 @@ def cart_change_option(
         cart, line = _owned_line(shopper, line_id)
         current = line.variant
         product = current.product
+        if not product.is_active:
+            raise NotFound(
+                f"{product.name} is no longer sold.",
+                code="variant_not_found",
+                details={"productId": str(product.pk)},
+            )
         variants = list(Variant.objects.filter(product=product).order_by("pk"))
         if variant_id:
             chosen = _as_pk(variant_id)
@@ -288,21 +294,20 @@ def cart_change_option(
                     code="variant_not_found",
                     details={"variantId": str(variant_id), "productId": str(product.pk)},
                 )
-            new_size, new_color = target.size, target.color
         else:
             new_size = _matching_option(sorted({v.size for v in variants}), size) if size else current.size
             new_color = (
                 _matching_option(sorted({v.color for v in variants}), color) if color else current.color
             )
             target = next((v for v in variants if v.size == new_size and v.color == new_color), None)
-        if target is None or not product.is_active:
-            raise _option_not_made(
-                product,
-                variants,
-                size=size or current.size,
-                color=color or current.color,
-                known_color=new_color,
-            )
+            if target is None:
+                raise _option_not_made(
+                    product,
+                    variants,
+                    size=size or current.size,
+                    color=color or current.color,
+                    known_color=new_color,
+                )
         if target.pk == current.pk:
             return cart, line
         target.product = product
@@ -313,11 +318,11 @@ def cart_change_option(
             line.variant = target
             line.save(update_fields=["variant"])
         else:
-            other.quantity = wanted
-            other.save(update_fields=["quantity"])
             line.delete()
             line = other
-        line.variant = target
+            line.variant = target  # the row's own variant: saves the caller a query
+            line.quantity = wanted
+            line.save(update_fields=["quantity"])
         _touch(cart)
     return cart, line
 

@@ -323,7 +323,7 @@ def rank_products_for_user(
     ``profile``: the shopper's :func:`profile_for`, when the caller already has it (one request
     that ranks, explains and offers the sort reads it once).
     """
-    return (profile or profile_for(user=user)).rank(products)
+    return (profile if profile is not None else profile_for(user=user)).rank(products)
 
 
 def recommendation_reasons(
@@ -331,7 +331,7 @@ def recommendation_reasons(
 ) -> dict[int, str]:
     """Product id -> a short reason ("because you like denim") for products already fetched
     (with prefetched variants); products with no reason are left out. No query per product."""
-    profile = profile or profile_for(user=user)
+    profile = profile if profile is not None else profile_for(user=user)
     if profile.is_empty:
         return {}
     reasons = {}

@@ -125,3 +125,14 @@ def test_another_shoppers_line_is_not_found_and_nothing_is_asked_for_is_invalid(
     with pytest.raises(InvalidInput):
         cart_change_option(shopper=other, line_id=line.pk)
     assert _lines(other) == {"CH-M-grey": 2}
+
+
+def test_a_product_no_longer_sold_is_said_so_not_that_the_option_is_missing(guest, hoodie):
+    product, v = hoodie
+    line = _add(guest, v["M", "grey"])
+    product.is_active = False
+    product.save()
+    with pytest.raises(NotFound) as exc:
+        cart_change_option(shopper=guest, line_id=line.pk, size="L")
+    assert exc.value.message == "Cloud Hoodie is no longer sold."
+    assert _lines(guest) == {"CH-M-grey": 2}

@@ -555,12 +555,14 @@ def change_cart_option(
     before = _variant_label(line.variant)
     cart, changed = cart_change_option(shopper=ctx.shopper, line_id=line.pk, size=to_size, color=to_color)
     ctx.state.last_cart_line_id = changed.pk
-    after = _variant_label(changed.variant)
-    if after == before:
+    if changed.variant_id == line.variant_id:
         return ToolResult(SKIPPED, f"{before} is already that option.", text=f"It's already {before}.")
     merged = f" (now {changed.quantity} in your cart)" if changed.pk != line.pk else ""
     return ToolResult(
-        SUCCEEDED, f"Changed {before} to {after}{merged}.", cart=cart, suggestions=["Show my cart"]
+        SUCCEEDED,
+        f"Changed {before} to {_variant_label(changed.variant)}{merged}.",
+        cart=cart,
+        suggestions=["Show my cart"],
     )
 
 
