@@ -171,15 +171,15 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
     if refused is not None:
         return refused
     not_kept = (
-        f"I can only remember brands and colours you don't like, so not {' and '.join(unkept)}."
+        f"I can only remember brands and colours you don't like, so not {' and '.join(unkept)}. "
         if unkept
         else ""
     )
     if not changes:
         return ToolResult(
             SKIPPED,
-            not_kept or "No preference recognised.",
-            text=(not_kept + " " if not_kept else "")
+            not_kept.strip() or "No preference recognised.",
+            text=not_kept
             + 'Tell me what to remember, e.g. "remember I wear size M" or "I don\'t like neon".',
         )
     try:
@@ -192,9 +192,8 @@ def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> 
     return ToolResult(
         SUCCEEDED,
         f"Remembered: {said}.",
-        text=f"Got it: I'll remember {said}. "
-        + (not_kept + " " if not_kept else "")
-        + "You can see and change it any time on your memory page.",
+        text=f"Got it: I'll remember {said}. {not_kept}"
+        "You can see and change it any time on your memory page.",
         links=[Link("What we remember", MEMORY_PAGE)],
         suggestions=["What would you recommend for me?", "What do you remember about me?"],
     )
