@@ -273,7 +273,7 @@ def cart_change_option(
     made in, or without the stock, changes nothing.
     """
     if not (size or color or variant_id):
-        raise InvalidInput("Say which size or colour to change to.", code="option_required")
+        raise InvalidInput("Choose the size or colour to change to.", code="option_required")
     with transaction.atomic():
         cart, line = _owned_line(shopper, line_id)
         current = line.variant
