@@ -16,6 +16,7 @@ from django.utils import timezone
 from carts.models import Cart, CartLine, Discount
 from carts.selectors import cart_totals, cart_with_lines
 from catalog.models import Variant
+from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import DomainError, InvalidInput, NotFound
@@ -228,18 +229,6 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     return cart
 
 
-def _matching_option(options: list[str], wanted: str) -> str | None:
-    """The product's own spelling of an option: exact (any case), else the one option holding every
-    word asked for ("neon" is "neon yellow" when the product has no other neon)."""
-    wanted = " ".join(wanted.lower().split())
-    exact = [option for option in options if option.lower() == wanted]
-    if exact:
-        return exact[0]
-    words = set(wanted.split())
-    partial = [option for option in options if words <= set(option.lower().split())]
-    return partial[0] if len(partial) == 1 else None
-
-
 def _option_not_made(product, variants: list[Variant], *, size: str, color: str, known_color: str | None):
     """The refusal for an option the product is not made in, naming what it does come in."""
     colors = sorted({v.color for v in variants if v.color})
@@ -295,10 +284,8 @@ def cart_change_option(
                     details={"variantId": str(variant_id), "productId": str(product.pk)},
                 )
         else:
-            new_size = _matching_option(sorted({v.size for v in variants}), size) if size else current.size
-            new_color = (
-                _matching_option(sorted({v.color for v in variants}), color) if color else current.color
-            )
+            new_size = matching_option((v.size for v in variants), size) if size else current.size
+            new_color = matching_option((v.color for v in variants), color) if color else current.color
             target = next((v for v in variants if v.size == new_size and v.color == new_color), None)
             if target is None:
                 raise _option_not_made(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -176,6 +177,20 @@ def _color_filter(color: str) -> Q:
         | Q(color__iendswith=f" {color}")
         | Q(color__icontains=f" {color} ")
     )
+
+
+def matching_option(options: Iterable[str], wanted: str) -> str | None:
+    """A product's own spelling of the size or colour a shopper named: exact (any case), else the one
+    option holding every word asked for ("neon" is "neon yellow" when the product has no other neon;
+    the same whole-word rule as the colour filter of :func:`product_search`)."""
+    options = sorted(set(options))
+    wanted = " ".join(wanted.lower().split())
+    exact = [option for option in options if option.lower() == wanted]
+    if exact:
+        return exact[0]
+    words = set(wanted.split())
+    partial = [option for option in options if words <= set(option.lower().split())]
+    return partial[0] if len(partial) == 1 else None
 
 
 def product_search(

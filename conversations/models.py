@@ -115,6 +115,9 @@ class DialogueState(models.Model):
     last_order_number = models.CharField(max_length=32, blank=True)
     pending_clarification = models.JSONField(null=True, blank=True)
     pending_confirmation = models.JSONField(null=True, blank=True)
+    # The size/colour the shopper searched with when ``last_product_ids`` were shown ("running shoes
+    # in size 10"): "add the second one" means that size, not a question about it.
+    last_shown_options = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

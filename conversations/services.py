@@ -310,6 +310,7 @@ def dialogue_state_save(*, conversation: Conversation, **fields: Any) -> Dialogu
         "last_order_number",
         "pending_clarification",
         "pending_confirmation",
+        "last_shown_options",
     }
     unknown = set(fields) - allowed
     if unknown:

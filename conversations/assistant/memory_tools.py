@@ -86,7 +86,7 @@ def reaction_reply(
 
 def _reaction_to_product(ctx: ToolContext, product: Product, *, liked: bool) -> ToolResult:
     """ "I love the cloud hoodie": the product becomes the one "it" means; nothing is remembered."""
-    ctx.state.last_product_ids = [product.pk]
+    ctx.state.show([product.pk])
     text, suggestions = reaction_reply(
         liked=liked,
         signed_in=ctx.shopper.user is not None,

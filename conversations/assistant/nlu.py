@@ -480,7 +480,9 @@ RULES: tuple[Rule, ...] = _rules(
         r"\b(?:close|resolve|end|withdraw|shut|cancel)\b.*\b(?:ticket|case|support request|complaint"
         r"|support issue)\b"
         r"|\bmark\b.*\bresolved\b"
-        r"|\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved|fixed|sorted)\b"
+        # "my complaint is resolved" closes it; "is my complaint resolved yet?" asks about it
+        r"|^(?!(?:is|has|was|are|have|did)\b).*\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved"
+        r"|fixed|sorted)\b"
         r"|\b(?:issue|problem) (?:is|has been) (?:resolved|solved|fixed|sorted)\b",
         0.9,
     ),
@@ -488,8 +490,8 @@ RULES: tuple[Rule, ...] = _rules(
         "support_status",
         r"\b(?:status|update|updates|news|progress|reply|replies|response|answer)\b.*\b(?:ticket|case"
         r"|support request|complaint)\b"
-        r"|\b(?:ticket|case|complaint|support request)\b.*\b(?:status|update|progress|still open|answered"
-        r"|replied)\b"
+        r"|\b(?:ticket|case|complaint|support request)\b.*\b(?:status|update|progress|open|closed|resolved"
+        r"|solved|pending|answered|replied)\b"
         r"|\b(?:has|have|did) (?:anyone|someone|support|an agent|staff|the team|a human"
         r"|you guys)\b.*\b(?:replied|responded|answered|got back|gotten back|get back|looked|contacted|reply"
         r"|respond|answer)\b"

@@ -296,7 +296,7 @@ def _product_search(ctx: Context) -> Outcome:
             suggestions=["Show me hoodies", "Show me running shoes"],
             links=[Link("Browse all products", reverse("catalog:product-list"))],
         )
-    ctx.state.last_product_ids = [p.pk for p in found]
+    ctx.state.show([p.pk for p in found], size=terms.get("size"), color=terms.get("color"))
     products = [product_to_dict(p) for p in found]
     lines = [
         f"{i}. {p['name']} by {p['brand']}" + (f" - ${p['price']}" if p["price"] else "")

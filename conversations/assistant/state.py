@@ -21,6 +21,16 @@ class State:
     last_order_number: str = ""
     pending_clarification: dict[str, Any] | None = None
     pending_confirmation: dict[str, Any] | None = None
+    last_shown_options: dict[str, str] = field(default_factory=dict)
+
+    def show(self, product_ids: list[int], *, size: Any = None, color: Any = None) -> None:
+        """Products just shown, and the size/colour the shopper asked for when searching them."""
+        self.last_product_ids = list(product_ids)
+        self.last_shown_options = {k: str(v) for k, v in (("size", size), ("color", color)) if v}
+
+    def options_for(self, product_id: int) -> dict[str, str]:
+        """The size/colour the shopper already chose for a product among those last shown."""
+        return dict(self.last_shown_options) if product_id in self.last_product_ids else {}
 
     def product_at(self, ordinal: int) -> int | None:
         """The id of the n-th product last shown (1-based; -1 is the last one), or None."""
@@ -38,6 +48,7 @@ FIELDS = (
     "last_order_number",
     "pending_clarification",
     "pending_confirmation",
+    "last_shown_options",
 )
 
 

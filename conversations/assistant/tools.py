@@ -31,7 +31,7 @@ from carts.services import (
 )
 from catalog.errors import InvalidSearch
 from catalog.models import Product, Variant
-from catalog.selectors import product_queryset, product_search, size_sort_key
+from catalog.selectors import matching_option, product_queryset, product_search, size_sort_key
 from catalog.serializers import product_to_dict
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import DomainError
@@ -194,8 +194,10 @@ def _loaded_cart(ctx: ToolContext) -> Cart | None:
     return cart_for_shopper(ctx.shopper)
 
 
-def _show(ctx: ToolContext, products: list[Product]) -> list[dict[str, Any]]:
-    ctx.state.last_product_ids = [p.pk for p in products]
+def _show(ctx: ToolContext, products: list[Product], **options: Any) -> list[dict[str, Any]]:
+    """Products to answer with; they become what "the second one" means (``options``: the size and
+    colour searched with)."""
+    ctx.state.show([p.pk for p in products], **options)
     return [product_to_dict(p) for p in products]
 
 
@@ -229,7 +231,7 @@ def search_products(ctx: ToolContext, query: str = "", **filters: Any) -> ToolRe
         return ToolResult(
             SUCCEEDED, f"No products found for {wanted}.", text=f"I couldn't find any {wanted} in stock."
         )
-    products = _show(ctx, found)
+    products = _show(ctx, found, size=terms.get("size"), color=terms.get("color"))
     lines = [f"{i}. {p['name']} by {p['brand']} - ${p['price']}" for i, p in enumerate(products, start=1)]
     return ToolResult(
         SUCCEEDED,
@@ -314,7 +316,7 @@ def _resolve_product(ctx: ToolContext, args: dict[str, Any]) -> Product:
             break
     if not found:
         raise _Unresolved(ToolResult(FAILED, f"I couldn't find {phrase} in stock."))
-    ctx.state.last_product_ids = [p.pk for p in found]
+    ctx.state.show([p.pk for p in found], size=args.get("size"), color=args.get("color"))
     return found[0]
 
 
@@ -370,11 +372,11 @@ def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -
     taken from the shopper's memory (with the words that say so) or asked for (size, then colour)."""
     variants = list(product.variants.all())
     size, color = args.get("size"), args.get("color")
+    # the product's own spelling: "neon" is its "neon yellow"
+    size_option = matching_option((v.size for v in variants), str(size)) if size else None
+    color_option = matching_option((v.color for v in variants), str(color)) if color else None
     matching = [
-        v
-        for v in variants
-        if (not size or v.size.lower() == str(size).lower())
-        and (not color or v.color.lower() == str(color).lower())
+        v for v in variants if (not size or v.size == size_option) and (not color or v.color == color_option)
     ]
     if not matching:
         in_stock = [v for v in variants if v.stock > 0]
@@ -431,6 +433,8 @@ def _resolve_variant(ctx: ToolContext, product: Product, args: dict[str, Any]) -
 def add_to_cart(ctx: ToolContext, quantity: int | None = None, **args: Any) -> ToolResult:
     quantity = int(quantity or 1)
     product = _resolve_product(ctx, args)
+    # "running shoes in size 10", then "add the second one": size 10, as searched (the message wins)
+    args = {**ctx.state.options_for(product.pk), **{k: v for k, v in args.items() if v not in (None, "")}}
     variant, notes = _resolve_variant(ctx, product, args)
     cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
     line = CartLine.objects.get(cart=cart, variant=variant)

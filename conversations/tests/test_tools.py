@@ -76,6 +76,16 @@ def test_add_with_the_size_adds_that_variant_and_remembers_the_line(ctx, hoodie)
     assert ctx.state.last_cart_line_id == CartLine.objects.get().pk
 
 
+def test_the_size_searched_with_is_the_size_added_by_position(ctx, hoodie, socks):
+    assert get_tool("search_products")(ctx, query="hoodie", size="m").status == "succeeded"
+    assert ctx.state.last_shown_options == {"size": "m"}
+    result = get_tool("add_to_cart")(ctx, ordinal=1)
+    assert result.status == "succeeded" and lines(ctx) == {"H-M": 1}
+    assert ctx.state.options_for(socks.pk) == {}  # only the products shown with it
+    get_tool("search_products")(ctx, query="hoodie")  # a new search without a size forgets it
+    assert ctx.state.last_shown_options == {}
+
+
 def test_sold_out_variant_fails_with_the_services_message(ctx, hoodie):
     ctx.state.last_product_ids = [hoodie.pk]
     result = get_tool("add_to_cart")(ctx, ordinal=1, size="XL")
