@@ -85,6 +85,12 @@ ReplyOut = inline_serializer(
         "products": serializers.ListField(child=serializers.DictField()),
         "cart": serializers.DictField(allow_null=True),
         "suggestions": serializers.ListField(child=serializers.CharField()),
+        "planner": serializers.ChoiceField(
+            choices=["rules", "llm"], help_text="which planner chose the actions"
+        ),
+        "fallbackReason": serializers.CharField(
+            allow_null=True, help_text="why the model, meant to plan this message, did not (null otherwise)"
+        ),
     },
 )
 

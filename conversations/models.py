@@ -90,6 +90,18 @@ class Message(models.Model):
     actions = models.JSONField(default=list, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How an assistant message was planned (empty on other roles): which planner chose the actions,
+    # the model asked and what it cost, why the model was skipped, the plan that ran, and in shadow
+    # mode the model's plan stored beside the rules' one without being run.
+    planner = models.CharField(max_length=8, blank=True)
+    llm_model = models.CharField(max_length=100, blank=True)
+    llm_latency_ms = models.FloatField(null=True, blank=True)
+    llm_tokens_in = models.PositiveIntegerField(default=0)
+    llm_tokens_out = models.PositiveIntegerField(default=0)
+    llm_cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    fallback_reason = models.CharField(max_length=40, blank=True)
+    plan = models.JSONField(default=list, blank=True)
+    shadow_plan = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -95,6 +95,24 @@ def conversation_for_shopper(*, shopper: Shopper) -> Conversation:
         return Conversation.objects.get(**lookup)
 
 
+PLANNING_FIELDS = (
+    "planner",
+    "llm_model",
+    "llm_latency_ms",
+    "llm_tokens_in",
+    "llm_tokens_out",
+    "llm_cost",
+    "fallback_reason",
+    "plan",
+    "shadow_plan",
+)
+
+
+def message_shadow_plan_save(*, message_id: int, shadow_plan: dict[str, Any]) -> None:
+    """The model's plan for a message the rules answered (shadow mode): stored, never run."""
+    Message.objects.filter(pk=message_id, role=Message.Role.ASSISTANT).update(shadow_plan=shadow_plan)
+
+
 def message_record(
     *,
     conversation: Conversation,
@@ -105,12 +123,15 @@ def message_record(
     confidence: float | None = None,
     actions: list[dict[str, Any]] | None = None,
     origin: str | None = None,
+    planning: dict[str, Any] | None = None,
 ) -> Message:
     """Stores one message and, after commit, pushes it to the conversation's other open sockets.
 
     ``origin`` is the channel name of the socket the message came from: that socket shows the
-    message itself (as its ``response``) and skips the push.
+    message itself (as its ``response``) and skips the push. ``planning`` (assistant messages): how
+    the reply was planned, by :data:`PLANNING_FIELDS`.
     """
+    planning = {k: v for k, v in (planning or {}).items() if k in PLANNING_FIELDS and v is not None}
     with transaction.atomic():
         if role == Message.Role.USER:
             _summary_schedule_due(conversation)
@@ -122,6 +143,7 @@ def message_record(
             intent=intent or "",
             confidence=confidence,
             actions=actions or [],
+            **planning,
         )
         Conversation.objects.filter(pk=conversation.pk).update(
             updated_at=timezone.now(), unsummarized=F("unsummarized") + 1

@@ -18,3 +18,19 @@ from conversations import services
 def summarize_idle_task() -> int:
     # Repeat-safe: each stretch is claimed by a conditional update before it is summarized.
     return services.conversations_summarize_idle()
+
+
+@shared_task(
+    name="conversations.shadow_plan",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=2,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def shadow_plan_task(payload: dict) -> dict:
+    # Repeat-safe: storing the model's plan on the message again replaces it with an equal record.
+    from conversations.assistant.model_planner import shadow_plan
+
+    return shadow_plan(payload)

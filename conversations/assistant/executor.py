@@ -1,5 +1,11 @@
 """Runs a Plan: each step calls its tool; confirm=True tools wait for a "yes"; every step is an Action.
 
+Plans from the rules and from a model run the same way here. Before any tool is called its arguments
+are validated against the tool's JSON Schema; an unknown tool or invalid arguments are refused with a
+reason (a failed Action), never called. A confirm=True tool never runs on the step that proposes it: its
+``prepare`` step checks and resolves the arguments, the question is asked, and only :func:`confirm_pending`
+-- reached solely by the shopper's own "yes" in a later message -- runs it.
+
 ``partial`` mode runs each step on its own (one failing step does not undo the others); ``atomic``
 runs them inside one ``transaction.atomic()`` and rolls everything back -- cart rows and dialogue
 state alike -- when any step does not succeed, reporting every step as failed.
@@ -17,7 +23,7 @@ from carts.models import Cart
 from conversations.assistant.planner import ATOMIC, Plan, Step
 from conversations.assistant.reply import FAILED, NEEDS_CONFIRMATION, SKIPPED, SUCCEEDED, Link, action
 from conversations.assistant.state import State
-from conversations.assistant.tools import ToolContext, ToolResult, get_tool
+from conversations.assistant.tools import REGISTRY, InvalidArguments, ToolContext, ToolResult, validated_args
 
 CONFIRM_QUESTIONS = {
     "clear_cart": "This will remove everything from your cart. Shall I go ahead? (yes / no)",
@@ -33,6 +39,9 @@ class Execution:
     suggestions: list[str] = field(default_factory=list)
     cart: Cart | None = None
     cart_touched: bool = False
+    # per action, in order: what the shopper was told and the products shown (a model's tool results)
+    step_texts: list[str] = field(default_factory=list)
+    step_products: list[list[dict[str, Any]]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -40,6 +49,8 @@ class Execution:
 
     def add(self, intent: str, result: ToolResult) -> None:
         self.actions.append(action(intent, result.status, result.detail))
+        self.step_texts.append(result.message)
+        self.step_products.append(list(result.products))
         self.texts.append(result.message)
         self.products.extend(result.products)
         self.links.extend(result.links)
@@ -54,10 +65,32 @@ class _RolledBack(Exception):
     """Raised inside the atomic block to undo every step of the plan."""
 
 
+def _refused(reason: str) -> ToolResult:
+    return ToolResult(FAILED, f"Refused: {reason}", text="I couldn't do that, so I haven't changed anything.")
+
+
+def refusal(step: Step) -> str | None:
+    """Why a step cannot run as proposed (unknown tool, arguments outside its schema), or None."""
+    tool = REGISTRY.get(step.tool)
+    if tool is None:
+        return f"there is no tool called {step.tool!r}."
+    try:
+        validated_args(tool, step.args)
+    except InvalidArguments as exc:
+        return exc.reason
+    return None
+
+
 def _run_step(ctx: ToolContext, step: Step, *, confirmed: bool = False) -> ToolResult:
-    tool = get_tool(step.tool)
+    tool = REGISTRY.get(step.tool)
+    if tool is None:
+        return _refused(f"there is no tool called {step.tool!r}.")
+    try:
+        step_args = validated_args(tool, step.args)
+    except InvalidArguments as exc:
+        return _refused(exc.reason)
     if tool.confirm and not confirmed:
-        args = step.args
+        args = step_args
         question = None
         if tool.prepare is not None:
             preview = tool.prepare(ctx, **args)
@@ -71,7 +104,7 @@ def _run_step(ctx: ToolContext, step: Step, *, confirmed: bool = False) -> ToolR
         return ToolResult(
             NEEDS_CONFIRMATION, f"Waiting for a yes to {step.tool.replace('_', ' ')}.", text=question
         )
-    return tool(ctx, **step.args)
+    return tool(ctx, **step_args)
 
 
 def _state_snapshot(state: State) -> dict[str, Any]:
@@ -111,6 +144,8 @@ def _execute_atomic(plan: Plan, ctx: ToolContext, out: Execution) -> None:
         out.texts.append(f"I couldn't do all of that, so I did none of it: {reason}")
         for step in plan.steps:
             out.actions.append(action(step.intent, FAILED, f"Rolled back (all or nothing): {reason}"))
+            out.step_texts.append(f"Rolled back (all or nothing): {reason}")
+            out.step_products.append([])
         return
     for step, result in results:
         out.add(step.intent, result)

@@ -1,5 +1,8 @@
 """Understanding + dialogue state -> a Plan: which tools to run, with which arguments, in which mode.
 
+This is the rules planner. The model planner (``model_planner.py``) turns a model's tool calls into the
+same :class:`Plan`, and the executor runs both the same way.
+
 The plan is capped at ``ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST`` steps (the rest are reported as
 skipped, never silently dropped), gated by ``LLM_PLANNER_MIN_CONFIDENCE`` (below it the plan is a
 question and nothing runs) and carries ``LLM_PLANNER_EXECUTION_MODE`` (``partial``: each step on its
@@ -8,6 +11,7 @@ own; ``atomic``: all or nothing).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +43,13 @@ ORDER_INTENTS = frozenset(
 MEMORY_INTENTS = frozenset(
     {"save_preference", "show_memory", "forget_preference", "clear_memory", "recommend"}
 )
+SUPPORT_INTENTS = frozenset({"support_escalation", "support_status", "support_close"})
 ACTED_INTENTS = CART_INTENTS | ORDER_INTENTS | MEMORY_INTENTS
-# a search is planned only next to one of those ("find running shoes and add the cheapest one")
-PLANNED_INTENTS = ACTED_INTENTS | {"product_search"}
+# Every intent that reads or writes the store: each becomes tool steps. A search next to an acted intent
+# is planned with it ("find running shoes and add the cheapest one").
+PLANNED_INTENTS = ACTED_INTENTS | SUPPORT_INTENTS | {"product_search", "general_question"}
+RULES = "rules"
+MODEL = "llm"
 # The NLU's preference slots -> the memory API's field names (the save_preference tool's ``changes``).
 PREFERENCE_FIELDS = {
     "sizes": "sizes",
@@ -70,17 +78,73 @@ class Step:
 @dataclass
 class Plan:
     steps: list[Step] = field(default_factory=list)
-    skipped: list[Step] = field(default_factory=list)  # over the cap or not doable: reported, not run
+    skipped: list[Step] = field(
+        default_factory=list
+    )  # over the cap, refused or not doable: reported, not run
     question: str | None = None  # set when the planner asks instead of acting
     mode: str = PARTIAL
+    planner: str = RULES  # which planner chose the steps: "rules" or "llm"
+
+    def as_record(self) -> list[dict[str, Any]]:
+        """The plan as stored beside the message (what ran, what was refused and why)."""
+        return [{"tool": s.tool, "args": s.args} for s in self.steps] + [
+            {"tool": s.tool, "args": s.args, "refused": s.reason} for s in self.skipped
+        ]
 
 
 def _pick(slots: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {n: slots[n] for n in names if slots.get(n) not in (None, "")}
 
 
-def _steps_for(intent: IntentResult) -> list[Step]:
+_TICKET_NUMBER = re.compile(r"(?:ticket|#)\s*#?(\d{1,9})\b", re.IGNORECASE)
+
+
+def search_terms(slots: dict[str, Any]) -> dict[str, Any]:
+    """The NLU's product slots as ``search_products`` arguments.
+
+    The category goes into the text query rather than the exact category filter: the NLU's category
+    words ("running shoes") need not be the catalog's category names, and the text search covers
+    category names anyway.
+    """
+    query = slots.get("product") or slots.get("category") or ""
+    terms: dict[str, Any] = {"query": str(query)}
+    for arg, names in (
+        ("brand", ("brand",)),
+        ("size", ("size",)),
+        ("color", ("color",)),
+        ("min_price", ("min_price", "price_min")),
+        ("max_price", ("max_price", "price_max")),
+    ):
+        value = next((slots[n] for n in names if slots.get(n) not in (None, "")), None)
+        if value is not None:
+            terms[arg] = str(value)
+    if slots.get("sort") in ("price_asc", "price_desc", "newest", "relevance"):
+        terms["sort"] = slots["sort"]
+    return terms
+
+
+def _support_steps(name: str, slots: dict[str, Any], text: str) -> list[Step]:
+    if name == "support_escalation":
+        order_ids = slots.get("order_ids") or slots.get("order_id") or ""
+        order = order_ids[0] if isinstance(order_ids, list) and order_ids else str(order_ids or "")
+        return [
+            Step(name, "open_support_ticket", {"message": text, **({"order_id": order} if order else {})})
+        ]
+    number = _TICKET_NUMBER.search(text)
+    args = {"ticket_id": int(number.group(1))} if number else {}
+    return [Step(name, "support_ticket_status" if name == "support_status" else "close_support_ticket", args)]
+
+
+def _steps_for(intent: IntentResult, text: str = "") -> list[Step]:
     name, slots = intent.name, dict(intent.slots)
+    for key in ("size", "color", "brand", "category", "product"):
+        if slots.get(key) is not None and not isinstance(slots[key], str):
+            slots[key] = str(slots[key])
+    if name in SUPPORT_INTENTS:
+        return _support_steps(name, slots, text)
+    if name == "general_question":
+        topic = slots.get("topic")
+        return [Step(name, "store_policy", {"question": text, **({"topic": topic} if topic else {})})]
     if name in ("add_to_cart", "search_and_add_to_cart"):
         args = _pick(slots, _PRODUCT_SLOTS)
         if name == "search_and_add_to_cart":
@@ -158,14 +222,7 @@ def _steps_for(intent: IntentResult) -> list[Step]:
             Step(name, "recommend", {k: str(v) for k, v in _pick(slots, ("category", "max_price")).items()})
         ]
     if name == "product_search":
-        query = slots.get("product") or slots.get("category") or ""
-        args: dict[str, Any] = {"query": str(query)}
-        for key in ("brand", "size", "color", "min_price", "max_price"):
-            if slots.get(key) not in (None, ""):
-                args[key] = str(slots[key])
-        if slots.get("sort") in ("price_asc", "price_desc", "newest"):
-            args["sort"] = slots["sort"]
-        return [Step(name, "search_products", args)]
+        return [Step(name, "search_products", search_terms(slots))]
     return [Step(name, "", reason="That isn't something I can do in chat.")]
 
 
@@ -189,9 +246,27 @@ def preference_changes(slots: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def plan(understanding: Understanding, state: State) -> Plan:
+def execution_mode() -> str:
+    return ATOMIC if settings.LLM_PLANNER_EXECUTION_MODE == ATOMIC else PARTIAL
+
+
+def capped(steps: list[Step], cap: int) -> tuple[list[Step], list[Step]]:
+    """The steps within the cap, and those over it (each with the reason it is not run)."""
+    cap = max(int(cap), 0)
+    if not settings.PLANNER_FEATURE_ENABLED:
+        cap = min(cap, 1)  # the planner switched off: one action per message, the first
+    over = steps[cap:]
+    for step in over:
+        step.reason = (
+            f"Not done: at most {cap} action{'s' if cap != 1 else ''} per message. "
+            "Please ask again for the rest."
+        )
+    return steps[:cap], over
+
+
+def plan(understanding: Understanding, state: State, text: str = "") -> Plan:
     """The steps for every planned intent of the message, in message order."""
-    mode = ATOMIC if settings.LLM_PLANNER_EXECUTION_MODE == ATOMIC else PARTIAL
+    mode = execution_mode()
     if understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
         return Plan(
             question="I'm not sure I understood, so I haven't changed anything. "
@@ -200,11 +275,7 @@ def plan(understanding: Understanding, state: State) -> Plan:
         )
     steps: list[Step] = []
     for intent in understanding.intents:
-        steps.extend(_steps_for(intent))
+        steps.extend(_steps_for(intent, text))
     unsupported = [s for s in steps if not s.tool]
-    runnable = [s for s in steps if s.tool]
-    cap = max(int(settings.ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST), 0)
-    over = runnable[cap:]
-    for step in over:
-        step.reason = f"Not done: at most {cap} actions per message. Please ask again for the rest."
-    return Plan(steps=runnable[:cap], skipped=unsupported + over, mode=mode)
+    runnable, over = capped([s for s in steps if s.tool], settings.ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST)
+    return Plan(steps=runnable, skipped=unsupported + over, mode=mode)

@@ -36,6 +36,23 @@ class Outcome:
     suggestions: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     cart: dict[str, Any] | None = None
+    planner: str = "rules"  # which planner chose the actions: "rules" or "llm"
+    fallback_reason: str | None = None  # why the model, meant to plan, did not
+    model: dict[str, Any] = field(
+        default_factory=dict
+    )  # the model call's record (model, latency, tokens, cost)
+    plan: list[dict[str, Any]] = field(default_factory=list)  # the steps that ran or were refused
+    shadow: bool = False  # shadow mode: the model plans this message later, off the request path
+
+    @property
+    def planning(self) -> dict[str, Any]:
+        """What is stored beside the assistant message about how it was planned."""
+        return {
+            "planner": self.planner,
+            "fallback_reason": self.fallback_reason or "",
+            "plan": self.plan,
+            **self.model,
+        }
 
 
 def action(type_: str, status: str, detail: str) -> dict[str, str]:
@@ -53,6 +70,8 @@ def build_reply(*, session_id: str, outcome: Outcome, intent: str, confidence: f
         "products": outcome.products,
         "cart": outcome.cart,
         "suggestions": outcome.suggestions,
+        "planner": outcome.planner,
+        "fallbackReason": outcome.fallback_reason,
     }
 
 

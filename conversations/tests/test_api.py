@@ -16,7 +16,18 @@ pytestmark = pytest.mark.django_db
 MESSAGE_URL = "/api/v1/interactions/message"
 HISTORY_URL = "/api/v1/interactions/history"
 TICKETS_URL = "/api/v1/support/tickets"
-REPLY_FIELDS = {"sessionId", "reply", "intent", "confidence", "actions", "products", "cart", "suggestions"}
+REPLY_FIELDS = {
+    "sessionId",
+    "reply",
+    "intent",
+    "confidence",
+    "actions",
+    "products",
+    "cart",
+    "suggestions",
+    "planner",
+    "fallbackReason",
+}
 
 
 def _client_for(user) -> APIClient:

@@ -15,10 +15,9 @@ from commerce.accounts.tests.factories import UserFactory
 from conversations.models import Conversation, Message, SupportTicket
 from conversations.services import conversation_for_shopper, staff_reply, ticket_open
 from conversations.tests.conftest import ORIGIN, TIMEOUT, open_socket, receive_until, run, send
+from conversations.tests.test_api import REPLY_FIELDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REPLY_FIELDS = {"sessionId", "reply", "intent", "confidence", "actions", "products", "cart", "suggestions"}
 
 
 def test_first_event_is_a_new_guest_session():

@@ -186,9 +186,13 @@ def test_someone_elses_order_is_not_found_and_untouched(member_with_an_order, ca
     assert order.status == "paid"
 
 
-def test_change_the_address_of_the_last_order(member_with_an_order):
+def test_change_the_address_of_the_last_order_waits_for_a_yes(member_with_an_order):
     shopper, order = member_with_an_order
-    say(shopper, "where is my order", "ship it to 1 Elm St, Dallas, TX 75001")
+    asked = say(shopper, "where is my order", "ship it to 1 Elm St, Dallas, TX 75001")
+    assert asked["actions"][0]["status"] == "needs_confirmation" and "1 Elm St" in asked["reply"]
+    order.refresh_from_db()
+    assert order.shipping_address["line1"] == "500 Main St"  # nothing changes before the shopper's yes
+    say(shopper, "yes")
     order.refresh_from_db()
     assert order.shipping_address["line1"] == "1 Elm St" and order.shipping_address["name"] == "Ada Shopper"
 

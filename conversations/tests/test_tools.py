@@ -12,7 +12,16 @@ from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import Shopper
 from commerce.accounts.tests.factories import UserFactory
 from conversations.assistant.state import State
-from conversations.assistant.tools import REGISTRY, ToolContext, get_tool, tool_schemas
+from conversations.assistant.tools import (
+    REGISTRY,
+    InvalidArguments,
+    ToolContext,
+    get_tool,
+    schema_mismatches,
+    tool_schemas,
+    validated_args,
+)
+from conversations.assistant.tools.registry import tool as tool_decorator
 from memory.models import Affinity, Preference
 from memory.services import affinity_apply_signal, preferences_update
 
@@ -54,8 +63,46 @@ def test_every_tool_has_a_json_schema_and_irreversible_ones_need_confirmation():
     assert {"remove_from_cart", "clear_cart", "view_cart", "apply_discount", "place_order"} <= names
     assert all(s["input_schema"]["type"] == "object" for s in tool_schemas())
     confirmed = {t.name for t in REGISTRY.values() if t.confirm}
-    assert confirmed == {"clear_cart", "place_order", "cancel_order", "request_refund", "clear_memory"}
+    assert confirmed == {
+        "clear_cart",
+        "place_order",
+        "cancel_order",
+        "request_refund",
+        "clear_memory",
+        "change_order_address",
+    }
     assert not any("user" in prop for s in tool_schemas() for prop in s["input_schema"]["properties"])
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_tools_json_schema_matches_its_typed_signature(name):
+    tool = REGISTRY[name]
+    assert schema_mismatches(tool.signature_of, tool.input_schema) == []
+    assert tool.description and tool.intent
+
+
+def test_a_schema_that_drifts_from_its_signature_is_caught():
+    def add(ctx, quantity: int, size: str | None = None):  # pragma: no cover - never called
+        raise AssertionError
+
+    drifted = {
+        "type": "object",
+        "properties": {"quantity": {"type": "string"}, "colour": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    problems = " ".join(schema_mismatches(add, drifted))
+    assert "colour" in problems and "quantity" in problems and "required" in problems
+    with pytest.raises(TypeError):
+        tool_decorator("drifting_tool", "never registered", drifted)(add)
+    assert "drifting_tool" not in REGISTRY
+
+
+def test_arguments_are_validated_against_the_schema_before_any_tool_runs():
+    add = REGISTRY["add_to_cart"]
+    assert validated_args(add, {"ordinal": 2, "size": None}) == {"ordinal": 2}  # null = not given
+    for bad in ({"ordinal": "2"}, {"quantity": 0}, {"quantity": 51}, {"user_id": 7}, ["ordinal"]):
+        with pytest.raises(InvalidArguments):
+            validated_args(add, bad)
 
 
 def test_add_by_ordinal_never_guesses_the_size_it_asks_with_the_in_stock_sizes(ctx, hoodie, socks):

@@ -1,6 +1,6 @@
 """The assistant's memory tools: remember, show, forget and recommend, on the memory app's services.
 
-Registered in the same registry as the cart and order tools (``tools.REGISTRY``). Each calls
+Registered in the same registry as the cart and order tools (``tools.registry.REGISTRY``). Each calls
 ``memory.services`` / ``memory.selectors`` with the session's own user; a guest is told that memory
 needs an account and nothing is stored. Validation (values the catalog does not know, a size that
 does not fit its kind) is the memory app's: its message, with its "did you mean", is the reply.
@@ -15,13 +15,14 @@ from catalog.models import Product
 from catalog.selectors import product_featured, product_named, product_search
 from commerce.errors import DomainError
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
-from conversations.assistant.tools import (
+from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
     Preview,
     ToolContext,
     ToolResult,
-    _show,
+    object_schema,
     preview_for,
+    show,
     sign_in_link,
     tool,
 )
@@ -141,19 +142,19 @@ def _said(changes: dict[str, Any]) -> str:
     "save_preference",
     "Remember the shopper's stated preferences (sizes per kind, liked/disliked brands, categories, styles, "
     "colours, a price range); values are checked against the catalog.",
-    {
-        "type": "object",
-        "properties": {
+    object_schema(
+        {
             "changes": {
                 "type": "object",
-                "description": "a partial update in the memory API's names (sizes, brands, dislikedBrands, "
-                "categories, styles, colors, dislikedColors, priceMin, priceMax)",
+                "description": "a partial update in the memory API's names: sizes "
+                "({tops|bottoms|shoes: size}), brands, dislikedBrands, categories, styles, colors, "
+                "dislikedColors (lists of words), priceMin, priceMax (decimals as strings)",
             }
         },
-        "required": ["changes"],
-    },
+        ("changes",),
+    ),
 )
-def save_preference(ctx: ToolContext, changes: dict[str, Any] | None = None) -> ToolResult:
+def save_preference(ctx: ToolContext, changes: dict[str, Any]) -> ToolResult:
     changes = dict(changes or {})
     # the memory keeps no "don't like" list of styles or categories: said, not silently dropped
     unkept = [str(v) for key in ("dislikedStyles", "dislikedCategories") for v in changes.pop(key, [])]
@@ -228,7 +229,7 @@ def _memory_lines(snapshot: dict[str, Any], key: str | None) -> list[str]:
 @tool(
     "show_memory",
     "Tell the shopper what is remembered about them (stated preferences and inferred interests).",
-    {"type": "object", "properties": {"preference_key": {"type": "string"}}},
+    object_schema({"preference_key": {"type": "string", "maxLength": 40}}),
 )
 def show_memory(ctx: ToolContext, preference_key: str | None = None) -> ToolResult:
     refused = _guest(ctx, "Show what I remember")
@@ -266,14 +267,13 @@ def _forget_keys(preference_key: str | None, value: str | None, size_kind: str |
 @tool(
     "forget_preference",
     "Forget one stated preference, or one value of a list preference.",
-    {
-        "type": "object",
-        "properties": {
-            "preference_key": {"type": "string"},
-            "value": {"type": "string"},
+    object_schema(
+        {
+            "preference_key": {"type": "string", "maxLength": 40},
+            "value": {"type": "string", "maxLength": 100},
             "size_kind": {"type": "string", "enum": ["tops", "bottoms", "shoes"]},
-        },
-    },
+        }
+    ),
 )
 def forget_preference(
     ctx: ToolContext,
@@ -316,7 +316,7 @@ def forget_preference(
 @tool(
     "clear_memory",
     "Forget everything remembered about the shopper, or only the preferences or the conversation summaries.",
-    {"type": "object", "properties": {"scope": {"type": "string", "enum": list(CLEAR_SCOPES)}}},
+    object_schema({"scope": {"type": "string", "enum": list(CLEAR_SCOPES)}}),
     confirm=True,
 )
 def clear_memory(ctx: ToolContext, scope: str = "all") -> ToolResult:
@@ -343,10 +343,9 @@ def _preview_clear_memory(ctx: ToolContext, scope: str = "all") -> Preview | Too
 @tool(
     "recommend",
     "Recommend products for the shopper from their preferences and interests (featured picks without them).",
-    {
-        "type": "object",
-        "properties": {"category": {"type": "string"}, "max_price": {"type": "string"}},
-    },
+    object_schema(
+        {"category": {"type": "string", "maxLength": 100}, "max_price": {"type": "string", "maxLength": 20}}
+    ),
 )
 def recommend(ctx: ToolContext, category: str | None = None, max_price: str | None = None) -> ToolResult:
     base = None
@@ -372,7 +371,7 @@ def recommend(ctx: ToolContext, category: str | None = None, max_price: str | No
         return ToolResult(
             SUCCEEDED, "Nothing in stock to recommend.", text="I have nothing in stock to recommend."
         )
-    shown = _show(ctx, [p for p, _ in picks])
+    shown = show(ctx, [p for p, _ in picks])
     lines = [
         f"{i}. {p['name']} by {p['brand']}" + (f" ({reason})" if reason else "")
         for i, (p, (_, reason)) in enumerate(zip(shown, picks, strict=True), start=1)
