@@ -16,9 +16,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from datetime import UTC
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -82,6 +84,29 @@ def _shopper_session(user, key: str, channel: str) -> ShopperSession:
     if session is None:
         session = shopper_session_create(channel=channel, user=user)
     return session
+
+
+class _LiveStream:
+    """A model's text as it is generated, sent as ``stream_delta`` events in order.
+
+    ``delta`` is called from the worker thread that serves the message; each event is sent on the
+    socket's event loop before the model's next piece is read, so the shopper sees the words as they come.
+    """
+
+    def __init__(self, consumer: ChatConsumer) -> None:
+        self.consumer = consumer
+        self.message_id = uuid.uuid4().hex
+        self.started = False
+
+    def delta(self, piece: str) -> None:
+        if not piece:
+            return
+        if not self.started:
+            self.started = True
+            async_to_sync(self.consumer.send_event)("stream_start", {"messageId": self.message_id})
+        async_to_sync(self.consumer.send_event)(
+            "stream_delta", {"messageId": self.message_id, "delta": piece}
+        )
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -183,21 +208,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.send_event("typing", {"on": True})
+        stream = payload.get("stream") is True
+        live = _LiveStream(self) if stream else None
         try:
             turn = await database_sync_to_async(respond_turn)(
-                shopper=self.shopper, text=text, channel=self.chat_channel, origin=self.channel_name
+                shopper=self.shopper,
+                text=text,
+                channel=self.chat_channel,
+                origin=self.channel_name,
+                on_delta=live.delta if live is not None else None,
             )
         except DomainError as exc:
             await self.send_event("typing", {"on": False})
+            if live is not None and live.started:
+                await self.send_event("stream_end", {"messageId": live.message_id})
             await self.send_error(exc.code, exc.message)
             return
         await self.send_event("typing", {"on": False})
-        if payload.get("stream") is True:
-            message_id = str(turn.assistant_message_id)
-            await self.send_event("stream_start", {"messageId": message_id})
-            for delta in stream_chunks(turn.reply["reply"]):
-                await self.send_event("stream_delta", {"messageId": message_id, "delta": delta})
-            await self.send_event("stream_end", {"messageId": message_id})
+        if live is not None:
+            if not live.started:
+                # the rules answered (no model text to stream): the reply is sent in word groups
+                await self.send_event("stream_start", {"messageId": live.message_id})
+                for delta in stream_chunks(turn.reply["reply"]):
+                    await self.send_event("stream_delta", {"messageId": live.message_id, "delta": delta})
+            await self.send_event("stream_end", {"messageId": live.message_id})
         await self.send_event("response", {**turn.reply, "html": turn.html})
 
     # --- events from the channel layer -------------------------------------------------------
