@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps nl-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint format browser-deps nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ format: install
 nl-eval: install
 	$(PY) -m conversations.tests.nl_eval.evaluate
 	$(PY) -m pytest conversations/tests/nl_eval/test_scenarios.py -s -p no:cacheprovider
+
+# The scenarios with a real model planning first, beside the rules (needs a key or OPENAI_BASE_URL).
+llm-eval: install
+	@if [ -z "$$OPENAI_API_KEY$$OPENAI_BASE_URL$$ANTHROPIC_API_KEY$$ANTHROPIC_BASE_URL" ]; then \
+		echo "llm-eval: no model named (set OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL); nothing to evaluate."; \
+	else \
+		LLM_EVAL=1 $(PY) -m pytest conversations/tests/nl_eval/test_llm_eval.py -s -q -p no:cacheprovider --no-cov; \
+	fi
 
 # Benchmarks print their figures; the PostgreSQL ones need DATABASE_URL and use databases of their own.
 bench-listing: install

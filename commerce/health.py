@@ -66,6 +66,15 @@ def _check_celery() -> str:
     return "ok"
 
 
+def _check_llm() -> str | dict[str, str]:
+    """``"disabled"``, or the provider, model and circuit-breaker state (CONTRACT section 6)."""
+    if not settings.LLM_ENABLED:
+        return "disabled"
+    from conversations.assistant.llm import llm_status
+
+    return llm_status()
+
+
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
@@ -74,7 +83,7 @@ def health(request: HttpRequest) -> JsonResponse:
         "cache": _check_cache(),
         "channelLayer": _check_channel_layer(),
         "celery": _check_celery(),
-        "llm": settings.LLM_PROVIDER if settings.LLM_ENABLED else "disabled",
+        "llm": _check_llm(),
         "voice": "superu" if settings.SUPERU_ENABLED else "simulator",
     }
     degraded = any(value == "down" for value in checks.values())

@@ -49,6 +49,7 @@ def load_scenarios() -> list[dict[str, Any]]:
             if line.strip():
                 scenario = json.loads(line)
                 scenario.setdefault("name", f"{path.name}:{n}")
+                scenario.setdefault("group", path.stem)
                 scenarios.append(scenario)
     return scenarios
 
