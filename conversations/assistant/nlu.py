@@ -1958,6 +1958,15 @@ def _product_phrase(text: str, found: _Found) -> str | None:
 DEFAULT_VOCABULARY = Vocabulary()
 
 
+def read_as(text: str, intent: str, *, confidence: float) -> Understanding:
+    """The message read as ``intent`` -- chosen elsewhere (a model's classification) -- with the slots
+    the rules find for that intent in the whole text."""
+    parser = _Parser(text, NluContext())
+    clause = parser._make_clause(parser.text, parser.cased)
+    result = IntentResult(intent, parser._slots_for(intent, clause), confidence, text)
+    return Understanding([result], confidence, parser.text, dict(parser.corrections))
+
+
 def understand(text: str, *, context: NluContext | Mapping[str, Any] | None = None) -> Understanding:
     """Read one message. Never raises on odd input: empty or unreadable text is ``out_of_scope``."""
     if isinstance(context, Mapping):

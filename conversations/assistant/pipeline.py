@@ -110,6 +110,8 @@ def respond_turn(
         on_delta=on_delta,
     )
     outcome = _serve(ctx)
+    name = outcome.intent or name
+    confidence = ctx.confidence if outcome.intent else confidence
     dialogue_state.save(conversation, ctx.state)
     assistant_message = services.message_record(
         conversation=conversation,
@@ -247,6 +249,15 @@ def _serve(ctx: Context) -> Outcome:
         rules.fallback_reason = outcome.fallback_reason
         rules.model = outcome.model
         return rules
+    if decision.classify:
+        named = model_planner.classify_with_model(shopper=ctx.shopper, text=ctx.text)
+        if named.understanding is not None:
+            ctx.understanding = named.understanding
+            ctx.slots = dict(named.understanding.intents[0].slots)
+        outcome = _rules_outcome(ctx)
+        outcome.fallback_reason, outcome.model = named.fallback_reason, named.model
+        outcome.intent = ctx.intent if named.understanding is not None else None
+        return outcome
     outcome = _rules_outcome(ctx)
     outcome.fallback_reason = decision.fallback_reason
     outcome.shadow = decision.shadow

@@ -43,6 +43,7 @@ class Outcome:
     )  # the model call's record (model, latency, tokens, cost)
     plan: list[dict[str, Any]] = field(default_factory=list)  # the steps that ran or were refused
     shadow: bool = False  # shadow mode: the model plans this message later, off the request path
+    intent: str | None = None  # when the model chose what the message means (else the rules' reading)
 
     @property
     def planning(self) -> dict[str, Any]:
