@@ -380,7 +380,7 @@ def respond_with_model(
         planner=planner.MODEL,
         model=usage.record(),
         plan=plan_record,
-        intent=execution.actions[0]["type"] if execution.actions else "model_answer",
+        intent=execution.actions[0]["type"] if execution.actions else None,
     )
 
 
