@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import nlu_slots as S
+from .intents import INTENT_NAMES, WRITE_INTENTS
 from .nlu_lexicon import (
     CATEGORY_SIZE_KIND,
     CATEGORY_SYNONYMS,
@@ -57,43 +58,9 @@ MAX_CHARS = 1000  # longer messages are cut: nobody types an order that long, an
 
 # Intents that change something (cart, order, ticket, memory). Used by the evaluation's off-topic check
 # and useful to the planner.
-ACTION_INTENTS = frozenset(
-    {
-        "search_and_add_to_cart",
-        "add_to_cart",
-        "add_multiple_to_cart",
-        "update_cart",
-        "adjust_cart_quantity",
-        "remove_from_cart",
-        "clear_cart",
-        "apply_discount",
-        "checkout",
-        "change_order_address",
-        "cancel_order",
-        "request_refund",
-        "support_escalation",
-        "support_close",
-        "save_preference",
-        "forget_preference",
-        "clear_memory",
-    }
-)
-INTENTS = ACTION_INTENTS | {
-    "product_search",
-    "view_cart",
-    "order_status",
-    "multi_status",
-    "support_status",
-    "general_question",
-    "greeting",
-    "help",
-    "confirm",
-    "deny",
-    "show_memory",
-    "recommend",
-    "provide_info",
-    "out_of_scope",
-}
+# The intents and which of them write: from the one table (``intents.SPECS``).
+ACTION_INTENTS = WRITE_INTENTS
+INTENTS = INTENT_NAMES
 
 
 # --- public types ---------------------------------------------------------------------------------------

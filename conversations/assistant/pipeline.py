@@ -23,6 +23,7 @@ from conversations import services
 from conversations.assistant import executor, model_planner, planner
 from conversations.assistant import state as dialogue_state
 from conversations.assistant.executor import Execution
+from conversations.assistant.intents import Intent
 from conversations.assistant.nlu import ACTION_INTENTS, IntentResult, NluContext, Understanding, understand
 from conversations.assistant.reply import SUCCEEDED, Outcome, action, build_reply, render_reply_html
 from conversations.assistant.tools import ToolContext
@@ -31,7 +32,7 @@ from conversations.assistant.tools.policies import CANNOT_HELP, DEFAULT_SUGGESTI
 from conversations.models import Conversation, Message
 
 # Answered here, without a tool: they neither read nor write the store.
-CONVERSATIONAL_INTENTS = frozenset({"greeting", "help", "confirm", "deny"})
+CONVERSATIONAL_INTENTS = frozenset({Intent.GREETING, Intent.HELP, Intent.CONFIRM, Intent.DENY})
 
 
 @dataclass
