@@ -36,6 +36,13 @@ def _client() -> anthropic.Anthropic:
         return client
 
 
+def forget_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
 def _tool(spec: ToolSpec) -> dict:
     return {"name": spec.name, "description": spec.description, "input_schema": spec.parameters}
 

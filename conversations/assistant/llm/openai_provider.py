@@ -40,6 +40,13 @@ def _client() -> openai.OpenAI:
         return client
 
 
+def forget_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
 def _tool(spec: ToolSpec) -> dict:
     return {
         "type": "function",

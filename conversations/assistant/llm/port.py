@@ -37,6 +37,12 @@ def llm_configured() -> bool:
     return bool(settings.LLM_ENABLED) and _provider().configured()
 
 
+def forget_clients() -> None:
+    """Drops the cached SDK clients (tests point the base URL at a new fake server each time)."""
+    for provider in _PROVIDERS.values():
+        provider.forget_clients()
+
+
 def llm_status() -> str | dict:
     """``/health`` ``checks.llm``: "disabled", or the provider, model and breaker state."""
     if not llm_configured():
