@@ -12,6 +12,9 @@ import os
 import pytest
 from django.conf import settings
 
+# The fake model vendor (``fake_llm`` fixture) for any test that reaches a model.
+pytest_plugins = ["commerce.testing.fake_llm"]
+
 
 def _missing_service(marker: str) -> str | None:
     if marker == "postgres" and not settings.USING_POSTGRES:

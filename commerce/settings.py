@@ -238,13 +238,49 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 SHOPPER_SESSION_TTL_DAYS = env.int("SHOPPER_SESSION_TTL_DAYS", default=30)
 
-# --- Assistant and LLM -----------------------------------------------------------------------
+# --- Assistant and LLM (issue 11) ------------------------------------------------------------
+# The model is optional: with LLM_ENABLED off (the default) the assistant is rules only, no network.
 LLM_ENABLED = env.bool("LLM_ENABLED", default=False)
-LLM_PROVIDER = env.str("LLM_PROVIDER", default="openai")
-LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="openai").strip().lower()
+if LLM_PROVIDER not in ("openai", "anthropic"):
+    raise ImproperlyConfigured(f"LLM_PROVIDER must be openai or anthropic, not {LLM_PROVIDER!r}.")
+_LLM_DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
+LLM_MODEL = _env_str("LLM_MODEL") or _LLM_DEFAULT_MODELS[LLM_PROVIDER]
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=512)
+LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.2)
+LLM_RETRIES = env.int("LLM_RETRIES", default=1)
+LLM_DECISION_POLICY = env.str("LLM_DECISION_POLICY", default="rules_first").strip().lower()
+if LLM_DECISION_POLICY not in ("rules_first", "llm_first", "shadow"):
+    raise ImproperlyConfigured(
+        f"LLM_DECISION_POLICY must be rules_first, llm_first or shadow, not {LLM_DECISION_POLICY!r}."
+    )
+LLM_CIRCUIT_BREAKER_FAILURE_THRESHOLD = env.int("LLM_CIRCUIT_BREAKER_FAILURE_THRESHOLD", default=5)
+LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS = env.float("LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS", default=30.0)
+PLANNER_CANARY_PERCENT = env.int("PLANNER_CANARY_PERCENT", default=100)
+LLM_INTENT_CLASSIFIER_ENABLED = env.bool("LLM_INTENT_CLASSIFIER_ENABLED", default=False)
+LLM_PLANNER_ENABLED = env.bool("LLM_PLANNER_ENABLED", default=True)
+PLANNER_FEATURE_ENABLED = env.bool("PLANNER_FEATURE_ENABLED", default=True)
+LLM_PLANNER_MAX_ACTIONS = env.int("LLM_PLANNER_MAX_ACTIONS", default=5)
+LLM_DAILY_TOKENS_PER_USER = env.int("LLM_DAILY_TOKENS_PER_USER", default=50_000)
 OPENAI_API_KEY = _env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = _env_str("OPENAI_BASE_URL")
 ANTHROPIC_API_KEY = _env_str("ANTHROPIC_API_KEY")
+ANTHROPIC_BASE_URL = _env_str("ANTHROPIC_BASE_URL")
+# US dollars per million tokens (input, output) for the cost estimate stored with each model turn;
+# a model not listed costs 0 unless LLM_PRICE_INPUT_PER_MTOK / LLM_PRICE_OUTPUT_PER_MTOK say otherwise.
+_LLM_KNOWN_PRICES = {
+    "gpt-4o-mini": ("0.15", "0.60"),
+    "gpt-4o": ("2.50", "10.00"),
+    "gpt-4.1-mini": ("0.40", "1.60"),
+    "gpt-4.1": ("2.00", "8.00"),
+    "claude-haiku-4-5": ("1.00", "5.00"),
+    "claude-sonnet-4-5": ("3.00", "15.00"),
+    "claude-3-5-haiku-latest": ("0.80", "4.00"),
+}
+_llm_known_price = _LLM_KNOWN_PRICES.get(LLM_MODEL, ("0", "0"))
+LLM_PRICE_INPUT_PER_MTOK = Decimal(_env_str("LLM_PRICE_INPUT_PER_MTOK") or _llm_known_price[0])
+LLM_PRICE_OUTPUT_PER_MTOK = Decimal(_env_str("LLM_PRICE_OUTPUT_PER_MTOK") or _llm_known_price[1])
 LLM_PLANNER_MIN_CONFIDENCE = env.float("LLM_PLANNER_MIN_CONFIDENCE", default=0.55)
 LLM_PLANNER_EXECUTION_MODE = env.str("LLM_PLANNER_EXECUTION_MODE", default="partial")
 ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST = env.int("ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST", default=5)
