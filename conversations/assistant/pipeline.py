@@ -212,7 +212,10 @@ def _act(ctx: Context) -> Outcome | None:
         )
     if top in ACTION_INTENTS and understanding.confidence < settings.LLM_PLANNER_MIN_CONFIDENCE:
         return _unsure(ctx)
-    return _outcome_of(executor.execute(planner.plan(understanding, ctx.state, ctx.text), _tool_context(ctx)))
+    plan = planner.plan(understanding, ctx.state, ctx.text)
+    outcome = _outcome_of(executor.execute(plan, _tool_context(ctx)))
+    outcome.plan = plan.as_record()
+    return outcome
 
 
 def rules_are_unsure(understanding: Understanding) -> bool:

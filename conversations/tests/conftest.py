@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,7 +17,40 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 
+from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from commerce.accounts.models import ShopperSession
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import UserFactory
+
 ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture
+def guest() -> Shopper:
+    return Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+
+
+@pytest.fixture
+def member() -> Shopper:
+    user = UserFactory(name="Ada Lovelace")
+    return Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
+
+
+@pytest.fixture
+def running_shoes():
+    category = CategoryFactory(name="Running Shoes", slug="running-shoes")
+    trail = ProductFactory(name="Trail Runner 2", brand="Stride", category=category, tags=["running"])
+    VariantFactory(product=trail, size="10", price=Decimal("129.99"), stock=4)
+    VariantFactory(product=trail, size="9", price=Decimal("129.99"), stock=4)
+    road = ProductFactory(name="Road Racer", brand="Pace", category=category, tags=["running"])
+    VariantFactory(product=road, size="10", price=Decimal("99.00"), stock=2)
+    pricey = ProductFactory(name="Carbon Elite", brand="Pace", category=category, tags=["running"])
+    VariantFactory(product=pricey, size="10", price=Decimal("240.00"), stock=5)
+    sold_out = ProductFactory(name="Sold Out Runner", brand="Stride", category=category, tags=["running"])
+    VariantFactory(product=sold_out, size="10", price=Decimal("80.00"), stock=0)
+    return {"trail": trail, "road": road, "pricey": pricey, "sold_out": sold_out}
+
+
 TIMEOUT = 5
 
 

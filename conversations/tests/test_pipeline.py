@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.core.management import call_command
 
 from carts.models import Cart, CartLine
-from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
-from commerce.accounts.models import ShopperSession
-from commerce.accounts.shoppers import Shopper
+from catalog.tests.factories import ProductFactory, VariantFactory
 from commerce.accounts.tests.factories import UserFactory
 from conversations.assistant import state as dialogue_state
 from conversations.assistant.pipeline import respond, respond_turn
@@ -20,32 +16,6 @@ from conversations.services import ticket_open
 from memory.models import Preference
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def guest() -> Shopper:
-    return Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
-
-
-@pytest.fixture
-def member() -> Shopper:
-    user = UserFactory(name="Ada Lovelace")
-    return Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
-
-
-@pytest.fixture
-def running_shoes():
-    category = CategoryFactory(name="Running Shoes", slug="running-shoes")
-    trail = ProductFactory(name="Trail Runner 2", brand="Stride", category=category, tags=["running"])
-    VariantFactory(product=trail, size="10", price=Decimal("129.99"), stock=4)
-    VariantFactory(product=trail, size="9", price=Decimal("129.99"), stock=4)
-    road = ProductFactory(name="Road Racer", brand="Pace", category=category, tags=["running"])
-    VariantFactory(product=road, size="10", price=Decimal("99.00"), stock=2)
-    pricey = ProductFactory(name="Carbon Elite", brand="Pace", category=category, tags=["running"])
-    VariantFactory(product=pricey, size="10", price=Decimal("240.00"), stock=5)
-    sold_out = ProductFactory(name="Sold Out Runner", brand="Stride", category=category, tags=["running"])
-    VariantFactory(product=sold_out, size="10", price=Decimal("80.00"), stock=0)
-    return {"trail": trail, "road": road, "pricey": pricey, "sold_out": sold_out}
 
 
 def test_greeting_is_answered_and_both_messages_are_stored_with_intent_and_channel(member):
