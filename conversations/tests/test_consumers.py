@@ -414,3 +414,32 @@ def test_an_unknown_socket_path_is_refused_cleanly():
     connected, code = run(scenario())
     assert connected is False
     assert code == 4404
+
+
+def test_a_models_text_reaches_the_socket_as_the_vendor_streams_it_in_order(fake_llm, settings):
+    from commerce.testing.fake_llm import text
+
+    settings.LLM_DECISION_POLICY = "llm_first"
+    words = ["Hello", " there,", " how", " can", " I", " help", " you", " today?"]
+    # a pause between the vendor's chunks: the first deltas must be on the socket before the last is made
+    fake_llm.script(text("".join(words), deltas=words, chunk_delay=0.15))
+
+    async def scenario():
+        socket, _ = await open_socket()
+        await send(socket, "message", {"content": "hello", "stream": True})
+        events, arrival = [], []
+        loop = asyncio.get_running_loop()
+        while not events or events[-1]["type"] != "response":
+            events.append(await socket.receive_json_from(timeout=TIMEOUT))
+            arrival.append(loop.time())
+        await socket.disconnect()
+        return events, arrival
+
+    events, arrival = run(scenario())
+    kinds = [e["type"] for e in events]
+    deltas = [i for i, k in enumerate(kinds) if k == "stream_delta"]
+    assert kinds[kinds.index("stream_start") + 1] == "stream_delta" and kinds[-2:] == ["stream_end", "response"]
+    assert [events[i]["payload"]["delta"] for i in deltas] == words  # one event per vendor delta, in order
+    assert "".join(words) == events[-1]["payload"]["reply"] and events[-1]["payload"]["planner"] == "llm"
+    # streamed live: the first word arrived well before the last one was generated
+    assert arrival[deltas[-1]] - arrival[deltas[0]] > 0.5
