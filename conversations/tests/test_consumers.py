@@ -438,7 +438,10 @@ def test_a_models_text_reaches_the_socket_as_the_vendor_streams_it_in_order(fake
     events, arrival = run(scenario())
     kinds = [e["type"] for e in events]
     deltas = [i for i, k in enumerate(kinds) if k == "stream_delta"]
-    assert kinds[kinds.index("stream_start") + 1] == "stream_delta" and kinds[-2:] == ["stream_end", "response"]
+    assert kinds[kinds.index("stream_start") + 1] == "stream_delta" and kinds[-2:] == [
+        "stream_end",
+        "response",
+    ]
     assert [events[i]["payload"]["delta"] for i in deltas] == words  # one event per vendor delta, in order
     assert "".join(words) == events[-1]["payload"]["reply"] and events[-1]["payload"]["planner"] == "llm"
     # streamed live: the first word arrived well before the last one was generated

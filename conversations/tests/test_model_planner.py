@@ -286,3 +286,35 @@ def test_the_intent_classifier_names_the_intent_and_the_rules_plan_it(
     reply = ask(guest, "road racer?")  # the rules are unsure what this is
     assert reply["intent"] == "product_search" and reply["planner"] == "rules" and reply["products"]
     assert fake_llm.bodies[0]["tools"][0]["function"]["name"] == "classify_intent"
+
+
+def test_the_model_restores_a_recovered_cart_with_the_code_from_the_call(llm_first, settings):
+    from commerce.accounts.models import ShopperSession
+    from commerce.accounts.shoppers import Shopper
+    from voice.models import RecoveryCode
+    from voice.services import job_attempt_begin
+    from voice.tests.factories import abandoned_cart, job_for, shopper
+
+    settings.VOICE_QUIET_HOURS_START = settings.VOICE_QUIET_HOURS_END = 0
+    user = shopper()
+    cart = abandoned_cart(user, lines=2)
+    job_attempt_begin(job_id=job_for(cart).pk)
+    code = RecoveryCode.objects.get(job__cart=cart).code
+    CartLine.objects.filter(cart=cart).delete()
+    member = Shopper(user=user, session=ShopperSession.objects.create(channel="web", user=user))
+    llm_first.script(
+        tool_calls(call("redeem_recovery_code", {"code": code.lower()})), text("Your cart is back.")
+    )
+    reply = ask(member, f"the lady on the phone gave me {code}")
+    assert reply["actions"] == [
+        {
+            "type": "redeem_recovery_code",
+            "status": "succeeded",
+            "detail": f"Redeemed recovery code {code} (2 line(s) restored).",
+        }
+    ]
+    assert CartLine.objects.filter(cart=cart).count() == 2
+    # a guest is sent to sign in, as the page does; nothing is restored for them
+    guest = Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
+    llm_first.script(tool_calls(call("redeem_recovery_code", {"code": code})), text("Please sign in."))
+    assert ask(guest, f"code {code}")["actions"][0]["status"] == "skipped"

@@ -4,7 +4,15 @@ Importing this package registers every tool. The chat's rules, a model's tool ca
 all reach the store through these tools and nothing else (``registry.py`` says what a tool is).
 """
 
-from conversations.assistant.tools import cart, catalog, memory, orders, policies, support  # noqa: F401
+from conversations.assistant.tools import (  # noqa: F401
+    cart,
+    catalog,
+    memory,
+    orders,
+    policies,
+    recovery,
+    support,
+)
 from conversations.assistant.tools.registry import (
     REGISTRY,
     InvalidArguments,
