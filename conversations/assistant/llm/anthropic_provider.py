@@ -83,8 +83,8 @@ def _params(request: VendorRequest) -> dict:
         "max_tokens": request.max_tokens,
         "system": request.system,
         "messages": _messages(request.messages),
-        "temperature": request.temperature,
     }
+    # No temperature: the Messages API of the pinned SDK has no sampling parameters any more.
     if request.tools:
         params["tools"] = [_tool(spec) for spec in request.tools]
         params["tool_choice"] = {"type": "auto"}
