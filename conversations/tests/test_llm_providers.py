@@ -210,7 +210,7 @@ def test_a_slow_vendor_times_out_within_the_setting(vendor, settings, stream):
         ask(on_delta=(lambda _d: None) if stream else None)
 
     assert raised.value.kind == "timeout"
-    assert time.monotonic() - started < 1.0 + 0.5
+    assert time.monotonic() - started < 1.0 + 1.0
 
 
 def test_a_stream_that_trickles_past_the_deadline_times_out(vendor, settings):
@@ -223,7 +223,7 @@ def test_a_stream_that_trickles_past_the_deadline_times_out(vendor, settings):
         ask(on_delta=deltas.append)
 
     assert raised.value.kind == "timeout"
-    assert time.monotonic() - started < 1.0 + 0.5
+    assert time.monotonic() - started < 1.0 + 1.0
     assert 0 < len(deltas) < 10
 
 
