@@ -293,3 +293,12 @@ def test_fallbacks_are_counted_by_reason():
     record_fallback("timeout")
 
     assert metric("commerce_llm_fallbacks_total", reason="timeout") == before + 1
+
+
+def test_the_model_metrics_are_on_the_metrics_page(client):
+    record_fallback("circuit_open")
+
+    body = client.get("/metrics").content.decode()
+
+    assert 'commerce_llm_fallbacks_total{reason="circuit_open"}' in body
+    assert "# TYPE commerce_llm_latency_seconds histogram" in body
