@@ -302,3 +302,43 @@ def test_the_model_metrics_are_on_the_metrics_page(client):
 
     assert 'commerce_llm_fallbacks_total{reason="circuit_open"}' in body
     assert "# TYPE commerce_llm_latency_seconds histogram" in body
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def _settings_in_a_fresh_process(**env: str) -> subprocess.CompletedProcess:
+    script = (
+        "from commerce import settings as s; "
+        "print(s.LLM_MODEL, s.LLM_PRICE_INPUT_PER_MTOK, s.LLM_DECISION_POLICY)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env={**os.environ, "LLM_MODEL": "", "LLM_PRICE_INPUT_PER_MTOK": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_model_default_follows_the_provider():
+    assert _settings_in_a_fresh_process(LLM_PROVIDER="anthropic").stdout.split() == [
+        "claude-haiku-4-5",
+        "1.00",
+        "rules_first",
+    ]
+    assert _settings_in_a_fresh_process(LLM_PROVIDER="openai", LLM_MODEL="my-local-model").stdout.split() == [
+        "my-local-model",
+        "0",
+        "rules_first",
+    ]
+
+
+@pytest.mark.parametrize("name", ["LLM_DECISION_POLICY", "LLM_PROVIDER"])
+def test_an_unknown_policy_or_provider_stops_start_up(name):
+    result = _settings_in_a_fresh_process(**{name: "whatever"})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
