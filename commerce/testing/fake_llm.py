@@ -74,6 +74,10 @@ class FakeReply:
     fail_after_deltas: int | None = None  # streamed: this many text deltas, then the vendor's error event
     stop_reason: str | None = None  # the vendor's own word; default from the content
 
+    def __post_init__(self) -> None:
+        if self.deltas is not None and not self.text:
+            self.text = "".join(self.deltas)
+
 
 def call(
     name: str, arguments: dict | None = None, *, raw: str | None = None, id: str | None = None
@@ -104,7 +108,7 @@ def slow(seconds: float, reply: FakeReply | None = None) -> FakeReply:
 @dataclass
 class RecordedRequest:
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: dict
 
     @property
@@ -236,7 +240,7 @@ class FakeLLM:
         raw = handler.rfile.read(length) if length else b"{}"
         body = json.loads(raw or b"{}")
         path = handler.path.split("?")[0]
-        self.requests.append(RecordedRequest(path, dict(handler.headers.items()), body))
+        self.requests.append(RecordedRequest(path, {k.lower(): v for k, v in handler.headers.items()}, body))
         if path not in (OPENAI_PATH, ANTHROPIC_PATH):
             self._send_json(handler, 404, {"error": {"message": f"fake LLM: no route {path}"}})
             return

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import anthropic
 from django.conf import settings
 
 from .types import ChatMessage, ToolCall, ToolSpec, Usage
-from .vendor import Completion, VendorRequest, map_sdk_error, stop_reason, vendor_exceptions
+from .vendor import Completion, SdkClients, VendorRequest, map_sdk_error, stop_reason, vendor_exceptions
 
 NAME = "anthropic"
+# A gateway at ANTHROPIC_BASE_URL may take no key, but the SDK refuses to start without one.
+PLACEHOLDER_KEY = "not-needed"
 
-_clients: dict[tuple[str, str], anthropic.Anthropic] = {}
-_clients_lock = threading.Lock()
+_clients = SdkClients(anthropic.Anthropic)
 
 
 def configured() -> bool:
@@ -22,25 +22,15 @@ def configured() -> bool:
 
 
 def _client() -> anthropic.Anthropic:
-    key = (settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = anthropic.Anthropic(
-                api_key=key[0] or "not-needed",
-                base_url=key[1] or None,
-                timeout=settings.LLM_TIMEOUT_SECONDS,
-                max_retries=0,
-            )
-            _clients[key] = client
-        return client
+    return _clients.get(
+        settings.ANTHROPIC_API_KEY or PLACEHOLDER_KEY,
+        settings.ANTHROPIC_BASE_URL,
+        settings.LLM_TIMEOUT_SECONDS,
+    )
 
 
 def forget_clients() -> None:
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.forget()
 
 
 def _tool(spec: ToolSpec) -> dict:
@@ -83,8 +73,8 @@ def _params(request: VendorRequest) -> dict:
         "max_tokens": request.max_tokens,
         "system": request.system,
         "messages": _messages(request.messages),
-        "temperature": request.temperature,
     }
+    # No temperature: the Messages API of the pinned SDK has no sampling parameters any more.
     if request.tools:
         params["tools"] = [_tool(spec) for spec in request.tools]
         params["tool_choice"] = {"type": "auto"}

@@ -3,20 +3,17 @@ llama.cpp's server speak, so ``OPENAI_BASE_URL`` can point at a local model."""
 
 from __future__ import annotations
 
-import threading
-
 import openai
 from django.conf import settings
 
 from .types import ChatMessage, LLMError, ToolCall, ToolSpec, Usage
-from .vendor import Completion, VendorRequest, map_sdk_error, stop_reason, vendor_exceptions
+from .vendor import Completion, SdkClients, VendorRequest, map_sdk_error, stop_reason, vendor_exceptions
 
 NAME = "openai"
 # Local OpenAI-compatible servers take no key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
 
-_clients: dict[tuple[str, str], openai.OpenAI] = {}
-_clients_lock = threading.Lock()
+_clients = SdkClients(openai.OpenAI)
 
 
 def configured() -> bool:
@@ -24,27 +21,13 @@ def configured() -> bool:
 
 
 def _client() -> openai.OpenAI:
-    """One client (one connection pool) per key and base URL; the SDK's own retries are off because
-    call_model retries within LLM_TIMEOUT_SECONDS itself."""
-    key = (settings.OPENAI_API_KEY or PLACEHOLDER_KEY, settings.OPENAI_BASE_URL)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = openai.OpenAI(
-                api_key=key[0],
-                base_url=key[1] or None,
-                timeout=settings.LLM_TIMEOUT_SECONDS,
-                max_retries=0,
-            )
-            _clients[key] = client
-        return client
+    return _clients.get(
+        settings.OPENAI_API_KEY or PLACEHOLDER_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT_SECONDS
+    )
 
 
 def forget_clients() -> None:
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.forget()
 
 
 def _tool(spec: ToolSpec) -> dict:

@@ -3,6 +3,7 @@ and how a vendor's failure becomes an ``LLMError`` kind."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,33 @@ from dataclasses import dataclass, field
 import httpx2
 
 from .types import ChatMessage, LLMError, ToolCall, ToolSpec, Usage
+
+
+class SdkClients:
+    """One SDK client (one connection pool) per API key and base URL, built by ``sdk_class`` with the
+    SDK's own retries off: call_model retries within LLM_TIMEOUT_SECONDS itself."""
+
+    def __init__(self, sdk_class: type) -> None:
+        self._sdk_class = sdk_class
+        self._clients: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, api_key: str, base_url: str, timeout: float):
+        with self._lock:
+            client = self._clients.get((api_key, base_url))
+            if client is None:
+                client = self._sdk_class(
+                    api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0
+                )
+                self._clients[(api_key, base_url)] = client
+            return client
+
+    def forget(self) -> None:
+        """Closes and drops the clients (tests point the base URL at a new fake server each time)."""
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 @dataclass
