@@ -196,8 +196,10 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_BY_DEFAULT)
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SECURE_BY_DEFAULT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-# Preloading commits the whole domain to HTTPS in browsers for good: the operator's decision, not ours.
+# Preloading commits the whole domain to HTTPS in browsers for good: the operator's decision, not ours,
+# so `check --deploy`'s reminder of it is silenced unless the operator turns preload on.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Only behind the TLS proxy, which sets X-Forwarded-Proto itself: a client reaching the app directly
 # could otherwise claim https. Off (`false`) when the app is exposed without that proxy.
 SECURE_PROXY_SSL_HEADER = (
@@ -216,21 +218,21 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp): scripts and styles from this origin or carrying the request's
 # nonce, nothing inline otherwise, no eval. StoreCSPMiddleware adds the site's own ws(s):// origin to
 # connect-src for the chat socket. Catalog images imported from another host need that host here.
-CSP_IMAGE_ORIGINS = env.list("CSP_IMAGE_ORIGINS", default=[])
-CSP_REPORT_URI = "/csp-report/"
+# (Not named CSP_*: django-csp 4 reads such names as its old settings and refuses to start.)
+CONTENT_SECURITY_POLICY_IMAGE_ORIGINS = env.list("CONTENT_SECURITY_POLICY_IMAGE_ORIGINS", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, NONCE],
-        "img-src": [SELF, "data:", *CSP_IMAGE_ORIGINS],
+        "img-src": [SELF, "data:", *CONTENT_SECURITY_POLICY_IMAGE_ORIGINS],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
-        "report-uri": CSP_REPORT_URI,
+        "report-uri": "/csp-report/",
     },
 }
 # Browser features the store never uses are refused to every frame, including the store's own.
