@@ -139,3 +139,54 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     done = _manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout
+
+
+# --- The deployment files (deploy/, docker-compose.yml, .dockerignore), read as the tools read them.
+
+DEPLOY = Path(settings.BASE_DIR) / "deploy"
+
+
+def _nginx_servers() -> list[str]:
+    text = (DEPLOY / "nginx.conf").read_text()
+    return [block for block in text.split("server {")[1:]]
+
+
+def test_nginx_logs_paths_without_query_strings():
+    text = (DEPLOY / "nginx.conf").read_text()
+    log_format = text[text.index("log_format") : text.index(";", text.index("log_format"))]
+    assert "$uri" in log_format
+    for leaky in ("$request_uri", "$args", "$query_string", "$request ", "$http_referer"):
+        assert leaky not in log_format, leaky
+    assert "access_log /var/log/nginx/access.log noquery;" in text
+
+
+def test_nginx_redirects_http_to_https_and_serves_tls_without_public_metrics():
+    plain, tls = _nginx_servers()
+    assert "listen 80;" in plain and "return 301 https://$host$request_uri;" in plain
+    assert "proxy_pass" not in plain
+    assert "listen 443 ssl;" in tls and "ssl_certificate " in tls and "ssl_certificate_key " in tls
+    assert "location ^~ /metrics {\n        return 404;" in tls
+    assert tls.count("proxy_set_header X-Forwarded-Proto $scheme;") == 2  # pages and the socket
+
+
+def test_compose_creates_no_demo_admin_and_keeps_no_secret():
+    import yaml
+
+    text = (Path(settings.BASE_DIR) / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    assert "ensure_demo_admin" not in text
+    postgres_env = compose["services"]["postgres"]["environment"]
+    assert postgres_env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "${REDIS_PASSWORD:?" in compose["services"]["redis"]["environment"]["REDISCLI_AUTH"]
+    assert "--requirepass" in " ".join(compose["services"]["redis"]["command"])
+    web_env = compose["services"]["web"]["environment"]
+    assert "${POSTGRES_PASSWORD:?" in web_env["DATABASE_URL"] and "${REDIS_PASSWORD:?" in web_env["REDIS_URL"]
+    assert "SESSION_COOKIE_SECURE" not in text  # the secure defaults stay on behind the TLS proxy
+    assert compose["services"]["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+
+
+def test_the_image_leaves_out_secrets_and_local_state():
+    ignored = (Path(settings.BASE_DIR) / ".dockerignore").read_text().split()
+    for entry in (".env", "var/", ".git", ".venv/", "**/__pycache__/", "test-artifacts/"):
+        assert entry in ignored, entry
+    assert "!.env.example" in ignored
