@@ -210,6 +210,11 @@ SECURE_PROXY_SSL_HEADER = (
 # The Django session, the CSRF cookie and the guest `session_id` cookie (commerce.accounts.shoppers).
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
+# The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, for this host only and for
+# every path, so neither a subdomain nor plain HTTP can plant or overwrite it. (The guest `session_id`
+# cookie keeps its name: API clients rely on it, CONTRACT.md section 2.)
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -229,7 +234,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
-        "base-uri": [SELF],
+        "base-uri": [NONE],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
         "report-uri": "/csp-report/",

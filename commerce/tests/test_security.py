@@ -47,7 +47,7 @@ def test_a_page_gets_a_strict_policy_and_its_scripts_carry_the_requests_nonce(cl
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["form-action"] == "'self'"
-    assert directives["base-uri"] == "'self'"
+    assert directives["base-uri"] == "'none'"
     assert directives["report-uri"] == "/csp-report/"
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert "unsafe-eval" not in response.headers["Content-Security-Policy"]
@@ -108,19 +108,19 @@ def test_https_through_the_proxy_gets_hsts_and_secure_cookies(client, settings):
     page = client.get("/account/login/", headers=over_tls)
     assert page.status_code == 200
     assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-    assert page.cookies["csrftoken"]["secure"] is True
+    assert page.cookies[settings.CSRF_COOKIE_NAME]["secure"] is True
     signed_in = client.post(
         "/account/login/",
         {
             "username": user.email,
             "password": PASSWORD,
-            "csrfmiddlewaretoken": page.cookies["csrftoken"].value,
+            "csrfmiddlewaretoken": page.cookies[settings.CSRF_COOKIE_NAME].value,
         },
         headers=over_tls,
     )
     assert signed_in.status_code == 302
-    assert signed_in.cookies["sessionid"]["secure"] is True
-    assert signed_in.cookies["sessionid"]["httponly"] is True
+    assert signed_in.cookies[settings.SESSION_COOKIE_NAME]["secure"] is True
+    assert signed_in.cookies[settings.SESSION_COOKIE_NAME]["httponly"] is True
 
 
 def test_the_guest_session_id_cookie_is_secure_when_session_cookies_are(api_client, settings):
@@ -137,7 +137,7 @@ def test_a_plain_http_rig_turns_each_secure_default_off_by_its_django_name(api_c
     assert api_client.get("/api/v1/cart").cookies["session_id"]["secure"] == ""
     page = client.get("/account/login/")
     assert page.status_code == 200  # SECURE_SSL_REDIRECT off: no redirect
-    assert page.cookies["csrftoken"]["secure"] == ""
+    assert page.cookies[settings.CSRF_COOKIE_NAME]["secure"] == ""
     assert "Strict-Transport-Security" not in page.headers
 
 
