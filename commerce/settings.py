@@ -191,11 +191,21 @@ SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Lax")
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
 SECURE_BY_DEFAULT = not (DEBUG or EMBEDDED)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_BY_DEFAULT)
+
+
+def _secure_default(name: str, default: bool | int) -> bool | int:
+    """``name`` from the environment; left empty it keeps the secure default (an empty line in an old
+    .env must not switch a protection off), only an explicit value such as `false` or `0` does."""
+    if not _env_str(name).strip():
+        return default
+    return env.int(name) if isinstance(default, int) and not isinstance(default, bool) else env.bool(name)
+
+
+SECURE_SSL_REDIRECT = _secure_default("SECURE_SSL_REDIRECT", SECURE_BY_DEFAULT)
 # Container health checks and the Prometheus scrape reach the app directly over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SECURE_BY_DEFAULT else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_SECONDS = _secure_default("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_BY_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _secure_default("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Preloading commits the whole domain to HTTPS in browsers for good: the operator's decision, not ours,
 # so `check --deploy`'s reminder of it is silenced unless the operator turns preload on.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -204,12 +214,12 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # could otherwise claim https. Off (`false`) when the app is exposed without that proxy.
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
-    if env.bool("SECURE_PROXY_SSL_HEADER", default=SECURE_BY_DEFAULT)
+    if _secure_default("SECURE_PROXY_SSL_HEADER", SECURE_BY_DEFAULT)
     else None
 )
 # The Django session, the CSRF cookie and the guest `session_id` cookie (commerce.accounts.shoppers).
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
+SESSION_COOKIE_SECURE = _secure_default("SESSION_COOKIE_SECURE", SECURE_BY_DEFAULT)
+CSRF_COOKIE_SECURE = _secure_default("CSRF_COOKIE_SECURE", SECURE_BY_DEFAULT)
 # The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, for this host only and for
 # every path, so neither a subdomain nor plain HTTP can plant or overwrite it. (The guest `session_id`
 # cookie keeps its name: API clients rely on it, CONTRACT.md section 2.)

@@ -124,6 +124,13 @@ def test_a_plain_http_rig_switches_each_default_off_by_its_django_name(tmp_path)
     assert values["SECURE_PROXY_SSL_HEADER"] is None
 
 
+def test_an_empty_line_in_an_old_env_file_keeps_the_secure_defaults(tmp_path):
+    emptied = {name: "" for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE")}
+    values = _settings_of({**_production_env(), **emptied, "CSRF_COOKIE_SECURE": "  "}, tmp_path)
+    assert values["SECURE_SSL_REDIRECT"] is True and values["SECURE_HSTS_SECONDS"] == 31_536_000
+    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+
+
 def test_the_embedded_run_keeps_plain_http(tmp_path):
     values = _settings_of({}, tmp_path)
     assert values["EMBEDDED"] is True
