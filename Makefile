@@ -43,9 +43,11 @@ browser-deps:
 test: install browser-deps
 	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
+# CI's gates before the tests: style, formatting and bandit (no finding of medium or high severity).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -r . -ll -q
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -46,6 +46,17 @@ def _fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http_rig():
+    """The test client and the in-process Daphne speak plain HTTP, so CI's production-shaped pass is a
+    plain-HTTP rig: the HTTPS redirect is off there as the README says for one. The redirect itself is
+    tested with it on (commerce/tests/test_security.py)."""
+    from django.test import override_settings
+
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and cached values must not leak from one test into the next."""

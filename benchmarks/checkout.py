@@ -84,6 +84,7 @@ def main() -> int:
         "DB_CONN_MAX_AGE": "0",
         "RATE_LIMIT_ANONYMOUS_PER_MINUTE": "100000",
         "RATE_LIMIT_AUTHENTICATED_PER_MINUTE": "100000",
+        "SECURE_SSL_REDIRECT": "false",  # a plain-HTTP rig (README, Production checklist)
     }
     env.pop("REDIS_URL", None)
     py = sys.executable

@@ -121,6 +121,7 @@ def setup_django(bench_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = BENCH_SETTINGS
     os.environ.setdefault("SECRET_KEY", "benchmark-only-not-secret")
     os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client below speaks plain HTTP
     import django
 
     django.setup()
@@ -299,6 +300,7 @@ def server_env(kind: str, bench_url: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
         # The throttle still runs (its cache round trip is a real cost); it just never refuses.
         RATE_LIMIT_ANONYMOUS_PER_MINUTE="100000000",
+        SECURE_SSL_REDIRECT="false",  # a plain-HTTP rig (README, Production checklist)
     )
     env.setdefault("SECRET_KEY", "benchmark-only-not-secret")
     return env

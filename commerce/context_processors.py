@@ -8,4 +8,7 @@ def site(request) -> dict:
         "CURRENCY": settings.CURRENCY,
         "shopper": shopper,
         "WS_HEARTBEAT_INTERVAL_SECONDS": settings.WS_HEARTBEAT_INTERVAL_SECONDS,
+        # The request's CSP nonce (django-csp), read lazily: a page that prints it puts it in the
+        # header. The name is the one django-htmx's {% htmx_script %} looks for.
+        "csp_nonce": getattr(request, "csp_nonce", None),
     }

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "csp",
     "commerce.accounts",
     "catalog",
     "carts",
@@ -85,6 +86,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "commerce.security.StoreCSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "commerce.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "commerce.security.NoStoreMiddleware",
     "commerce.accounts.middleware.ShopperMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -178,12 +182,90 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not (DEBUG or EMBEDDED))
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Lax")
+
+# --- Browser and deployment hardening (issue 12) ---
+# Outside the embedded (or DEBUG) run the site is meant to sit behind the TLS proxy of deploy/, so the
+# secure defaults are on there. Each is switched off by its Django name (`false`/`0`) for a plain-HTTP
+# test rig. docs/security.md says what each one protects and which test proves it.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+SECURE_BY_DEFAULT = not (DEBUG or EMBEDDED)
+
+
+def _secure_default(name: str, default: bool | int) -> bool | int:
+    """``name`` from the environment; left empty it keeps the secure default (an empty line in an old
+    .env must not switch a protection off), only an explicit value such as `false` or `0` does."""
+    if not _env_str(name).strip():
+        return default
+    return env.int(name) if isinstance(default, int) and not isinstance(default, bool) else env.bool(name)
+
+
+SECURE_SSL_REDIRECT = _secure_default("SECURE_SSL_REDIRECT", SECURE_BY_DEFAULT)
+# Container health checks and the Prometheus scrape reach the app directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = _secure_default("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_BY_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _secure_default("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading commits the whole domain to HTTPS in browsers for good: the operator's decision, not ours,
+# so `check --deploy`'s reminder of it is silenced unless the operator turns preload on.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Only behind the TLS proxy, which sets X-Forwarded-Proto itself: a client reaching the app directly
+# could otherwise claim https. Off (`false`) when the app is exposed without that proxy.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if _secure_default("SECURE_PROXY_SSL_HEADER", SECURE_BY_DEFAULT)
+    else None
+)
+# The Django session, the CSRF cookie and the guest `session_id` cookie (commerce.accounts.shoppers).
+SESSION_COOKIE_SECURE = _secure_default("SESSION_COOKIE_SECURE", SECURE_BY_DEFAULT)
+CSRF_COOKIE_SECURE = _secure_default("CSRF_COOKIE_SECURE", SECURE_BY_DEFAULT)
+# The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, for this host only and for
+# every path, so neither a subdomain nor plain HTTP can plant or overwrite it. (The guest `session_id`
+# cookie keeps its name: API clients rely on it, CONTRACT.md section 2.)
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
+SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts and styles from this origin or carrying the request's
+# nonce, nothing inline otherwise, no eval. StoreCSPMiddleware adds the site's own ws(s):// origin to
+# connect-src for the chat socket. Catalog images imported from another host need that host here.
+# (Not named CSP_*: django-csp 4 reads such names as its old settings and refuses to start.)
+CONTENT_SECURITY_POLICY_IMAGE_ORIGINS = env.list("CONTENT_SECURITY_POLICY_IMAGE_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *CONTENT_SECURITY_POLICY_IMAGE_ORIGINS],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
+# Browser features the store never uses are refused to every frame, including the store's own.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
+# Prometheus' scrape sends `Authorization: Bearer <METRICS_TOKEN>`; empty = /metrics open (embedded run).
+METRICS_TOKEN = _env_str("METRICS_TOKEN")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

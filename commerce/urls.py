@@ -4,9 +4,10 @@ from importlib import import_module
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from commerce.health import health
+from commerce.security import csp_report, metrics
 
 APPS = ["commerce.accounts", "catalog", "carts", "orders", "conversations", "memory", "voice"]
 
@@ -15,9 +16,10 @@ api_v1 = [p for app in APPS for p in getattr(import_module(f"{app}.urls"), "api_
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
+    path("csp-report/", csp_report, name="csp-report"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
 ]
 urlpatterns += [path("", include(f"{app}.urls")) for app in APPS]

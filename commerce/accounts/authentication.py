@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -21,3 +22,10 @@ class OptionalJWTAuthentication(JWTAuthentication):
             return super().authenticate(request)
         except (InvalidToken, AuthenticationFailed):
             return None
+
+
+class OptionalJWTScheme(SimpleJWTScheme):
+    """In the OpenAPI schema the optional token is the same bearer JWT, under a name of its own."""
+
+    target_class = "commerce.accounts.authentication.OptionalJWTAuthentication"
+    name = "optionalJwtAuth"

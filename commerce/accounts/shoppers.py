@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from commerce.accounts.errors import SessionNotFound
@@ -100,5 +101,11 @@ class ShopperAPIMixin:
         )
         if new_session is not None:
             response["X-Session-Id"] = new_session.key
-            response.set_cookie(SESSION_COOKIE, new_session.key, samesite="Lax", httponly=True)
+            response.set_cookie(
+                SESSION_COOKIE,
+                new_session.key,
+                samesite="Lax",
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,  # Secure like Django's own session cookie
+            )
         return response

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -243,7 +244,8 @@ def test_django_session_identifies_a_signed_in_browser_and_its_page_session():
     django_session = client.session
     django_session[PAGE_SESSION_KEY] = page_session.key
     django_session.save()
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    name = django_settings.SESSION_COOKIE_NAME  # __Host-sessionid where session cookies are Secure
+    cookie = f"{name}={client.cookies[name].value}".encode()
 
     async def scenario():
         socket, first = await open_socket(headers=[ORIGIN, (b"cookie", cookie)])

@@ -121,7 +121,8 @@ def test_one_user_across_two_sockets_and_rest_on_the_redis_channel_layer(trail_r
 
 
 def _cookie(browser: Client) -> tuple[bytes, bytes]:
-    return (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode())
+    name = django_settings.SESSION_COOKIE_NAME  # __Host-sessionid where session cookies are Secure
+    return (b"cookie", f"{name}={browser.cookies[name].value}".encode())
 
 
 def test_after_sign_in_the_reconnected_socket_continues_the_guest_conversation_with_its_history(

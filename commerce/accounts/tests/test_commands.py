@@ -5,14 +5,15 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from commerce.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client):
+def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client, settings):
+    settings.EMBEDDED = True  # what `make run` is (the refusal elsewhere is tested below)
     out = StringIO()
     call_command("ensure_demo_admin", stdout=out)
     call_command("ensure_demo_admin", stdout=out)  # `make run` runs it every time
@@ -27,7 +28,27 @@ def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client):
     assert client.get("/admin/").status_code == 200
 
 
-def test_an_existing_account_is_left_as_it_is(client):
+def test_an_existing_account_is_left_as_it_is(client, settings):
+    settings.EMBEDDED = True
     User.objects.create_user(email="admin@example.com", password="changed-by-staff-1")
     call_command("ensure_demo_admin", stdout=StringIO())
     assert client.login(email="admin@example.com", password="changed-by-staff-1")
+
+
+def test_the_demo_admin_is_refused_on_a_production_shaped_site(settings):
+    settings.EMBEDDED, settings.DEBUG = False, False
+    with pytest.raises(CommandError, match="createsuperuser"):
+        call_command("ensure_demo_admin", stdout=StringIO())
+    assert not User.objects.filter(email="admin@example.com").exists()
+
+
+def test_the_demo_admin_is_made_on_a_production_shaped_site_only_when_asked_with_demo(settings):
+    settings.EMBEDDED, settings.DEBUG = False, False
+    call_command("ensure_demo_admin", "--demo", stdout=StringIO())
+    assert User.objects.get(email="admin@example.com").is_superuser
+
+
+def test_the_demo_admin_is_made_in_a_debug_run_with_a_database_server(settings):
+    settings.EMBEDDED, settings.DEBUG = False, True
+    call_command("ensure_demo_admin", stdout=StringIO())
+    assert User.objects.filter(email="admin@example.com").exists()
