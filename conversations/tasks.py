@@ -18,3 +18,15 @@ from conversations import services
 def summarize_idle_task() -> int:
     # Repeat-safe: each stretch is claimed by a conditional update before it is summarized.
     return services.conversations_summarize_idle()
+
+
+@shared_task(
+    name="conversations.purge_unused_guest_sessions",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def purge_unused_guest_sessions_task() -> int:
+    # Repeat-safe: a second run finds nothing the first one left behind.
+    return services.guest_sessions_purge_unused()
