@@ -383,11 +383,11 @@ def test_unused_guest_sessions_are_purged_and_used_ones_kept(settings):
     ShopperSession.objects.update(last_seen_at=old)
     fresh = ShopperSession.objects.create(channel="web")
 
-    assert purge_unused_guest_sessions_task.delay().get() == 1
+    assert purge_unused_guest_sessions_task.apply().get() == 1
     remaining = set(ShopperSession.objects.values_list("pk", flat=True))
     assert remaining == {chatted.pk, with_cart.pk, with_context.pk, signed_in.pk, fresh.pk}
     assert bare.pk not in remaining
-    assert purge_unused_guest_sessions_task.delay().get() == 0
+    assert purge_unused_guest_sessions_task.apply().get() == 0
 
 
 def test_purging_is_off_at_zero(settings):
