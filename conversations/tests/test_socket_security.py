@@ -472,3 +472,19 @@ def test_a_ticket_from_one_process_is_spent_once_in_the_shared_cache(auth_client
 
     assert run(scenario())["type"] == "session"
     assert other_process.get(key) is None
+
+
+def test_nginx_logs_no_query_strings_so_socket_tokens_stay_out_of_logs():
+    import re
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    conf = (Path(django_settings.BASE_DIR) / "deploy" / "nginx.conf").read_text()
+    formats = dict(re.findall(r"log_format\s+(\w+)\s+((?:'[^']*'\s*)+);", conf))
+    logs = re.findall(r"^\s*access_log\s+(\S+)(?:\s+(\w+))?\s*;", conf, flags=re.MULTILINE)
+    assert logs and all(name in formats for _, name in logs), "every access_log names a format"
+    for name in {name for _, name in logs}:
+        assert "$uri" in formats[name]
+        for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$http_referer"):
+            assert leaky not in formats[name]
