@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 WS_TICKET_TTL_SECONDS = 60
 _TICKET_PREFIX = "ws-ticket:"
+_REVOKED_PREFIX = "ws-ticket-revoked:"
 _MAX_CREDENTIAL_CHARS = 4096
 
 
@@ -86,7 +87,7 @@ def ws_ticket_issue(*, user, credential_expires_at: int | None) -> IssuedTicket:
     try:
         cache.set(
             _ticket_cache_key(raw),
-            {"user": user.pk, "exp": credential_expires_at},
+            {"user": user.pk, "exp": credential_expires_at, "iat": time.time()},
             timeout=WS_TICKET_TTL_SECONDS,
         )
     except (OSError, RedisError) as exc:
@@ -95,8 +96,18 @@ def ws_ticket_issue(*, user, credential_expires_at: int | None) -> IssuedTicket:
     return IssuedTicket(ticket=raw, expires_in=WS_TICKET_TTL_SECONDS)
 
 
+def ws_tickets_revoke(*, user_id: int) -> None:
+    """Voids the user's tickets issued until now (their credentials were revoked): a ticket asked for
+    a moment before a password change must not open a socket after it."""
+    try:
+        cache.set(f"{_REVOKED_PREFIX}{user_id}", time.time(), timeout=WS_TICKET_TTL_SECONDS)
+    except (OSError, RedisError) as exc:
+        logger.warning("Could not void the socket tickets of user %s: %s", user_id, exc)
+
+
 def ws_ticket_redeem(raw: str) -> dict[str, Any] | None:
-    """Spends a ticket: ``{"user", "exp"}`` the first time, ``None`` for an unknown, expired or spent one.
+    """Spends a ticket: ``{"user", "exp", "iat"}`` the first time; ``None`` for an unknown, expired,
+    spent or revoked one.
 
     Of two connects racing with one ticket only the one whose delete removed the key wins.
     """
@@ -105,8 +116,11 @@ def ws_ticket_redeem(raw: str) -> dict[str, Any] | None:
         grant = cache.get(key)
         if grant is None or not cache.delete(key):
             return None
+        revoked_at = cache.get(f"{_REVOKED_PREFIX}{grant['user']}")
     except (OSError, RedisError) as exc:
         logger.warning("Could not redeem a socket ticket: %s", exc)
+        return None
+    if revoked_at is not None and grant["iat"] <= revoked_at:
         return None
     return grant
 

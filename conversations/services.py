@@ -30,6 +30,7 @@ from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.services import shopper_sessions_purge_unused, shopper_sign_in
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import RateLimited
+from commerce.ws_auth import ws_tickets_revoke
 from conversations.errors import (
     EmptyMessage,
     HandoffCodeExpired,
@@ -642,10 +643,16 @@ def chat_guest_connect_check(*, client_address: str) -> None:
 
 def on_credentials_revoked(sender: Any, *, user: User, reason: str, **kwargs: Any) -> None:
     """Receiver of ``commerce.accounts.signals.credentials_revoked``: after commit, every open socket
-    of the user (each has joined ``user.<id>``, in any process) closes with 4401."""
+    of the user (each has joined ``user.<id>``, in any process) closes with 4401, and the socket
+    tickets issued to the user until then are void."""
     group = user_group(user.pk)
     event = {"type": AUTH_REVOKED_EVENT, "reason": reason}
-    transaction.on_commit(lambda: _push(group, event))
+
+    def after_commit() -> None:
+        ws_tickets_revoke(user_id=user.pk)
+        _push(group, event)
+
+    transaction.on_commit(after_commit)
 
 
 def guest_sessions_purge_unused() -> int:

@@ -220,6 +220,21 @@ def test_a_ticket_socket_closes_when_the_token_it_was_asked_with_expires():
     assert closed["code"] == 4401
 
 
+def test_a_ticket_issued_before_a_revocation_is_refused(auth_client):
+    raw = auth_client.post("/api/v1/auth/ws-ticket").json()["ticket"]
+    credentials_revoked.send(sender=User, user=auth_client.user, reason="password_changed")
+    error, closed = run(_refused(f"/ws/chat/?ticket={raw}"))
+    assert (error["payload"]["code"], closed["code"]) == ("invalid_ticket", 4401)
+    fresh = auth_client.post("/api/v1/auth/ws-ticket").json()["ticket"]
+
+    async def scenario():
+        socket, first = await open_socket(f"/ws/chat/?ticket={fresh}")
+        await socket.disconnect()
+        return first
+
+    assert run(scenario())["type"] == "session"
+
+
 def test_an_unknown_ticket_is_refused():
     error, closed = run(_refused("/ws/chat/?ticket=made-up"))
     assert error["payload"]["code"] == "invalid_ticket"
