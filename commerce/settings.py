@@ -369,6 +369,16 @@ ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST = env.int("ORCHESTRATOR_MAX_ACTIONS_PER_REQ
 WS_HEARTBEAT_INTERVAL_SECONDS = env.int("WS_HEARTBEAT_INTERVAL_SECONDS", default=25)
 WS_HEARTBEAT_TIMEOUT_SECONDS = env.int("WS_HEARTBEAT_TIMEOUT_SECONDS", default=70)
 
+# --- Chat abuse limits and socket auth (issue 12) --------------------------------------------
+# Messages a minute through the chat (socket and POST /interactions/message), counted per socket, per
+# shopper session and per user in the shared cache; 0 turns the limit off.
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+# Guest (not signed-in) socket connects a minute per client address; 0 turns the limit off.
+CHAT_GUEST_CONNECTS_PER_MINUTE = env.int("CHAT_GUEST_CONNECTS_PER_MINUTE", default=20)
+# A guest session with nothing in it (no message, cart or handoff code) is deleted by beat once it is
+# this many minutes old; 0 keeps them until they expire.
+CHAT_GUEST_SESSION_PURGE_MINUTES = env.int("CHAT_GUEST_SESSION_PURGE_MINUTES", default=60)
+
 # --- Voice recovery --------------------------------------------------------------------------
 SUPERU_ENABLED = env.bool("SUPERU_ENABLED", default=False)
 SUPERU_API_URL = env.str("SUPERU_API_URL", default="https://voip-middlware.superu.ai")

@@ -18,6 +18,7 @@ from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import Shopper, session_key_from_api
 from commerce.errors import InvalidInput
 from commerce.pagination import parse_limit_offset
+from commerce.ws_auth import ws_ticket_issue
 from conversations import selectors, services
 from conversations.assistant.pipeline import respond
 from conversations.models import SupportTicket
@@ -115,10 +116,38 @@ class InteractionMessageView(APIView):
                 if user
                 else shopper_session_create(channel=values["channel"])
             )
-        reply = respond(
-            shopper=Shopper(user=user, session=session), text=values["content"], channel=values["channel"]
-        )
+        shopper = Shopper(user=user, session=session)
+        services.chat_rate_check(shopper=shopper)  # 429 rate_limited with Retry-After
+        reply = respond(shopper=shopper, text=values["content"], channel=values["channel"])
         return Response(reply)
+
+
+WsTicketOut = inline_serializer(
+    "WsTicket",
+    {
+        "ticket": serializers.CharField(help_text="Connect with /ws/chat/?ticket=<ticket>; good once."),
+        "expiresIn": serializers.IntegerField(help_text="Seconds the ticket can still be used."),
+    },
+)
+
+
+class WsTicketView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: WsTicketOut},
+        tags=["auth"],
+        operation_id="auth_ws_ticket",
+        description="A one-time ticket for the chat socket (`/ws/chat/?ticket=`), so no access token "
+        "goes into a URL. Good for one connect within 60 seconds; the socket it opens closes (4401) when "
+        "the access token used here expires.",
+    )
+    def post(self, request: Request) -> Response:
+        token = request.auth
+        expires_at = token.get("exp") if hasattr(token, "get") else None
+        issued = ws_ticket_issue(user=request.user, credential_expires_at=expires_at)
+        return Response({"ticket": issued.ticket, "expiresIn": issued.expires_in})
 
 
 HistoryOut = inline_serializer(

@@ -6,12 +6,13 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations and support"
 
     def ready(self) -> None:
-        from commerce.accounts.signals import shopper_signed_in
-        from conversations.services import on_history_forgotten, on_shopper_signed_in
+        from commerce.accounts.signals import credentials_revoked, shopper_signed_in
+        from conversations.services import on_credentials_revoked, on_history_forgotten, on_shopper_signed_in
         from memory.signals import history_forgotten
 
         shopper_signed_in.connect(on_shopper_signed_in, dispatch_uid="conversations.join_on_sign_in")
         history_forgotten.connect(on_history_forgotten, dispatch_uid="conversations.skip_forgotten_history")
+        credentials_revoked.connect(on_credentials_revoked, dispatch_uid="conversations.close_sockets")
         self._schedule_beat()
 
     def _schedule_beat(self) -> None:
@@ -24,5 +25,10 @@ class ConversationsConfig(AppConfig):
             "task": "conversations.summarize_idle",
             "schedule": timedelta(minutes=15),
             "options": {"expires": 10 * 60},
+        }
+        schedule["conversations-purge-unused-guest-sessions"] = {
+            "task": "conversations.purge_unused_guest_sessions",
+            "schedule": timedelta(minutes=10),
+            "options": {"expires": 9 * 60},
         }
         app.conf.beat_schedule = schedule

@@ -5,6 +5,14 @@ or ``?token=`` through ``commerce.ws_auth``) and the shopper session (``?session
 session); everything else goes through services in a worker thread. The consumer keeps only
 connection bookkeeping: who is connected, which groups it joined and when the last pong came.
 
+Who may hold a socket open (CONTRACT.md section 6): a socket opened with a token or ticket closes with
+4401 when that token expires; every socket of a user closes with 4401 when their credentials are
+revoked (signed out everywhere, password changed, deactivated: ``credentials_revoked`` becomes an
+``auth.revoked`` event on the user's group). Chat messages are limited per socket, session and user
+(``chat_rate_check``): over the limit a message gets ``error`` ``rate_limited`` with ``retryAfter`` and
+the socket stays open. Guest connects are limited per client address: over it the client gets that
+error and the socket is closed with 4429.
+
 Addition to the contract: ``?history=N`` (1-50) asks for a ``history`` event ``{items: [{role, content,
 intent, createdAt, channel}]}`` (the REST history's items, oldest first) right after ``session``, so
 a client that reconnects, or has just signed in, restores the conversation without a REST call.
@@ -16,11 +24,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from datetime import UTC
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -28,15 +37,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.selectors import shopper_session_get_active
-from commerce.accounts.services import shopper_session_create
+from commerce.accounts.services import shopper_session_create, shopper_session_restore
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
-from commerce.errors import DomainError
-from commerce.ws_auth import query_params
+from commerce.errors import DomainError, RateLimited
+from commerce.ws_auth import client_address, query_params
 from conversations import selectors
 from conversations.assistant.pipeline import respond_turn
 from conversations.assistant.reply import render_message_html, stream_chunks
 from conversations.models import session_group, user_group
-from conversations.services import message_content_clean
+from conversations.services import chat_guest_connect_check, chat_rate_check, message_content_clean
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,11 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_CHARS = 32_000
 CLOSE_AUTH_FAILED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
+CLOSE_RATE_LIMITED = 4429
+AUTH_ERROR_MESSAGES = {
+    "invalid_token": "The access token is invalid or expired.",
+    "invalid_ticket": "The socket ticket is unknown, expired or already used; ask for a new one.",
+}
 CLIENT_TYPES = ("message", "typing", "ping", "pong")
 MAX_HISTORY_ON_CONNECT = 50
 
@@ -86,6 +100,12 @@ def _shopper_session(user, key: str, channel: str) -> ShopperSession:
     return session
 
 
+_guest_connect_check = sync_to_async(chat_guest_connect_check)
+_rate_check = sync_to_async(chat_rate_check)
+# A guest session purged as unused (``CHAT_GUEST_SESSION_PURGE_MINUTES``) while this socket held it.
+_session_restore = database_sync_to_async(shopper_session_restore)
+
+
 class _LiveStream:
     """A model's text as it is generated, sent as ``stream_delta`` events in order.
 
@@ -113,13 +133,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
         self.heartbeat: asyncio.Task | None = None
+        self.expiry: asyncio.Task | None = None
         await self.accept()
-        if self.scope.get("auth_error"):
-            await self.send_error(self.scope["auth_error"], "The access token is invalid or expired.")
+        auth_error = self.scope.get("auth_error")
+        if auth_error:
+            await self.send_error(auth_error, AUTH_ERROR_MESSAGES.get(auth_error, "Not signed in."))
             await self.close(code=CLOSE_AUTH_FAILED)
             return
         user = self.scope.get("user")
         user = user if user is not None and user.is_authenticated else None
+        if user is None:
+            try:  # before the session is made: a refused connect writes nothing
+                await _guest_connect_check(client_address=client_address(self.scope))
+            except RateLimited as exc:
+                await self.send_rate_limited(exc)
+                await self.close(code=CLOSE_RATE_LIMITED)
+                return
         params = query_params(self.scope)
         channel = params.get("channel", "web")
         self.chat_channel = channel if channel in ShopperSession.Channel.values else "web"
@@ -139,13 +168,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_event("history", {"items": await _recent_history(self.shopper, history_limit)})
         self.last_pong = asyncio.get_running_loop().time()
         self.heartbeat = asyncio.create_task(self._heartbeat())
+        expires_at = self.scope.get("auth_expires_at") if user is not None else None
+        if expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at_expiry(float(expires_at)))
 
     async def disconnect(self, code: int) -> None:
-        heartbeat = getattr(self, "heartbeat", None)
-        if heartbeat is not None and heartbeat is not asyncio.current_task():
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+        for task in (getattr(self, "heartbeat", None), getattr(self, "expiry", None)):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -194,6 +226,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def _on_message(self, payload: dict[str, Any]) -> None:
+        try:
+            await _rate_check(shopper=self.shopper, socket=self.channel_name)
+        except RateLimited as exc:
+            await self.send_rate_limited(exc)
+            return
+        if self.shopper.user is None:
+            self.shopper = Shopper(user=None, session=await _session_restore(session=self.shopper.session))
         try:
             text = message_content_clean(payload.get("content"))
         except DomainError as exc:
@@ -251,7 +290,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             },
         )
 
-    # --- heartbeat and sending ---------------------------------------------------------------
+    async def auth_revoked(self, event: dict[str, Any]) -> None:
+        """The user signed out everywhere, changed their password or was deactivated (any process)."""
+        await self.send_error("auth_revoked", "Your sign-in has ended; sign in again to continue.")
+        await self.close(code=CLOSE_AUTH_FAILED)
+
+    # --- heartbeat, expiry and sending -------------------------------------------------------
 
     async def _heartbeat(self) -> None:
         interval = float(settings.WS_HEARTBEAT_INTERVAL_SECONDS)
@@ -265,6 +309,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
                 return
             await self.send_event("ping", {})
+
+    async def _close_at_expiry(self, expires_at: float) -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self.send_error("token_expired", "The access token has expired; reconnect with a new one.")
+        await self.close(code=CLOSE_AUTH_FAILED)
+
+    async def send_rate_limited(self, exc: RateLimited) -> None:
+        await self.send_event(
+            "error", {"code": exc.code, "message": exc.message, "retryAfter": exc.retry_after}
+        )
 
     async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps({"type": kind, "payload": payload}, cls=DjangoJSONEncoder))

@@ -8,14 +8,17 @@ joined. The channel layer delivers at most once; the database row is the record,
 from __future__ import annotations
 
 import logging
+import math
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -24,8 +27,10 @@ from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
 from commerce.accounts.models import ShopperSession, User
-from commerce.accounts.services import shopper_sign_in
+from commerce.accounts.services import shopper_sessions_purge_unused, shopper_sign_in
 from commerce.accounts.shoppers import Shopper
+from commerce.errors import RateLimited
+from commerce.ws_auth import ws_tickets_revoke
 from conversations.errors import (
     EmptyMessage,
     HandoffCodeExpired,
@@ -44,6 +49,7 @@ from conversations.models import (
     Message,
     SupportTicket,
     TicketMessage,
+    user_group,
 )
 from memory.services import interaction_summary_schedule
 
@@ -584,3 +590,102 @@ def staff_reply(*, ticket: SupportTicket, staff_user: User, body: str) -> Ticket
             channel=ticket.channel,
         )
     return message
+
+
+# --- chat abuse limits and socket revocation (issue 12) --------------------------------------
+
+RATE_WINDOW_SECONDS = 60
+AUTH_REVOKED_EVENT = "auth.revoked"
+
+
+def _rate_hit(keys: list[str], *, limit: int, cost: int = 1) -> int | None:
+    """Counts ``cost`` hits on each key in the current fixed one-minute window of the shared cache.
+
+    Returns the seconds until that window ends when any key is over ``limit``, else ``None``. Every
+    process counts in the same cache (Redis in production), so a client spreading its messages over
+    sockets, workers or the REST API meets one limit. A cache failure lets the message through: the
+    limit protects capacity, and refusing all chat because Redis hiccupped would be the larger outage.
+    """
+    now = time.time()
+    window = int(now // RATE_WINDOW_SECONDS)
+    retry_after = max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now))
+    over = False
+    try:
+        for key in keys:
+            windowed = f"{key}:{window}"
+            # add() starts the window's counter with its expiry; incr() is atomic and keeps the expiry.
+            cache.add(windowed, 0, timeout=2 * RATE_WINDOW_SECONDS)
+            try:
+                count = cache.incr(windowed, cost)
+            except ValueError:  # evicted between add() and incr()
+                cache.set(windowed, cost, timeout=2 * RATE_WINDOW_SECONDS)
+                count = cost
+            over = over or count > limit
+    except (OSError, RedisError) as exc:
+        logger.warning("Chat rate limit not checked, message let through (cache unavailable): %s", exc)
+        return None
+    return retry_after if over else None
+
+
+def chat_rate_check(*, shopper: Shopper, socket: str = "", cost: int = 1) -> None:
+    """Counts one chat message (or ``cost`` of them) against ``CHAT_MESSAGES_PER_MINUTE``.
+
+    Counted per socket (``socket``: the consumer's channel name), per shopper session and per user;
+    over the limit on any of them it raises :class:`RateLimited` (429 ``rate_limited`` with
+    ``retryAfter``). Every way a chat turn starts calls this, the model's own turns included.
+    """
+    limit = settings.CHAT_MESSAGES_PER_MINUTE
+    if limit <= 0:
+        return
+    keys = [f"chat:rate:socket:{socket}"] if socket else []
+    if shopper.session is not None:
+        keys.append(f"chat:rate:session:{shopper.session.key}")
+    if shopper.user is not None:
+        keys.append(f"chat:rate:user:{shopper.user.pk}")
+    retry_after = _rate_hit(keys, limit=limit, cost=cost)
+    if retry_after is not None:
+        raise RateLimited(
+            f"You are sending messages too quickly. Wait {retry_after} seconds, then try again.",
+            retry_after=retry_after,
+        )
+
+
+def chat_guest_connect_check(*, client_address: str) -> None:
+    """Counts a guest socket connect from ``client_address`` against ``CHAT_GUEST_CONNECTS_PER_MINUTE``."""
+    limit = settings.CHAT_GUEST_CONNECTS_PER_MINUTE
+    if limit <= 0:
+        return
+    retry_after = _rate_hit([f"chat:connect:ip:{client_address or 'unknown'}"], limit=limit)
+    if retry_after is not None:
+        raise RateLimited(
+            f"Too many new chat connections from your address. Wait {retry_after} seconds, then try again.",
+            retry_after=retry_after,
+        )
+
+
+def on_credentials_revoked(sender: Any, *, user: User, reason: str, **kwargs: Any) -> None:
+    """Receiver of ``commerce.accounts.signals.credentials_revoked``: after commit, every open socket
+    of the user (each has joined ``user.<id>``, in any process) closes with 4401, and the socket
+    tickets issued to the user until then are void."""
+    group = user_group(user.pk)
+    event = {"type": AUTH_REVOKED_EVENT, "reason": reason}
+
+    def after_commit() -> None:
+        ws_tickets_revoke(user_id=user.pk)
+        _push(group, event)
+
+    transaction.on_commit(after_commit)
+
+
+def guest_sessions_purge_unused() -> int:
+    """Deletes guest sessions left unused for ``CHAT_GUEST_SESSION_PURGE_MINUTES`` (beat, every 10 min).
+
+    The socket must name a session in its first event (CONTRACT.md section 3), and that id must work
+    at once for ``GET /cart`` and the REST chat (section 5), so a guest connect saves a session; this
+    keeps a flood of bare connects from piling up rows. A client that comes back with a purged id is
+    treated as with an expired one (a new session; 404 ``session_not_found`` over REST).
+    """
+    minutes = settings.CHAT_GUEST_SESSION_PURGE_MINUTES
+    if minutes <= 0:
+        return 0
+    return shopper_sessions_purge_unused(seen_before=timezone.now() - timedelta(minutes=minutes))

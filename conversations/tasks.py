@@ -34,3 +34,15 @@ def shadow_plan_task(payload: dict) -> dict:
     from conversations.assistant.model_planner import shadow_plan
 
     return shadow_plan(payload)
+
+
+@shared_task(
+    name="conversations.purge_unused_guest_sessions",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def purge_unused_guest_sessions_task() -> int:
+    # Repeat-safe: a second run finds nothing the first one left behind.
+    return services.guest_sessions_purge_unused()

@@ -11,6 +11,7 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
+    path("auth/ws-ticket", api.WsTicketView.as_view(), name="auth-ws-ticket"),
     path("interactions/message", api.InteractionMessageView.as_view(), name="interactions-message"),
     path("interactions/history", api.InteractionHistoryView.as_view(), name="interactions-history"),
     path("handoff/codes", api.HandoffCodeView.as_view(), name="handoff-codes"),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from commerce.accounts.errors import EmailTaken, InvalidCredentials
@@ -75,3 +77,38 @@ def account_update(*, user: User, **fields: Any) -> User:
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(fields))
     return user
+
+
+def _unused_guest_sessions(*, seen_before: datetime) -> QuerySet[ShopperSession]:
+    """Guest sessions nothing points at (no cart, conversation, handoff code, or any other app's row:
+    every reverse relation of the model is checked, so a new one is covered without a change here)."""
+    unused = ShopperSession.objects.filter(
+        user__isnull=True, last_seen_at__lt=seen_before, initial_context={}
+    )
+    for relation in ShopperSession._meta.related_objects:
+        unused = unused.filter(**{f"{relation.name}__isnull": True})
+    return unused
+
+
+def shopper_sessions_purge_unused(*, seen_before: datetime, batch: int = 5000) -> int:
+    """Deletes up to ``batch`` never-used guest sessions (a bare socket connect or page visit makes one);
+    returns how many. Rows are locked and re-checked in one statement, so a session that gets its first
+    cart or message meanwhile is kept."""
+    with transaction.atomic():
+        candidates = _unused_guest_sessions(seen_before=seen_before).order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        pks = list(candidates.values_list("pk", flat=True)[:batch])
+        if not pks:
+            return 0
+        deleted, _ = _unused_guest_sessions(seen_before=seen_before).filter(pk__in=pks).delete()
+    return deleted
+
+
+def shopper_session_restore(*, session: ShopperSession) -> ShopperSession:
+    """The session saved again under its own key if it was purged while a client (an open socket) still
+    held it, so the page or client that names it keeps naming the same session."""
+    restored, _ = ShopperSession.objects.get_or_create(
+        key=session.key, defaults={"channel": session.channel, "user": session.user}
+    )
+    return restored
