@@ -73,6 +73,7 @@ class FakeReply:
     deltas: list[str] | None = None  # how the text is split when streamed (default: word by word)
     fail_after_deltas: int | None = None  # streamed: this many text deltas, then the vendor's error event
     stop_reason: str | None = None  # the vendor's own word; default from the content
+    without_index: bool = False  # OpenAI stream: tool-call fragments without "index", as some servers send
 
     def __post_init__(self) -> None:
         if self.deltas is not None and not self.text:
@@ -357,10 +358,11 @@ class FakeLLM:
             yield self._openai_stream_error(reply)
             return
         for index, c in enumerate(reply.tool_calls):
-            head = {"index": index, "id": self._call_id(c, "call_"), "type": "function"}
+            place = {} if reply.without_index else {"index": index}
+            head = {**place, "id": self._call_id(c, "call_"), "type": "function"}
             yield chunk({"tool_calls": [{**head, "function": {"name": c.name, "arguments": ""}}]})
             for piece in _halves(c.raw_text()):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                yield chunk({"tool_calls": [{**place, "function": {"arguments": piece}}]})
         yield chunk({}, self._openai_finish(reply))
         if (body.get("stream_options") or {}).get("include_usage"):
             payload = {**base, "choices": [], "usage": self._openai_usage(reply)}
