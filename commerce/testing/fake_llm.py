@@ -25,7 +25,8 @@ A request with nothing scripted gets a 500 and is counted in ``.unscripted``.
 The ``fake_llm`` fixture (loaded suite-wide by the root conftest) starts the server, points the
 settings at it (LLM_ENABLED, OpenAI provider, base URLs and keys for both vendors, LLM_RETRIES=0 so a
 script maps one reply to one attempt), resets the circuit breaker and yields the ``FakeLLM``;
-``fake_llm.use("anthropic")`` switches the provider.
+``fake_llm.use("anthropic")`` switches the provider (``script_openai(...)`` / ``script_anthropic(...)``
+switch and script in one go).
 """
 
 from __future__ import annotations
@@ -167,8 +168,13 @@ class FakeLLM:
             self._queue.extend(replies)
         return self
 
-    script_openai = script
-    script_anthropic = script
+    def script_openai(self, *replies: FakeReply) -> FakeLLM:
+        """Switches the settings to OpenAI and scripts ``replies``."""
+        return self.use("openai").script(*replies)
+
+    def script_anthropic(self, *replies: FakeReply) -> FakeLLM:
+        """Switches the settings to Anthropic and scripts ``replies``."""
+        return self.use("anthropic").script(*replies)
 
     @property
     def pending(self) -> int:

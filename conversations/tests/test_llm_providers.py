@@ -343,7 +343,7 @@ def test_openai_streaming_asks_for_usage(fake_llm):
 
 
 def test_anthropic_requests_carry_the_key_and_max_tokens(fake_llm, settings):
-    fake_llm.use("anthropic").script(text("hi"))
+    fake_llm.script_anthropic(text("hi"))
 
     ask()
 
