@@ -25,7 +25,8 @@ A request with nothing scripted gets a 500 and is counted in ``.unscripted``.
 The ``fake_llm`` fixture (loaded suite-wide by the root conftest) starts the server, points the
 settings at it (LLM_ENABLED, OpenAI provider, base URLs and keys for both vendors, LLM_RETRIES=0 so a
 script maps one reply to one attempt), resets the circuit breaker and yields the ``FakeLLM``;
-``fake_llm.use("anthropic")`` switches the provider.
+``fake_llm.use("anthropic")`` switches the provider (``script_openai(...)`` / ``script_anthropic(...)``
+switch and script in one go).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class FakeReply:
     deltas: list[str] | None = None  # how the text is split when streamed (default: word by word)
     fail_after_deltas: int | None = None  # streamed: this many text deltas, then the vendor's error event
     stop_reason: str | None = None  # the vendor's own word; default from the content
+    without_index: bool = False  # OpenAI stream: tool-call fragments without "index", as some servers send
 
     def __post_init__(self) -> None:
         if self.deltas is not None and not self.text:
@@ -166,8 +168,13 @@ class FakeLLM:
             self._queue.extend(replies)
         return self
 
-    script_openai = script
-    script_anthropic = script
+    def script_openai(self, *replies: FakeReply) -> FakeLLM:
+        """Switches the settings to OpenAI and scripts ``replies``."""
+        return self.use("openai").script(*replies)
+
+    def script_anthropic(self, *replies: FakeReply) -> FakeLLM:
+        """Switches the settings to Anthropic and scripts ``replies``."""
+        return self.use("anthropic").script(*replies)
 
     @property
     def pending(self) -> int:
@@ -357,10 +364,11 @@ class FakeLLM:
             yield self._openai_stream_error(reply)
             return
         for index, c in enumerate(reply.tool_calls):
-            head = {"index": index, "id": self._call_id(c, "call_"), "type": "function"}
+            place = {} if reply.without_index else {"index": index}
+            head = {**place, "id": self._call_id(c, "call_"), "type": "function"}
             yield chunk({"tool_calls": [{**head, "function": {"name": c.name, "arguments": ""}}]})
             for piece in _halves(c.raw_text()):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                yield chunk({"tool_calls": [{**place, "function": {"arguments": piece}}]})
         yield chunk({}, self._openai_finish(reply))
         if (body.get("stream_options") or {}).get("include_usage"):
             payload = {**base, "choices": [], "usage": self._openai_usage(reply)}

@@ -92,6 +92,14 @@ def test_parallel_tool_calls_arrive_in_order_with_their_text(vendor, stream):
         assert "".join(deltas) == "Doing both."
 
 
+def test_streamed_tool_calls_without_index_are_still_told_apart(fake_llm):
+    fake_llm.script(tool_calls(call("a", {"x": 1}), call("b", {"y": 2}), without_index=True))
+
+    turn = ask(on_delta=lambda _d: None)
+
+    assert [(c.name, c.arguments) for c in turn.tool_calls] == [("a", {"x": 1}), ("b", {"y": 2})]
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("raw", ['{"query": "lamp"', "[1, 2]", "not json"])
 def test_arguments_that_are_not_a_json_object_give_a_tool_call_error(vendor, stream, raw):
@@ -335,7 +343,7 @@ def test_openai_streaming_asks_for_usage(fake_llm):
 
 
 def test_anthropic_requests_carry_the_key_and_max_tokens(fake_llm, settings):
-    fake_llm.use("anthropic").script(text("hi"))
+    fake_llm.script_anthropic(text("hi"))
 
     ask()
 

@@ -94,6 +94,16 @@ def _whole(request: VendorRequest) -> Completion:
     )
 
 
+def _index(fragment, calls: dict[int, dict]) -> int:
+    """The call a fragment belongs to. Some compatible servers leave out ``index``: then a fragment
+    with a new id starts a call and one without continues the last."""
+    if fragment.index is not None:
+        return fragment.index
+    if fragment.id and all(slot["id"] != fragment.id for slot in calls.values()):
+        return len(calls)
+    return max(calls, default=0)
+
+
 def _streamed(request: VendorRequest) -> Completion:
     stream = _client().chat.completions.create(
         **_params(request),
@@ -117,7 +127,7 @@ def _streamed(request: VendorRequest) -> Completion:
                     text.append(delta.content)
                     request.on_delta(delta.content)
                 for fragment in (delta.tool_calls if delta is not None else None) or []:
-                    slot = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": []})
+                    slot = calls.setdefault(_index(fragment, calls), {"id": "", "name": "", "arguments": []})
                     if fragment.id:
                         slot["id"] = fragment.id
                     if fragment.function is not None:
