@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 
 from commerce.accounts.errors import SessionNotFound
 from commerce.accounts.models import ShopperSession, User
-from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.selectors import (
+    shopper_session_usable_by,
+)
 from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import Shopper, session_key_from_api
 from commerce.errors import InvalidInput
@@ -45,8 +47,8 @@ def _named_session(request: Request, key: str) -> ShopperSession | None:
     if not key:
         return None
     user = _user(request)
-    session = shopper_session_get_active(key=key)
-    if session is None or (session.user_id and (user is None or session.user_id != user.pk)):
+    session = shopper_session_usable_by(key=key, user=user)
+    if session is None:
         raise SessionNotFound("Unknown or expired session id.", details={"sessionId": key})
     return session
 
@@ -277,9 +279,9 @@ class HandoffRedeemView(APIView):
         values = data.validated_data
         user = _user(request)
         # The caller's own session only sharpens the rate limit; a stale one must not block the code.
-        own = shopper_session_get_active(key=(values["sessionId"] or session_key_from_api(request)).strip())
-        if own is not None and own.user_id and (user is None or own.user_id != user.pk):
-            own = None
+        own = shopper_session_usable_by(
+            key=(values["sessionId"] or session_key_from_api(request)).strip(), user=user
+        )
         session = services.handoff_redeem(
             code=values["code"], user=user, session=own, client_ip=client_ip(request), channel="api"
         )

@@ -36,7 +36,9 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from commerce.accounts.models import ShopperSession
-from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.selectors import (
+    shopper_session_usable_by,
+)
 from commerce.accounts.services import shopper_session_create, shopper_session_restore
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
@@ -92,9 +94,7 @@ def _history_limit(raw: str) -> int:
 @database_sync_to_async
 def _shopper_session(user, key: str, channel: str) -> ShopperSession:
     """The session named by the client if it is active and not someone else's, else a new one."""
-    session = shopper_session_get_active(key=key) if key else None
-    if session is not None and session.user_id and (user is None or session.user_id != user.pk):
-        session = None  # another account's session never names this connection
+    session = shopper_session_usable_by(key=key, user=user)  # another account's never names it
     if session is None:
         session = shopper_session_create(channel=channel, user=user)
     return session

@@ -14,7 +14,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from commerce.accounts.errors import SessionNotFound
 from commerce.accounts.models import ShopperSession, User, validate_timezone
-from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.selectors import (
+    shopper_session_usable_by,
+)
 from commerce.accounts.services import (
     account_update,
     shopper_session_create,
@@ -208,9 +210,9 @@ class SessionCreateView(ShopperAPIMixin, APIView):
 
 class SessionDetailView(APIView):
     def _get(self, request, session_id: str) -> ShopperSession:
-        session = shopper_session_get_active(key=session_id)
         user = request.user if request.user.is_authenticated else None
-        if session is None or (session.user_id and (user is None or session.user_id != user.pk)):
+        session = shopper_session_usable_by(key=session_id, user=user)
+        if session is None:
             raise SessionNotFound("Unknown or expired session id.", details={"sessionId": session_id})
         return session
 

@@ -9,5 +9,22 @@ def shopper_session_get_active(*, key: str) -> ShopperSession | None:
     return ShopperSession.objects.active().select_related("user").filter(key=key).first()
 
 
+def session_belongs_to_another(session: ShopperSession, user: User | None) -> bool:
+    """Whether a shopper session is an account's that is not ``user``'s (a guest's ``user`` is None).
+
+    The one rule every door applies before a session may name a cart or a conversation: a signed-in
+    account's session never serves a guest or another account, whoever holds its id.
+    """
+    return bool(session.user_id) and (user is None or session.user_id != user.pk)
+
+
+def shopper_session_usable_by(*, key: str, user: User | None) -> ShopperSession | None:
+    """The active session ``key`` names, when it may serve ``user``; None otherwise."""
+    session = shopper_session_get_active(key=key) if key else None
+    if session is None or session_belongs_to_another(session, user):
+        return None
+    return session
+
+
 def user_get_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from commerce.accounts.errors import EmailTaken, InvalidCredentials
 from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.selectors import session_belongs_to_another
 from commerce.accounts.signals import shopper_signed_in
 
 
@@ -55,7 +56,7 @@ def shopper_sign_in(*, user: User, session: ShopperSession | None, channel: str)
     Returns the session that now names this user on ``channel``: the guest's own session when there
     was one, otherwise a new one.
     """
-    if session is None or not session.is_active() or (session.user_id and session.user_id != user.pk):
+    if session is None or not session.is_active() or session_belongs_to_another(session, user):
         session = shopper_session_create(channel=channel, user=user)
         guest_session = None
     else:

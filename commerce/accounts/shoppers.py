@@ -14,7 +14,11 @@ from django.http import HttpRequest
 
 from commerce.accounts.errors import SessionNotFound
 from commerce.accounts.models import ShopperSession, User
-from commerce.accounts.selectors import shopper_session_get_active
+from commerce.accounts.selectors import (
+    session_belongs_to_another,
+    shopper_session_get_active,
+    shopper_session_usable_by,
+)
 from commerce.accounts.services import shopper_session_create
 
 PAGE_SESSION_KEY = "shopper_session_key"
@@ -44,9 +48,8 @@ def _user_of(request: HttpRequest) -> User | None:
 def shopper_from_page(request: HttpRequest, *, create: bool = False) -> Shopper:
     """The shopper of a browser page; ``create`` starts a guest session when there is none yet."""
     user = _user_of(request)
-    session = shopper_session_get_active(key=request.session.get(PAGE_SESSION_KEY, ""))
-    if session is not None and session.user_id and (user is None or session.user_id != user.pk):
-        session = None  # signed out (or someone else signed in) since: never reuse their session
+    # signed out (or someone else signed in) since: never reuse their session
+    session = shopper_session_usable_by(key=request.session.get(PAGE_SESSION_KEY, ""), user=user)
     if session is None and create:
         session = shopper_session_create(channel=ShopperSession.Channel.WEB, user=user)
         request.session[PAGE_SESSION_KEY] = session.key
@@ -79,7 +82,7 @@ def shopper_from_api(request: HttpRequest, *, create: bool = False, channel: str
                 "Unknown or expired session id; start a new one with POST /api/v1/sessions.",
                 details={"sessionId": key},
             )
-        if session.user_id and (user is None or session.user_id != user.pk):
+        if session_belongs_to_another(session, user):
             # Another account's session: never let it name their cart or conversation.
             raise SessionNotFound("Unknown or expired session id.", details={"sessionId": key})
     elif create and user is None:
