@@ -219,6 +219,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _on_auth(self, kind: str, payload: dict[str, Any]) -> None:
         """The first frame of an ``?auth=frame`` socket: a ticket or access token, else 4401."""
+        self.expiry.cancel()  # the auth deadline: this frame came in time, good or not
         ticket, token = payload.get("ticket"), payload.get("token")
         ticket, token = (ticket if isinstance(ticket, str) else ""), (token if isinstance(token, str) else "")
         user, expires_at, error = (
@@ -231,7 +232,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_AUTH_FAILED)
             return
         self.awaiting_auth = False
-        self.expiry.cancel()  # the auth deadline; _start schedules the token's own expiry
         self.scope["user"] = user
         await self._start(user, expires_at)
 
