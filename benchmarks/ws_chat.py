@@ -173,6 +173,9 @@ def main() -> int:
         "DB_CONN_MAX_AGE": "0",
         "DJANGO_SETTINGS_MODULE": "commerce.settings",
         "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
+        # Every simulated shopper connects from the loopback address: the per-address guest connect
+        # limit would refuse all but the first 20 (the per-session message limit stays on).
+        "CHAT_GUEST_CONNECTS_PER_MINUTE": "0",
     }
     py = sys.executable
     versions = service_versions(base_url, redis_url)

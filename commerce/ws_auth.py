@@ -5,7 +5,10 @@ without cookies either
 - asks ``POST /api/v1/auth/ws-ticket`` (signed in) for a ticket and connects with ``?ticket=``: the
   ticket is good for one connect within ``WS_TICKET_TTL_SECONDS`` and is kept in the shared cache only
   as a SHA-256 digest, so a URL that ends up in a log is worthless a minute later; or
-- passes its JWT access token as ``?token=`` (CONTRACT.md section 3; kept for existing clients).
+- passes its JWT access token as ``?token=`` (CONTRACT.md section 3; kept for existing clients); or
+- connects with ``?auth=frame`` and sends ``{"type": "auth", "payload": {"ticket"|"token": ...}}`` as
+  its first frame (the consumer checks it with :func:`user_for_credential`), so nothing secret is in
+  the URL even without a ticket.
 
 Either way the socket may live only as long as the credential behind it: ``scope["auth_expires_at"]``
 (epoch seconds, the access token's ``exp``) tells the consumer when to close it (code 4401). A
@@ -152,6 +155,18 @@ def _user_for_ticket(raw: str) -> tuple[Any, int | None]:
     return _active_user(grant.get("user")), expires_at
 
 
+async def user_for_credential(*, ticket: str = "", token: str = "") -> tuple[Any, int | None, str]:
+    """``(user, expires_at, "")`` for a good ticket (preferred when both are given) or access token,
+    else ``(None, None, error_code)`` (``invalid_ticket`` / ``invalid_token``)."""
+    if ticket:
+        user, expires_at = await _user_for_ticket(ticket[:_MAX_CREDENTIAL_CHARS])
+        error = "invalid_ticket"
+    else:
+        user, expires_at = await _user_for_token(token[:_MAX_CREDENTIAL_CHARS])
+        error = "invalid_token"
+    return (user, expires_at, "") if user is not None else (None, None, error)
+
+
 class JWTQueryAuthMiddleware(BaseMiddleware):
     """Sets ``scope["user"]`` from ``?ticket=`` or ``?token=``; without either the session's user stays."""
 
@@ -160,12 +175,7 @@ class JWTQueryAuthMiddleware(BaseMiddleware):
         ticket, token = params.get("ticket", ""), params.get("token", "")
         if ticket or token:
             scope = dict(scope)
-            if ticket:
-                user, expires_at = await _user_for_ticket(ticket[:_MAX_CREDENTIAL_CHARS])
-                error = "invalid_ticket"
-            else:
-                user, expires_at = await _user_for_token(token[:_MAX_CREDENTIAL_CHARS])
-                error = "invalid_token"
+            user, expires_at, error = await user_for_credential(ticket=ticket, token=token)
             if user is None:
                 scope["user"] = AnonymousUser()
                 scope["auth_error"] = error

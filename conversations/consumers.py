@@ -11,7 +11,9 @@ revoked (signed out everywhere, password changed, deactivated: ``credentials_rev
 ``auth.revoked`` event on the user's group). Chat messages are limited per socket, session and user
 (``chat_rate_check``): over the limit a message gets ``error`` ``rate_limited`` with ``retryAfter`` and
 the socket stays open. Guest connects are limited per client address: over it the client gets that
-error and the socket is closed with 4429.
+error and the socket is closed with 4429. With ``?auth=frame`` the client signs in with its first
+frame, ``{"type": "auth", "payload": {"ticket": ...}}`` (or ``"token"``), before anything else happens:
+the ``session`` event follows a good one; anything else, or nothing within 10 seconds, closes 4401.
 
 Addition to the contract: ``?history=N`` (1-50) asks for a ``history`` event ``{items: [{role, content,
 intent, createdAt, channel}]}`` (the REST history's items, oldest first) right after ``session``, so
@@ -42,7 +44,7 @@ from commerce.accounts.selectors import (
 from commerce.accounts.services import shopper_session_create, shopper_session_restore
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
-from commerce.ws_auth import client_address, query_params
+from commerce.ws_auth import client_address, query_params, user_for_credential
 from conversations import selectors
 from conversations.assistant.pipeline import respond_turn
 from conversations.assistant.reply import render_message_html, stream_chunks
@@ -60,8 +62,11 @@ CLOSE_RATE_LIMITED = 4429
 AUTH_ERROR_MESSAGES = {
     "invalid_token": "The access token is invalid or expired.",
     "invalid_ticket": "The socket ticket is unknown, expired or already used; ask for a new one.",
+    "auth_required": 'Send {"type": "auth", "payload": {"ticket": "..."}} (or "token") first.',
 }
 CLIENT_TYPES = ("message", "typing", "ping", "pong")
+# ``?auth=frame``: the client signs in with its first frame, within this many seconds.
+AUTH_FRAME_TIMEOUT_SECONDS = 10
 MAX_HISTORY_ON_CONNECT = 50
 
 
@@ -134,6 +139,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.groups_joined: list[str] = []
         self.heartbeat: asyncio.Task | None = None
         self.expiry: asyncio.Task | None = None
+        self.awaiting_auth = False
         await self.accept()
         auth_error = self.scope.get("auth_error")
         if auth_error:
@@ -149,6 +155,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_rate_limited(exc)
                 await self.close(code=CLOSE_RATE_LIMITED)
                 return
+        if user is None and query_params(self.scope).get("auth") == "frame":
+            # Nothing is set up (no session, no group, no `session` event) until the auth frame.
+            self.awaiting_auth = True
+            self.expiry = asyncio.create_task(self._close_at_expiry(time.time() + AUTH_FRAME_TIMEOUT_SECONDS))
+            return
+        await self._start(user, self.scope.get("auth_expires_at") if user is not None else None)
+
+    async def _start(self, user, expires_at: float | None) -> None:
+        """Names the shopper's session, joins its groups and sends ``session``: the socket is open."""
         params = query_params(self.scope)
         channel = params.get("channel", "web")
         self.chat_channel = channel if channel in ShopperSession.Channel.values else "web"
@@ -168,7 +183,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_event("history", {"items": await _recent_history(self.shopper, history_limit)})
         self.last_pong = asyncio.get_running_loop().time()
         self.heartbeat = asyncio.create_task(self._heartbeat())
-        expires_at = self.scope.get("auth_expires_at") if user is not None else None
         if expires_at is not None:
             self.expiry = asyncio.create_task(self._close_at_expiry(float(expires_at)))
 
@@ -212,7 +226,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("invalid_payload", '"payload" must be a JSON object.')
             return
         kind = data["type"]
-        if kind == "ping":
+        if self.awaiting_auth:
+            await self._on_auth(kind, payload)
+        elif kind == "ping":
             await self.send_event("pong", {})
         elif kind == "pong":
             self.last_pong = asyncio.get_running_loop().time()
@@ -224,6 +240,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(
                 "unknown_type", f"Unknown message type; use one of {', '.join(CLIENT_TYPES)}."
             )
+
+    async def _on_auth(self, kind: str, payload: dict[str, Any]) -> None:
+        """The first frame of an ``?auth=frame`` socket: a ticket or access token, else 4401."""
+        self.expiry.cancel()  # the auth deadline: this frame came in time, good or not
+        ticket, token = payload.get("ticket"), payload.get("token")
+        ticket, token = (ticket if isinstance(ticket, str) else ""), (token if isinstance(token, str) else "")
+        user, expires_at, error = (
+            await user_for_credential(ticket=ticket, token=token)
+            if kind == "auth" and (ticket or token)
+            else (None, None, "auth_required")
+        )
+        if user is None:
+            await self.send_error(error, AUTH_ERROR_MESSAGES[error])
+            await self.close(code=CLOSE_AUTH_FAILED)
+            return
+        self.awaiting_auth = False
+        self.scope["user"] = user
+        await self._start(user, expires_at)
 
     async def _on_message(self, payload: dict[str, Any]) -> None:
         try:
@@ -312,7 +346,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _close_at_expiry(self, expires_at: float) -> None:
         await asyncio.sleep(max(0.0, expires_at - time.time()))
-        await self.send_error("token_expired", "The access token has expired; reconnect with a new one.")
+        if self.awaiting_auth:
+            await self.send_error("auth_timeout", "No auth frame came in time; reconnect and send it first.")
+        else:
+            await self.send_error("token_expired", "The access token has expired; reconnect with a new one.")
         await self.close(code=CLOSE_AUTH_FAILED)
 
     async def send_rate_limited(self, exc: RateLimited) -> None:

@@ -241,6 +241,81 @@ def test_an_unknown_ticket_is_refused():
     assert closed["code"] == 4401
 
 
+# --- the first frame as login (?auth=frame) --------------------------------------------------
+
+
+async def _open_pending(path: str = "/ws/chat/?auth=frame"):
+    from channels.testing import WebsocketCommunicator
+
+    from commerce.asgi import application
+
+    socket = WebsocketCommunicator(application, path, headers=[ORIGIN])
+    connected, _ = await socket.connect(timeout=TIMEOUT)
+    assert connected
+    assert await socket.receive_nothing(timeout=0.2)  # no `session` before the auth frame
+    return socket
+
+
+@pytest.mark.parametrize("credential", ["ticket", "token"])
+def test_an_auth_first_frame_opens_the_socket_as_its_user(auth_client, credential):
+    value = (
+        auth_client.post("/api/v1/auth/ws-ticket").json()["ticket"]
+        if credential == "ticket"
+        else _token(auth_client.user)
+    )
+
+    async def scenario():
+        socket = await _open_pending()
+        await send(socket, "auth", {credential: value})
+        first = await socket.receive_json_from(timeout=TIMEOUT)
+        await send(socket, "message", {"content": "hello"})
+        await receive_until(socket, "response")
+        await socket.disconnect()
+        return first
+
+    first = run(scenario())
+    assert first["type"] == "session"
+    assert ShopperSession.objects.get(key=first["payload"]["sessionId"]).user == auth_client.user
+    assert Conversation.objects.get(user=auth_client.user).messages.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "message", "payload": {"content": "hello"}}, "auth_required"),
+        ({"type": "auth", "payload": {}}, "auth_required"),
+        ({"type": "auth", "payload": {"token": "not-a-jwt"}}, "invalid_token"),
+        ({"type": "auth", "payload": {"ticket": "made-up"}}, "invalid_ticket"),
+    ],
+)
+def test_an_auth_frame_socket_without_a_good_first_frame_is_closed_and_saves_nothing(frame, code):
+    async def scenario():
+        socket = await _open_pending()
+        await socket.send_json_to(frame)
+        error = await socket.receive_json_from(timeout=TIMEOUT)
+        return error, await _closed(socket)
+
+    error, closed = run(scenario())
+    assert (error["payload"]["code"], closed["code"]) == (code, 4401)
+    assert not ShopperSession.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_an_auth_frame_socket_is_closed_when_no_frame_comes_in_time(monkeypatch):
+    from conversations import consumers
+
+    monkeypatch.setattr(consumers, "AUTH_FRAME_TIMEOUT_SECONDS", 0.3)
+
+    async def scenario():
+        socket = await _open_pending()
+        error = await socket.receive_json_from(timeout=TIMEOUT)
+        return error, await _closed(socket)
+
+    error, closed = run(scenario())
+    assert (error["payload"]["code"], closed["code"]) == ("auth_timeout", 4401)
+    assert not ShopperSession.objects.exists()
+
+
 # --- chat rate limits --------------------------------------------------------------------------
 
 
