@@ -219,6 +219,7 @@ def test_shadow_mode_answers_with_the_rules_and_stores_the_models_plan_beside_th
     fake_llm, guest, running_shoes, settings, django_capture_on_commit_callbacks
 ):
     settings.LLM_DECISION_POLICY = "shadow"
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the worker's part, run here (the Redis pass has a broker)
     fake_llm.script(tool_calls(call("search_products", {"query": "running shoes"}), call("nope", {})))
     with django_capture_on_commit_callbacks(execute=False) as after_commit:
         reply = ask(guest, "show me running shoes")

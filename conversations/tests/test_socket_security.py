@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
@@ -84,7 +85,8 @@ def _page_cookie(user: User) -> bytes:
     django_session = client.session
     django_session[PAGE_SESSION_KEY] = page_session.key
     django_session.save()
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
+    name = django_settings.SESSION_COOKIE_NAME  # __Host-sessionid where session cookies are Secure
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 # --- token expiry, revocation, deactivation ------------------------------------------------------
@@ -516,7 +518,6 @@ def test_the_purge_runs_on_the_beat_schedule():
 
 @pytest.mark.redis
 def test_revocation_and_rate_limits_go_through_redis(settings, frozen_window):
-    from django.conf import settings as django_settings
 
     assert django_settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert (
