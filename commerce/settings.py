@@ -169,6 +169,39 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
+_VOICE_SCAN_INTERVAL_SECONDS = max(5, env.int("VOICE_RECOVERY_SCAN_INTERVAL_SECONDS", default=30))
+# Every periodic task, in one place. Run exactly one beat process; each entry
+# expires so a run that waited longer than its period is dropped instead of piling up.
+CELERY_BEAT_SCHEDULE = {
+    # Expired idempotency keys are ignored on use anyway; this only keeps the table small.
+    "orders-purge-idempotency-records": {
+        "task": "orders.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 30 * 60},
+    },
+    "conversations-summarize-idle": {
+        "task": "conversations.summarize_idle",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 10 * 60},
+    },
+    "conversations-purge-unused-guest-sessions": {
+        "task": "conversations.purge_unused_guest_sessions",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 9 * 60},
+    },
+    "memory-cleanup": {
+        "task": "memory.cleanup",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 6 * 3600},
+    },
+    # The task itself checks VOICE_RECOVERY_SCHEDULER_ENABLED (environment or admin), so staff can switch
+    # scanning at run time; a scan that waited longer than one interval is superseded by the next.
+    "voice-recovery-scan": {
+        "task": "voice.recovery_scan",
+        "schedule": timedelta(seconds=_VOICE_SCAN_INTERVAL_SECONDS),
+        "options": {"expires": _VOICE_SCAN_INTERVAL_SECONDS},
+    },
+}
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

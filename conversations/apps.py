@@ -13,22 +13,3 @@ class ConversationsConfig(AppConfig):
         shopper_signed_in.connect(on_shopper_signed_in, dispatch_uid="conversations.join_on_sign_in")
         history_forgotten.connect(on_history_forgotten, dispatch_uid="conversations.skip_forgotten_history")
         credentials_revoked.connect(on_credentials_revoked, dispatch_uid="conversations.close_sockets")
-        self._schedule_beat()
-
-    def _schedule_beat(self) -> None:
-        from datetime import timedelta
-
-        from commerce.celery import app
-
-        schedule = dict(app.conf.beat_schedule or {})
-        schedule["conversations-summarize-idle"] = {
-            "task": "conversations.summarize_idle",
-            "schedule": timedelta(minutes=15),
-            "options": {"expires": 10 * 60},
-        }
-        schedule["conversations-purge-unused-guest-sessions"] = {
-            "task": "conversations.purge_unused_guest_sessions",
-            "schedule": timedelta(minutes=10),
-            "options": {"expires": 9 * 60},
-        }
-        app.conf.beat_schedule = schedule

@@ -43,16 +43,3 @@ def on_order_placed(sender: Any, order: Any = None, **kwargs: Any) -> None:
     memory_record_signal(
         user_id=order.user_id, product_ids=product_ids, signal="purchase", event_key=f"order:{order.pk}"
     )
-
-
-def on_order_line_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    """Fallback while orders sends no ``order_placed``: each new order line is a purchase."""
-    if not created or raw:
-        return
-    user_id = instance.order.user_id
-    product_id = _line_product_id(instance)
-    if user_id is None or product_id is None:
-        return
-    memory_record_signal(
-        user_id=user_id, product_ids=[product_id], signal="purchase", event_key=f"orderline:{instance.pk}"
-    )

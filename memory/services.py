@@ -430,18 +430,12 @@ def interaction_summary_schedule(
     """:func:`interaction_summary_record` off the request path (a task after commit). False for guests."""
     if not _require_user(user):
         return False
-    from memory.tasks import record_summary_task, send
+    from commerce.celery import enqueue
+    from memory.tasks import record_summary_task
 
     user_id = user.pk
-    transaction.on_commit(
-        lambda: send(
-            record_summary_task,
-            user_id=user_id,
-            conversation_label=conversation_label,
-            text=text,
-            channel=channel,
-        )
-    )
+    summary = {"user_id": user_id, "conversation_label": conversation_label, "text": text, "channel": channel}
+    transaction.on_commit(lambda: enqueue(record_summary_task, kwargs=summary))
     return True
 
 
@@ -465,20 +459,18 @@ def memory_record_signal(
     ids = sorted({int(p) for p in product_ids if str(p).isdigit()})
     if user_id is None or not ids:
         return False
-    from memory.tasks import apply_signal_task, send
+    from commerce.celery import enqueue
+    from memory.tasks import apply_signal_task
 
     key = event_key or f"{signal}:{uuid.uuid4().hex}"
-    occurred_at = timezone.now().isoformat()
-    transaction.on_commit(
-        lambda: send(
-            apply_signal_task,
-            user_id=user_id,
-            product_ids=ids,
-            signal=signal,
-            event_key=key[:64],
-            occurred_at=occurred_at,
-        )
-    )
+    payload = {
+        "user_id": user_id,
+        "product_ids": ids,
+        "signal": signal,
+        "event_key": key[:64],
+        "occurred_at": timezone.now().isoformat(),
+    }
+    transaction.on_commit(lambda: enqueue(apply_signal_task, kwargs=payload))
     return True
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from celery import shared_task
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError
 
@@ -19,14 +18,6 @@ from memory import services
 
 # IntegrityError: two first signals for one shopper racing to create a row; the retry finds it.
 RETRY = {"autoretry_for": (OperationalError, IntegrityError), "retry_backoff": True, "max_retries": 5}
-
-
-def send(task, **kwargs) -> None:
-    """Queues ``task``; runs it right here when Celery is eager (the embedded run, tests)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        task.apply(kwargs=kwargs)
-    else:
-        task.apply_async(kwargs=kwargs)
 
 
 @shared_task(name="memory.apply_signal", acks_late=True, **RETRY)

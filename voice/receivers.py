@@ -38,9 +38,3 @@ def on_order_placed(sender: Any, order: Any = None, **kwargs: Any) -> None:
     """Receiver of ``orders.signals.order_placed``."""
     if order is not None:
         record_order_for_attribution(order)
-
-
-def on_order_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    """Fallback receiver of ``post_save`` on ``orders.Order`` while orders sends no ``order_placed``."""
-    if created and not kwargs.get("raw"):
-        record_order_for_attribution(instance)

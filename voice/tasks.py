@@ -22,6 +22,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, connection
 
+from commerce.celery import enqueue
 from commerce.errors import DomainError
 from voice import services
 from voice.selectors import VoiceConfig, voice_config, webhook_secret
@@ -34,16 +35,7 @@ DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_re
 
 def send(task, args: tuple = (), *, countdown: int | None = None, config: VoiceConfig | None = None) -> None:
     """Queues ``task`` on VOICE_CELERY_QUEUE (default: Celery's default queue); runs it here when eager."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        task.apply(args)
-        return
-    options = {}
-    queue = (config or voice_config()).celery_queue
-    if queue:
-        options["queue"] = queue
-    if countdown:
-        options["countdown"] = countdown
-    task.apply_async(args, **options)
+    enqueue(task, args=args, queue=(config or voice_config()).celery_queue, countdown=countdown)
 
 
 @shared_task(name="voice.recovery_scan", acks_late=True, **DB_RETRY)
