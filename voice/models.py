@@ -204,7 +204,7 @@ def validate_backoff_csv(value: str) -> None:
 
 
 def validate_script_template(value: str) -> None:
-    from voice.services import script_render_text
+    from voice.scripts import script_render_text
 
     try:
         script_render_text(

@@ -135,6 +135,11 @@ def simulated_callback_body(call_id: str, request: CallRequest) -> dict[str, Any
     }
 
 
+# How the simulator's callback reaches the site later: set once by ``VoiceConfig.ready`` (to the Celery
+# task of ``voice.tasks``), so providers know nothing of Celery. Takes the body and the config.
+simulator_callback_scheduler: Callable[..., None] | None = None
+
+
 class SimulatorProvider:
     """Answers like SuperU, then has a signed callback delivered to the site (see voice.tasks)."""
 
@@ -144,15 +149,16 @@ class SimulatorProvider:
         self.config = config
 
     def place_call(self, request: CallRequest) -> ProviderCall:
-        from voice.tasks import simulator_callback_schedule
-
+        schedule = simulator_callback_scheduler
+        if schedule is None:
+            raise ProviderError("The simulator has no way to deliver its callback (voice app not ready).")
         call_id = f"sim-{uuid.uuid4()}"
         body = json.dumps(simulated_callback_body(call_id, request), separators=(",", ":"))
         logger.info("voice simulator: call %s to %s accepted", call_id, request.to)
         return ProviderCall(
             call_id=call_id,
             raw={"call_uuid": call_id, "status": "queued"},
-            on_recorded=lambda: simulator_callback_schedule(body=body, config=self.config),
+            on_recorded=lambda: schedule(body=body, config=self.config),
         )
 
 

@@ -49,6 +49,7 @@ from voice.models import (
     VoiceSettings,
 )
 from voice.providers import CallRequest, ProviderError, VoiceProvider, provider_for
+from voice.scripts import script_render_text
 from voice.selectors import VoiceConfig, voice_config
 
 logger = logging.getLogger(__name__)
@@ -68,18 +69,6 @@ class SignatureRejected(DomainError):
 
 
 # --- Scripts -------------------------------------------------------------------------------------
-class _KeepUnknown(dict):
-    """Unknown ``{placeholders}`` stay as written instead of failing the call."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def script_render_text(*, template: str, name: str, store: str, items: str, total: str, code: str) -> str:
-    values = _KeepUnknown(name=name, store=store, items=items, total=total, code=code)
-    return template.format_map(values)
-
-
 def _describe_items(totals, limit: int = 3) -> str:
     parts = [f"{lt.line.quantity} x {lt.line.variant.product.name}" for lt in totals.lines[:limit]]
     rest = len(totals.lines) - limit
