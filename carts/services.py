@@ -13,13 +13,28 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from carts.errors import (
+    CartLineNotFound,
+    DiscountCodeRequired,
+    DiscountExhausted,
+    DiscountExpired,
+    DiscountInvalid,
+    DiscountMinSubtotal,
+    DiscountNotStarted,
+    InsufficientStock,
+    InvalidQuantity,
+    LineQuantityLimit,
+    OptionRequired,
+    SessionRequired,
+    VariantNotFound,
+    VariantProductMismatch,
+)
 from carts.models import Cart, CartLine, Discount
 from carts.selectors import cart_totals, cart_with_lines
 from catalog.models import Variant
 from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
-from commerce.errors import DomainError, InvalidInput, NotFound
 from commerce.money import money_str
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
@@ -43,9 +58,7 @@ def _touch(cart: Cart) -> None:
 def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
     """The shopper's open cart, created on first use (a user's when signed in, else the session's)."""
     if shopper is None or (shopper.user is None and shopper.session is None):
-        raise InvalidInput(
-            "No shopper to hold a cart: sign in or send a session id.", code="session_required"
-        )
+        raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
     owner = _owner_filter(shopper)
     cart = Cart.objects.filter(**owner).first()
     if cart is not None:
@@ -80,9 +93,8 @@ def discount_record_use(*, discount: Discount) -> None:
             .update(times_used=F("times_used") + 1)
         )
         if updated != 1:
-            raise DomainError(
+            raise DiscountExhausted(
                 f"Discount code {discount.code} has been used up.",
-                code="discount_exhausted",
                 details={"code": discount.code},
             )
         discount.refresh_from_db(fields=["times_used"])
@@ -105,32 +117,25 @@ def _as_pk(value: int | str | None) -> int | None:
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> int:
     low = 0 if allow_zero else 1
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not low <= quantity <= MAX_LINE:
-        raise InvalidInput(
+        raise InvalidQuantity(
             f"Quantity must be a whole number from {low} to {MAX_LINE}.",
-            code="invalid_quantity",
             details={"quantity": quantity, "min": low, "max": MAX_LINE},
         )
     return quantity
 
 
-def _variant_label(variant: Variant) -> str:
-    options = " ".join(part for part in (variant.size, variant.color) if part)
-    return f"{variant.product.name} ({options})" if options else variant.product.name
-
-
 def _check_stock(variant: Variant, wanted: int, *, in_cart: int) -> None:
     if wanted <= variant.stock:
         return
-    label = _variant_label(variant)
+    label = variant.label
     if variant.stock == 0:
         message = f"{label} is sold out."
     elif in_cart:
         message = f"Only {variant.stock} of {label} left and you already have {in_cart} in your cart."
     else:
         message = f"Only {variant.stock} of {label} left."
-    raise DomainError(
+    raise InsufficientStock(
         message,
-        code="insufficient_stock",
         details={"variantId": str(variant.pk), "available": variant.stock, "inCart": in_cart},
     )
 
@@ -140,10 +145,9 @@ def _line_total_allowed(variant: Variant, *, in_cart: int, adding: int) -> int:
     past the per-line limit, or past the stock."""
     wanted = in_cart + adding
     if wanted > MAX_LINE:
-        raise DomainError(
-            f"At most {MAX_LINE} of one item per order: you have {in_cart} of {_variant_label(variant)}, "
+        raise LineQuantityLimit(
+            f"At most {MAX_LINE} of one item per order: you have {in_cart} of {variant.label}, "
             f"so you can add {MAX_LINE - in_cart} more.",
-            code="line_quantity_limit",
             details={"inCart": in_cart, "max": MAX_LINE},
         )
     _check_stock(variant, wanted, in_cart=in_cart)
@@ -167,9 +171,7 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine]:
     )
     line = cart.lines.select_related("variant__product").filter(pk=pk).first() if cart is not None else None
     if line is None:
-        raise NotFound(
-            "No such line in your cart.", code="cart_line_not_found", details={"itemId": str(line_id)}
-        )
+        raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})
     return cart, line
 
 
@@ -188,15 +190,13 @@ def cart_add_item(
         else None
     )
     if variant is None:
-        raise NotFound(
+        raise VariantNotFound(
             "That product option is not available.",
-            code="variant_not_found",
             details={"variantId": str(variant_id)},
         )
     if product_id is not None and _as_pk(product_id) != variant.product_id:
-        raise InvalidInput(
+        raise VariantProductMismatch(
             "The variant does not belong to that product.",
-            code="variant_product_mismatch",
             details={"productId": str(product_id), "variantId": str(variant_id)},
         )
     with transaction.atomic():
@@ -238,9 +238,8 @@ def _option_not_made(product, variants: list[Variant], *, size: str, color: str,
         offer = f" In {known_color} it comes in {', '.join(sizes)}."
     else:
         offer = f" It comes in {', '.join(colors)}." if colors else ""
-    return NotFound(
+    return VariantNotFound(
         f"{product.name} does not come in {asked}.{offer}",
-        code="variant_not_found",
         details={"productId": str(product.pk), "sizes": sizes, "colors": colors},
     )
 
@@ -262,15 +261,14 @@ def cart_change_option(
     made in, or without the stock, changes nothing.
     """
     if not (size or color or variant_id):
-        raise InvalidInput("Choose the size or colour to change to.", code="option_required")
+        raise OptionRequired("Choose the size or colour to change to.")
     with transaction.atomic():
         cart, line = _owned_line(shopper, line_id)
         current = line.variant
         product = current.product
         if not product.is_active:
-            raise NotFound(
+            raise VariantNotFound(
                 f"{product.name} is no longer sold.",
-                code="variant_not_found",
                 details={"productId": str(product.pk)},
             )
         variants = list(Variant.objects.filter(product=product).order_by("pk"))
@@ -278,9 +276,8 @@ def cart_change_option(
             chosen = _as_pk(variant_id)
             target = next((v for v in variants if v.pk == chosen), None)
             if target is None:
-                raise NotFound(
+                raise VariantNotFound(
                     f"That option is not one of {product.name}'s.",
-                    code="variant_not_found",
                     details={"variantId": str(variant_id), "productId": str(product.pk)},
                 )
         else:
@@ -329,31 +326,25 @@ def _usable_discount(code: str, *, subtotal: Decimal) -> Discount:
     """The discount named ``code`` if it applies to a cart of ``subtotal`` now, else why not."""
     code = (code or "").strip()
     if not code:
-        raise InvalidInput("Enter a discount code.", code="discount_code_required")
+        raise DiscountCodeRequired("Enter a discount code.")
     discount = Discount.objects.filter(code__iexact=code).first()
     if discount is None or not discount.is_active:
-        raise DomainError(
+        raise DiscountInvalid(
             f"{code.upper()} is not a valid discount code.",
-            code="discount_invalid",
             details={"code": code.upper()},
         )
     now = timezone.now()
     details = {"code": discount.code}
     if discount.starts_at > now:
-        raise DomainError(
-            f"Code {discount.code} is not valid yet.", code="discount_not_started", details=details
-        )
+        raise DiscountNotStarted(f"Code {discount.code} is not valid yet.", details=details)
     if discount.ends_at is not None and now >= discount.ends_at:
-        raise DomainError(f"Code {discount.code} has expired.", code="discount_expired", details=details)
+        raise DiscountExpired(f"Code {discount.code} has expired.", details=details)
     if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
-        raise DomainError(
-            f"Code {discount.code} has been used up.", code="discount_exhausted", details=details
-        )
+        raise DiscountExhausted(f"Code {discount.code} has been used up.", details=details)
     if subtotal < discount.min_subtotal:
-        raise DomainError(
+        raise DiscountMinSubtotal(
             f"Code {discount.code} needs a subtotal of at least {money_str(discount.min_subtotal)}; "
             f"yours is {money_str(subtotal)}.",
-            code="discount_min_subtotal",
             details={
                 **details,
                 "minSubtotal": money_str(discount.min_subtotal),

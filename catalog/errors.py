@@ -1,6 +1,6 @@
 """Catalog error codes (raised by services and selectors, rendered by each door)."""
 
-from commerce.errors import InvalidInput, NotFound
+from commerce.errors import Conflict, InvalidInput, NotFound
 
 
 class ProductNotFound(NotFound):
@@ -11,6 +11,13 @@ class CatalogRecordInvalid(InvalidInput):
     """A record of an import file is invalid; ``details`` holds ``record``, ``sku`` and ``field``."""
 
     code = "invalid_catalog_record"
+
+
+class InsufficientStock(Conflict):
+    """Less stock than wanted (a cart line, a checkout); one code and one status (409: the shared stock
+    changed or is short) for every door. ``details``: ``variantId`` and, from carts, ``available``."""
+
+    code = "insufficient_stock"
 
 
 class InvalidSearch(InvalidInput):

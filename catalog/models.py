@@ -119,6 +119,12 @@ class Variant(models.Model):
         return f"{self.product.name} ({self.size} {self.color}) [{self.sku}]"
 
     @property
+    def label(self) -> str:
+        """How shoppers read a variant everywhere: "Cloud Hoodie (size M, black)"."""
+        options = [part for part in (f"size {self.size}" if self.size else "", self.color) if part]
+        return f"{self.product.name} ({', '.join(options)})" if options else self.product.name
+
+    @property
     def in_stock(self) -> bool:
         return self.stock > 0
 

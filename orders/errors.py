@@ -4,6 +4,7 @@ The codes are part of the public contract (API clients and the assistant branch 
 lives here once instead of as a string literal at every raise.
 """
 
+from catalog.errors import InsufficientStock  # noqa: F401  (raised by checkout; catalog owns stock)
 from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
@@ -19,13 +20,6 @@ class IllegalTransition(DomainError):
 
 class CartEmpty(DomainError):
     code = "cart_empty"
-
-
-class InsufficientStock(DomainError):
-    """Less stock than the cart wants; ``details["variantId"]`` names the variant."""
-
-    status_code = 409
-    code = "insufficient_stock"
 
 
 class DiscountInvalid(DomainError):

@@ -67,7 +67,7 @@ def test_adding_more_than_stock_is_refused_naming_what_is_left(guest):
     with pytest.raises(DomainError) as exc:
         cart_add_item(shopper=guest, variant_id=variant.pk, quantity=4)
     assert exc.value.code == "insufficient_stock"
-    assert "Only 3 of Trail Runner (10 black) left" in exc.value.message
+    assert "Only 3 of Trail Runner (size 10, black) left" in exc.value.message
     assert exc.value.details["available"] == 3
     assert not CartLine.objects.exists()
 

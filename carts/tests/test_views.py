@@ -52,7 +52,7 @@ def test_add_with_htmx_answers_feedback_and_the_badge_out_of_band(client, varian
 
 def test_add_refusals_are_shown_not_raised(client, variant):
     r = client.post("/cart/add/", {"variant_id": variant.pk, "quantity": "9"}, **HTMX)
-    assert r.status_code == 200 and b"Only 5 of Trail Runner (10 black) left" in r.content
+    assert r.status_code == 200 and b"Only 5 of Trail Runner (size 10, black) left" in r.content
     sold_out = VariantFactory(stock=0)
     r = client.post("/cart/add/", {"variant_id": sold_out.pk}, **HTMX)
     assert b"sold out" in r.content
@@ -216,7 +216,7 @@ def test_a_lines_size_and_colour_menu_moves_it_to_another_option(client, variant
     assert [(li.variant_id, li.quantity) for li in CartLine.objects.all()] == [(other.pk, 2)]
 
     r = client.post(f"/cart/lines/{line.pk}/option/", {"variant": sold_out.pk}, **HTMX)
-    assert "Trail Runner (12 black) is sold out." in r.content.decode()
+    assert "Trail Runner (size 12, black) is sold out." in r.content.decode()
     foreign = VariantFactory(stock=5)
     r = client.post(f"/cart/lines/{line.pk}/option/", {"variant": foreign.pk}, follow=True)
     assert "That option is not one of Trail Runner&#x27;s." in r.content.decode()  # without htmx: a message

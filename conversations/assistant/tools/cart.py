@@ -267,7 +267,7 @@ def add_to_cart(
     cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
     line = CartLine.objects.get(cart=cart, variant=variant)
     ctx.state.last_cart_line_id = line.pk
-    label = variant_label(variant)
+    label = variant.label
     return ToolResult(
         SUCCEEDED,
         f"Added {quantity} x {label} to the cart.",
@@ -275,11 +275,6 @@ def add_to_cart(
         cart=cart,
         suggestions=["Show my cart", "Checkout"],
     )
-
-
-def variant_label(variant: Variant) -> str:
-    bits = [b for b in (f"size {variant.size}" if variant.size else "", variant.color) if b]
-    return f"{variant.product.name}" + (f" ({', '.join(bits)})" if bits else "")
 
 
 # --- cart lines ----------------------------------------------------------------------------------
@@ -322,7 +317,7 @@ def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
                     SKIPPED,
                     f"Several cart lines match {phrase}.",
                     text=f"Several items in your cart match {phrase}: "
-                    + "; ".join(variant_label(x.variant) for x in top)
+                    + "; ".join(x.variant.label for x in top)
                     + ". Which one?",
                 )
             )
@@ -377,7 +372,7 @@ def update_cart_quantity(
     )
     cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
     ctx.state.last_cart_line_id = line.pk if quantity else None
-    label = variant_label(line.variant)
+    label = line.variant.label
     return ToolResult(SUCCEEDED, f"Set {label} to {quantity}.", cart=cart, suggestions=["Show my cart"])
 
 
@@ -407,7 +402,7 @@ def change_cart_option(
     line = _resolve_line(
         ctx, given(ordinal=ordinal, reference=reference, product=product, brand=brand, category=category)
     )
-    before = variant_label(line.variant)
+    before = line.variant.label
     cart, changed = cart_change_option(shopper=ctx.shopper, line_id=line.pk, size=to_size, color=to_color)
     ctx.state.last_cart_line_id = changed.pk
     if changed.variant_id == line.variant_id:
@@ -415,7 +410,7 @@ def change_cart_option(
     merged = f" (now {changed.quantity} in your cart)" if changed.pk != line.pk else ""
     return ToolResult(
         SUCCEEDED,
-        f"Changed {before} to {variant_label(changed.variant)}{merged}.",
+        f"Changed {before} to {changed.variant.label}{merged}.",
         cart=cart,
         suggestions=["Show my cart"],
     )
@@ -464,7 +459,7 @@ def adjust_cart_quantity(
     quantity = line.quantity * int(factor) if factor else max(line.quantity + int(delta), 0)
     cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=quantity)
     ctx.state.last_cart_line_id = line.pk if quantity else None
-    label = variant_label(line.variant)
+    label = line.variant.label
     detail = f"{label} is now {quantity}." if quantity else f"Removed {label}."
     return ToolResult(SUCCEEDED, detail, cart=cart, suggestions=["Show my cart"])
 
@@ -499,7 +494,7 @@ def remove_from_cart(
     cart = cart_remove_line(shopper=ctx.shopper, line_id=line.pk)
     if ctx.state.last_cart_line_id == line.pk:
         ctx.state.last_cart_line_id = None
-    return ToolResult(SUCCEEDED, f"Removed {variant_label(line.variant)} from the cart.", cart=cart)
+    return ToolResult(SUCCEEDED, f"Removed {line.variant.label} from the cart.", cart=cart)
 
 
 @tool(
@@ -526,8 +521,7 @@ def cart_summary(cart: Cart | None) -> str:
     if not totals.lines:
         return "Your cart is empty."
     rows = [
-        f"- {lt.line.quantity} x {variant_label(lt.line.variant)}: ${money_str(lt.line_total)}"
-        for lt in totals.lines
+        f"- {lt.line.quantity} x {lt.line.variant.label}: ${money_str(lt.line_total)}" for lt in totals.lines
     ]
     text = "Your cart:\n" + "\n".join(rows)
     if cart.discount is not None:
