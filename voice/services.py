@@ -32,9 +32,25 @@ from django.utils import timezone
 
 from carts.models import Cart
 from carts.selectors import cart_totals, cart_with_lines
-from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
+from commerce.errors import DomainError
 from commerce.money import money_str, quantize
 from voice import selectors
+from voice.errors import (
+    IllegalTransition,
+    InvalidTimestamp,
+    MalformedBody,
+    MalformedJson,
+    MissingSignature,
+    NoAttemptsLeft,
+    RecoveryCartGone,
+    RecoveryCodeExhausted,
+    RecoveryCodeNotFound,
+    RecoveryJobNotFound,
+    SignatureRejected,
+    StaleTimestamp,
+    UnknownCall,
+    WebhookNotConfigured,
+)
 from voice.guardrails import Action, guardrails_check
 from voice.models import (
     AttemptStatus,
@@ -57,15 +73,6 @@ logger = logging.getLogger(__name__)
 RECOVERY_CODE_TTL = timedelta(days=7)
 # Failure-ratio alerts need a few calls first: one failed call out of one is not a trend.
 ALERT_MIN_FINISHED_ATTEMPTS = 5
-
-
-class IllegalTransition(Conflict):
-    code = "illegal_transition"
-
-
-class SignatureRejected(DomainError):
-    status_code = 401
-    code = "invalid_signature"
 
 
 # --- Scripts -------------------------------------------------------------------------------------
@@ -112,7 +119,7 @@ def _locked_job(job_id: int) -> RecoveryJob:
             RecoveryJob.objects.select_for_update(of=("self",)).select_related("user", "cart").get(pk=job_id)
         )
     except RecoveryJob.DoesNotExist:
-        raise NotFound("No such recovery job.", code="recovery_job_not_found") from None
+        raise RecoveryJobNotFound("No such recovery job.") from None
 
 
 def _move(job: RecoveryJob, state: str, **fields: Any) -> RecoveryJob:
@@ -167,7 +174,7 @@ def job_begin_call(
     with transaction.atomic():
         job = _locked_job(job_id)
         if job.cart is None:
-            raise Conflict("The job has no cart any more.", code="recovery_cart_gone")
+            raise RecoveryCartGone("The job has no cart any more.")
         number = job.attempts + 1
         code = _recovery_code_for(job, now=now)
         script, _ = script_for_job(
@@ -203,9 +210,7 @@ def job_schedule_retry(*, job_id: int, error: str, now: datetime, config: VoiceC
     with transaction.atomic():
         job = _locked_job(job_id)
         if job.attempts >= config.max_attempts_per_cart:
-            raise IllegalTransition(
-                "No attempts left: the job must be dead-lettered.", code="no_attempts_left"
-            )
+            raise NoAttemptsLeft("No attempts left: the job must be dead-lettered.")
         delay = config.backoff_for(job.attempts)
         return _move(job, JobState.RETRYING, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
 
@@ -329,7 +334,7 @@ def _recovery_code_for(job: RecoveryJob, *, now: datetime) -> RecoveryCode:
                 )
         except IntegrityError:
             continue
-    raise Conflict("Could not allocate a recovery code.", code="recovery_code_exhausted")
+    raise RecoveryCodeExhausted("Could not allocate a recovery code.")
 
 
 def job_attempt_begin(
@@ -516,23 +521,18 @@ def callback_verify(
     config = config or voice_config()
     secret = selectors.webhook_secret(config)
     if not secret:
-        raise SignatureRejected(
-            "Callbacks are refused: SUPERU_WEBHOOK_SECRET is not set.", code="webhook_not_configured"
-        )
+        raise WebhookNotConfigured("Callbacks are refused: SUPERU_WEBHOOK_SECRET is not set.")
     if not signature or not timestamp:
-        raise SignatureRejected(
+        raise MissingSignature(
             "Send X-SuperU-Signature and X-SuperU-Timestamp (or X-Signature and X-Timestamp).",
-            code="missing_signature",
         )
     try:
         sent_at = int(timestamp.strip())
     except ValueError:
-        raise SignatureRejected(
-            "The timestamp is not a whole number of seconds.", code="invalid_timestamp"
-        ) from None
+        raise InvalidTimestamp("The timestamp is not a whole number of seconds.") from None
     now = time.time() if now is None else now
     if abs(now - sent_at) > config.superu_webhook_tolerance_seconds:
-        raise SignatureRejected("The timestamp is too far from now.", code="stale_timestamp")
+        raise StaleTimestamp("The timestamp is too far from now.")
     expected = callback_signature(secret=secret, timestamp=timestamp.strip(), body=body)
     given = signature.strip().lower().removeprefix("sha256=")
     if not hmac.compare_digest(expected.encode(), given.encode()):
@@ -552,26 +552,24 @@ def callback_parse(body: bytes) -> CallbackPayload:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("The body is not valid JSON.", code="malformed_json") from None
+        raise MalformedJson("The body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise InvalidInput("The body must be a JSON object.", code="malformed_body")
+        raise MalformedBody("The body must be a JSON object.")
     call_uuid, status = data.get("call_uuid"), data.get("status")
     if not isinstance(call_uuid, str) or not call_uuid.strip():
-        raise InvalidInput("call_uuid is required.", code="malformed_body", details={"field": "call_uuid"})
+        raise MalformedBody("call_uuid is required.", details={"field": "call_uuid"})
     if not isinstance(status, str) or status.strip().lower() not in (
         COMPLETED_STATUSES | FAILED_STATUSES | PROGRESS_STATUSES
     ):
-        raise InvalidInput(
-            "status is missing or unknown.", code="malformed_body", details={"field": "status"}
-        )
+        raise MalformedBody("status is missing or unknown.", details={"field": "status"})
     duration = data.get("duration_seconds")
     if duration is not None and (
         isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0
     ):
-        raise InvalidInput("duration_seconds must be a number.", code="malformed_body")
+        raise MalformedBody("duration_seconds must be a number.")
     outcome, summary = data.get("outcome") or "", data.get("summary") or ""
     if not isinstance(outcome, str) or not isinstance(summary, str):
-        raise InvalidInput("outcome and summary must be strings.", code="malformed_body")
+        raise MalformedBody("outcome and summary must be strings.")
     return CallbackPayload(
         call_uuid=call_uuid.strip(),
         status=status.strip().lower(),
@@ -591,7 +589,7 @@ def callback_apply(*, body: bytes, now: datetime | None = None) -> str:
     with transaction.atomic():
         attempt = CallAttempt.objects.select_for_update().filter(provider_call_id=payload.call_uuid).first()
         if attempt is None:
-            raise NotFound("No call with this call_uuid.", code="unknown_call")
+            raise UnknownCall("No call with this call_uuid.")
         _, created = CallbackReceipt.objects.get_or_create(
             provider_call_id=payload.call_uuid,
             body_sha256=digest,
@@ -707,7 +705,7 @@ def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Red
     now = now or timezone.now()
     found = selectors.recovery_code_lookup(code, now=now)
     if found is None or found.user_id != getattr(user, "pk", None):
-        raise NotFound("That recovery code is unknown or has expired.", code="recovery_code_not_found")
+        raise RecoveryCodeNotFound("That recovery code is unknown or has expired.")
     shopper = Shopper(user=user, session=None)
     restored = 0
     with transaction.atomic():
