@@ -8,13 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import ranking
 from catalog.forms import search_kwargs_from_api
+from catalog.models import Product
 from catalog.selectors import SORTS, product_get, product_search
 from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
+from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication
 from commerce.pagination import parse_limit_offset
-from memory.selectors import rank_products_for_user
-from memory.services import memory_record_view
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
 
@@ -56,7 +57,7 @@ class ProductListView(APIView):
         limit, offset = parse_limit_offset(request.query_params)
         results = product_search(**search)
         if search.get("sort") == "recommended" and request.user.is_authenticated:
-            results = rank_products_for_user(user=request.user, products=results)
+            results = ranking.recommended(user=request.user, products=results)
         total = results.count()
         items = [product_to_dict(p) for p in results[offset : offset + limit]] if offset < total else []
         return Response({"items": items, "total": total, "limit": limit, "offset": offset})
@@ -72,5 +73,5 @@ class ProductDetailView(APIView):
     def get(self, request: Request, product_id: str) -> Response:
         product = product_get(product_id=product_id)
         # Deduplicated and written by memory's task after commit; a guest records nothing.
-        memory_record_view(user=request.user, product_id=product.pk)
+        product_viewed.send(sender=Product, user=request.user, product_id=product.pk)
         return Response(product_to_dict(product))

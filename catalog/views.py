@@ -13,6 +13,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import escape
 from django.views.decorators.http import require_GET
 
+from catalog import ranking
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.forms import page_search_form
 from catalog.models import Product
@@ -24,8 +25,7 @@ from catalog.selectors import (
     product_get,
     product_search,
 )
-from memory.selectors import profile_for, rank_products_for_user, recommendation_reasons
-from memory.services import memory_record_view
+from catalog.signals import product_viewed
 
 PAGE_SIZE = 24
 
@@ -40,17 +40,12 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _memory_profile(request: HttpRequest):
+def _shopper_profile(request: HttpRequest):
     """The signed-in shopper's ranking profile, read once per request (ranking, reasons and the sort
-    menu all use it)."""
-    if not hasattr(request, "_memory_profile"):
-        request._memory_profile = profile_for(user=request.user)
-    return request._memory_profile
-
-
-def _remembers(request: HttpRequest) -> bool:
-    """Whether the store remembers anything about this shopper (guests: never; no query for them)."""
-    return request.user.is_authenticated and not _memory_profile(request).is_empty
+    menu all use it); None for a guest."""
+    if not hasattr(request, "_shopper_profile"):
+        request._shopper_profile = ranking.shopper_profile(user=request.user)
+    return request._shopper_profile
 
 
 def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_number: str | None):
@@ -59,11 +54,11 @@ def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_num
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
     selectors answer so); a bounded number of queries whatever the page size.
     """
-    profile = _memory_profile(request)
-    ranked = rank_products_for_user(user=request.user, products=results, profile=profile)
+    profile = _shopper_profile(request)
+    ranked = ranking.recommended(user=request.user, products=results, profile=profile)
     page = Paginator(ranked, PAGE_SIZE).get_page(page_number)
     products = list(page.object_list)
-    reasons = recommendation_reasons(user=request.user, products=products, profile=profile)
+    reasons = ranking.recommendation_reasons(user=request.user, products=products, profile=profile)
     for product in products:
         product.recommendation_reason = reasons.get(product.pk, "")
     page.object_list = products
@@ -103,7 +98,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
         response = render(request, "catalog/product_list.html#results", context)
     else:
         # "Recommended for you" is offered only to a shopper with something remembered.
-        sorts = SORTS if _remembers(request) else {k: v for k, v in SORTS.items() if k != "recommended"}
+        remembered = ranking.remembers(profile=_shopper_profile(request))
+        sorts = SORTS if remembered else {k: v for k, v in SORTS.items() if k != "recommended"}
         context.update(facets=catalog_facets(), categories=category_tree(), sorts=sorts)
         response = render(request, "catalog/product_list.html", context)
     patch_vary_headers(response, ["HX-Request"])
@@ -117,7 +113,7 @@ def product_detail(request: HttpRequest, product_id: str) -> HttpResponse:
     except ProductNotFound:
         raise Http404("No such product.") from None
     # A signed-in shopper's view feeds their interests (deduplicated, written by a task after commit).
-    memory_record_view(user=request.user, product_id=product.pk)
+    product_viewed.send(sender=Product, user=request.user, product_id=product.pk)
     variants = list(product.variants.all())
     wanted = request.GET.get("variant", "")
     selected = next((v for v in variants if str(v.pk) == wanted), None) or next(

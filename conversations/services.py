@@ -689,3 +689,16 @@ def guest_sessions_purge_unused() -> int:
     if minutes <= 0:
         return 0
     return shopper_sessions_purge_unused(seen_before=timezone.now() - timedelta(minutes=minutes))
+
+
+def on_call_summarized(sender: Any, *, user: User, summary: str, **kwargs: Any) -> None:
+    """Receiver of ``voice.signals.call_summarized``: the call's summary joins the shopper's conversation
+    on the voice channel, so the assistant and every open chat of the shopper see it."""
+    conversation = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    message_record(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        content=summary[:MAX_MESSAGE_CHARS],
+        channel="voice",
+        intent="voice_recovery_call",
+    )

@@ -8,6 +8,17 @@ class MemoryConfig(AppConfig):
     def ready(self) -> None:
         self._connect_carts()
         self._connect_orders()
+        self._connect_catalog()
+
+    def _connect_catalog(self) -> None:
+        """Views feed interests (catalog's ``product_viewed``); the recommended order is memory's ranking."""
+        from catalog.ranking import ranking_register
+        from catalog.signals import product_viewed
+        from memory import receivers
+        from memory.ranking import MemoryRanking
+
+        product_viewed.connect(receivers.on_product_viewed, dispatch_uid="memory.product_viewed")
+        ranking_register(MemoryRanking())
 
     def _connect_carts(self) -> None:
         from django.db.models.signals import post_save

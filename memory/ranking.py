@@ -364,3 +364,22 @@ def _order_of(products: QuerySet[Product]) -> list[Any]:
     if not any(str(o).lstrip("-") in ("pk", "id") for o in order):
         order.append("pk")
     return order
+
+
+class MemoryRanking:
+    """Catalog's ``ShopperRanking`` hook (``catalog/ranking.py``), registered in ``MemoryConfig.ready``."""
+
+    def profile(self, *, user: Any) -> Any:
+        from memory.selectors import profile_for
+
+        return profile_for(user=user)
+
+    def rank(self, *, user: Any, products: Any, profile: Any) -> Any:
+        from memory.selectors import rank_products_for_user
+
+        return rank_products_for_user(user=user, products=products, profile=profile)
+
+    def reasons(self, *, user: Any, products: Any, profile: Any) -> dict[int, str]:
+        from memory.selectors import recommendation_reasons
+
+        return recommendation_reasons(user=user, products=products, profile=profile)

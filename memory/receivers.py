@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memory.services import memory_record_signal
+from memory.services import memory_record_signal, memory_record_view
 
 
 def on_cart_line_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -43,3 +43,10 @@ def on_order_placed(sender: Any, order: Any = None, **kwargs: Any) -> None:
     memory_record_signal(
         user_id=order.user_id, product_ids=product_ids, signal="purchase", event_key=f"order:{order.pk}"
     )
+
+
+def on_product_viewed(sender: Any, user: Any = None, product_id: int | None = None, **kwargs: Any) -> None:
+    """Receiver of ``catalog.signals.product_viewed``: a signed-in shopper's view feeds their interests
+    (deduplicated, written by a task after commit); a guest records nothing."""
+    if product_id is not None:
+        memory_record_view(user=user, product_id=product_id)

@@ -67,6 +67,7 @@ from voice.models import (
 from voice.providers import CallRequest, ProviderError, VoiceProvider, provider_for
 from voice.scripts import script_render_text
 from voice.selectors import VoiceConfig, voice_config
+from voice.signals import call_summarized
 
 logger = logging.getLogger(__name__)
 
@@ -634,29 +635,17 @@ def callback_apply(*, body: bytes, now: datetime | None = None) -> str:
                 suppression_add(user_id=attempt.job.user_id, reason=Suppression.Reason.SHOPPER_OPT_OUT)
         if summary_job is not None:
             job_id = summary_job.pk
-            transaction.on_commit(lambda: conversation_record_call_summary(job_id=job_id))
+            transaction.on_commit(lambda: _announce_call_summary(job_id=job_id))
     return payload.call_uuid
 
 
-def conversation_record_call_summary(*, job_id: int) -> bool:
-    """Adds the call's summary to the shopper's conversation (channel ``voice``), so the assistant and
-    every open chat of the shopper see it. Returns whether it was recorded."""
-    from commerce.accounts.shoppers import Shopper
-    from conversations import services as conversation_services
-
+def _announce_call_summary(*, job_id: int) -> bool:
+    """Tells the other apps a call ended with a summary (``voice.signals.call_summarized``); conversations
+    adds it to the shopper's conversation. Returns whether there was one to tell."""
     job = RecoveryJob.objects.select_related("user").get(pk=job_id)
     if not job.summary:
         return False
-    conversation = conversation_services.conversation_for_shopper(
-        shopper=Shopper(user=job.user, session=None)
-    )
-    conversation_services.message_record(
-        conversation=conversation,
-        role="assistant",
-        content=job.summary[:4000],
-        channel="voice",
-        intent="voice_recovery_call",
-    )
+    call_summarized.send(sender=RecoveryJob, user=job.user, summary=job.summary)
     return True
 
 
