@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -48,11 +48,10 @@ class InStockFilter(admin.SimpleListFilter):
         return [("in", "In stock"), ("out", "Sold out")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
         if self.value() == "in":
-            return queryset.filter(in_stock)
+            return queryset.in_stock()
         if self.value() == "out":
-            return queryset.exclude(in_stock)
+            return queryset.sold_out()
         return queryset
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
 # At or below this many units a variant shows "Only N left" and appears in the admin's low-stock list.
@@ -42,6 +42,13 @@ class Category(models.Model):
 class ProductQuerySet(models.QuerySet["Product"]):
     def active(self) -> ProductQuerySet:
         return self.filter(is_active=True)
+
+    def in_stock(self) -> ProductQuerySet:
+        """Products with at least one variant in stock (one EXISTS, no join, no duplicates)."""
+        return self.filter(_has_stock())
+
+    def sold_out(self) -> ProductQuerySet:
+        return self.exclude(_has_stock())
 
 
 class Product(models.Model):
@@ -144,3 +151,8 @@ class Variant(models.Model):
         if self.stock <= 0:
             return "Sold out"
         return f"Only {self.stock} left" if self.is_low_stock else "In stock"
+
+
+def _has_stock() -> Exists:
+    """The "product has a variant in stock" condition, written once."""
+    return Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))

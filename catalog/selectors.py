@@ -280,13 +280,9 @@ def product_named(*, phrase: str) -> Product | None:
 
 def product_featured(*, limit: int = 8) -> list[Product]:
     """Products for the home page: in stock, those tagged "featured" first (staff tag them in the admin)."""
-    in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
     featured = Case(When(tags__icontains='"featured"', then=Value(0)), default=Value(1))
     return list(
-        product_queryset()
-        .filter(in_stock)
-        .annotate(featured_rank=featured)
-        .order_by("featured_rank", "id")[:limit]
+        product_queryset().in_stock().annotate(featured_rank=featured).order_by("featured_rank", "id")[:limit]
     )
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -291,8 +291,7 @@ def profile_for(*, user: Any, now: datetime | None = None) -> Profile:
 def _default_recommendation_base() -> QuerySet[Product]:
     from catalog.selectors import product_queryset
 
-    in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
-    return product_queryset().filter(in_stock).order_by("-created_at", "-id")
+    return product_queryset().in_stock().order_by("-created_at", "-id")
 
 
 def recommend_for_user(
