@@ -16,3 +16,7 @@ class UnknownPreferenceKey(NotFound):
 
 class AffinityNotFound(NotFound):
     code = "affinity_not_found"
+
+
+class SummaryNotFound(NotFound):
+    code = "summary_not_found"

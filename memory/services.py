@@ -25,10 +25,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
-from commerce.errors import InvalidInput, NotFound
+from commerce.errors import InvalidInput
 from commerce.money import quantize
 from memory import conf
-from memory.errors import AffinityNotFound, InvalidPreference, UnknownPreferenceKey
+from memory.errors import AffinityNotFound, InvalidPreference, SummaryNotFound, UnknownPreferenceKey
 from memory.models import (
     Affinity,
     AffinityKind,
@@ -588,4 +588,4 @@ def summary_forget(*, user: Any, summary_id: int | str) -> None:
         with transaction.atomic():
             deleted, _ = InteractionSummary.objects.filter(user=user, pk=int(text)).delete()
     if not deleted:
-        raise NotFound("No such conversation summary.", code="summary_not_found", details={"id": text})
+        raise SummaryNotFound("No such conversation summary.", details={"id": text})
