@@ -8,8 +8,8 @@ from django.conf import settings
 
 def allowed_socket_origins() -> list[str]:
     """``ALLOWED_HOSTS`` (any scheme and port, as Django reads them) plus each ``CORS_ORIGINS`` entry
-    (scheme, host and port exactly)."""
-    return [*settings.ALLOWED_HOSTS, *settings.CORS_ORIGINS]
+    (scheme, host and port exactly; the setting is ``CORS_ALLOWED_ORIGINS``, django-cors-headers' name)."""
+    return [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
 
 
 class SiteOriginValidator(OriginValidator):

@@ -3,7 +3,8 @@
 A client is a signed-in user (``user:<id>``) or, signed out, an address (``ip:<address>``, read through
 ``NUM_PROXIES`` as DRF's throttles read it). Its tier sets its budget per minute:
 ``RATE_LIMIT_ANONYMOUS_PER_MINUTE``, ``RATE_LIMIT_AUTHENTICATED_PER_MINUTE`` or, for staff,
-``RATE_LIMIT_ADMIN_PER_MINUTE``. Over budget it is refused until the minute ends. A client refused
+``RATE_LIMIT_ADMIN_PER_MINUTE``. Over budget it is refused until its minute ends (a
+minute starts with the client's first request after the last one ended). A client refused
 *again* in the same minute has ignored ``Retry-After``: it gets a penalty window of the next length in
 ``RATE_LIMIT_PENALTY_MINUTES`` (1, 5, 30 by default; the last repeats), and during it every request is
 refused with the time left as ``Retry-After``. Levels are forgotten a day after the last penalty.
@@ -90,8 +91,28 @@ def _level_key(client: str) -> str:
     return f"rl:level:{client}"
 
 
-def _window_keys(client: str, window: int) -> tuple[str, str]:
-    return f"rl:count:{client}:{window}", f"rl:refused:{client}:{window}"
+def _window_key(client: str) -> str:
+    return f"rl:window:{client}"
+
+
+def _window_keys(client: str, start: float) -> tuple[str, str]:
+    return f"rl:count:{client}:{start!r}", f"rl:refused:{client}:{start!r}"
+
+
+def _window_start(client: str, moment: float) -> float:
+    """When the client's current minute began: its first request after the last minute ended.
+
+    A minute of the client's own (not of the clock) refuses a burst the same way whenever it starts,
+    and the start is kept as a timestamp so ``Retry-After`` can be computed exactly.
+    """
+    key = _window_key(client)
+    if cache.add(key, moment, WINDOW_SECONDS):
+        return moment
+    start = cache.get(key)
+    if start is None or not 0 <= moment - start < WINDOW_SECONDS:
+        cache.set(key, moment, WINDOW_SECONDS)
+        return moment
+    return start
 
 
 def _incr(key: str, timeout: int) -> int:
@@ -164,15 +185,15 @@ def rate_check(client: Client, *, now: float | None = None) -> Decision:
         left = penalty_retry_after(client.key, now=moment)
         if left:
             return Decision(allowed=False, retry_after=left)
-        window = int(moment // WINDOW_SECONDS)
-        count_key, refused_key = _window_keys(client.key, window)
+        start = _window_start(client.key, moment)
+        count_key, refused_key = _window_keys(client.key, start)
         limit = getattr(settings, TIER_SETTINGS[client.tier])
         if _incr(count_key, COUNTER_TTL_SECONDS) <= limit:
             return Decision(allowed=True)
         # Exactly one request sees the second refusal of a window, so one process escalates, once.
         if _incr(refused_key, COUNTER_TTL_SECONDS) == 2:
             return Decision(allowed=False, retry_after=_escalate(client, moment))
-        return Decision(allowed=False, retry_after=max(1, math.ceil((window + 1) * WINDOW_SECONDS - moment)))
+        return Decision(allowed=False, retry_after=max(1, math.ceil(start + WINDOW_SECONDS - moment)))
 
     return _fail_open(check, client)
 
@@ -183,9 +204,9 @@ def penalty_lift(*, penalty: RatePenalty, by: object | None) -> None:
         RatePenalty.objects.filter(client=penalty.client, lifted_at__isnull=True).update(
             lifted_at=timezone.now(), lifted_by=by if getattr(by, "pk", None) else None
         )
-    window = int(time.time() // WINDOW_SECONDS)
+    # A new minute for the client: its old count would refuse (and escalate) it again at once.
     cache.delete_many(
-        [_penalty_key(penalty.client), _level_key(penalty.client), *_window_keys(penalty.client, window)]
+        [_penalty_key(penalty.client), _level_key(penalty.client), f"rl:window:{penalty.client}"]
     )
     record_security_event("rate_limit_penalty_lifted", client=penalty.client, by=getattr(by, "pk", None))
 

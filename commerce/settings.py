@@ -233,10 +233,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 # --- API hardening (issue 18) -----------------------------------------------------------------
 # CORS for /api/v1/ only (django-cors-headers): exact origins, credentials allowed for them alone (the
 # library echoes the one origin, never "*"). The chat socket accepts these origins too (commerce.origins).
-CORS_ORIGINS = env.list("CORS_ORIGINS", default=[])
-if any("*" in origin for origin in CORS_ORIGINS):
+CORS_ALLOWED_ORIGINS = env.list("CORS_ORIGINS", default=[])
+if any("*" in origin for origin in CORS_ALLOWED_ORIGINS):
     raise ImproperlyConfigured("CORS_ORIGINS lists exact origins (https://shop.example.com), never '*'.")
-CORS_ALLOWED_ORIGINS = CORS_ORIGINS
 CORS_URLS_REGEX = r"^/api/v1/.*$"
 CORS_ALLOW_CREDENTIALS = True
 CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "x-session-id", "idempotency-key")
