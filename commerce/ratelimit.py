@@ -109,7 +109,10 @@ def _window_start(client: str, moment: float) -> float:
     if cache.add(key, moment, WINDOW_SECONDS):
         return moment
     start = cache.get(key)
-    if start is None or not 0 <= moment - start < WINDOW_SECONDS:
+    # A start a little after ``moment`` is another process (or thread) that read the clock later and
+    # stored first: the same minute. Only a minute that is over (seen past the key's expiry, as after a
+    # clock jump) starts again here.
+    if start is None or moment - start >= WINDOW_SECONDS:
         cache.set(key, moment, WINDOW_SECONDS)
         return moment
     return start
@@ -193,7 +196,8 @@ def rate_check(client: Client, *, now: float | None = None) -> Decision:
         # Exactly one request sees the second refusal of a window, so one process escalates, once.
         if _incr(refused_key, COUNTER_TTL_SECONDS) == 2:
             return Decision(allowed=False, retry_after=_escalate(client, moment))
-        return Decision(allowed=False, retry_after=max(1, math.ceil(start + WINDOW_SECONDS - moment)))
+        left = math.ceil(start + WINDOW_SECONDS - moment)
+        return Decision(allowed=False, retry_after=min(WINDOW_SECONDS, max(1, left)))
 
     return _fail_open(check, client)
 
