@@ -233,7 +233,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 # --- API hardening (issue 18) -----------------------------------------------------------------
 # CORS for /api/v1/ only (django-cors-headers): exact origins, credentials allowed for them alone (the
 # library echoes the one origin, never "*"). The chat socket accepts these origins too (commerce.origins).
-CORS_ALLOWED_ORIGINS = env.list("CORS_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("CORS_ORIGINS", default=[]) if origin.strip()]
 if any("*" in origin for origin in CORS_ALLOWED_ORIGINS):
     raise ImproperlyConfigured("CORS_ORIGINS lists exact origins (https://shop.example.com), never '*'.")
 CORS_URLS_REGEX = r"^/api/v1/.*$"
@@ -245,8 +245,9 @@ CORS_EXPOSE_HEADERS = ["X-Session-Id", "Retry-After", "X-Request-ID"]
 RATE_LIMIT_ANONYMOUS_PER_MINUTE = env.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", default=120)
 RATE_LIMIT_AUTHENTICATED_PER_MINUTE = env.int("RATE_LIMIT_AUTHENTICATED_PER_MINUTE", default=600)
 RATE_LIMIT_ADMIN_PER_MINUTE = env.int("RATE_LIMIT_ADMIN_PER_MINUTE", default=2000)
+_penalty_minutes = _env_str("RATE_LIMIT_PENALTY_MINUTES") or "1,5,30"
 try:
-    RATE_LIMIT_PENALTY_MINUTES = [int(m) for m in _env_str("RATE_LIMIT_PENALTY_MINUTES", "1,5,30").split(",")]
+    RATE_LIMIT_PENALTY_MINUTES = [int(m) for m in _penalty_minutes.split(",")]
 except ValueError:
     RATE_LIMIT_PENALTY_MINUTES = []
 if not RATE_LIMIT_PENALTY_MINUTES or min(RATE_LIMIT_PENALTY_MINUTES) < 1:
