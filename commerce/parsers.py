@@ -23,13 +23,14 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - the document is nested too deeply.") from exc
 
 
-class AnyContentJSONParser(JSONParser):
+class AnyContentJSONParser(parsers.BaseParser):
+    # Not a JSONParser subclass, so the schema (PARSER_WHITELIST) keeps documenting JSON bodies only.
     media_type = "*/*"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         if settings.ENFORCE_JSON_CONTENT_TYPE:
             raise UnsupportedMediaType(media_type)
         try:
-            return super().parse(stream, media_type, parser_context)
+            return JSONParser().parse(stream, media_type, parser_context)
         except ParseError as exc:
             raise UnsupportedMediaType(media_type) from exc
