@@ -9,13 +9,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from commerce.headers import DuplicateHeaderASGIMiddleware  # noqa: E402
+from commerce.origins import SiteOriginValidator  # noqa: E402
 from commerce.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "http": DuplicateHeaderASGIMiddleware(django_asgi_app),
+        # A socket's Origin must be one of ALLOWED_HOSTS or CORS_ORIGINS (commerce.origins).
+        "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

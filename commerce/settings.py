@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "csp",
+    "corsheaders",
     "commerce.accounts",
     "catalog",
     "carts",
@@ -85,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "commerce.headers.DuplicateHeaderMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "commerce.security.StoreCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -94,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "commerce.ratelimit.AdminRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -304,20 +309,14 @@ METRICS_TOKEN = _env_str("METRICS_TOKEN")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["commerce.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["commerce.parsers.JSONParser", "commerce.parsers.AnyContentJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "commerce.pagination.ContractPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": f"{env.int('RATE_LIMIT_ANONYMOUS_PER_MINUTE', default=120)}/min",
-        "user": f"{env.int('RATE_LIMIT_AUTHENTICATED_PER_MINUTE', default=600)}/min",
-    },
+    # Three tiers and penalty windows (commerce.throttling; settings in the API hardening block).
+    "DEFAULT_THROTTLE_CLASSES": ["commerce.throttling.TieredRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # How many proxies add to X-Forwarded-For in front of the app: 0 = clients connect directly (the
     # header is ignored, so a client cannot pick its own address to dodge per-IP limits); 1 behind nginx.
@@ -340,9 +339,39 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API documents JSON bodies; the catch-all parser exists only for ENFORCE_JSON_CONTENT_TYPE=false.
+    "PARSER_WHITELIST": ["commerce.parsers.JSONParser"],
 }
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+
+# --- API hardening (issue 18) -----------------------------------------------------------------
+# CORS for /api/v1/ only (django-cors-headers): exact origins, credentials allowed for them alone (the
+# library echoes the one origin, never "*"). The chat socket accepts these origins too (commerce.origins).
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("CORS_ORIGINS", default=[]) if origin.strip()]
+if any("*" in origin for origin in CORS_ALLOWED_ORIGINS):
+    raise ImproperlyConfigured("CORS_ORIGINS lists exact origins (https://shop.example.com), never '*'.")
+CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "x-session-id", "idempotency-key")
+CORS_EXPOSE_HEADERS = ["X-Session-Id", "Retry-After", "X-Request-ID"]
+# Requests a minute per client (commerce.ratelimit): anonymous by address, signed in by user, staff
+# (API and admin); a client refused again while refused waits the next penalty window (minutes).
+RATE_LIMIT_ANONYMOUS_PER_MINUTE = env.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", default=120)
+RATE_LIMIT_AUTHENTICATED_PER_MINUTE = env.int("RATE_LIMIT_AUTHENTICATED_PER_MINUTE", default=600)
+RATE_LIMIT_ADMIN_PER_MINUTE = env.int("RATE_LIMIT_ADMIN_PER_MINUTE", default=2000)
+_penalty_minutes = _env_str("RATE_LIMIT_PENALTY_MINUTES") or "1,5,30"
+try:
+    RATE_LIMIT_PENALTY_MINUTES = [int(m) for m in _penalty_minutes.split(",")]
+except ValueError:
+    RATE_LIMIT_PENALTY_MINUTES = []
+if not RATE_LIMIT_PENALTY_MINUTES or min(RATE_LIMIT_PENALTY_MINUTES) < 1:
+    raise ImproperlyConfigured("RATE_LIMIT_PENALTY_MINUTES is a comma-separated list of whole minutes >= 1.")
+# 400 duplicate_header for a repeated Host, Content-Length, Content-Type, Transfer-Encoding,
+# Authorization, X-Session-Id or Idempotency-Key (commerce.headers).
+REJECT_DUPLICATE_CRITICAL_HEADERS = env.bool("REJECT_DUPLICATE_CRITICAL_HEADERS", default=True)
+# On: API bodies must be application/json (else 415). Off: any body that is valid JSON is read as JSON.
+ENFORCE_JSON_CONTENT_TYPE = env.bool("ENFORCE_JSON_CONTENT_TYPE", default=True)
 
 # --- Commerce rules --------------------------------------------------------------------------
 CURRENCY = env.str("CURRENCY", default="USD")

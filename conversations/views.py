@@ -13,22 +13,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.throttling import BaseThrottle
 
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import remember_page_session, shopper_from_page
 from commerce.errors import DomainError
+from commerce.ratelimit import client_address as client_ip  # the address the rate limits count
 from conversations import selectors, services
 from conversations.assistant.reply import CHAT_LOG_ID
 from conversations.services import MAX_MESSAGE_CHARS
 
 PANEL_HISTORY = 30
 HANDOFF_TEMPLATE = "conversations/handoff.html"
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address as the API's throttles see it (``X-Forwarded-For`` behind the proxy)."""
-    return BaseThrottle().get_ident(request) or ""
 
 
 @require_GET

@@ -129,3 +129,38 @@ class ShopperSession(models.Model):
 
     def is_active(self) -> bool:
         return self.ended_at is None and self.expires_at > timezone.now()
+
+
+class RatePenaltyQuerySet(models.QuerySet["RatePenalty"]):
+    def active(self) -> RatePenaltyQuerySet:
+        return self.filter(lifted_at__isnull=True, ends_at__gt=timezone.now())
+
+
+class RatePenalty(models.Model):
+    """A penalty window given to a client that kept going over its rate limit (issue 18).
+
+    The shared cache decides whether a request is refused (every process agrees, fast); this row is
+    the registry staff read and lift in the admin.
+    """
+
+    client = models.CharField(max_length=200, db_index=True, help_text="user:<id> or ip:<address>")
+    level = models.PositiveSmallIntegerField(help_text="1 for the first penalty, growing with each repeat")
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RatePenaltyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "rate-limit penalty"
+        verbose_name_plural = "rate-limit penalties"
+
+    def __str__(self) -> str:
+        return f"{self.client} level {self.level} until {self.ends_at:%Y-%m-%d %H:%M:%S}"
+
+    def is_active(self) -> bool:
+        return self.lifted_at is None and self.ends_at > timezone.now()

@@ -86,7 +86,7 @@ def asgi_live_server(transactional_db, settings) -> Iterator[AsgiLiveServer]:
     with _server_lock:
         if _server is None:
             _server = _start()
-    # The socket's origin check (AllowedHostsOriginValidator) reads ALLOWED_HOSTS at each connect.
+    # The socket's origin check (commerce.origins.SiteOriginValidator) reads ALLOWED_HOSTS at each connect.
     if _server.host not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, _server.host]
     # The server's worker threads must not keep connections open past their request (as production's

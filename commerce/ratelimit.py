@@ -1,0 +1,239 @@
+"""Request rate limits in three tiers, with penalty windows that grow for clients that keep pushing.
+
+A client is a signed-in user (``user:<id>``) or, signed out, an address (``ip:<address>``, read through
+``NUM_PROXIES`` as DRF's throttles read it). Its tier sets its budget per minute:
+``RATE_LIMIT_ANONYMOUS_PER_MINUTE``, ``RATE_LIMIT_AUTHENTICATED_PER_MINUTE`` or, for staff,
+``RATE_LIMIT_ADMIN_PER_MINUTE``. Over budget it is refused until its minute ends (a
+minute starts with the client's first request after the last one ended). A client refused
+*again* in the same minute has ignored ``Retry-After``: it gets a penalty window of the next length in
+``RATE_LIMIT_PENALTY_MINUTES`` (1, 5, 30 by default; the last repeats), and during it every request is
+refused with the time left as ``Retry-After``. Levels are forgotten a day after the last penalty.
+
+Every count lives in the shared cache and changes only through ``add``/``incr`` (atomic in Redis), so
+all web processes agree on the budget, the refusals and the penalty. A penalty is also written to
+:class:`~commerce.accounts.models.RatePenalty`, the admin's registry, from which staff lift it.
+
+With the cache unreachable the limiter fails open: the request goes through, with a log line and
+``commerce_rate_limit_fail_open_total``, rather than every API call answering 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from rest_framework.throttling import BaseThrottle
+
+from commerce.accounts.models import RatePenalty
+from commerce.errors import error_response
+from commerce.security_events import record_security_event
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+# Windows' counters outlive their minute a little, so a slow request never finds its key gone.
+COUNTER_TTL_SECONDS = 2 * WINDOW_SECONDS
+LEVEL_TTL_SECONDS = 24 * 60 * 60
+PENALTY_EVENT = "rate_limit_penalty"
+
+TIER_SETTINGS = {
+    "anonymous": "RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+    "authenticated": "RATE_LIMIT_AUTHENTICATED_PER_MINUTE",
+    "staff": "RATE_LIMIT_ADMIN_PER_MINUTE",
+}
+
+FAIL_OPEN = Counter(
+    "commerce_rate_limit_fail_open", "Requests let through because the rate-limit cache was unreachable."
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int = 0  # seconds; only when refused
+
+
+@dataclass(frozen=True)
+class Client:
+    key: str  # user:<id> or ip:<address>
+    tier: str
+
+
+def client_for(user: object, address: str | None) -> Client:
+    """Who is asking, for the limiter: the user when signed in, else the address."""
+    if getattr(user, "is_authenticated", False):
+        tier = "staff" if getattr(user, "is_staff", False) else "authenticated"
+        return Client(key=f"user:{user.pk}", tier=tier)
+    return Client(key=f"ip:{address or 'unknown'}", tier="anonymous")
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address as the limits see it (``X-Forwarded-For`` only behind ``NUM_PROXIES``)."""
+    return BaseThrottle().get_ident(request) or ""
+
+
+def _penalty_key(client: str) -> str:
+    return f"rl:penalty:{client}"
+
+
+def _level_key(client: str) -> str:
+    return f"rl:level:{client}"
+
+
+def _window_key(client: str) -> str:
+    return f"rl:window:{client}"
+
+
+def _window_keys(client: str, start: float) -> tuple[str, str]:
+    return f"rl:count:{client}:{start!r}", f"rl:refused:{client}:{start!r}"
+
+
+def _window_start(client: str, moment: float) -> float:
+    """When the client's current minute began: its first request after the last minute ended.
+
+    A minute of the client's own (not of the clock) refuses a burst the same way whenever it starts,
+    and the start is kept as a timestamp so ``Retry-After`` can be computed exactly.
+    """
+    key = _window_key(client)
+    if cache.add(key, moment, WINDOW_SECONDS):
+        return moment
+    start = cache.get(key)
+    # A start a little after ``moment`` is another process (or thread) that read the clock later and
+    # stored first: the same minute. Only a minute that is over (seen past the key's expiry, as after a
+    # clock jump) starts again here.
+    if start is None or moment - start >= WINDOW_SECONDS:
+        cache.set(key, moment, WINDOW_SECONDS)
+        return moment
+    return start
+
+
+def _incr(key: str, timeout: int) -> int:
+    """Atomically add one to ``key``, creating it (with ``timeout``) if absent."""
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this request starts it again
+        cache.add(key, 1, timeout)
+        return 1
+
+
+def _penalty_minutes(level: int) -> int:
+    schedule = settings.RATE_LIMIT_PENALTY_MINUTES
+    return schedule[min(level, len(schedule)) - 1]
+
+
+def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
+    try:
+        return check()
+    except (RedisError, OSError) as exc:
+        FAIL_OPEN.inc()
+        logger.error("rate limit cache unreachable, letting %s through: %s", client.key, exc)
+        return Decision(allowed=True)
+
+
+def penalty_retry_after(client: str, *, now: float | None = None) -> int:
+    """Seconds left of the client's penalty window, 0 when it has none."""
+    ends_at = cache.get(_penalty_key(client))
+    if ends_at is None:
+        return 0
+    return max(0, math.ceil(ends_at - (time.time() if now is None else now)))
+
+
+def penalty_check(client: Client) -> Decision:
+    """Refused only while ``client`` has a penalty window; nothing is counted."""
+
+    def check() -> Decision:
+        left = penalty_retry_after(client.key)
+        return Decision(allowed=not left, retry_after=left)
+
+    return _fail_open(check, client)
+
+
+def _escalate(client: Client, now: float) -> int:
+    """Give ``client`` its next penalty window; returns its length in seconds."""
+    level_key = _level_key(client.key)
+    cache.add(level_key, 0, LEVEL_TTL_SECONDS)
+    level = cache.incr(level_key)
+    cache.touch(level_key, LEVEL_TTL_SECONDS)
+    minutes = _penalty_minutes(level)
+    seconds = minutes * 60
+    cache.set(_penalty_key(client.key), now + seconds, seconds)
+    started = datetime.fromtimestamp(now, tz=UTC)
+    RatePenalty.objects.create(
+        client=client.key,
+        level=level,
+        started_at=started,
+        ends_at=datetime.fromtimestamp(now + seconds, tz=UTC),
+    )
+    record_security_event(PENALTY_EVENT, client=client.key, tier=client.tier, level=level, minutes=minutes)
+    return seconds
+
+
+def rate_check(client: Client, *, now: float | None = None) -> Decision:
+    """Count one request of ``client`` and say whether it may go on (see the module docstring)."""
+    moment = time.time() if now is None else now
+
+    def check() -> Decision:
+        left = penalty_retry_after(client.key, now=moment)
+        if left:
+            return Decision(allowed=False, retry_after=left)
+        start = _window_start(client.key, moment)
+        count_key, refused_key = _window_keys(client.key, start)
+        limit = getattr(settings, TIER_SETTINGS[client.tier])
+        if _incr(count_key, COUNTER_TTL_SECONDS) <= limit:
+            return Decision(allowed=True)
+        # Exactly one request sees the second refusal of a window, so one process escalates, once.
+        if _incr(refused_key, COUNTER_TTL_SECONDS) == 2:
+            return Decision(allowed=False, retry_after=_escalate(client, moment))
+        left = math.ceil(start + WINDOW_SECONDS - moment)
+        return Decision(allowed=False, retry_after=min(WINDOW_SECONDS, max(1, left)))
+
+    return _fail_open(check, client)
+
+
+def penalty_lift(*, penalty: RatePenalty, by: object | None) -> None:
+    """Staff forgive a client: its penalty, its level and this minute's count are gone."""
+    with transaction.atomic():
+        RatePenalty.objects.filter(client=penalty.client, lifted_at__isnull=True).update(
+            lifted_at=timezone.now(), lifted_by=by if getattr(by, "pk", None) else None
+        )
+    # A new minute for the client: its old count would refuse (and escalate) it again at once.
+    cache.delete_many(
+        [_penalty_key(penalty.client), _level_key(penalty.client), f"rl:window:{penalty.client}"]
+    )
+    record_security_event("rate_limit_penalty_lifted", client=penalty.client, by=getattr(by, "pk", None))
+
+
+def rate_limited_response(retry_after: int) -> HttpResponse:
+    response = error_response(429, "rate_limited", f"Too many requests: try again in {retry_after} seconds.")
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class AdminRateLimitMiddleware:
+    """The staff tier on the admin, and any address's penalty window there too."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/admin/"):
+            user = getattr(request, "user", None)
+            if getattr(user, "is_staff", False):
+                decision = rate_check(client_for(user, None))
+            else:  # the admin's sign-in page: login throttling has its own rules, a penalty holds here too
+                decision = penalty_check(client_for(None, client_address(request)))
+            if not decision.allowed:
+                return rate_limited_response(decision.retry_after)
+        return self.get_response(request)
