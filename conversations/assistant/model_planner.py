@@ -315,6 +315,7 @@ def respond_with_model(
     room = _plan_cap()
     for round_number in range(MAX_TOOL_ROUNDS + 1):
         try:
+            _charge_model_turn(shopper)
             turn = call_model(
                 system=system,
                 messages=messages,
@@ -382,6 +383,19 @@ def respond_with_model(
         plan=plan_record,
         intent=execution.actions[0]["type"] if execution.actions else None,
     )
+
+
+def _charge_model_turn(shopper: Shopper) -> None:
+    """Each call to the model counts against the shopper's chat rate limit like a message of its own
+    (``CHAT_MESSAGES_PER_MINUTE``); over it, the call is refused as a rate-limited vendor call would be."""
+    from commerce.errors import RateLimited
+    from conversations.assistant.llm import LLMError
+    from conversations.services import chat_rate_check
+
+    try:
+        chat_rate_check(shopper=shopper, cost=1)
+    except RateLimited as exc:
+        raise LLMError("rate_limited", exc.message) from exc
 
 
 def _refused_result(call: Any) -> str:
@@ -463,6 +477,7 @@ def classify_with_model(*, shopper: Shopper, text: str) -> Classification:
     )
     usage = _Usage()
     try:
+        _charge_model_turn(shopper)
         turn = call_model(
             system=CLASSIFIER_PROMPT,
             messages=[ChatMessage(role="user", content=text)],

@@ -319,3 +319,16 @@ def test_the_model_restores_a_recovered_cart_with_the_code_from_the_call(llm_fir
     guest = Shopper(user=None, session=ShopperSession.objects.create(channel="web"))
     llm_first.script(tool_calls(call("redeem_recovery_code", {"code": code})), text("Please sign in."))
     assert ask(guest, f"code {code}")["actions"][0]["status"] == "skipped"
+
+
+def test_model_turns_count_against_the_chat_rate_limit(llm_first, guest, running_shoes, settings):
+    from conversations.services import chat_rate_check
+
+    settings.CHAT_MESSAGES_PER_MINUTE = 3
+    llm_first.script(tool_calls(call("search_products", {"query": "running shoes"})), text("Here."))
+    chat_rate_check(shopper=guest)  # the message itself, as the socket and REST doors count it
+    reply = ask(guest, "running shoes")  # two model calls: the limit of 3 is now spent
+    assert reply["planner"] == "llm" and len(llm_first.bodies) == 2
+    again = ask(guest, "show me running shoes")
+    assert again["planner"] == "rules" and again["fallbackReason"] == "rate_limited"
+    assert len(llm_first.bodies) == 2  # no vendor call past the limit
