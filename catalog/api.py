@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from catalog import ranking
 from catalog.forms import search_kwargs_from_api
 from catalog.models import Product
-from catalog.selectors import SORTS, product_get, product_search
+from catalog.selectors import SORTS, product_get, product_search, search_correction
 from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication
@@ -60,7 +60,11 @@ class ProductListView(APIView):
             results = ranking.recommended(user=request.user, products=results)
         total = results.count()
         items = [product_to_dict(p) for p in results[offset : offset + limit]] if offset < total else []
-        return Response({"items": items, "total": total, "limit": limit, "offset": offset})
+        body = {"items": items, "total": total, "limit": limit, "offset": offset}
+        corrected = search_correction(search.get("query") or "")
+        if corrected:
+            body["correctedQuery"] = corrected  # what was searched for, when a word was misspelt
+        return Response(body)
 
 
 class ProductDetailView(APIView):

@@ -1,11 +1,11 @@
 """Reads of the catalog. :func:`product_search` is the one search the pages, the API and the assistant use.
 
-On PostgreSQL the query runs against the ``search`` document (weights: name A; brand, categories,
-tags B; description and colours C) with ``websearch_to_tsquery`` and ``ts_rank``; when no product
-matches the words themselves, it falls back to trigram word similarity on the name, word by word,
-which forgives typos ("runing shoes"). On SQLite every query word must appear in the name, brand,
-category, tags, description or a colour, and a relevance score puts name matches above description
-mentions.
+Misspelt words are first corrected into the live catalog's own words (category names, tags, brands,
+product names, colours: :func:`search_correction`), the same for the pages, the API and the assistant.
+On PostgreSQL the query then runs against the ``search`` document (weights: name A; brand, categories,
+tags B; description and colours C) with ``websearch_to_tsquery`` and ``ts_rank``. On SQLite every query
+word must appear in the name, brand, category, tags, description or a colour, and a relevance score puts
+name matches above description mentions.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from django.db.models.functions import Lower
 
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.models import Category, Product, Variant
+from catalog.spelling import SpellingCorrector
 
 SORTS: dict[str, str] = {
     "relevance": "Best match",
@@ -51,8 +52,6 @@ SORTS: dict[str, str] = {
     # shopper ranks it with memory.selectors.rank_products_for_user (catalog knows no shoppers).
     "recommended": "Recommended for you",
 }
-# Below this word similarity a name is not taken for a misspelling of the query.
-TRIGRAM_THRESHOLD = 0.5
 MAX_QUERY_WORDS = 8
 STOP_WORDS = frozenset({"a", "an", "and", "the", "for", "with", "in", "of", "to", "on", "my", "me", "some"})
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
@@ -133,26 +132,14 @@ def _sqlite_text_search(qs: QuerySet[Product], query: str) -> QuerySet[Product]:
 
 
 def _postgres_text_search(qs: QuerySet[Product], query: str) -> QuerySet[Product]:
+    """Products whose document holds every word (misspelt words were already corrected into the catalog's
+    own by :func:`search_correction`), ranked by ``ts_rank`` with a nudge for names close to the query."""
     if not _words(query):
         return qs.annotate(relevance=Value(0.0, output_field=FloatField()))
     ts_query = SearchQuery(query, search_type="websearch", config="english")
-    matched = qs.filter(search=ts_query)
-    if matched.exists():
-        return matched.annotate(
-            relevance=SearchRank(F("search"), ts_query) + TrigramWordSimilarity(query, "name") / 10
-        )
-    # No product holds all these words: the shopper probably mistyped one. Each word must then be
-    # in the document or close to a word of the name (trigram word similarity), so "runing shoes"
-    # finds running shoes while "velocity jeans" still finds nothing.
-    relevance: Any = Value(0.0, output_field=FloatField())
-    for i, word in enumerate(w for w in _words(query) if len(w) > 2):
-        similarity = f"similarity_{i}"
-        qs = qs.annotate(**{similarity: TrigramWordSimilarity(word, "name")}).filter(
-            Q(search=SearchQuery(word, search_type="plain", config="english"))
-            | Q(**{f"{similarity}__gte": TRIGRAM_THRESHOLD})
-        )
-        relevance = relevance + F(similarity)
-    return qs.annotate(relevance=relevance)
+    return qs.filter(search=ts_query).annotate(
+        relevance=SearchRank(F("search"), ts_query) + TrigramWordSimilarity(query, "name") / 10
+    )
 
 
 def _clean_price(value: Decimal | str | int | None, name: str) -> Decimal | None:
@@ -237,6 +224,7 @@ def product_search(
         qs = qs.filter(brand__iexact=brand.strip())
 
     query = (query or "").strip()[:200]
+    query = search_correction(query) or query
     if settings.USING_POSTGRES and connection.vendor == "postgresql":
         qs = _postgres_text_search(qs, query)
     else:
@@ -321,6 +309,72 @@ def _cached(name: str, build: Any) -> Any:
         value = build()
         cache.set(key, value, LISTING_CACHE_SECONDS)
     return value
+
+
+# --- the catalog's own vocabulary: typo correction for every search ------------------------------------
+
+_WORD_RE = re.compile(r"[a-z]+")
+# Everyday words of a search that are not the catalog's and must never be "corrected" into it.
+QUERY_WORDS = frozenset(
+    {
+        "show", "find", "looking", "need", "want", "please", "pls", "some", "any", "new", "cheap", "best",
+        "under", "over", "below", "above", "size", "color", "colour", "price", "sale", "women", "men",
+        "mens", "womens", "kids", "with", "without", "like", "good", "nice", "pair", "pairs",
+    }
+)  # fmt: skip
+
+
+def _build_vocabulary() -> list[str]:
+    """Every word the catalog itself uses: category names, brands, tags, product names, colours, sizes."""
+    texts: list[str] = list(Category.objects.values_list("name", flat=True))
+    active = Product.objects.active()
+    texts += active.values_list("brand", flat=True).distinct()
+    texts += active.values_list("name", flat=True)
+    for tags in active.exclude(tags=[]).values_list("tags", flat=True):
+        texts += [str(t) for t in tags or []]
+    texts += Variant.objects.filter(product__is_active=True).values_list("color", flat=True).distinct()
+    words = {w for text in texts for w in _WORD_RE.findall(text.lower()) if len(w) > 1}
+    return sorted(words)
+
+
+_corrector_memo: tuple[int, SpellingCorrector] | None = None
+
+
+def catalog_corrector() -> SpellingCorrector:
+    """A spelling corrector into the live catalog's words, rebuilt when the catalog changes (the listing
+    version every catalog write bumps): the words are shared through the cache, the index built once
+    per process and version."""
+    global _corrector_memo
+    version = listing_cache_version()
+    memo = _corrector_memo
+    if memo is not None and memo[0] == version:
+        return memo[1]
+    words = frozenset(_cached("vocabulary", _build_vocabulary))
+    corrector = SpellingCorrector(words, words | QUERY_WORDS | STOP_WORDS)
+    _corrector_memo = (version, corrector)
+    return corrector
+
+
+def search_correction(query: str) -> str | None:
+    """The query with its misspelt words replaced by the catalog's own ("runing shoes" -> "running
+    shoes", "hoddie" -> "hoodie", "jens" -> "jeans"), or None when nothing needed correcting. Every
+    search uses it (:func:`product_search`), and each door says what it searched for."""
+    if not query or not _WORD_RE.search(query.lower()):
+        return None
+    corrector = catalog_corrector()
+    changed = False
+
+    def fix(match: re.Match[str]) -> str:
+        nonlocal changed
+        word = match.group(0)
+        corrected = corrector.correct(word.lower())
+        if corrected is None:
+            return word
+        changed = True
+        return corrected
+
+    corrected = re.sub(r"[A-Za-z]+", fix, query)
+    return corrected if changed else None
 
 
 def category_tree() -> list[CategoryNode]:

@@ -77,6 +77,10 @@ class ProductListOut(serializers.Serializer):
     total = serializers.IntegerField()
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
+    correctedQuery = serializers.CharField(  # noqa: N815 (the contract's camelCase)
+        required=False,
+        help_text="Present when a word of the query was misspelt: what was searched for instead.",
+    )
 
 
 class ErrorBody(serializers.Serializer):

@@ -24,6 +24,7 @@ from catalog.selectors import (
     product_featured,
     product_get,
     product_search,
+    search_correction,
 )
 from catalog.signals import product_viewed
 
@@ -92,7 +93,13 @@ def product_list(request: HttpRequest) -> HttpResponse:
                 page = _recommended_page(request, results, request.GET.get("page"))
             else:  # a guest's "recommended" is the plain order
                 page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "base_query": _query_without_page(request)}
+    corrected = search_correction(form.cleaned_data.get("q") or "") if form.is_valid() else None
+    context = {
+        "form": form,
+        "page": page,
+        "base_query": _query_without_page(request),
+        "corrected_query": corrected,
+    }
     # A history restore asks for the whole page even though it comes from htmx.
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "catalog/product_list.html#results", context)

@@ -118,6 +118,8 @@ def search_terms(slots: dict[str, Any], text: str = "") -> dict[str, Any]:
     """
     query = slots.get("product") or slots.get("category") or ""
     terms: dict[str, Any] = {"query": str(query)}
+    if slots.get("category") and slots["category"] != query:
+        terms["category"] = str(slots["category"])
     for arg, names in (
         ("brand", ("brand",)),
         ("size", ("size",)),

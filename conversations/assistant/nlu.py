@@ -5,7 +5,7 @@ The pipeline, in order:
 1. ``_normalize``: Unicode and whitespace cleanup, chat shorthand ("u" -> "you"), lower case; the message
    as typed is kept for addresses (so "Austin" keeps its capital) and codes.
 2. Spelling: unknown words a single edit away from a store word or an intent keyword are corrected
-   ("runing shoes", "chekout", "hodie"), see ``nlu_typos``.
+   ("runing shoes", "chekout", "hodie"), see ``catalog.spelling``.
 3. Clauses: the message is cut at sentence punctuation, commas and conjunctions; a piece that does not
    start a new action on its own ("... and 1 hoodie", "..., Austin, TX 78701") is glued back to the one
    before it, so "add 2 running shoes and 1 hoodie" stays one request and "remove the socks and show my
@@ -31,6 +31,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from catalog.spelling import SpellingCorrector
+
 from . import nlu_slots as S
 from .intents import INTENT_NAMES, WRITE_INTENTS
 from .nlu_lexicon import (
@@ -52,7 +54,6 @@ from .nlu_lexicon import (
     SUPPORT_SUBJECTS,
     words,
 )
-from .nlu_typos import SpellingCorrector
 
 MAX_CHARS = 1000  # longer messages are cut: nobody types an order that long, and it bounds the cost
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.errors import InvalidSearch
 from catalog.models import Product
-from catalog.selectors import product_queryset, product_search
+from catalog.selectors import product_queryset, product_search, search_correction
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
@@ -50,6 +50,11 @@ def describe_search(terms: dict[str, Any]) -> str:
     object_schema(
         {
             "query": {"type": "string", "description": "words to search for, e.g. 'running shoes'"},
+            "category": {
+                "type": "string",
+                "description": "the kind of product ('running shoes', 'hoodies'): searched alone when the "
+                "query's words find nothing",
+            },
             "brand": {"type": "string"},
             "size": {"type": "string", "description": "a size as the catalog writes it: 'M', '10', '32'"},
             "color": {"type": "string"},
@@ -63,6 +68,7 @@ def describe_search(terms: dict[str, Any]) -> str:
 def search_products(
     ctx: ToolContext,
     query: str = "",
+    category: str | None = None,
     brand: str | None = None,
     size: str | None = None,
     color: str | None = None,
@@ -74,9 +80,12 @@ def search_products(
         query=query, brand=brand, size=size, color=color, min_price=min_price, max_price=max_price, sort=sort
     )
     terms.setdefault("query", "")
-    wanted = describe_search(terms)
     try:
         found = list(product_search(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN])
+        if not found and category and category != terms["query"]:
+            # a stray word ("shw", a filler) can hide what the kind of product names plainly
+            terms["query"] = category
+            found = list(product_search(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN])
     except InvalidSearch as exc:
         return ToolResult(
             FAILED,
@@ -84,6 +93,8 @@ def search_products(
             text=f"I couldn't search for that: {exc.message}",
             suggestions=["Show me running shoes"],
         )
+    corrected = search_correction(terms["query"])
+    wanted = describe_search({**terms, "query": corrected or terms["query"]})
     if not found:
         return ToolResult(
             SUCCEEDED,
@@ -100,7 +111,9 @@ def search_products(
     return ToolResult(
         SUCCEEDED,
         f"Found {len(found)} products for {wanted}.",
-        text=f"Here {'is' if len(found) == 1 else 'are'} {len(found)} for {wanted}:\n" + "\n".join(lines),
+        text=(f"Showing results for {corrected}. " if corrected else "")
+        + f"Here {'is' if len(found) == 1 else 'are'} {len(found)} for {wanted}:\n"
+        + "\n".join(lines),
         products=products,
         suggestions=["Add the first one to my cart", "Show the cheapest first", "How do the sizes fit?"],
     )

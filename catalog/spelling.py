@@ -1,4 +1,5 @@
-"""A small spelling corrector for the NLU: fixes typos of store words and intent keywords only.
+"""A small spelling corrector: fixes typos into known words only (the chat's store words and keywords;
+the catalog's own vocabulary for every search, see ``catalog.selectors.search_correction``).
 
 It is deliberately narrow. A token is corrected only when it is unknown (not a keyword, not store
 vocabulary, not a listed common word), has five letters or more (four when the typo is a swap of two
