@@ -1,8 +1,8 @@
 """Security events: one call point for everything the store counts and records about abuse.
 
 Each event is a log line on the ``commerce.security`` logger and a Prometheus counter
-(``commerce_security_events_total{kind=...}``). The audit trail (``commerce.audit``) is to be
-connected here, in :func:`record_security_event`, so every caller reaches it without changing.
+(``commerce_security_events_total{kind=...}``). Each is also an entry of the audit trail
+(``commerce.audit``), written here so every caller reaches it without changing.
 """
 
 from __future__ import annotations
@@ -24,5 +24,6 @@ def record_security_event(kind: str, **details: Any) -> None:
     """Count and log one security event of ``kind`` (snake_case) with its ``details``."""
     SECURITY_EVENTS.labels(kind=kind).inc()
     logger.warning("security event %s %s", kind, json.dumps(details, default=str, sort_keys=True))
-    # AUDIT CALL POINT (issue 18): when commerce.audit lands, record the event in the audit trail here,
-    # e.g. audit_record(action=f"security.{kind}", details=details).
+    from commerce.audit.services import audit_record
+
+    audit_record(action=f"security.{kind}", summary=details)

@@ -19,7 +19,6 @@ from memory.errors import InvalidPreference
 from memory.models import Preference
 from memory.selectors import (
     history_queryset,
-    memory_export,
     memory_snapshot,
     preferences_get,
     summary_to_dict,
@@ -29,6 +28,7 @@ from memory.services import (
     affinity_forget,
     history_clear,
     memory_clear,
+    memory_export_for,
     preference_forget,
     preferences_clear,
     preferences_update,
@@ -235,7 +235,7 @@ class ExportView(_SignedIn):
         responses={200: OpenApiTypes.OBJECT, 401: UNAUTHORIZED},
     )
     def get(self, request: Request) -> Response:
-        response = Response(memory_export(user=request.user))
+        response = Response(memory_export_for(user=request.user))
         response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
         return response
 

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
+from commerce.audit.services import audit_record
 from commerce.errors import InvalidInput
 from commerce.money import quantize
 from memory import conf
@@ -318,6 +319,7 @@ def preference_forget(*, user: Any, key: str, value: str | None = None) -> bool:
         return False
     with transaction.atomic():
         _lock_user(user)
+        audit_record(action="memory.forget", actor=user, obj=user, summary={"key": key, "value": value})
         if value is None:
             deleted, _ = Preference.objects.filter(user=user, key__in=FORGET_KEYS[key]).delete()
             return deleted > 0
@@ -342,6 +344,7 @@ def preferences_clear(*, user: Any) -> int:
         return 0
     with transaction.atomic():
         deleted, _ = Preference.objects.filter(user=user).delete()
+        audit_record(action="memory.clear_preferences", actor=user, obj=user, summary={"deleted": deleted})
     return deleted
 
 
@@ -351,6 +354,7 @@ def history_clear(*, user: Any) -> int:
         return 0
     with transaction.atomic():
         deleted, _ = InteractionSummary.objects.filter(user=user).delete()
+        audit_record(action="memory.clear_history", actor=user, obj=user, summary={"deleted": deleted})
         _announce_history_forgotten(user)
     return deleted
 
@@ -362,6 +366,8 @@ def affinity_forget(*, user: Any, affinity_id: int | str) -> None:
         raise AffinityNotFound("No such remembered interest.", details={"id": text})
     with transaction.atomic():
         deleted, _ = Affinity.objects.filter(user=user, pk=int(text)).delete()
+        if deleted:
+            audit_record(action="memory.forget_interest", actor=user, obj=user, summary={"id": text})
     if not deleted:
         raise AffinityNotFound("No such remembered interest.", details={"id": text})
 
@@ -390,6 +396,7 @@ def memory_clear(*, user: Any) -> dict[str, int]:
             "history": InteractionSummary.objects.filter(user=user).delete()[0],
         }
         SignalReceipt.objects.filter(user=user).delete()
+        audit_record(action="memory.clear", actor=user, obj=user, summary=counts)
         _announce_history_forgotten(user)
     return counts
 
@@ -589,3 +596,13 @@ def summary_forget(*, user: Any, summary_id: int | str) -> None:
             deleted, _ = InteractionSummary.objects.filter(user=user, pk=int(text)).delete()
     if not deleted:
         raise SummaryNotFound("No such conversation summary.", details={"id": text})
+
+
+def memory_export_for(*, user: Any) -> dict[str, Any]:
+    """Everything remembered about the shopper, as downloaded from the memory page or the API; the
+    download itself is an entry of the audit trail (the data left the store)."""
+    from memory.selectors import memory_export
+
+    data = memory_export(user=user)
+    audit_record(action="memory.export", actor=user, obj=user)
+    return data

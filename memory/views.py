@@ -20,11 +20,12 @@ from memory import conf
 from memory.api import export_filename
 from memory.forms import PreferencesForm
 from memory.models import Preference, PreferenceKey
-from memory.selectors import affinities_list, history_queryset, memory_export, preferences_get
+from memory.selectors import affinities_list, history_queryset, preferences_get
 from memory.services import (
     affinity_forget,
     history_clear,
     memory_clear,
+    memory_export_for,
     preference_forget,
     preferences_update,
     summary_forget,
@@ -155,7 +156,7 @@ def memory_clear_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def memory_export_view(request: HttpRequest) -> HttpResponse:
-    body = json.dumps(memory_export(user=request.user), indent=2, ensure_ascii=False)
+    body = json.dumps(memory_export_for(user=request.user), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
     return response

@@ -60,6 +60,10 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["number", "user__email", "tracking_number"]
     inlines = [OrderLineInline, PaymentInline, RefundInline, OrderEventInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an order is a record of money and stock: cancel or refund it, never delete it
+
     fields = [
         "number",
         "user",

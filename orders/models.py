@@ -122,9 +122,13 @@ class OrderLine(models.Model):
 
 
 class OrderEvent(models.Model):
-    """One status change (or address change), with who made it and when."""
+    """One status change (or address change), with who made it and when.
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    The history outlives its order: deleting an order (a database operation; the admin never allows it)
+    keeps its events, with the order's number."""
+
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    order_number = models.CharField(max_length=32, blank=True, db_index=True)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -136,7 +140,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order.number}: {self.from_status or '-'} -> {self.to_status}"
+        return f"{self.order_number}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class Payment(models.Model):

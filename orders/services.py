@@ -23,6 +23,7 @@ from carts.selectors import cart_totals, cart_with_lines
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from commerce.accounts.models import User
+from commerce.audit.services import audit_record
 from commerce.errors import InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
@@ -88,6 +89,7 @@ def _actor_label(order: Order, actor: User | None) -> str:
 def _record(order: Order, *, from_status: str, actor: User | None, note: str = "") -> None:
     OrderEvent.objects.create(
         order=order,
+        order_number=order.number,
         from_status=from_status,
         to_status=order.status,
         actor=actor,
@@ -347,6 +349,9 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at", "updated_at"])
         _record(order, from_status=previous, actor=actor, note=reason or "Cancelled")
+        audit_record(
+            action="order.cancel", actor=actor, obj=order, summary={"from": previous, "reason": reason}
+        )
     return order
 
 
@@ -363,6 +368,7 @@ def order_mark_shipped(*, order: Order, actor: User | None, tracking_number: str
         order.shipped_at = timezone.now()
         order.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
         _record(order, from_status=Order.Status.PAID, actor=actor, note=f"Tracking {order.tracking_number}")
+        audit_record(action="order.ship", actor=actor, obj=order, summary={"tracking": order.tracking_number})
     return order
 
 
@@ -375,6 +381,7 @@ def order_mark_delivered(*, order: Order, actor: User | None) -> Order:
         order.delivered_at = timezone.now()
         order.save(update_fields=["status", "delivered_at", "updated_at"])
         _record(order, from_status=Order.Status.SHIPPED, actor=actor, note="Delivered")
+        audit_record(action="order.deliver", actor=actor, obj=order)
     return order
 
 
@@ -384,9 +391,14 @@ def order_change_address(*, order: Order, actor: User | None, address: dict[str,
         order = _locked(order)
         if not order.can_change_address():
             raise _illegal(order, "re-addressed")
+        before = {k: order.shipping_address.get(k, "") for k in ("city", "postalCode", "country")}
         order.shipping_address = clean
         order.save(update_fields=["shipping_address", "updated_at"])
         _record(order, from_status=order.status, actor=actor, note="Shipping address changed")
+        after = {k: clean.get(k, "") for k in ("city", "postalCode", "country")}
+        audit_record(
+            action="order.readdress", actor=actor, obj=order, summary={"before": before, "after": after}
+        )
     return order
 
 
@@ -442,6 +454,9 @@ def order_refund(
         order.status = Order.Status.REFUNDED if everything else Order.Status.PARTIALLY_REFUNDED
         order.save(update_fields=["status", "updated_at"])
         _record(order, from_status=previous, actor=actor, note=f"Refunded {amount}: {reason}".strip())
+        audit_record(
+            action="order.refund", actor=actor, obj=order, summary={"amount": str(amount), "to": order.status}
+        )
     return order
 
 

@@ -222,7 +222,7 @@ class VoiceSettingsAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj: VoiceSettings, form, change: bool) -> None:
-        services.voice_settings_save(row=obj)
+        services.voice_settings_save(row=obj, actor=request.user)
 
 
 @admin.register(CallbackReceipt)

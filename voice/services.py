@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from carts.models import Cart
 from carts.selectors import cart_totals, cart_with_lines
+from commerce.audit.services import audit_record
 from commerce.errors import DomainError
 from commerce.money import money_str, quantize
 from voice import selectors
@@ -666,11 +667,21 @@ def suppression_remove(*, user_id: int) -> None:
         Suppression.objects.filter(user_id=user_id).delete()
 
 
-def voice_settings_save(*, row: VoiceSettings) -> VoiceSettings:
+def voice_settings_save(*, row: VoiceSettings, actor: Any = None) -> VoiceSettings:
     """Saves the admin's overrides; turning the kill switch on cancels every pending job at once."""
     with transaction.atomic():
+        before = VoiceSettings.objects.filter(pk=VoiceSettings.SINGLETON_PK).values().first() or {}
         row.pk = VoiceSettings.SINGLETON_PK
         row.save()
+        after = VoiceSettings.objects.filter(pk=row.pk).values().first() or {}
+        changed = {k: {"before": before.get(k), "after": v} for k, v in after.items() if before.get(k) != v}
+        changed.pop("updated_at", None)
+        audit_record(
+            action="voice.kill_switch" if "kill_switch" in changed else "voice.settings",
+            actor=actor,
+            obj=row,
+            summary=changed,
+        )
     if voice_config().kill_switch:
         pending_jobs_cancel_all(reason=GuardrailDecision.Rule.KILL_SWITCH, detail="Kill switch turned on.")
     return row

@@ -73,11 +73,28 @@ def account_update(*, user: User, **fields: Any) -> User:
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Unknown account fields: {sorted(unknown)}")
+    before = {name: getattr(user, name) for name in ("phone", "voice_opt_in")}
     for name, value in fields.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(fields))
+    changed = {name: (old, getattr(user, name)) for name, old in before.items() if getattr(user, name) != old}
+    if changed:
+        from commerce.audit.services import audit_record
+
+        # the consent itself, and only that the phone number changed (its last digits, not the number)
+        summary = {
+            name: {"before": _masked(name, old), "after": _masked(name, new)}
+            for name, (old, new) in changed.items()
+        }
+        audit_record(action="account.contact_and_consent", actor=user, obj=user, summary=summary)
     return user
+
+
+def _masked(field: str, value: Any) -> Any:
+    if field == "phone" and value:
+        return f"…{str(value)[-2:]}"
+    return value
 
 
 def _unused_guest_sessions(*, seen_before: datetime) -> QuerySet[ShopperSession]:

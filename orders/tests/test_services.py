@@ -458,3 +458,30 @@ def test_a_failure_after_the_charge_refunds_it_and_rolls_back(user, filled_cart,
     variant.refresh_from_db()
     assert variant.stock == 10 and not Order.objects.exists() and not Payment.objects.exists()
     assert CartLine.objects.filter(cart__user=user).count() == 2
+
+
+def test_an_orders_history_outlives_the_order_and_the_admin_never_deletes_orders(user, filled_cart, rf):
+    from django.contrib.admin.sites import site
+
+    from orders.models import Order, OrderEvent
+    from orders.services import order_cancel, order_place
+
+    order, _ = order_place(
+        user=user,
+        shipping_address={
+            "name": "A",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "postalCode": "78701",
+            "country": "US",
+        },
+        payment_method={"type": "card", "token": "pm_test_visa"},
+    )
+    order_cancel(order=order, actor=user, reason="changed my mind")
+    number = order.number
+    Order.objects.filter(pk=order.pk).delete()
+    kept = list(OrderEvent.objects.filter(order_number=number).values_list("to_status", flat=True))
+    assert kept[-1] == "cancelled" and len(kept) >= 2
+    request = rf.get("/admin/orders/order/")
+    request.user = user
+    assert site._registry[Order].has_delete_permission(request) is False
