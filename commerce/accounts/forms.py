@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from commerce.accounts.models import E164_VALIDATOR, User, validate_timezone
 from commerce.accounts.services import password_reset_allowed
@@ -33,7 +35,19 @@ class EmailAuthenticationForm(LockAwareLoginMixin, AuthenticationForm):
 
 
 class AdminLoginForm(LockAwareLoginMixin, OTPAdminAuthenticationForm):
-    """The admin's sign-in when MFA is required: password and the one-time code, under the same locks."""
+    """The admin's sign-in when MFA is required: password and the one-time code, under the same locks.
+
+    With no device picked, the code's shape picks it: six digits are the authenticator app's, anything
+    else a backup code. Only that one device is tried, so a wrong code counts against one device's
+    throttle, not all of them (the reason django-otp stopped guessing)."""
+
+    def _chosen_device(self, user):
+        device = super()._chosen_device(user)
+        if device is None:
+            token = (self.cleaned_data.get("otp_token") or "").strip()
+            model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+            device = model.objects.filter(user=user, confirmed=True).order_by("pk").first()
+        return device
 
 
 class PasswordChangeForm(forms.Form):
