@@ -37,6 +37,10 @@ def _code(device: TOTPDevice, *, offset: int = 0) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
+def _admin_login(user, code: str) -> dict[str, str]:
+    return {"username": user.email, "password": PASSWORD, "otp_token": code}
+
+
 def _admin_paths() -> list[str]:
     """Every URL of the admin site: each ModelAdmin's own (changelist, add, change, history, delete and
     its custom views, with 1 for each argument), each app index, and the site's views."""
@@ -138,7 +142,7 @@ def test_a_backup_code_signs_in_once(client, mfa_required, staff):
     assert not StaticToken.objects.filter(token=code).exists()
 
     second = client.__class__()
-    again = second.post("/admin/login/", {"username": staff.email, "password": PASSWORD, "otp_token": code})
+    again = second.post("/admin/login/", _admin_login(staff, code))
     assert again.status_code == 200 and second.get("/admin/").status_code == 302
 
 
