@@ -385,8 +385,8 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 # The axes backend first: it refuses a locked account or address before the password is even checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # Staff need a confirmed TOTP device (and the code) for every /admin/ page. Off in the embedded run,
-# where the admin links to the enrolment page instead so the demo shows it.
-ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=not EMBEDDED)
+# where the admin links to the enrolment page instead so the demo shows it. Left empty: that default.
+ADMIN_MFA_REQUIRED = _secure_default("ADMIN_MFA_REQUIRED", not EMBEDDED)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Commerce")
 MFA_BACKUP_CODES = 10
 # Failed sign-ins (or password checks) before an account, and separately an address, is locked, and
