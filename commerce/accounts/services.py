@@ -99,13 +99,11 @@ def password_reset_allowed(*, client: str) -> None:
         )
 
 
-def _refresh_tokens_revoke(*, user: User, keep_jti: str | None = None) -> int:
-    """Blacklists the user's outstanding refresh tokens (all, or all but ``keep_jti``); returns how many."""
+def _refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklists every outstanding refresh token of the user; returns how many."""
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
-    if keep_jti:
-        outstanding = outstanding.exclude(jti=keep_jti)
     tokens = list(outstanding)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
