@@ -57,6 +57,18 @@ def _plain_http_rig():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _admin_features_without_the_code_step():
+    """Tests of admin features sign staff in with ``force_login`` (a password-only session), which the
+    production-shaped pass would send to the OTP step. The step itself is tested with it switched on:
+    commerce/accounts/tests/test_mfa.py (every admin URL) and the Chromium tour in
+    commerce/tests/test_browser_csp.py, which enrols an authenticator."""
+    from django.test import override_settings
+
+    with override_settings(ADMIN_MFA_REQUIRED=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and cached values must not leak from one test into the next."""

@@ -6,12 +6,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from commerce.accounts.admin import StoreAdminSite
 from commerce.health import health
 from commerce.security import csp_report, metrics
 
 APPS = ["commerce.accounts", "catalog", "carts", "orders", "conversations", "memory", "voice"]
 
 api_v1 = [p for app in APPS for p in getattr(import_module(f"{app}.urls"), "api_urlpatterns", [])]
+
+# Staff MFA (issue 12): the one admin site, with every ModelAdmin already registered on it, becomes the
+# site that asks for an OTP code when ADMIN_MFA_REQUIRED is on (django-otp's documented swap).
+admin.site.__class__ = StoreAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,7 +1,48 @@
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
+from django.urls import reverse
+from django_otp import user_has_device
+from django_otp.admin import OTPAdminSite
 
+from commerce.accounts.forms import AdminLoginForm, LockAwareLoginMixin
 from commerce.accounts.models import RatePenalty, ShopperSession, User
+from commerce.accounts.services import mfa_reset, user_deactivated
+from commerce.accounts.throttle import login_unlock
+
+
+class AdminPasswordLoginForm(LockAwareLoginMixin, AdminAuthenticationForm):
+    """The admin's sign-in when MFA is not required (the embedded demo), under the login locks."""
+
+
+class StoreAdminSite(OTPAdminSite):
+    """The admin. With ADMIN_MFA_REQUIRED only a session verified with an OTP device gets in: a staff
+    member signed in with a password alone is sent to the sign-in step that asks for the code. Read on
+    every request, so a test can switch it."""
+
+    @property
+    def login_form(self):
+        return AdminLoginForm if settings.ADMIN_MFA_REQUIRED else AdminPasswordLoginForm
+
+    @property
+    def login_template(self):
+        return "admin/mfa_login.html" if settings.ADMIN_MFA_REQUIRED else None
+
+    def has_permission(self, request) -> bool:
+        if settings.ADMIN_MFA_REQUIRED:
+            return super().has_permission(request)
+        return AdminSite.has_permission(self, request)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        context["mfa_enrol_url"] = reverse("accounts:mfa-enrol")
+        context["mfa_required"] = settings.ADMIN_MFA_REQUIRED
+        context["mfa_enrolled"] = user.is_authenticated and user_has_device(user)
+        return context
 
 
 @admin.register(User)
@@ -17,6 +58,32 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+    actions = ["unlock_sign_in", "reset_mfa"]
+
+    def save_model(self, request, obj, form, change):
+        was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if was_active and not obj.is_active:
+                # Deactivated here: tokens refused and open sockets closed, as through the service.
+                user_deactivated(user=obj)
+
+    @admin.action(
+        description="Unlock sign-in for the selected accounts (after too many failures)",
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        for user in queryset:
+            login_unlock(email=user.email)
+        self.message_user(request, f"Unlocked sign-in for {queryset.count()} accounts.")
+
+    @admin.action(
+        description="Remove the selected staff members' two-factor devices (they enrol again)",
+        permissions=["change"],
+    )
+    def reset_mfa(self, request, queryset):
+        removed = sum(mfa_reset(user=user) for user in queryset)
+        self.message_user(request, f"Removed {removed} two-factor devices.")
 
 
 @admin.register(ShopperSession)

@@ -19,11 +19,14 @@ from commerce.accounts.selectors import (
 )
 from commerce.accounts.services import (
     account_update,
+    refresh_token_revoke,
     shopper_session_create,
     shopper_session_end,
     shopper_sign_in,
     user_authenticate,
+    user_change_password,
     user_register,
+    user_sign_out_everywhere,
 )
 from commerce.accounts.shoppers import ShopperAPIMixin, shopper_from_api
 from commerce.errors import DomainError, InvalidInput
@@ -71,15 +74,25 @@ def _guest_session(request) -> ShopperSession | None:
         return None
 
 
+_RATE_LIMITED = OpenApiResponse(
+    description="Too many failed attempts for this account or address: `rate_limited`, with `Retry-After`.",
+)
+
+
 class RegisterView(APIView):
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterIn, responses={201: AuthOut}, tags=["auth"], operation_id="auth_register")
+    @extend_schema(
+        request=RegisterIn,
+        responses={201: AuthOut, 429: _RATE_LIMITED},
+        tags=["auth"],
+        operation_id="auth_register",
+    )
     def post(self, request):
         data = RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            user = user_register(**data.validated_data)
+            user = user_register(**data.validated_data, request=request)
         except DjangoValidationError as exc:
             raise InvalidInput(
                 " ".join(exc.messages), details={"fields": {"password": exc.messages}}
@@ -91,11 +104,16 @@ class RegisterView(APIView):
 class LoginView(APIView):
     authentication_classes: list = []
 
-    @extend_schema(request=LoginIn, responses={200: AuthOut}, tags=["auth"], operation_id="auth_login")
+    @extend_schema(
+        request=LoginIn,
+        responses={200: AuthOut, 429: _RATE_LIMITED},
+        tags=["auth"],
+        operation_id="auth_login",
+    )
     def post(self, request):
         data = LoginIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_authenticate(**data.validated_data)
+        user = user_authenticate(**data.validated_data, request=request)
         session = shopper_sign_in(user=user, session=_guest_session(request), channel="api")
         return Response(_auth_payload(user, session))
 
@@ -127,6 +145,72 @@ class RefreshView(APIView):
             ) from None
         tokens = refresher.validated_data
         return Response({"accessToken": tokens["access"], "refreshToken": tokens["refresh"]})
+
+
+class LogoutIn(serializers.Serializer):
+    refreshToken = serializers.CharField()
+    everywhere = serializers.BooleanField(
+        required=False, default=False, help_text="Also refuse every other refresh token of the account."
+    )
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=LogoutIn,
+        responses={
+            204: OpenApiResponse(description="Signed out: the refresh token is refused from now on."),
+            400: OpenApiResponse(description="`invalid_token`: not this account's."),
+        },
+        tags=["auth"],
+        operation_id="auth_logout",
+    )
+    def post(self, request):
+        data = LogoutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh_token_revoke(user=request.user, refresh_token=data.validated_data["refreshToken"])
+        if data.validated_data["everywhere"]:
+            user_sign_out_everywhere(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeIn(serializers.Serializer):
+    currentPassword = serializers.CharField(max_length=128, trim_whitespace=False)
+    newPassword = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=PasswordChangeIn,
+        responses={
+            204: OpenApiResponse(description="Changed; every refresh token of the account is refused."),
+            400: OpenApiResponse(
+                description="`invalid_credentials` (wrong current password) or `invalid_input` "
+                "(the new one fails the password rules; `details.fields.newPassword`).",
+            ),
+            429: _RATE_LIMITED,
+        },
+        tags=["auth"],
+        operation_id="account_password_change",
+    )
+    def post(self, request):
+        data = PasswordChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user_change_password(
+                user=request.user,
+                current_password=data.validated_data["currentPassword"],
+                new_password=data.validated_data["newPassword"],
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise InvalidInput(
+                " ".join(exc.messages), details={"fields": {"newPassword": exc.messages}}
+            ) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AccountOut(serializers.Serializer):

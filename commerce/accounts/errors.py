@@ -13,3 +13,20 @@ class InvalidCredentials(DomainError):
 
 class SessionNotFound(NotFound):
     code = "session_not_found"
+
+
+class InvalidCurrentPassword(DomainError):
+    """Password change with a wrong current password: 400 (the caller is signed in; CONTRACT.md 6)."""
+
+    status_code = 400
+    code = "invalid_credentials"
+
+
+class InvalidRefreshToken(DomainError):
+    status_code = 400
+    code = "invalid_token"
+
+
+class InvalidOtp(DomainError):
+    status_code = 400
+    code = "invalid_otp"

@@ -1,15 +1,95 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from commerce.accounts.models import E164_VALIDATOR, User, validate_timezone
+from commerce.accounts.services import password_reset_allowed
+from commerce.accounts.throttle import lockout_message, login_locked
+from commerce.errors import DomainError
+from commerce.ratelimit import client_address
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class LockAwareLoginMixin:
+    """An AuthenticationForm whose refusal says so when the account or address is locked (axes refuses
+    inside ``authenticate``), instead of pretending the password was wrong."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            username = self.cleaned_data.get("username", "")
+            if getattr(self.request, "axes_locked_out", False) or login_locked(self.request, username):
+                raise ValidationError(lockout_message(), code="rate_limited") from None
+            raise
+
+
+class EmailAuthenticationForm(LockAwareLoginMixin, AuthenticationForm):
     username = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class AdminLoginForm(LockAwareLoginMixin, OTPAdminAuthenticationForm):
+    """The admin's sign-in when MFA is required: password and the one-time code, under the same locks.
+
+    With no device picked, the code's shape picks it: six digits are the authenticator app's, anything
+    else a backup code. Only that one device is tried, so a wrong code counts against one device's
+    throttle, not all of them (the reason django-otp stopped guessing)."""
+
+    def _chosen_device(self, user):
+        device = super()._chosen_device(user)
+        if device is None:
+            token = (self.cleaned_data.get("otp_token") or "").strip()
+            model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+            device = model.objects.filter(user=user, confirmed=True).order_by("pk").first()
+        return device
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new_password1 = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new_password1") and cleaned.get("new_password1") != cleaned.get("new_password2"):
+            self.add_error("new_password2", "The two passwords differ.")
+        return cleaned
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset form; the view counts requests per client address first (PASSWORD_RESET_PER_HOUR)."""
+
+    email = forms.EmailField(
+        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            password_reset_allowed(client=client_address(self.request))
+        except DomainError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+        return cleaned
 
 
 class RegistrationForm(forms.Form):

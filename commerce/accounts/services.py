@@ -3,16 +3,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from commerce.accounts.errors import EmailTaken, InvalidCredentials
+from commerce.accounts.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidCurrentPassword,
+    InvalidOtp,
+    InvalidRefreshToken,
+)
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.selectors import session_belongs_to_another
-from commerce.accounts.signals import shopper_signed_in
+from commerce.accounts.signals import credentials_revoked, shopper_signed_in
+from commerce.accounts.throttle import login_failure_record, normalise_login, raise_if_locked
+from commerce.errors import RateLimited
+from commerce.ratelimit import _incr
 
 
 def shopper_session_create(
@@ -28,9 +47,25 @@ def shopper_session_end(*, session: ShopperSession) -> ShopperSession:
     return session
 
 
+def user_register(*, email: str, password: str, name: str = "", request: HttpRequest | None = None) -> User:
+    """Creates a shopper account; Django's password validators decide what is strong enough.
+
+    With ``request`` (every public door) the login locks apply: a locked address or e-mail is refused,
+    and a refused registration (address taken, weak password) counts as a failed attempt, so register
+    cannot be used to probe which addresses have accounts faster than sign-in can.
+    """
+    if request is not None:
+        raise_if_locked(request, email)
+    try:
+        return _user_create(email=email, password=password, name=name)
+    except (EmailTaken, ValidationError):
+        if request is not None:
+            login_failure_record(request, email)
+        raise
+
+
 @transaction.atomic
-def user_register(*, email: str, password: str, name: str = "") -> User:
-    """Creates a shopper account; Django's password validators decide what is strong enough."""
+def _user_create(*, email: str, password: str, name: str) -> User:
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken("An account with this e-mail address already exists; sign in instead.")
@@ -42,11 +77,105 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
         raise EmailTaken("An account with this e-mail address already exists; sign in instead.") from None
 
 
-def user_authenticate(*, email: str, password: str) -> User:
-    user = authenticate(username=email.strip().lower(), password=password)
+def user_authenticate(*, email: str, password: str, request: HttpRequest) -> User:
+    """The account for this e-mail and password, through the login locks (commerce.accounts.throttle).
+
+    ``request`` is only what axes needs to count per client address; no rule here reads it otherwise.
+    A locked account or address is refused (429) even with the right password.
+    """
+    raise_if_locked(request, email)
+    user = authenticate(request=request, username=normalise_login(email), password=password)
     if user is None:
+        raise_if_locked(request, email)
         raise InvalidCredentials("The e-mail address or password is not right.")
     return user
+
+
+def password_reset_allowed(*, client: str) -> None:
+    """Counts one reset e-mail asked for by this client address; over PASSWORD_RESET_PER_HOUR, refused."""
+    if _incr(f"accounts:password-reset:{client}", 3600) > settings.PASSWORD_RESET_PER_HOUR:
+        raise RateLimited(
+            "Too many password reset requests from here. Try again in an hour.", retry_after=3600
+        )
+
+
+def _refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklists every outstanding refresh token of the user; returns how many."""
+    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    tokens = list(outstanding)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
+    )
+    return len(tokens)
+
+
+def _credentials_revoked_on_commit(*, user: User, reason: str) -> None:
+    transaction.on_commit(lambda: credentials_revoked.send(sender=User, user=user, reason=reason))
+
+
+def refresh_token_revoke(*, user: User, refresh_token: str) -> None:
+    """Signs one client out: its refresh token is blacklisted. A token that is not valid, or is another
+    user's, is refused rather than ignored, so a client cannot believe it signed out when it did not."""
+    try:
+        token = RefreshToken(refresh_token)
+    except TokenError:
+        raise InvalidRefreshToken("The refresh token is not valid.") from None
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(getattr(user, api_settings.USER_ID_FIELD)):
+        raise InvalidRefreshToken("The refresh token is not valid.")
+    token.blacklist()
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> int:
+    """Every refresh token of the user is refused from now on and open sockets close (4401)."""
+    revoked = _refresh_tokens_revoke(user=user)
+    _credentials_revoked_on_commit(user=user, reason="signed_out_everywhere")
+    return revoked
+
+
+def user_change_password(
+    *, user: User, current_password: str, new_password: str, request: HttpRequest
+) -> User:
+    """Checks the current password through the login locks, applies Django's validators, and revokes
+    every refresh token. Other page sessions end because Django ties them to the password hash (the
+    page that asked keeps its own through ``update_session_auth_hash``)."""
+    try:
+        user_authenticate(email=user.email, password=current_password, request=request)
+    except InvalidCredentials:
+        # 400, not 401: the caller is signed in; only the password they typed is wrong.
+        raise InvalidCurrentPassword("The current password is not right.") from None
+    validate_password(new_password, user=user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _refresh_tokens_revoke(user=user)
+        _credentials_revoked_on_commit(user=user, reason="password_changed")
+    return user
+
+
+@transaction.atomic
+def user_password_was_reset(*, user: User) -> None:
+    """After a reset by e-mail (Django's view set the password): the same revocation as a change."""
+    _refresh_tokens_revoke(user=user)
+    _credentials_revoked_on_commit(user=user, reason="password_changed")
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Closes an account: no sign-in, no refresh, open sockets closed."""
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    user_deactivated(user=user)
+    return user
+
+
+def user_deactivated(*, user: User) -> None:
+    """What follows an account's ``is_active`` going to False by any door (the service or the admin)."""
+    _refresh_tokens_revoke(user=user)
+    _credentials_revoked_on_commit(user=user, reason="deactivated")
 
 
 @transaction.atomic
@@ -130,3 +259,42 @@ def shopper_session_restore(*, session: ShopperSession) -> ShopperSession:
         key=session.key, defaults={"channel": session.channel, "user": session.user}
     )
     return restored
+
+
+# --- Staff MFA (django-otp: TOTP plus static backup codes) --------------------------------------
+def mfa_enrolment_start(*, user: User) -> TOTPDevice:
+    """The user's pending (unconfirmed) authenticator: the same one until it is confirmed, so reloading
+    the enrolment page does not invalidate a QR code already scanned."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def mfa_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[str]]:
+    """Confirms the pending authenticator with a code from it; it replaces any earlier device and new
+    backup codes replace the old ones. Returns the device and the backup codes (shown once, stored
+    only as django-otp's static tokens)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    # Checked outside the transaction: django-otp's failure count (its throttle) must survive a refusal.
+    if device is None or not device.verify_token((token or "").strip()):
+        raise InvalidOtp("That code is not right. Enter the 6 digits your authenticator app shows now.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(settings.MFA_BACKUP_CODES)]
+        StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
+    return device, codes
+
+
+@transaction.atomic
+def mfa_reset(*, user: User) -> int:
+    """Removes every OTP device of the user (lost phone): they enrol again at their next sign-in."""
+    removed = 0
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+        removed += 1
+    return removed

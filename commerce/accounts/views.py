@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import base64
+
+import qrcode
+import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import user_has_device
 
 from commerce.accounts.errors import EmailTaken
-from commerce.accounts.forms import AccountForm, EmailAuthenticationForm, RegistrationForm
-from commerce.accounts.services import account_update, shopper_sign_in, user_register
+from commerce.accounts.forms import (
+    AccountForm,
+    EmailAuthenticationForm,
+    PasswordChangeForm,
+    RegistrationForm,
+    ThrottledPasswordResetForm,
+)
+from commerce.accounts.services import (
+    account_update,
+    mfa_enrolment_confirm,
+    mfa_enrolment_start,
+    shopper_sign_in,
+    user_change_password,
+    user_password_was_reset,
+    user_register,
+)
 from commerce.accounts.shoppers import remember_page_session, shopper_from_page
+from commerce.errors import DomainError, RateLimited
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -51,8 +75,9 @@ def register_view(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
                 name=form.cleaned_data["name"],
+                request=request,
             )
-        except EmailTaken as exc:
+        except (EmailTaken, RateLimited) as exc:
             form.add_error("email", exc.message)
         except ValidationError as exc:
             form.add_error("password1", exc)
@@ -67,7 +92,93 @@ def register_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are signed out.")
-    return redirect("/")
+    response = redirect("/")
+    # The browser drops what this site cached or stored for the signed-in person (ASVS 14.3.1). Not
+    # "cookies": that would also drop the guest cart and the "signed out" message just set.
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_change_password(
+                user=request.user,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password1"],
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error("new_password1", exc)
+        except DomainError as exc:  # wrong current password, or locked after too many
+            form.add_error("current_password", exc.message)
+        else:
+            # This page stays signed in; every other page session ends with the old password's hash.
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Your password is changed. Other devices are signed out.")
+            return redirect("accounts:account")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset view and tokens; the form counts requests per client address."""
+
+    form_class = ThrottledPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # A reset is a password change: the same revocation of tokens and sockets follows.
+        user_password_was_reset(user=form.user)
+        return response
+
+
+def _qr_code(uri: str) -> dict[str, str]:
+    """The provisioning URI as a QR code drawn here (no third party sees the secret): the SVG's view box
+    and path, which the template writes out as inline SVG (autoescaped, no ``style``, so the CSP holds)."""
+    root = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=10).get_image()
+    path = next(element for element in root.iter() if str(element.tag).endswith("path"))
+    return {"view_box": root.attrib["viewBox"], "path": path.attrib["d"]}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_enrol_view(request: HttpRequest) -> HttpResponse:
+    """Staff add an authenticator app. Replacing a confirmed one needs a session verified with it, so a
+    stolen password alone cannot enrol the thief's phone."""
+    user = request.user
+    if not user.is_staff:
+        raise PermissionDenied("Two-factor sign-in is for staff accounts.")
+    if user_has_device(user) and not user.is_verified():
+        messages.info(request, "Sign in to the admin with your current code first to replace it.")
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    device = mfa_enrolment_start(user=user)
+    error = ""
+    if request.method == "POST":
+        try:
+            device, codes = mfa_enrolment_confirm(user=user, token=request.POST.get("token", ""))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            otp_login(request, device)
+            return render(request, "accounts/mfa_codes.html", {"codes": codes})
+    secret = base64.b32encode(device.bin_key).decode()
+    context = {"qr": _qr_code(device.config_url), "secret": secret, "error": error}
+    return render(request, "accounts/mfa_enrol.html", context)
 
 
 @login_required

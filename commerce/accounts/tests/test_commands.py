@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 
 from commerce.accounts.models import User
 
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client, settings):
-    settings.EMBEDDED = True  # what `make run` is (the refusal elsewhere is tested below)
+    # What `make run` is (the refusal elsewhere is tested below): embedded, so no MFA step for the admin.
+    settings.EMBEDDED, settings.ADMIN_MFA_REQUIRED = True, False
     out = StringIO()
     call_command("ensure_demo_admin", stdout=out)
     call_command("ensure_demo_admin", stdout=out)  # `make run` runs it every time
@@ -24,7 +26,7 @@ def test_the_demo_admin_is_created_once_and_can_sign_in_to_the_admin(client, set
         "Created demo staff account admin@example.com / AdminPass123!",
         "Demo staff account: admin@example.com / AdminPass123!",
     ]
-    assert client.login(email="admin@example.com", password="AdminPass123!")
+    assert client.login(request=HttpRequest(), email="admin@example.com", password="AdminPass123!")
     assert client.get("/admin/").status_code == 200
 
 
@@ -32,7 +34,7 @@ def test_an_existing_account_is_left_as_it_is(client, settings):
     settings.EMBEDDED = True
     User.objects.create_user(email="admin@example.com", password="changed-by-staff-1")
     call_command("ensure_demo_admin", stdout=StringIO())
-    assert client.login(email="admin@example.com", password="changed-by-staff-1")
+    assert client.login(request=HttpRequest(), email="admin@example.com", password="changed-by-staff-1")
 
 
 def test_the_demo_admin_is_refused_on_a_production_shaped_site(settings):
