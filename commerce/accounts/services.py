@@ -30,6 +30,7 @@ from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.selectors import session_belongs_to_another
 from commerce.accounts.signals import credentials_revoked, shopper_signed_in
 from commerce.accounts.throttle import login_failure_record, normalise_login, raise_if_locked
+from commerce.audit.services import audit_record
 from commerce.errors import RateLimited
 from commerce.ratelimit import _incr
 
@@ -209,8 +210,6 @@ def account_update(*, user: User, **fields: Any) -> User:
     user.save(update_fields=list(fields))
     changed = {name: (old, getattr(user, name)) for name, old in before.items() if getattr(user, name) != old}
     if changed:
-        from commerce.audit.services import audit_record
-
         # the consent itself, and only that the phone number changed (its last digits, not the number)
         summary = {
             name: {"before": _masked(name, old), "after": _masked(name, new)}
@@ -278,6 +277,7 @@ def mfa_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[s
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     # Checked outside the transaction: django-otp's failure count (its throttle) must survive a refusal.
     if device is None or not device.verify_token((token or "").strip()):
+        audit_record(action="mfa.enrolment_failed", actor=user, obj=user)
         raise InvalidOtp("That code is not right. Enter the 6 digits your authenticator app shows now.")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
@@ -287,6 +287,7 @@ def mfa_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[s
         backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
         codes = [StaticToken.random_token() for _ in range(settings.MFA_BACKUP_CODES)]
         StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
+        audit_record(action="mfa.enrolled", actor=user, obj=user)
     return device, codes
 
 
@@ -297,4 +298,5 @@ def mfa_reset(*, user: User) -> int:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
         removed += 1
+    audit_record(action="mfa.reset", obj=user, summary={"devices_removed": removed})
     return removed

@@ -59,6 +59,17 @@ def login_locked(request: HttpRequest, email: str) -> bool:
 
 def raise_if_locked(request: HttpRequest, email: str) -> None:
     if getattr(request, "axes_locked_out", False) or login_locked(request, email):
+        from commerce.audit.context import request_meta_of
+        from commerce.audit.services import audit_record
+
+        login = normalise_login(email)
+        audit_record(
+            action="auth.locked",
+            object_type="accounts.user",
+            object_id=login[:64],
+            summary={"email": login},
+            request_meta=request_meta_of(request),
+        )
         raise RateLimited(lockout_message(), retry_after=lockout_seconds())
 
 
@@ -69,6 +80,13 @@ def login_failure_record(request: HttpRequest, email: str) -> None:
 
 def login_unlock(*, email: str | None = None, ip_address: str | None = None) -> int:
     """Lifts the lock of an account or an address (staff, from the admin); returns attempts removed."""
-    if email:
-        return reset(username=normalise_login(email))
-    return reset(ip=ip_address)
+    from commerce.audit.services import audit_record
+
+    removed = reset(username=normalise_login(email)) if email else reset(ip=ip_address)
+    audit_record(
+        action="auth.unlock",
+        object_type="accounts.user" if email else "client_address",
+        object_id=(email or ip_address or "")[:64],
+        summary={"attempts_removed": removed},
+    )
+    return removed

@@ -155,3 +155,31 @@ def test_the_admin_shows_the_trail_read_only_even_to_a_superuser(client):
     assert client.get("/admin/audit/auditevent/add/").status_code == 403
     client.post(f"/admin/audit/auditevent/{event.pk}/change/", {"action": "forged"})
     assert AuditEvent.objects.get(pk=event.pk).action == "test.one"
+
+
+@pytest.mark.django_db
+def test_a_lockout_and_the_password_change_that_revokes_tokens_are_recorded(
+    api_client, settings, django_capture_on_commit_callbacks
+):
+    UserFactory(email="bob@example.com", password=PASSWORD)
+    statuses = [
+        api_client.post(
+            "/api/v1/auth/login", {"email": "bob@example.com", "password": "nope"}, format="json"
+        ).status_code
+        for _ in range(settings.LOGIN_FAILURE_LIMIT + 1)
+    ]
+    assert statuses[-1] == 429, statuses
+    assert AuditEvent.objects.filter(action="auth.locked", object_id="bob@example.com").exists()
+    from django.test import RequestFactory
+
+    from commerce.accounts.services import user_change_password
+
+    user = UserFactory(email="carl@example.com", password=PASSWORD)
+    # another client: the address that failed above is locked as well as the account
+    request = RequestFactory(REMOTE_ADDR="192.0.2.10").post("/api/v1/account/password")
+    with django_capture_on_commit_callbacks(execute=True):  # the revocation is announced after commit
+        user_change_password(
+            user=user, current_password=PASSWORD, new_password="An0ther-Long-Secret", request=request
+        )
+    assert AuditEvent.objects.filter(action="auth.password_changed", actor=user).exists()
+    assert audit_chain_verify().ok
