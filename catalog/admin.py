@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, Variant
 from catalog.services import variant_adjust_stock
+from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
 
 
@@ -122,7 +123,7 @@ class AdjustStockForm(forms.Form):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(AuditedActionsMixin, admin.ModelAdmin):
     """Low-stock work list: filter by level, edit stock in place, or adjust many at once."""
 
     list_display = ["sku", "product", "size", "color", "price", "stock", "stock_state"]

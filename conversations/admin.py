@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from commerce.audit.admin_actions import AuditedActionsMixin
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket, TicketMessage
 from conversations.services import staff_reply, ticket_close
 
@@ -42,7 +43,7 @@ class SupportTicketForm(forms.ModelForm):
 
 
 @admin.register(SupportTicket)
-class SupportTicketAdmin(admin.ModelAdmin):
+class SupportTicketAdmin(AuditedActionsMixin, admin.ModelAdmin):
     form = SupportTicketForm
     list_display = ("id", "subject", "user", "status", "order_number", "channel", "created_at", "updated_at")
     list_filter = ("status", "channel")
@@ -89,7 +90,7 @@ class SupportTicketAdmin(admin.ModelAdmin):
             staff_reply(ticket=obj, staff_user=request.user, body=body)
             self.message_user(request, "Your reply was sent to the shopper's chat.", messages.SUCCESS)
 
-    @admin.action(description="Close selected tickets")
+    @admin.action(description="Close selected tickets", permissions=["change"])
     def close_tickets(self, request: HttpRequest, queryset: QuerySet[SupportTicket]) -> None:
         for ticket in queryset:
             ticket_close(ticket=ticket)

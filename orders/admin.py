@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
+from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund
 from orders.services import order_mark_delivered, order_mark_shipped, order_refund
@@ -54,7 +55,7 @@ def _each(modeladmin, request, queryset, action, done: str) -> None:
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedActionsMixin, admin.ModelAdmin):
     list_display = ["number", "user", "status", "total", "created_at"]
     list_filter = ["status", "created_at"]
     date_hierarchy = "created_at"
@@ -89,7 +90,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # orders come from checkout, never typed in
 
-    @admin.action(description="Mark shipped (asks for tracking numbers)")
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("orders.refund_order")
+
+    @admin.action(description="Mark shipped (asks for tracking numbers)", permissions=["change"])
     def mark_shipped(self, request, queryset):
         """First a page asking each order's tracking number, then the service for each order."""
         if "apply" not in request.POST:
@@ -117,13 +121,13 @@ class OrderAdmin(admin.ModelAdmin):
         )
         return None
 
-    @admin.action(description="Mark delivered")
+    @admin.action(description="Mark delivered", permissions=["change"])
     def mark_delivered(self, request, queryset):
         _each(
             self, request, queryset, lambda o: order_mark_delivered(order=o, actor=request.user), "delivered"
         )
 
-    @admin.action(description="Refund in full")
+    @admin.action(description="Refund in full", permissions=["refund"])
     def refund_in_full(self, request, queryset):
         _each(
             self,

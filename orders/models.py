@@ -57,6 +57,8 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Shipping is "change"; a refund moves money, so it is a permission of its own.
+        permissions = [("refund_order", "Can refund orders")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(discount__gte=0), name="order_money_not_negative"

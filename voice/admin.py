@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
+from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
 from voice import services
 from voice.models import (
@@ -58,7 +59,7 @@ class GuardrailDecisionInline(admin.TabularInline):
 
 
 @admin.register(RecoveryJob)
-class RecoveryJobAdmin(admin.ModelAdmin):
+class RecoveryJobAdmin(AuditedActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -97,7 +98,13 @@ class RecoveryJobAdmin(admin.ModelAdmin):
         }
         return stats_page(request, context)
 
-    @admin.action(description="Retry now (pending: due now; dead letter / failed: one more attempt)")
+    def has_place_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("voice.place_call")
+
+    @admin.action(
+        description="Retry now (pending: due now; dead letter / failed: one more attempt)",
+        permissions=["place_call"],
+    )
     def retry_now(self, request: HttpRequest, queryset: QuerySet[RecoveryJob]) -> None:
         done, refused = 0, []
         for job in queryset:
@@ -111,7 +118,7 @@ class RecoveryJobAdmin(admin.ModelAdmin):
         for line in refused:
             self.message_user(request, line, level=messages.WARNING)
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[RecoveryJob]) -> None:
         done, refused = 0, 0
         for job in queryset:
@@ -124,7 +131,9 @@ class RecoveryJobAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, f"{refused} job(s) were already finished.", level=messages.WARNING)
 
-    @admin.action(description="Process due jobs now (all due jobs, not just the selected)")
+    @admin.action(
+        description="Process due jobs now (all due jobs, not just the selected)", permissions=["place_call"]
+    )
     def process_due_now(self, request: HttpRequest, queryset: QuerySet[RecoveryJob]) -> None:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             summary = process_due_jobs_task.apply().get()

@@ -83,6 +83,8 @@ class RecoveryJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Starting calls (retry now, process now) reaches shoppers' phones: a permission of its own.
+        permissions = [("place_call", "Can place recovery calls")]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="voice_job_due"),
             models.Index(fields=["cart", "cart_updated_at"], name="voice_job_cart_abandonment"),

@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -12,6 +14,7 @@ from commerce.accounts.forms import AdminLoginForm, LockAwareLoginMixin
 from commerce.accounts.models import RatePenalty, ShopperSession, User
 from commerce.accounts.services import mfa_reset, user_deactivated
 from commerce.accounts.throttle import login_unlock
+from commerce.audit.admin_actions import AuditedActionsMixin
 
 
 class AdminPasswordLoginForm(LockAwareLoginMixin, AdminAuthenticationForm):
@@ -46,7 +49,7 @@ class StoreAdminSite(OTPAdminSite):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedActionsMixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "voice_opt_in", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active", "voice_opt_in"]
@@ -112,7 +115,7 @@ class PenaltyStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RatePenalty)
-class RatePenaltyAdmin(admin.ModelAdmin):
+class RatePenaltyAdmin(AuditedActionsMixin, admin.ModelAdmin):
     """Rate-limit penalties (issue 18): who is refused and until when; staff lift them here."""
 
     list_display = ["client", "level", "started_at", "ends_at", "is_active", "lifted_at", "lifted_by"]
@@ -125,7 +128,9 @@ class RatePenaltyAdmin(admin.ModelAdmin):
     def is_active(self, obj: RatePenalty) -> bool:
         return obj.is_active()
 
-    @admin.action(description="Lift the selected penalties (the client may send requests again)")
+    @admin.action(
+        description="Lift the selected penalties (the client may send requests again)", permissions=["change"]
+    )
     def lift(self, request, queryset):
         from commerce.ratelimit import penalty_lift
 
@@ -135,3 +140,16 @@ class RatePenaltyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# django-axes' own admin offers "clean up expired attempts" to anyone who can view attempts: here it needs
+# the delete permission, like any deletion, and is recorded in the audit trail.
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class StoreAccessAttemptAdmin(AuditedActionsMixin, AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
