@@ -8,7 +8,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from commerce.accounts.models import E164_VALIDATOR, User, validate_timezone
-from commerce.accounts.services import password_reset_allowed
+from commerce.accounts.services import mfa_sign_in_refused, password_reset_allowed
 from commerce.accounts.throttle import lockout_message, login_locked
 from commerce.errors import DomainError
 from commerce.ratelimit import client_address
@@ -48,6 +48,14 @@ class AdminLoginForm(LockAwareLoginMixin, OTPAdminAuthenticationForm):
             model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
             device = model.objects.filter(user=user, confirmed=True).order_by("pk").first()
         return device
+
+    def clean_otp(self, user):
+        try:
+            return super().clean_otp(user)
+        except ValidationError:
+            if user is not None:
+                mfa_sign_in_refused(user=user)  # the password was right, the second factor was not
+            raise
 
 
 class PasswordChangeForm(forms.Form):

@@ -291,6 +291,11 @@ def mfa_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[s
     return device, codes
 
 
+def mfa_sign_in_refused(*, user: User) -> None:
+    """A staff sign-in whose password was right and whose one-time code was not: an audit entry."""
+    audit_record(action="mfa.sign_in_failed", actor=user, obj=user)
+
+
 @transaction.atomic
 def mfa_reset(*, user: User) -> int:
     """Removes every OTP device of the user (lost phone): they enrol again at their next sign-in."""

@@ -126,6 +126,11 @@ def test_a_wrong_code_is_refused_at_enrolment_and_at_sign_in(client, mfa_require
     )
     assert response.status_code == 200 and response.context["form"].errors
     assert other.get("/admin/").status_code == 302
+    # both refusals are in the audit trail: the enrolment's and the sign-in's
+    from commerce.audit.models import AuditEvent
+
+    recorded = set(AuditEvent.objects.filter(actor=staff).values_list("action", flat=True))
+    assert {"mfa.enrolment_failed", "mfa.sign_in_failed"} <= recorded
 
 
 def test_a_backup_code_signs_in_once(client, mfa_required, staff):
