@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint format browser-deps a11y nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ browser-deps:
 
 test: install browser-deps
 	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_MIN) $(PYTEST_ARGS)
+
+# axe-core's scan of every shopper page and the keyboard-only chat (moderate findings are printed).
+a11y: install browser-deps
+	$(PY) -m pytest -m browser -s -p no:cacheprovider commerce/tests/test_accessibility.py $(PYTEST_ARGS)
 
 # CI's gates before the tests: style, formatting and bandit (no finding of medium or high severity).
 lint: install

@@ -162,6 +162,16 @@
     if (form && evt.detail.successful) refreshCartPage();
   });
 
+  // Escape closes the open panel from anywhere inside it (WAI-ARIA's dialog pattern), and focus goes
+  // back to the toggle so a keyboard user is not left on a control that just disappeared.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var dock = byId("chat-dock");
+    if (!dock || !dock.open || !dock.contains(document.activeElement)) return;
+    dock.open = false;
+    dock.querySelector("summary").focus();
+  });
+
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest(".chat-suggestion");
     if (button) send(button.getAttribute("data-text"));
