@@ -28,6 +28,11 @@ class PaymentResult:
     message: str = ""
 
 
+class GatewayUnavailable(Exception):
+    """A gateway that cannot reach its provider (or gets no usable answer) raises this or an ``OSError``;
+    a refusal is a ``PaymentResult`` with ``approved=False``, never an exception."""
+
+
 class PaymentGateway(Protocol):
     name: str
 

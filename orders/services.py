@@ -41,7 +41,7 @@ from orders.errors import (
     UnknownOrderItem,
 )
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
-from orders.payments import get_gateway, mask_token
+from orders.payments import GatewayUnavailable, get_gateway, mask_token
 from orders.signals import order_placed
 
 logger = logging.getLogger(__name__)
@@ -267,6 +267,9 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
     result = gateway.charge(amount=order.total, token=token, reference=order.number)
     if not result.approved:
         raise PaymentDeclined(result.message or "The payment was declined.")
+    # The charge went through: if anything below fails the order rolls back, so the money goes back
+    # first (the original error still propagates, whatever it is).
+    recorded = False
     try:
         Payment.objects.create(
             order=order,
@@ -280,11 +283,12 @@ def _place(*, user: User, address: dict[str, str], token: str, method_type: str)
         order.save(update_fields=["status", "paid_at", "updated_at"])
         _record(order, from_status=Order.Status.PENDING, actor=user, note="Payment approved")
         cart_clear(cart=cart)
-    except Exception:
-        # The charge went through but the order will roll back: give the money back before the
-        # error propagates, or the shopper pays for an order that does not exist.
-        _return_orphaned_charge(gateway, reference=result.reference, amount=order.total, number=order.number)
-        raise
+        recorded = True
+    finally:
+        if not recorded:
+            _return_orphaned_charge(
+                gateway, reference=result.reference, amount=order.total, number=order.number
+            )
     transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
     return order
 
@@ -296,7 +300,7 @@ def _return_orphaned_charge(gateway, *, reference: str, amount: Decimal, number:
     logger.warning("Order %s rolled back after charge %s: refunding %s", number, reference, amount)
     try:
         refund = gateway.refund(payment_reference=reference, amount=amount)
-    except Exception:
+    except (GatewayUnavailable, OSError):
         logger.exception(
             "Refund of orphaned charge %s (%s, order %s) raised: refund it by hand", reference, amount, number
         )
