@@ -52,6 +52,8 @@ SHADOW = "shadow"
 HISTORY_TURNS = 10
 MAX_TOOL_ROUNDS = 3  # model calls that may propose tools in one message; one more words the reply
 INVALID_PLAN = "invalid_plan"
+# What the model is told of a call the store refused (the reason stays in the stored plan).
+REFUSED_RESULT = json.dumps({"status": "failed", "what_happened": "Refused by the store; nothing ran."})
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def steps_from_calls(calls: list[Any], *, room: int) -> tuple[list[planner.Step]
     return within, refused + over
 
 
-def _tool_result_for_model(step: planner.Step, action: dict[str, str], text: str, products: list) -> str:
+def _tool_result_for_model(action: dict[str, str], text: str, products: list) -> str:
     return json.dumps(
         {
             "status": action.get("status"),
@@ -362,9 +364,7 @@ def respond_with_model(
         results = _results_by_call(turn.tool_calls, plan, ran)
         for call in turn.tool_calls:
             messages.append(
-                ChatMessage(
-                    role="tool", content=results.get(call.id, _refused_result(call)), tool_call_id=call.id
-                )
+                ChatMessage(role="tool", content=results.get(call.id, REFUSED_RESULT), tool_call_id=call.id)
             )
         if any(a["status"] == NEEDS_CONFIRMATION for a in ran.actions) or state.pending_clarification:
             # The store's own question ends the turn, word for word: the model never words a confirmation.
@@ -398,10 +398,6 @@ def _charge_model_turn(shopper: Shopper) -> None:
         raise LLMError("rate_limited", exc.message) from exc
 
 
-def _refused_result(call: Any) -> str:
-    return json.dumps({"status": "failed", "what_happened": "Refused by the store; nothing ran."})
-
-
 def _results_by_call(calls: list[Any], plan: planner.Plan, ran: Execution) -> dict[str, str]:
     """Each tool call's result for the model, matched by position: the executor reports the plan's
     steps in order, then the refused ones."""
@@ -416,7 +412,7 @@ def _results_by_call(calls: list[Any], plan: planner.Plan, ran: Execution) -> di
             used.add(index)
             text = ran.step_texts[index] if index < len(ran.step_texts) else ""
             products = ran.step_products[index] if index < len(ran.step_products) else []
-            results[call.id] = _tool_result_for_model(step, act, text, products)
+            results[call.id] = _tool_result_for_model(act, text, products)
             break
     return results
 
