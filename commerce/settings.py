@@ -132,20 +132,36 @@ TEMPLATES = [
 ]
 
 # --- Data stores -----------------------------------------------------------------------------
-if DATABASE_URL:
-    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-else:
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django_prometheus.db.backends.sqlite3",
+
+
+def _database() -> dict:
+    """``DATABASE_URL`` (PostgreSQL, or SQLite as ``sqlite:////path/db.sqlite3``) or, without it, the
+    embedded SQLite file at ``SQLITE_PATH``. Both engines go through django-prometheus' wrappers."""
+    if DATABASE_URL:
+        config = env.db_url_config(DATABASE_URL)
+    else:
+        VAR_DIR.mkdir(exist_ok=True)
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
-    }
+    engine = config["ENGINE"].rsplit(".", 1)[-1]
+    if engine == "sqlite3":
+        config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+        # IMMEDIATE: a writer takes the lock at BEGIN, so two checkouts queue instead of deadlocking.
+        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", **config.get("OPTIONS", {})}
+    elif engine == "postgresql":
+        config["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+    else:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names the {engine!r} engine; this store runs on PostgreSQL or SQLite."
+        )
+    return config
+
+
+DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
