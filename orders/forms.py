@@ -1,4 +1,8 @@
+from typing import Any
+
 from django import forms
+
+from orders.payments import get_gateway
 
 
 class CheckoutForm(forms.Form):
@@ -17,19 +21,52 @@ class CheckoutForm(forms.Form):
     country = forms.CharField(
         max_length=60, initial="US", widget=forms.TextInput(attrs={"autocomplete": "country"})
     )
+    card = forms.ChoiceField(
+        label="Payment",
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="This store runs a test payment gateway: no real card is charged.",
+    )
     token = forms.CharField(
         label="Payment token",
         max_length=80,
-        initial="pm_test_visa",
+        required=False,
         help_text=(
-            "This store runs a test payment gateway, so no real card is charged: a token starting "
-            "<code>pm_test_</code> (for example <code>pm_test_visa</code>) is approved, one starting "
-            "<code>pm_fail_</code> is declined."
+            "Used instead of the card above when given: a token starting <code>pm_test_</code> is "
+            "approved, one starting <code>pm_fail_</code> is declined."
         ),
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={"required": "This checkout form was incomplete: reload the page and try again."},
+    )
 
     ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "postalCode", "country")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        test_cards = getattr(get_gateway(), "test_cards", ())
+        if test_cards:
+            self.fields["card"].choices = list(test_cards)
+            self.fields["card"].initial = test_cards[0][0]
+        else:
+            # A real gateway: the token (from its card form) is the only way to pay.
+            del self.fields["card"]
+            self.fields["token"].required = True
+            self.fields["token"].help_text = ""
+
+    @property
+    def offers_test_cards(self) -> bool:
+        return "card" in self.fields
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        payment_token = (data.get("token") or "").strip() or data.get("card") or ""
+        if not payment_token and "token" not in self.errors:
+            self.add_error("card" if self.offers_test_cards else "token", "Choose how to pay.")
+        data["payment_token"] = payment_token
+        return data
 
 
 class AddressForm(forms.Form):

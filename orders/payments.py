@@ -47,6 +47,11 @@ class PaymentGateway(Protocol):
 
 class TestGateway:
     name = "test"
+    # What the checkout page offers instead of a free token field: (token, what a shopper reads).
+    test_cards: tuple[tuple[str, str], ...] = (
+        (f"{TEST_APPROVE_PREFIX}visa", "Test card — approved"),
+        (f"{TEST_DECLINE_PREFIX}declined", "Test card — declined"),
+    )
 
     def charge(self, *, amount: Decimal, token: str, reference: str) -> PaymentResult:
         if token.startswith(TEST_APPROVE_PREFIX):

@@ -30,7 +30,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             address = {f: data[f] for f in CheckoutForm.ADDRESS_FIELDS}
-            payment = {"type": "card", "token": data["token"]}
+            payment = {"type": "card", "token": data["payment_token"]}
             try:
                 order, _created = order_place(
                     user=request.user,
