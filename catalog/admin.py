@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
-from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, Variant
+from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, StorefrontSettings, Variant
+from catalog.selectors import storefront_hero
 from catalog.services import variant_adjust_stock
 from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
@@ -171,3 +175,28 @@ class VariantAdmin(AuditedActionsMixin, admin.ModelAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+
+@admin.register(StorefrontSettings)
+class StorefrontSettingsAdmin(admin.ModelAdmin):
+    """One row: the list opens it (creating it blank on first visit); it cannot be added twice or deleted."""
+
+    fields = ["hero_headline", "hero_text", "shown_now"]
+    readonly_fields = ["shown_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: StorefrontSettings | None = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        StorefrontSettings.objects.get_or_create(pk=1)
+        return redirect(reverse("admin:catalog_storefrontsettings_change", args=[1]))
+
+    @admin.display(description="Shown on the home page now")
+    def shown_now(self, obj: StorefrontSettings) -> str:
+        hero = storefront_hero()
+        return f"{hero.headline} — {hero.text}" if hero.text else hero.headline

@@ -156,3 +156,27 @@ class Variant(models.Model):
 def _has_stock() -> Exists:
     """The "product has a variant in stock" condition, written once."""
     return Exists(Variant.objects.filter(product=OuterRef("pk"), stock__gt=0))
+
+
+class StorefrontSettings(models.Model):
+    """The home page's words, edited by staff in the admin (one row, created on first edit).
+
+    A blank field is written from the catalog itself (its largest categories and brands), so a store
+    that loads another catalog never shows the demo's words."""
+
+    hero_headline = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The home page's title. Blank: “Shop” and the top-level categories.",
+    )
+    hero_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The sentence under the title. Blank: the largest categories and brands in the catalog.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "storefront settings"
+
+    def __str__(self) -> str:
+        return "Storefront settings"

@@ -40,7 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Lower
 
 from catalog.errors import InvalidSearch, ProductNotFound
-from catalog.models import Category, Product, Variant
+from catalog.models import Category, Product, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
 
 SORTS: dict[str, str] = {
@@ -429,3 +429,70 @@ def _build_catalog_facets() -> Facets:
         sizes=sorted(set(sizes), key=size_sort_key),
         colors=sorted(set(colors)),
     )
+
+
+@dataclass(frozen=True)
+class StorefrontHero:
+    headline: str
+    text: str
+    search_hint: str
+
+
+HERO_CATEGORIES = 5
+HERO_BRANDS = 3
+
+
+def storefront_hero() -> StorefrontHero:
+    """The home page's title and sentence: staff's words where set (StorefrontSettings), otherwise
+    written from the catalog. Cached under the catalog version (saving the settings bumps it too)."""
+    return _cached("storefront-hero", _build_storefront_hero)
+
+
+def _build_storefront_hero() -> StorefrontHero:
+    chosen = StorefrontSettings.objects.filter(pk=1).first()
+    headline = chosen.hero_headline.strip() if chosen else ""
+    text = chosen.hero_text.strip() if chosen else ""
+    tree = category_tree()
+    if not headline:
+        roots = [node.category.name.lower() for node in tree if node.total_count]
+        headline = f"Shop {_joined(roots)}" if roots else "New products are on their way"
+    names = _largest_category_names(tree)
+    if not text:
+        text = _catalog_sentence(names)
+    hint = f"e.g. {', '.join(names[:3])}" if names else ""
+    return StorefrontHero(headline=headline, text=text, search_hint=hint)
+
+
+def _largest_category_names(tree: list[CategoryNode]) -> list[str]:
+    """The categories holding most products directly, in the tree's order, in lower case."""
+    nodes: list[CategoryNode] = []
+    pending = list(tree)
+    while pending:
+        node = pending.pop(0)
+        nodes.append(node)
+        pending.extend(node.children)
+    largest = sorted((n for n in nodes if n.product_count), key=lambda n: -n.product_count)[:HERO_CATEGORIES]
+    return [n.category.name.lower() for n in nodes if n in largest]
+
+
+def _catalog_sentence(names: list[str]) -> str:
+    """ "Running shoes, hoodies and jeans from Stride, Northpeak and more.": the largest categories and
+    the brands with most products."""
+    if not names:
+        return ""
+    rows = (
+        Product.objects.filter(is_active=True)
+        .exclude(brand="")
+        .values("brand")
+        .annotate(n=Count("id"))
+        .order_by("-n", "brand")[:HERO_BRANDS]
+    )
+    brands = [row["brand"] for row in rows]
+    sentence = _joined(names)
+    if brands:
+        sentence += f" from {', '.join(brands)} and more"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"

@@ -25,6 +25,7 @@ from catalog.selectors import (
     product_get,
     product_search,
     search_correction,
+    storefront_hero,
 )
 from catalog.signals import product_viewed
 
@@ -37,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "catalog/home.html",
-        {"featured": product_featured(limit=8), "categories": category_tree()},
+        {"featured": product_featured(limit=8), "categories": category_tree(), "hero": storefront_hero()},
     )
 
 
