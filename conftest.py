@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 # The fake model vendor (``fake_llm`` fixture) for any test that reaches a model.
-pytest_plugins = ["commerce.testing.fake_llm"]
+pytest_plugins = ["commerce.testing.fake_llm", "commerce.testing.faults"]
 
 
 def _missing_service(marker: str) -> str | None:

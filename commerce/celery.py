@@ -12,20 +12,20 @@ app.autodiscover_tasks()
 def enqueue(
     task, *, args: tuple = (), kwargs: dict | None = None, queue: str = "", countdown: int | None = None
 ) -> None:
-    """Queues ``task``; runs it right here when Celery is eager (the embedded run, tests).
+    """Hands ``task`` to Celery once the caller's transaction commits; nothing if it rolls back.
 
-    Read at call time (not from the app's configuration at start-up), so a test or an operator that
-    switches ``CELERY_TASK_ALWAYS_EAGER`` is obeyed. Callers in a transaction wrap this in
-    ``transaction.on_commit`` so a task never sees rows that were rolled back.
+    With a broker the task goes through the transactional outbox (:mod:`commerce.outbox`): a row in
+    the caller's transaction, published after commit and again by beat's sweep if the broker was down,
+    so work decided in a request is never lost. Eager (the embedded run, tests) it runs here after
+    commit. Read at call time (not from the app's configuration at start-up), so a test or an operator
+    that switches ``CELERY_TASK_ALWAYS_EAGER`` is obeyed.
     """
     from django.conf import settings
+    from django.db import transaction
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        task.apply(args, kwargs or {})
+        transaction.on_commit(lambda: task.apply(args, kwargs or {}))
         return
-    options: dict = {}
-    if queue:
-        options["queue"] = queue
-    if countdown:
-        options["countdown"] = countdown
-    task.apply_async(args, kwargs or {}, **options)
+    from commerce.outbox.services import outbox_enqueue
+
+    outbox_enqueue(task_name=task.name, args=args, kwargs=kwargs, queue=queue, countdown=countdown)

@@ -1,4 +1,9 @@
-"""``GET /health``: what the site depends on, checked live (CONTRACT.md, Operations)."""
+"""``GET /health``: what the site depends on, checked live (CONTRACT.md, Operations).
+
+200 when every check passes; 503 as soon as one the store depends on is ``down`` (database, cache,
+channel layer, Celery broker), with ``failed`` naming them, so a load balancer or an operator sees
+which. ``outbox`` reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ import uuid
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from commerce.cache import strict_cache
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +36,11 @@ def _check_database() -> str:
 
 def _check_cache() -> str:
     key = f"health:{uuid.uuid4().hex}"
+    store = strict_cache()  # the fail-soft cache would answer "miss" without saying why
     try:
-        cache.set(key, "1", 5)
-        ok = cache.get(key) == "1"
-        cache.delete(key)
+        store.set(key, "1", 5)
+        ok = store.get(key) == "1"
+        store.delete(key)
     except Exception as exc:  # any backend error means the cache is unusable; report, do not crash
         logger.warning("health: cache error: %s", exc)
         return "down"
@@ -59,7 +66,7 @@ def _check_celery() -> str:
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)
     except Exception as exc:  # broker libraries raise many types; all mean "cannot queue"
         logger.warning("health: celery broker error: %s", exc)
         return "down"
@@ -86,6 +93,20 @@ def health(request: HttpRequest) -> JsonResponse:
         "llm": _check_llm(),
         "voice": "superu" if settings.SUPERU_ENABLED else "simulator",
     }
-    degraded = any(value == "down" for value in checks.values())
-    status_code = 503 if checks["database"] == "down" else 200
-    return JsonResponse({"status": "degraded" if degraded else "ok", "checks": checks}, status=status_code)
+    failed = [name for name, value in checks.items() if value == "down"]
+    body: dict[str, object] = {"status": "degraded" if failed else "ok", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    if checks["database"] != "down":
+        body["outbox"] = _outbox()
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+def _outbox() -> dict[str, int] | str:
+    from commerce.outbox.selectors import outbox_backlog
+
+    try:
+        return outbox_backlog()
+    except DatabaseError as exc:
+        logger.warning("health: outbox unreadable: %s", exc)
+        return "down"

@@ -36,6 +36,7 @@ from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from commerce.accounts.models import RatePenalty
+from commerce.cache import CacheUnavailable, strict_cache
 from commerce.errors import error_response
 from commerce.security_events import record_security_event
 
@@ -106,25 +107,25 @@ def _window_start(client: str, moment: float) -> float:
     and the start is kept as a timestamp so ``Retry-After`` can be computed exactly.
     """
     key = _window_key(client)
-    if cache.add(key, moment, WINDOW_SECONDS):
+    if strict_cache().add(key, moment, WINDOW_SECONDS):
         return moment
-    start = cache.get(key)
+    start = strict_cache().get(key)
     # A start a little after ``moment`` is another process (or thread) that read the clock later and
     # stored first: the same minute. Only a minute that is over (seen past the key's expiry, as after a
     # clock jump) starts again here.
     if start is None or moment - start >= WINDOW_SECONDS:
-        cache.set(key, moment, WINDOW_SECONDS)
+        strict_cache().set(key, moment, WINDOW_SECONDS)
         return moment
     return start
 
 
 def _incr(key: str, timeout: int) -> int:
     """Atomically add one to ``key``, creating it (with ``timeout``) if absent."""
-    cache.add(key, 0, timeout)
+    strict_cache().add(key, 0, timeout)
     try:
-        return cache.incr(key)
+        return strict_cache().incr(key)
     except ValueError:  # expired between add and incr: this request starts it again
-        cache.add(key, 1, timeout)
+        strict_cache().add(key, 1, timeout)
         return 1
 
 
@@ -136,7 +137,7 @@ def _penalty_minutes(level: int) -> int:
 def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
     try:
         return check()
-    except (RedisError, OSError) as exc:
+    except (CacheUnavailable, RedisError, OSError) as exc:
         FAIL_OPEN.inc()
         logger.error("rate limit cache unreachable, letting %s through: %s", client.key, exc)
         return Decision(allowed=True)
@@ -144,7 +145,7 @@ def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
 
 def penalty_retry_after(client: str, *, now: float | None = None) -> int:
     """Seconds left of the client's penalty window, 0 when it has none."""
-    ends_at = cache.get(_penalty_key(client))
+    ends_at = strict_cache().get(_penalty_key(client))
     if ends_at is None:
         return 0
     return max(0, math.ceil(ends_at - (time.time() if now is None else now)))
@@ -163,12 +164,12 @@ def penalty_check(client: Client) -> Decision:
 def _escalate(client: Client, now: float) -> int:
     """Give ``client`` its next penalty window; returns its length in seconds."""
     level_key = _level_key(client.key)
-    cache.add(level_key, 0, LEVEL_TTL_SECONDS)
-    level = cache.incr(level_key)
-    cache.touch(level_key, LEVEL_TTL_SECONDS)
+    strict_cache().add(level_key, 0, LEVEL_TTL_SECONDS)
+    level = strict_cache().incr(level_key)
+    strict_cache().touch(level_key, LEVEL_TTL_SECONDS)
     minutes = _penalty_minutes(level)
     seconds = minutes * 60
-    cache.set(_penalty_key(client.key), now + seconds, seconds)
+    strict_cache().set(_penalty_key(client.key), now + seconds, seconds)
     started = datetime.fromtimestamp(now, tz=UTC)
     RatePenalty.objects.create(
         client=client.key,

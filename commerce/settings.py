@@ -15,6 +15,8 @@ from pathlib import Path
 import environ
 from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -78,6 +80,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "commerce.accounts",
     "commerce.audit",
+    "commerce.outbox",
     "catalog",
     "carts",
     "orders",
@@ -154,6 +157,21 @@ def _database() -> dict:
         config["ENGINE"] = "django_prometheus.db.backends.postgresql"
         config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        # A PostgreSQL that is down or drops packets must fail a request fast, never hang a worker:
+        # libpq gives up connecting after DB_CONNECT_TIMEOUT_SECONDS (its minimum is 2), and the kernel
+        # drops a connection whose sent data goes unacknowledged for DB_TCP_USER_TIMEOUT_MS. Web processes
+        # also cap each statement (DB_STATEMENT_TIMEOUT_MS, set by commerce.db for wsgi/asgi only, so
+        # migrations and Celery tasks are not cut short).
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "connect_timeout": max(2, env.int("DB_CONNECT_TIMEOUT_SECONDS", default=2)),
+                "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=5000),
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            }
+        )
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL names the {engine!r} engine; this store runs on PostgreSQL or SQLite."
@@ -164,19 +182,37 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+
+# Redis (cache, channel layer, Celery broker): how long to wait for a connection and for an answer, and
+# how long the cache then leaves Redis alone before trying again (commerce.cache). Without these a
+# Redis that silently drops packets would hang every worker that touches it.
+REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS", default=1.0)
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0)
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
+_REDIS_SOCKET_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+}
 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis backend answering like an empty cache while Redis is unreachable.
+            "BACKEND": "commerce.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="commerce"),
+            # No retries inside redis-py: the breaker in commerce.cache decides when to try again.
+            "OPTIONS": {**_REDIS_SOCKET_OPTIONS, "retry": Retry(NoBackoff(), 0)},
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_LAYER_PREFIX", default="commerce")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, **_REDIS_SOCKET_OPTIONS}],
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="commerce"),
+            },
         }
     }
 else:
@@ -192,6 +228,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
+# Never wait long for a broker that is down: the outbox keeps the task and beat's sweep sends it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
+    # Above kombu's one-second BRPOP, which would otherwise time out on an idle queue.
+    "socket_timeout": max(2.0, REDIS_SOCKET_TIMEOUT_SECONDS),
+    # A publish tries a fresh connection once, at once (kombu's default retries for seconds).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+}
+# The transactional outbox (commerce.outbox): how often beat re-publishes what the broker missed, how
+# long a new row is left to the request that wrote it, and after how many failed publishes a row is
+# marked failed for staff (admin: Task outbox).
+OUTBOX_SWEEP_INTERVAL_SECONDS = max(5, env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default=30))
+OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=10)
+OUTBOX_MAX_ATTEMPTS = max(1, env.int("OUTBOX_MAX_ATTEMPTS", default=25))
 _VOICE_SCAN_INTERVAL_SECONDS = max(5, env.int("VOICE_RECOVERY_SCAN_INTERVAL_SECONDS", default=30))
 # Every periodic task, in one place. Run exactly one beat process; each entry
 # expires so a run that waited longer than its period is dropped instead of piling up.
@@ -219,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The task itself checks VOICE_RECOVERY_SCHEDULER_ENABLED (environment or admin), so staff can switch
     # scanning at run time; a scan that waited longer than one interval is superseded by the next.
+    # Publishes the outbox's tasks whose first publish failed (broker down) once it is back.
+    "outbox-sweep": {
+        "task": "outbox.sweep",
+        "schedule": timedelta(seconds=OUTBOX_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": OUTBOX_SWEEP_INTERVAL_SECONDS},
+    },
     "voice-recovery-scan": {
         "task": "voice.recovery_scan",
         "schedule": timedelta(seconds=_VOICE_SCAN_INTERVAL_SECONDS),

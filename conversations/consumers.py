@@ -36,6 +36,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.selectors import (
@@ -59,6 +61,12 @@ MAX_FRAME_CHARS = 32_000
 CLOSE_AUTH_FAILED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
+# RFC 6455 "Try Again Later": Redis (the channel layer) or the database is unreachable; the client
+# should reconnect later, and can keep chatting through POST /api/v1/interactions/message meanwhile.
+CLOSE_SERVICE_UNAVAILABLE = 1013
+# What the channel layer and the database raise when their server is down or unreachable.
+BACKEND_UNAVAILABLE = (RedisError, OSError, DatabaseError)
+UNAVAILABLE = "Live chat is unavailable right now; try again shortly (or send messages over the REST API)."
 AUTH_ERROR_MESSAGES = {
     "invalid_token": "The access token is invalid or expired.",
     "invalid_ticket": "The socket ticket is unknown, expired or already used; ask for a new one.",
@@ -135,6 +143,30 @@ class _LiveStream:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    accepted = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels joins the channel layer before ``connect`` runs (and listens on it throughout): with
+        Redis unreachable that raises, and the shopper would see the socket fail without a reason. Here
+        the socket is accepted if it was not yet, told ``service_unavailable`` and closed with 1013."""
+        try:
+            await super().__call__(scope, receive, send)
+        except (RedisError, OSError) as exc:
+            logger.warning("chat socket closed: the channel layer is unavailable: %s", exc)
+            with contextlib.suppress(OSError, RuntimeError):  # the client may be gone already
+                if not self.accepted:
+                    opening = await receive()
+                    if opening.get("type") != "websocket.connect":
+                        return
+                    await send({"type": "websocket.accept"})
+                frame = {"type": "error", "payload": {"code": "service_unavailable", "message": UNAVAILABLE}}
+                await send({"type": "websocket.send", "text": json.dumps(frame)})
+                await send({"type": "websocket.close", "code": CLOSE_SERVICE_UNAVAILABLE})
+
+    async def accept(self, subprotocol: str | None = None, headers=None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
         self.heartbeat: asyncio.Task | None = None
@@ -167,15 +199,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         params = query_params(self.scope)
         channel = params.get("channel", "web")
         self.chat_channel = channel if channel in ShopperSession.Channel.values else "web"
-        key = params.get("sessionId", "").strip() or await _page_session_key(self.scope)
-        session = await _shopper_session(user, key, self.chat_channel)
-        self.shopper = Shopper(user=user, session=session)
-
-        self.groups_joined = [session_group(session.key)]
-        if user is not None:
-            self.groups_joined.append(user_group(user.pk))
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            key = params.get("sessionId", "").strip() or await _page_session_key(self.scope)
+            session = await _shopper_session(user, key, self.chat_channel)
+            self.shopper = Shopper(user=user, session=session)
+            groups = [session_group(session.key)] + ([user_group(user.pk)] if user is not None else [])
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        except BACKEND_UNAVAILABLE as exc:
+            logger.warning("chat socket refused: a backend is unavailable: %s", exc)
+            await self.send_error("service_unavailable", UNAVAILABLE)
+            await self.close(code=CLOSE_SERVICE_UNAVAILABLE)
+            return
 
         await self.send_event("session", {"sessionId": session.key, "expiresAt": _iso(session.expires_at)})
         history_limit = _history_limit(params.get("history", ""))
@@ -193,7 +229,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except (RedisError, OSError) as exc:  # the layer forgets a dead channel by itself
+                logger.info("chat socket: could not leave %s: %s", group, exc)
 
     # --- frames from the client --------------------------------------------------------------
 

@@ -442,7 +442,7 @@ def interaction_summary_schedule(
 
     user_id = user.pk
     summary = {"user_id": user_id, "conversation_label": conversation_label, "text": text, "channel": channel}
-    transaction.on_commit(lambda: enqueue(record_summary_task, kwargs=summary))
+    enqueue(record_summary_task, kwargs=summary)
     return True
 
 
@@ -477,7 +477,7 @@ def memory_record_signal(
         "event_key": key[:64],
         "occurred_at": timezone.now().isoformat(),
     }
-    transaction.on_commit(lambda: enqueue(apply_signal_task, kwargs=payload))
+    enqueue(apply_signal_task, kwargs=payload)
     return True
 
 

@@ -30,7 +30,6 @@ from typing import Any
 
 import jsonschema
 from django.conf import settings
-from django.db import transaction
 
 from carts.selectors import cart_for_shopper, cart_totals
 from catalog.selectors import product_queryset
@@ -512,9 +511,10 @@ def shadow_plan_later(*, message_id: int, text: str, shopper: Shopper) -> None:
         "history": [{"role": m.role, "content": m.content} for m in _history(conversation, text)],
         "budget_key": budget_key(shopper),
     }
+    from commerce.celery import enqueue
     from conversations.tasks import shadow_plan_task
 
-    transaction.on_commit(lambda: shadow_plan_task.delay(payload))
+    enqueue(shadow_plan_task, args=(payload,))
 
 
 def shadow_plan(payload: dict[str, Any]) -> dict[str, Any]:

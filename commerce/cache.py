@@ -1,0 +1,162 @@
+"""The shared cache on Redis, failing soft: with Redis down the store keeps selling without it.
+
+:class:`FailSoftRedisCache` is Django's own Redis backend whose every call goes through a per-process
+circuit breaker (pybreaker). A call that meets a Redis error (refused, reset, timed out) opens the
+breaker for ``REDIS_RETRY_AFTER_SECONDS``: during that time no call touches the network, so a Redis
+that silently drops packets costs one socket timeout per process, not one per cache call. When the
+time is up the next call tries Redis again and, if it answers, the cache is back by itself.
+
+While Redis is unavailable the cache behaves like an empty cache that remembers nothing: ``get`` gives
+the default, ``add`` says it stored the key (nobody had it), ``incr`` counts from zero, writes and
+deletes do nothing. Every caller already handles an empty cache, so listing caches are rebuilt, dedupe
+markers let the event through and counters (chat limits, login failures, token budgets) fail open. Each
+such answer is counted in ``commerce_cache_unavailable_total{operation}``; the first error of an outage
+is logged (the breaker keeps the rest quiet).
+
+Callers that must *know* (the rate limiter, which logs and counts its own fail-open decisions) use
+:func:`strict_cache`: the same breaker, but :class:`CacheUnavailable` is raised instead of the fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pybreaker
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+CACHE_UNAVAILABLE = Counter(
+    "commerce_cache_unavailable",
+    "Cache calls answered without Redis (as an empty cache would) because Redis was unreachable.",
+    ["operation"],
+)
+
+T = TypeVar("T")
+
+
+class CacheUnavailable(Exception):
+    """Redis could not be reached (now, or recently enough that the breaker is still open)."""
+
+
+_breakers: dict[str, pybreaker.CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+def redis_breaker(
+    location: str, failures: tuple[type[BaseException], ...] = REDIS_FAILURES
+) -> pybreaker.CircuitBreaker:
+    """One breaker per Redis location per process (Django builds a cache backend per thread): opened by
+    one failure of the ``failures`` kinds, tried again after ``REDIS_RETRY_AFTER_SECONDS``. Any other
+    exception (a missing key for ``incr``) is an answer, not a failure."""
+    reset_timeout = float(getattr(settings, "REDIS_RETRY_AFTER_SECONDS", 5))
+    key = f"{location}|{reset_timeout}"
+    with _breakers_lock:
+        breaker = _breakers.get(key)
+        if breaker is None:
+            breaker = pybreaker.CircuitBreaker(
+                fail_max=1,
+                reset_timeout=reset_timeout,
+                exclude=[lambda exc: not isinstance(exc, failures)],
+                name=location,
+                throw_new_error_on_trip=False,
+            )
+            _breakers[key] = breaker
+        return breaker
+
+
+class FailSoftRedisCache(RedisCache):
+    """Django's ``RedisCache`` that answers like an empty cache while Redis is unreachable."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._location = server if isinstance(server, str) else ",".join(server)
+
+    def call_strict(self, operation: str, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``method(*args, **kwargs)`` through the breaker; :class:`CacheUnavailable` when Redis is not
+        there."""
+        breaker = redis_breaker(f"cache {self._location}")
+        try:
+            return breaker.call(method, *args, **kwargs)
+        except pybreaker.CircuitBreakerError as exc:
+            raise CacheUnavailable(f"Redis breaker open ({operation})") from exc
+        except (RedisError, OSError) as exc:
+            logger.error(
+                "cache: Redis unreachable during %s (%s); answering without it for %ss",
+                operation,
+                exc,
+                breaker.reset_timeout,
+            )
+            raise CacheUnavailable(str(exc)) from exc
+
+    def _soft(self, operation: str, fallback: T, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return self.call_strict(operation, method, *args, **kwargs)
+        except CacheUnavailable:
+            CACHE_UNAVAILABLE.labels(operation=operation).inc()
+            return fallback
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._soft("add", True, super().add, key, value, timeout, version)
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._soft("get", default, super().get, key, default, version)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+        self._soft("set", None, super().set, key, value, timeout, version)
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._soft("touch", False, super().touch, key, timeout, version)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._soft("delete", False, super().delete, key, version)
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
+        return self._soft("get_many", {}, super().get_many, keys, version)
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._soft("has_key", False, super().has_key, key, version)
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        return self._soft("incr", delta, super().incr, key, delta, version)
+
+    def set_many(
+        self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list:
+        return self._soft("set_many", [], super().set_many, data, timeout, version)
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        self._soft("delete_many", None, super().delete_many, keys, version)
+
+    def clear(self) -> bool:
+        return self._soft("clear", False, super().clear)
+
+
+class _StrictView:
+    """The fail-soft cache's methods, raising :class:`CacheUnavailable` instead of falling back."""
+
+    def __init__(self, backend: FailSoftRedisCache) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(RedisCache, name)
+
+        def strict(*args: Any, **kwargs: Any) -> Any:
+            return self._backend.call_strict(name, method, self._backend, *args, **kwargs)
+
+        return strict
+
+
+def strict_cache() -> BaseCache | _StrictView:
+    """The default cache for callers that decide for themselves what an outage means."""
+    backend = caches["default"]
+    return _StrictView(backend) if isinstance(backend, FailSoftRedisCache) else backend
