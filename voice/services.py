@@ -17,7 +17,6 @@ Each write opens its own transaction and locks the job row, so two workers canno
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -35,6 +34,7 @@ from carts.selectors import cart_totals, cart_with_lines
 from commerce.audit.services import audit_record
 from commerce.errors import DomainError
 from commerce.money import money_str, quantize
+from commerce.signing import digests_match, timestamped_hmac
 from voice import selectors
 from voice.errors import (
     IllegalTransition,
@@ -508,7 +508,7 @@ OPT_OUT_OUTCOMES = frozenset({"opted_out", "do_not_call"})
 
 
 def callback_signature(*, secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return timestamped_hmac(secret=secret, timestamp=timestamp, body=body).hex()
 
 
 def callback_verify(
@@ -537,7 +537,7 @@ def callback_verify(
         raise StaleTimestamp("The timestamp is too far from now.")
     expected = callback_signature(secret=secret, timestamp=timestamp.strip(), body=body)
     given = signature.strip().lower().removeprefix("sha256=")
-    if not hmac.compare_digest(expected.encode(), given.encode()):
+    if not digests_match(expected, given):
         raise SignatureRejected("The signature does not match the body.")
 
 
