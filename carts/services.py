@@ -6,6 +6,8 @@ Every write touches ``Cart.updated_at``: abandoned-cart detection (voice recover
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -411,6 +413,27 @@ def _usable_discount(code: str, *, subtotal: Decimal) -> Discount:
             },
         )
     return discount
+
+
+OFFER_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def discount_create_single_use(*, prefix: str, kind: str, value: Decimal, valid_for: timedelta) -> Discount:
+    """A fresh code good for one order within ``valid_for`` (a recovery offer said on a call)."""
+    for _ in range(5):
+        code = prefix + "".join(secrets.choice(OFFER_CODE_ALPHABET) for _ in range(6))
+        try:
+            with transaction.atomic():
+                return Discount.objects.create(
+                    code=code,
+                    kind=kind,
+                    value=value,
+                    usage_limit=1,
+                    ends_at=timezone.now() + valid_for,
+                )
+        except IntegrityError:
+            continue  # 31^6 codes: a clash is rare; draw again
+    raise IntegrityError("Could not draw a free discount code.")
 
 
 def cart_apply_discount(*, shopper: Shopper, code: str) -> Cart:
