@@ -62,6 +62,16 @@ class CartQuerySet(models.QuerySet["Cart"]):
         return self.with_lines().filter(updated_at__lt=idle_since)
 
 
+class AbandonmentReason(models.TextChoices):
+    """Why a shopper left a cart, as they (or their agent) said it; voice recovery follows it."""
+
+    TOO_EXPENSIVE = "too_expensive", "Too expensive"
+    SHIPPING_COST = "shipping_cost", "Shipping costs too much"
+    UNDECIDED = "undecided", "Still deciding"
+    DECLINED = "declined", "Does not want it"
+    OTHER = "other", "Other reason"
+
+
 class Cart(models.Model):
     """One open cart per signed-in user or per guest session (never both)."""
 
@@ -77,6 +87,12 @@ class Cart(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Last change by the shopper; abandoned-cart detection scans this column.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The latest reason the shopper gave for leaving (chat or an agent's ACP intent_trace); cleared
+    # with the cart at checkout.
+    abandonment_reason = models.CharField(max_length=20, choices=AbandonmentReason.choices, blank=True)
+    abandonment_source = models.CharField(max_length=20, blank=True, help_text="chat or acp")
+    abandonment_note = models.CharField(max_length=500, blank=True)
+    abandonment_reason_at = models.DateTimeField(null=True, blank=True)
 
     objects = CartQuerySet.as_manager()
 

@@ -6,6 +6,8 @@ Every write touches ``Cart.updated_at``: abandoned-cart detection (voice recover
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,12 +31,13 @@ from carts.errors import (
     VariantNotFound,
     VariantProductMismatch,
 )
-from carts.models import Cart, CartLine, Discount
+from carts.models import AbandonmentReason, Cart, CartLine, Discount
 from carts.selectors import cart_totals, cart_with_lines
 from catalog.models import Variant
 from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
+from commerce.errors import InvalidInput
 from commerce.money import money_str
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
@@ -72,13 +75,71 @@ def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
 
 
 def cart_clear(*, cart: Cart) -> None:
-    """Empties the cart: lines and discount code go (after an order, nothing should linger)."""
+    """Empties the cart: lines, discount code and abandonment reason go (after an order, nothing
+    should linger)."""
     with transaction.atomic():
         cart.lines.all().delete()
-        if cart.discount_id is not None:
-            cart.discount = None
-            Cart.objects.filter(pk=cart.pk).update(discount=None)
+        cleared = {
+            "discount": None,
+            "abandonment_reason": "",
+            "abandonment_source": "",
+            "abandonment_note": "",
+            "abandonment_reason_at": None,
+            "updated_at": timezone.now(),
+        }
+        Cart.objects.filter(pk=cart.pk).update(**cleared)
+        for name, value in cleared.items():
+            setattr(cart, name, value)
+
+
+# --- why a shopper left ------------------------------------------------------------------------------
+
+# The Agentic Commerce Protocol's intent_trace reason codes (spec 2026-04-17, IntentTrace.reason_code),
+# read as our reasons. The enum is extensible: an unknown code is "other".
+ACP_REASON_CODES: dict[str, str] = {
+    "price_sensitivity": AbandonmentReason.TOO_EXPENSIVE,
+    "shipping_cost": AbandonmentReason.SHIPPING_COST,
+    "timing_deferred": AbandonmentReason.UNDECIDED,
+    "comparison": AbandonmentReason.UNDECIDED,
+}
+REASON_NOTE_MAX = 500
+
+
+def abandonment_reason_from_acp(reason_code: str) -> str:
+    """Our reason for an ACP ``intent_trace.reason_code`` (unknown codes are "other", as the spec asks)."""
+    return ACP_REASON_CODES.get(reason_code, AbandonmentReason.OTHER)
+
+
+def _reason_set(cart: Cart, *, reason: str, source: str, note: str, at) -> None:
+    fields = {
+        "abandonment_reason": reason,
+        "abandonment_source": source,
+        "abandonment_note": note,
+        "abandonment_reason_at": at,
+    }
+    Cart.objects.filter(pk=cart.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(cart, name, value)
+
+
+def cart_record_abandonment_reason(*, cart: Cart, reason: str, source: str, note: str = "") -> Cart:
+    """Keeps the reason the shopper gave for leaving ``cart`` (the latest one wins).
+
+    It counts as the shopper's last word on the cart, so the cart is touched: the abandonment clock
+    starts now, and a recovery job found before the reason was given is re-planned with it.
+    """
+    if reason not in AbandonmentReason.values:
+        raise InvalidInput(
+            f"Unknown abandonment reason {reason!r}.",
+            details={"reason": reason, "allowed": list(AbandonmentReason.values)},
+        )
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().get(pk=cart.pk)
+        _reason_set(
+            cart, reason=reason, source=source[:20], note=note.strip()[:REASON_NOTE_MAX], at=timezone.now()
+        )
         _touch(cart)
+    return cart
 
 
 def discount_record_use(*, discount: Discount) -> None:
@@ -352,6 +413,27 @@ def _usable_discount(code: str, *, subtotal: Decimal) -> Discount:
             },
         )
     return discount
+
+
+OFFER_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def discount_create_single_use(*, prefix: str, kind: str, value: Decimal, valid_for: timedelta) -> Discount:
+    """A fresh code good for one order within ``valid_for`` (a recovery offer said on a call)."""
+    for _ in range(5):
+        code = prefix + "".join(secrets.choice(OFFER_CODE_ALPHABET) for _ in range(6))
+        try:
+            with transaction.atomic():
+                return Discount.objects.create(
+                    code=code,
+                    kind=kind,
+                    value=value,
+                    usage_limit=1,
+                    ends_at=timezone.now() + valid_for,
+                )
+        except IntegrityError:
+            continue  # 31^6 codes: a clash is rare; draw again
+    raise IntegrityError("Could not draw a free discount code.")
 
 
 def cart_apply_discount(*, shopper: Shopper, code: str) -> Cart:

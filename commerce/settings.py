@@ -255,6 +255,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 30 * 60},
     },
+    "orders-purge-acp-idempotency-records": {
+        "task": "orders.acp.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 30 * 60},
+    },
     "conversations-summarize-idle": {
         "task": "conversations.summarize_idle",
         "schedule": timedelta(minutes=15),
@@ -502,6 +507,23 @@ CART_MAX_LINE_QUANTITY = 50
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 SHOPPER_SESSION_TTL_DAYS = env.int("SHOPPER_SESSION_TTL_DAYS", default=30)
+
+# --- Agentic Commerce Protocol checkout (orders/acp, docs/agents.md) --------------------------
+# The secret shared with the agent platform: it signs the platform's requests and our order events.
+# Empty: /acp/ answers 404 (the integration is off).
+ACP_SIGNING_SECRET = _env_str("ACP_SIGNING_SECRET")
+# When set, requests must also carry ``Authorization: Bearer <ACP_API_KEY>`` (the spec's API key).
+ACP_API_KEY = _env_str("ACP_API_KEY")
+ACP_SIGNATURE_TOLERANCE_SECONDS = env.int("ACP_SIGNATURE_TOLERANCE_SECONDS", default=300)
+# The platform's order-event receiver; empty: no order events are sent.
+ACP_WEBHOOK_URL = _env_str("ACP_WEBHOOK_URL")
+ACP_WEBHOOK_MAX_RETRIES = env.int("ACP_WEBHOOK_MAX_RETRIES", default=6)
+ACP_WEBHOOK_TIMEOUT_SECONDS = env.float("ACP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Where order pages live, for the permalink_url the platform shows the buyer.
+ACP_STORE_URL = _env_str("ACP_STORE_URL", "http://localhost:8000").rstrip("/")
+ACP_SESSION_TTL_HOURS = env.int("ACP_SESSION_TTL_HOURS", default=24)
+# A request still "in flight" after this long is taken to have died: its key may be claimed again.
+ACP_IN_FLIGHT_LEASE_SECONDS = env.int("ACP_IN_FLIGHT_LEASE_SECONDS", default=120)
 
 # --- Assistant and LLM (issue 11) ------------------------------------------------------------
 # The model is optional: with LLM_ENABLED off (the default) the assistant is rules only, no network.

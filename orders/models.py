@@ -204,3 +204,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+# Agent checkout sessions live beside the order code that serves them (orders/acp/).
+from orders.acp.models import AcpCheckoutSession, AcpIdempotencyRecord, AcpWebhookDelivery  # noqa: E402
+
+__all__ = [
+    "AcpCheckoutSession",
+    "AcpIdempotencyRecord",
+    "AcpWebhookDelivery",
+    "IdempotencyRecord",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Payment",
+    "Refund",
+]

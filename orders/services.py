@@ -42,7 +42,7 @@ from orders.errors import (
 )
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
 from orders.payments import GatewayUnavailable, get_gateway, mask_token
-from orders.signals import order_placed
+from orders.signals import order_placed, order_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,13 @@ def _actor_label(order: Order, actor: User | None) -> str:
 
 
 def _record(order: Order, *, from_status: str, actor: User | None, note: str = "") -> None:
+    if from_status != order.status:
+        to_status = order.status
+        transaction.on_commit(
+            lambda: order_status_changed.send(
+                sender=Order, order=order, from_status=from_status, to_status=to_status
+            )
+        )
     OrderEvent.objects.create(
         order=order,
         order_number=order.number,
@@ -145,8 +152,10 @@ def order_place(
     payment_method: dict[str, Any],
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+    cart: Cart | None = None,
 ) -> tuple[Order, bool]:
-    """Places the user's own cart as an order; returns (order, created).
+    """Places the user's own cart (or ``cart``: an agent's checkout session brings its own) as an
+    order for ``user``; returns (order, created).
 
     ``request_hash`` binds the key to one request body (see :func:`request_fingerprint`); without it
     the hash of the address and payment method is used. ``created`` is False for a replay.
@@ -170,7 +179,13 @@ def order_place(
             record = None
             if idempotency_key is not None:
                 record = _claim_key(user=user, key=idempotency_key, request_hash=request_hash)
-            order = _place(user=user, address=address, token=token, method_type=method_type)
+            order = _place(
+                user=user,
+                address=address,
+                token=token,
+                method_type=method_type,
+                cart_id=cart.pk if cart is not None else None,
+            )
             if record is not None:
                 record.order = order
                 record.save(update_fields=["order"])
@@ -202,8 +217,11 @@ def _claim_key(*, user: User, key: str, request_hash: str) -> IdempotencyRecord:
         raise _KeyTaken from None
 
 
-def _place(*, user: User, address: dict[str, str], token: str, method_type: str) -> Order:
-    cart = Cart.objects.select_for_update().filter(user=user).first()
+def _place(
+    *, user: User, address: dict[str, str], token: str, method_type: str, cart_id: int | None = None
+) -> Order:
+    locked = Cart.objects.select_for_update()
+    cart = (locked.filter(pk=cart_id) if cart_id is not None else locked.filter(user=user)).first()
     cart = cart_with_lines().get(pk=cart.pk) if cart is not None else None
     totals = cart_totals(cart)
     if cart is None or not totals.lines:

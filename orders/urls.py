@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from orders import api, views
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("orders/<str:order_id>/cancel/", views.cancel, name="cancel"),
     path("orders/<str:order_id>/address/", views.change_address, name="address"),
     path("orders/<str:order_id>/refund/", views.refund, name="refund"),
+    # Agentic Commerce Protocol checkout for agent platforms (their own paths and error shape).
+    path("acp/", include("orders.acp.urls")),
 ]
 
 api_urlpatterns = [

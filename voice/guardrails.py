@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.apps import apps
 
+from carts.models import AbandonmentReason
 from voice import selectors
 from voice.models import GuardrailDecision, RecoveryJob
 from voice.selectors import VoiceConfig
@@ -99,6 +100,8 @@ def guardrails_check(*, job: RecoveryJob, now: datetime, config: VoiceConfig) ->
     cart = job.cart
     if cart is None:
         return Verdict.cancel(Rule.CART_EMPTY, "The cart is gone (checked out or deleted).")
+    if AbandonmentReason.DECLINED in (job.reason, cart.abandonment_reason):
+        return Verdict.cancel(Rule.SHOPPER_DECLINED, "The shopper said they do not want the items.")
     if cart.updated_at != job.cart_updated_at:
         return Verdict.cancel(Rule.CART_CHANGED, "The shopper changed the cart after leaving it.")
     if not cart.lines.exists():

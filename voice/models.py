@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from carts.models import AbandonmentReason
+
 
 class JobState(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -64,6 +66,11 @@ class RecoveryJob(models.Model):
     recovery_key = models.CharField(max_length=80, unique=True, help_text="cart id + abandonment time")
     cart_updated_at = models.DateTimeField(help_text="The cart's last change when it was found abandoned.")
     cart_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # Why the shopper left (the cart's reason when the job was found): picks the script and offer, and
+    # outlives the cart for the stats.
+    reason = models.CharField(max_length=20, choices=AbandonmentReason.choices, blank=True)
+    # The one-use discount offered on the call (a shipping code when shipping was the reason).
+    offer_code = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -155,6 +162,7 @@ class GuardrailDecision(models.Model):
         CART_CHANGED = "cart_changed", "Cart changed again"
         CART_EMPTY = "cart_empty", "Cart empty or gone"
         CHECKED_OUT = "checked_out", "Checked out"
+        SHOPPER_DECLINED = "shopper_declined", "Shopper said no"
         QUIET_HOURS = "quiet_hours", "Quiet hours"
         USER_DAILY_CAP = "user_daily_cap", "Per-shopper daily cap"
         GLOBAL_DAILY_CAP = "global_daily_cap", "Global daily cap"
@@ -210,11 +218,12 @@ def validate_script_template(value: str) -> None:
 
     try:
         script_render_text(
-            template=value, name="Ada", store="Shop", items="1 x Shoe", total="$1.00", code="AB12CD"
+            template=value, name="Ada", store="Shop", items="1 x Shoe", total="$1.00", code="AB12CD", offer=""
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ValidationError(
-            f"The template does not format: {exc}. Use {{name}}, {{store}}, {{items}}, {{total}}, {{code}}."
+            f"The template does not format: {exc}. "
+            "Use {name}, {store}, {items}, {total}, {code}, {offer}."
         ) from None
 
 

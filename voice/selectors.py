@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from carts.models import Cart, CartLine
+from carts.models import AbandonmentReason, Cart, CartLine
 from voice.conf import env_values
 from voice.models import (
     OPEN_STATES,
@@ -283,6 +283,25 @@ class DayStats:
 
 
 @dataclass(frozen=True)
+class ReasonStats:
+    """Recovery of the carts left for one reason ("" : no reason given)."""
+
+    reason: str
+    label: str
+    jobs: int
+    called: int
+    not_called: int
+    recovered: int
+    revenue: Decimal
+
+    @property
+    def recovery_rate(self) -> Decimal:
+        if not self.jobs:
+            return Decimal("0")
+        return (Decimal(self.recovered) / Decimal(self.jobs) * 100).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
 class VoiceStats:
     days: list[DayStats]
     outcomes: dict[str, int]
@@ -293,12 +312,40 @@ class VoiceStats:
     recovered_by_day: dict
     budget: Decimal
     estimated_cost: Decimal
+    by_reason: list[ReasonStats]
 
     @property
     def recovery_rate(self) -> Decimal:
         if not self.jobs_completed:
             return Decimal("0")
         return (Decimal(self.jobs_recovered) / Decimal(self.jobs_completed) * 100).quantize(Decimal("0.1"))
+
+
+def _stats_by_reason(jobs: QuerySet[RecoveryJob]) -> list[ReasonStats]:
+    """One row per reason the shoppers gave (most jobs first): how many were called and came back."""
+    labels = {"": "No reason given", **dict(AbandonmentReason.choices)}
+    rows = (
+        jobs.values("reason")
+        .annotate(
+            n=Count("id"),
+            called=Count("id", filter=Q(attempts__gt=0)),
+            recovered_n=Count("id", filter=Q(recovered=True)),
+            revenue=Sum("recovered_amount", filter=Q(recovered=True)),
+        )
+        .order_by("-n", "reason")
+    )
+    return [
+        ReasonStats(
+            reason=row["reason"],
+            label=labels.get(row["reason"], row["reason"]),
+            jobs=row["n"],
+            called=row["called"],
+            not_called=row["n"] - row["called"],
+            recovered=row["recovered_n"],
+            revenue=row["revenue"] or Decimal("0.00"),
+        )
+        for row in rows
+    ]
 
 
 def voice_stats(
@@ -350,6 +397,7 @@ def voice_stats(
         .annotate(amount=Sum("recovered_amount"))
     }
     return VoiceStats(
+        by_reason=_stats_by_reason(jobs),
         days=day_list,
         outcomes={state.value: outcomes.get(state.value, 0) for state in JobState},
         jobs_total=totals["n_total"] or 0,

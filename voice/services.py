@@ -17,7 +17,6 @@ Each write opens its own transaction and locks the job row, so two workers canno
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -30,11 +29,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carts.models import Cart
+from carts.models import Cart, Discount
 from carts.selectors import cart_totals, cart_with_lines
+from carts.services import discount_create_single_use
 from commerce.audit.services import audit_record
 from commerce.errors import DomainError
 from commerce.money import money_str, quantize
+from commerce.signing import digests_match, timestamped_hmac
 from voice import selectors
 from voice.errors import (
     IllegalTransition,
@@ -66,7 +67,7 @@ from voice.models import (
     VoiceSettings,
 )
 from voice.providers import CallRequest, ProviderError, VoiceProvider, provider_for
-from voice.scripts import script_render_text
+from voice.scripts import SHIPPING_OFFER_PREFIX, offer_wanted, script_render_text, script_template_for
 from voice.selectors import VoiceConfig, voice_config
 from voice.signals import call_summarized
 
@@ -95,12 +96,13 @@ def script_for_job(
     items = _describe_items(totals)
     total = f"{money_str(totals.total)} {settings.CURRENCY}"
     script = script_render_text(
-        template=config.script_template,
+        template=script_template_for(reason=job.reason, default=config.script_template),
         name=name,
         store=config.store_name,
         items=items,
         total=total,
         code=code,
+        offer=job.offer_code,
     )
     variables = {
         "name": name,
@@ -108,10 +110,22 @@ def script_for_job(
         "total": money_str(totals.total),
         "currency": settings.CURRENCY,
         "recovery_code": code,
+        "reason": job.reason,
+        "offer_code": job.offer_code,
         "script": script,
         "script_version": config.script_version,
     }
     return script, variables
+
+
+def _shipping_offer() -> Discount:
+    """A one-use code worth the shipping fee, for a shopper whom shipping put off."""
+    return discount_create_single_use(
+        prefix=SHIPPING_OFFER_PREFIX,
+        kind=Discount.Kind.FIXED,
+        value=settings.DEFAULT_SHIPPING_FEE,
+        valid_for=RECOVERY_CODE_TTL,
+    )
 
 
 # --- State machine -------------------------------------------------------------------------------
@@ -179,6 +193,9 @@ def job_begin_call(
             raise RecoveryCartGone("The job has no cart any more.")
         number = job.attempts + 1
         code = _recovery_code_for(job, now=now)
+        if offer_wanted(job.reason) and not job.offer_code:
+            job.offer_code = _shipping_offer().code
+            RecoveryJob.objects.filter(pk=job.pk).update(offer_code=job.offer_code)
         script, _ = script_for_job(
             job=job, cart=cart_with_lines().get(pk=job.cart_id), code=code.code, config=config
         )
@@ -301,6 +318,7 @@ def recovery_scan(*, now: datetime | None = None, config: VoiceConfig | None = N
             recovery_key=RecoveryJob.key_for(cart.pk, cart.updated_at),
             cart_updated_at=cart.updated_at,
             cart_total=cart_totals(cart, now=now).total,
+            reason=cart.abandonment_reason,
             state=JobState.QUEUED,
             next_attempt_at=now,
             created_at=now,
@@ -508,7 +526,7 @@ OPT_OUT_OUTCOMES = frozenset({"opted_out", "do_not_call"})
 
 
 def callback_signature(*, secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return timestamped_hmac(secret=secret, timestamp=timestamp, body=body).hex()
 
 
 def callback_verify(
@@ -537,7 +555,7 @@ def callback_verify(
         raise StaleTimestamp("The timestamp is too far from now.")
     expected = callback_signature(secret=secret, timestamp=timestamp.strip(), body=body)
     given = signature.strip().lower().removeprefix("sha256=")
-    if not hmac.compare_digest(expected.encode(), given.encode()):
+    if not digests_match(expected, given):
         raise SignatureRejected("The signature does not match the body.")
 
 

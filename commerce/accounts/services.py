@@ -65,6 +65,25 @@ def user_register(*, email: str, password: str, name: str = "", request: HttpReq
         raise
 
 
+def user_for_agent_buyer(*, email: str, name: str = "", create: bool) -> User | None:
+    """The account an agent platform's buyer e-mail names (the platform vouches for it, signed).
+
+    With ``create`` a buyer without an account gets one without a password (set through password
+    reset, like any forgotten one); the agent learns nothing about the account either way.
+    """
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    if not email:
+        return None
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is not None or not create:
+        return user
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=None, name=name.strip()[:150])
+    except IntegrityError:  # two first orders of one new buyer raced; the other created the account
+        return User.objects.get(email__iexact=email)
+
+
 @transaction.atomic
 def _user_create(*, email: str, password: str, name: str) -> User:
     email = User.objects.normalize_email(email.strip()).lower()

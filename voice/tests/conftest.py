@@ -33,3 +33,12 @@ def anytime(settings):
     settings.VOICE_QUIET_HOURS_START = 0
     settings.VOICE_QUIET_HOURS_END = 0
     return settings
+
+
+@pytest.fixture
+def staff_client(client):
+    from commerce.accounts.tests.factories import UserFactory
+
+    admin = UserFactory(is_staff=True, is_superuser=True, email="boss@example.com")
+    client.force_login(admin)
+    return client

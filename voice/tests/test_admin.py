@@ -8,19 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from commerce.accounts.tests.factories import UserFactory
 from voice.models import CallAttempt, JobState, RecoveryJob, Suppression, VoiceSettings
 
 from .factories import abandoned_cart, job_for, shopper
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    admin = UserFactory(is_staff=True, is_superuser=True, email="boss@example.com")
-    client.force_login(admin)
-    return client
 
 
 def _action(client, action, jobs):
