@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from catalog.spelling import SpellingCorrector
+from voice.scripts import CODE_ALPHABET, RECOVERY_CODE_LENGTH
 
 from . import nlu_slots as S
 from .intents import INTENT_NAMES, WRITE_INTENTS
@@ -190,6 +191,9 @@ class NluContext:
     pending_confirmation: bool = False
     pending_clarification: str | None = None
     vocabulary: Vocabulary | None = None
+    # Whether a code was given out as a recovery code (the pipeline passes the voice app's selector): a
+    # bare "4F7K2Q" is then the code said on our call rather than an order number.
+    recovery_code_known: Callable[[str], bool] | None = None
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], *, vocabulary: Vocabulary | None = None) -> NluContext:
@@ -1005,6 +1009,18 @@ _NP_OPENER = re.compile(
     r"|white|"
     r"navy|grey|red|blue|green)\b"
 )
+_RECOVERY_CODE = rf"[{CODE_ALPHABET.lower()}]{{{RECOVERY_CODE_LENGTH}}}"
+_RECOVERY_NAMED = re.compile(
+    rf"\brecovery code\b(?:\s+(?:is|was))?\s*[:=-]?\s*\"?(?P<code>{_RECOVERY_CODE})\b"
+)
+_RECOVERY_SAID = re.compile(
+    r"(?:(?:hi|hello|hey|ok|okay|yes|so|right)[,!.]*\s+)?"
+    r"(?:(?:here's|heres|here is|this is|it's|it is|i have|i've got|i got|got)\s+)?"
+    r"(?:(?:my|the|a|your|our)\s+)?code"
+    r"(?:\s+(?:from|on|in)\s+(?:the|your|my|our)\s+(?:phone\s+)?call)?(?:\s+(?:is|was))?\s*[:=-]?\s*"
+    rf"\"?(?P<code>{_RECOVERY_CODE})\"?(?:\s+please)?"
+)
+_BARE_CODE = re.compile(rf"\"?(?P<code>{_RECOVERY_CODE})\"?")
 _MARKUP = re.compile(r"<\s*/?\s*[a-z!][^>]{0,200}>|javascript:|\bon[a-z]+\s*=", re.IGNORECASE)
 _TRAILING_POLITENESS = re.compile(r"[\s,]+(?:thanks|thank you|please|mate|buddy|pal)$")
 _LEADING_YES_NO = re.compile(
@@ -1191,6 +1207,9 @@ class _Parser:
             # HTML or script in a chat message: refused outright rather than searched for
             refused = IntentResult("out_of_scope", {"refused": "markup"}, 0.95, self.text)
             return Understanding([refused], 0.95, self.text, dict(self.corrections))
+        recovery = self._recovery_code()
+        if recovery is not None:
+            return Understanding([recovery], recovery.confidence, self.text, dict(self.corrections))
         results: list[IntentResult] = []
         for clause in self.clauses():
             reading = self._read(clause)
@@ -1198,6 +1217,30 @@ class _Parser:
         results = self._post_process(results)
         confidence = min(r.confidence for r in results)
         return Understanding(results, round(confidence, 3), self.text, dict(self.corrections))
+
+    def _recovery_code(self) -> IntentResult | None:
+        """The recovery code said on our phone call, typed back: "my code is 4F7K2Q", "here's my
+        recovery code 4f7k2q", or (when the pipeline confirms it is a live code) the bare code. "apply
+        code SAVE10" stays a discount code; so does "my code is SAVE25" when no such recovery code exists."""
+        text = self.text.rstrip(" .!?")
+        named = _RECOVERY_NAMED.search(text)
+        if named is not None:
+            return IntentResult("redeem_recovery_code", {"code": named.group("code").upper()}, 0.9, text)
+        known = self.context.recovery_code_known
+        said = _RECOVERY_SAID.fullmatch(text)
+        if said is not None:
+            code = said.group("code").upper()
+            if known is None or known(code):
+                return IntentResult("redeem_recovery_code", {"code": code}, 0.85, text)
+            return None
+        bare = _BARE_CODE.fullmatch(text)
+        if bare is not None and known is not None and self.context.pending_clarification is None:
+            code = bare.group("code").upper()
+            # a plain word ("thanks", "hoodie") is never taken for a code unless typed in capitals
+            looks_like_code = S.looks_like_code(code) or self.cased.strip(' .!?"').isupper()
+            if looks_like_code and known(code):
+                return IntentResult("redeem_recovery_code", {"code": code}, 0.85, text)
+        return None
 
     def _post_process(self, results: list[IntentResult]) -> list[IntentResult]:
         if not results:
