@@ -28,6 +28,12 @@ class RecoveryCodeNotFound(NotFound):
     code = "recovery_code_not_found"
 
 
+class RecoveryCodeUsed(Conflict):
+    """A recovery code brings a cart back once; a second use (page or chat) is refused."""
+
+    code = "recovery_code_used"
+
+
 class SignatureRejected(DomainError):
     """A provider callback that is not signed with the webhook secret, recently (401)."""
 

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from carts.models import AbandonmentReason
+from voice.scripts import CODE_ALPHABET, RECOVERY_CODE_LENGTH
 
 
 class JobState(models.TextChoices):
@@ -320,12 +321,8 @@ class CallbackReceipt(models.Model):
         return f"{self.provider_call_id} {self.status}"
 
 
-# No 0/O/1/I: the code is read out on the phone and typed back.
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
 def new_recovery_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
 
 
 class RecoveryCode(models.Model):

@@ -37,6 +37,12 @@ def offer_wanted(reason: str) -> bool:
     return reason == AbandonmentReason.SHIPPING_COST
 
 
+# The recovery code said in the script. No 0/O/1/I: it is read out on the phone and typed back (in the
+# chat or at /voice/r/<code>/), so the chat's understanding knows a code by these letters too.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+RECOVERY_CODE_LENGTH = 6
+
+
 class _KeepUnknown(dict):
     """Unknown ``{placeholders}`` stay as written instead of failing the call."""
 

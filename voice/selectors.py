@@ -273,6 +273,14 @@ def recovery_code_lookup(code: str, *, now: datetime | None = None) -> RecoveryC
     return found
 
 
+def recovery_code_exists(code: str) -> bool:
+    """Whether ``code`` was ever given out as a recovery code (anyone's, expired or used): lets the chat
+    read a bare "4F7K2Q" as the code said on our call rather than an order number. Whose it is, whether
+    it expired and whether it was used are decided when it is redeemed (``recovery_code_redeem``)."""
+    code = (code or "").strip().upper()
+    return bool(code) and RecoveryCode.objects.filter(code=code).exists()
+
+
 @dataclass(frozen=True)
 class DayStats:
     day: object

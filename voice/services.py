@@ -47,6 +47,7 @@ from voice.errors import (
     RecoveryCartGone,
     RecoveryCodeExhausted,
     RecoveryCodeNotFound,
+    RecoveryCodeUsed,
     RecoveryJobNotFound,
     SignatureRejected,
     StaleTimestamp,
@@ -712,7 +713,8 @@ class Redemption:
 
 
 def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Redemption:
-    """Brings back the cart behind a code said on the call; only the shopper it was made for may use it.
+    """Brings back the cart behind a code said on the call; only the shopper it was made for may use it,
+    before it expires, and only once (the page ``/voice/r/<code>/`` and the chat both come here).
 
     When the cart still holds items nothing changes; when it was emptied, the items it held at call
     time are added again through the carts service (stock and limits apply; unavailable ones are skipped).
@@ -727,6 +729,11 @@ def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Red
     shopper = Shopper(user=user, session=None)
     restored = 0
     with transaction.atomic():
+        # single use, decided by the row: of two redemptions at once exactly one claims the code
+        claimed = RecoveryCode.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now)
+        if not claimed:
+            raise RecoveryCodeUsed("That recovery code has already been used.")
+        found.used_at = now
         cart = cart_services.cart_get_or_create_for_shopper(shopper=shopper)
         if not cart.lines.exists():
             for line in found.lines:
@@ -741,9 +748,6 @@ def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Red
                     )
                     continue
                 restored += 1
-        if found.used_at is None:
-            found.used_at = now
-            found.save(update_fields=["used_at"])
     return Redemption(code=found, restored_lines=restored)
 
 

@@ -30,6 +30,7 @@ class Intent(StrEnum):
     CLEAR_CART = "clear_cart"
     VIEW_CART = "view_cart"
     APPLY_DISCOUNT = "apply_discount"
+    REDEEM_RECOVERY_CODE = "redeem_recovery_code"
     CHECKOUT = "checkout"
     ORDER_STATUS = "order_status"
     MULTI_STATUS = "multi_status"
@@ -290,6 +291,13 @@ SPECS: dict[Intent, IntentSpec] = {
             "apply_discount",
             lambda slots, text: [Call("apply_discount", {"code": slots.get("code") or ""})],
             ("apply code SAVE10", "use coupon welcome5"),
+        ),
+        IntentSpec(
+            Intent.REDEEM_RECOVERY_CODE,
+            WRITES,
+            "redeem_recovery_code",
+            lambda slots, text: [Call("redeem_recovery_code", {"code": slots.get("code") or ""})],
+            ("my code is 4F7K2Q", "here's my recovery code 4f7k2q"),
         ),
         IntentSpec(Intent.CHECKOUT, WRITES, "place_order", None, ("checkout", "check out")),
         IntentSpec(

@@ -117,7 +117,7 @@ _ORDER_CODE = re.compile(r"\b([a-z0-9]{6})\b")
 _ID_AND_MORE = re.compile(r"\s*(?:,|and|&|or)\s*#?\s*([a-z0-9]{4,12})\b")
 
 
-def _looks_like_code(token: str) -> bool:
+def looks_like_code(token: str) -> bool:
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
@@ -153,7 +153,7 @@ def take_order_ids(text: str) -> tuple[list[str], str]:
     for pattern in (_ORDER_HASH, _ORDER_CODE):
         for m in list(pattern.finditer(text)):
             token = m.group(1)
-            if pattern is _ORDER_CODE and not _looks_like_code(token):
+            if pattern is _ORDER_CODE and not looks_like_code(token):
                 continue
             if pattern is _ORDER_HASH and not any(c.isdigit() for c in token):
                 continue

@@ -30,6 +30,7 @@ from conversations.assistant.tools import ToolContext
 from conversations.assistant.tools.memory import reaction_reply
 from conversations.assistant.tools.policies import CANNOT_HELP, DEFAULT_SUGGESTIONS
 from conversations.models import Conversation, Message
+from voice.selectors import recovery_code_exists
 
 # Answered here, without a tool: they neither read nor write the store.
 CONVERSATIONAL_INTENTS = frozenset({Intent.GREETING, Intent.HELP, Intent.CONFIRM, Intent.DENY})
@@ -144,6 +145,7 @@ def _nlu_context(state: dialogue_state.State) -> NluContext:
     return NluContext(
         pending_confirmation=bool(state.pending_confirmation),
         pending_clarification=clarification.get("slot") if isinstance(clarification, dict) else None,
+        recovery_code_known=recovery_code_exists,
     )
 
 

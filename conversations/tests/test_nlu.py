@@ -467,3 +467,38 @@ def test_hostile_messages_are_refused_as_a_whole(text, reason):
 
 def test_shipping_to_a_friend_is_not_mistaken_for_another_user():
     assert names("ship my order to my friend in Austin") == ["change_order_address"]
+
+
+# --- the recovery code said on our phone call ----------------------------------------------------------
+
+
+def _issued(*codes: str):
+    return lambda code: code in codes
+
+
+@pytest.mark.parametrize(
+    "text", ["my code is 4F7K2Q", "here's my recovery code 4f7k2q", "recovery code: 4F7K2Q", "code 4f7k2q"]
+)
+def test_a_recovery_code_typed_back_is_redeemed(text):
+    result = only(text)
+    assert (result.name, result.slots) == ("redeem_recovery_code", {"code": "4F7K2Q"})
+    assert result.name in ACTION_INTENTS
+
+
+def test_a_bare_code_is_a_recovery_code_only_when_one_was_given_out():
+    assert only("4f7k2q", recovery_code_known=_issued("4F7K2Q")).name == "redeem_recovery_code"
+    assert only("7H8J9K", recovery_code_known=_issued("4F7K2Q")).slots == {"order_id": "7H8J9K"}
+    assert only("4F7K2Q").name == "order_status"  # nobody said which codes exist: an order number
+    # a word is not a code unless typed like one, and an answer to "which order?" stays an answer
+    assert only("thanks", recovery_code_known=_issued("THANKS")).name == "greeting"
+    asked = only("4F7K2Q", recovery_code_known=_issued("4F7K2Q"), pending_clarification="order_id")
+    assert asked.name == "provide_info"
+
+
+def test_discount_codes_stay_discount_codes():
+    known = _issued("4F7K2Q")
+    assert only("apply code SAVE10", recovery_code_known=known).slots == {"code": "SAVE10"}
+    assert only("apply code 4F7K2Q", recovery_code_known=known).name == "apply_discount"
+    assert only("my code is SAVE10").name == "apply_discount"  # 0 and 1 are never in a recovery code
+    assert only("my code is SAVE25", recovery_code_known=known).name == "apply_discount"
+    assert only("my code is SAVE25", recovery_code_known=_issued("SAVE25")).name == "redeem_recovery_code"

@@ -159,3 +159,22 @@ def test_recovery_code_restores_an_emptied_cart_for_its_shopper_only(anytime):
     assert redemption.restored_lines == 2 and CartLine.objects.filter(cart=cart).count() == 2
     code.refresh_from_db()
     assert code.used_at is not None
+
+
+def test_recovery_code_is_used_once_and_not_after_it_expires(anytime):
+    from commerce.errors import NotFound
+    from voice.errors import RecoveryCodeUsed
+    from voice.services import job_attempt_begin
+
+    user = shopper()
+    cart = abandoned_cart(user, lines=1)
+    job_attempt_begin(job_id=job_for(cart).pk)
+    code = RecoveryCode.objects.get(job__cart=cart)
+    CartLine.objects.filter(cart=cart).delete()
+    assert recovery_code_redeem(code=code.code, user=user).restored_lines == 1
+    CartLine.objects.filter(cart=cart).delete()
+    with pytest.raises(RecoveryCodeUsed):
+        recovery_code_redeem(code=code.code, user=user)
+    assert not CartLine.objects.filter(cart=cart).exists()
+    with pytest.raises(NotFound):
+        recovery_code_redeem(code=code.code, user=user, now=code.expires_at)

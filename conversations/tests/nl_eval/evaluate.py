@@ -27,19 +27,21 @@ EVAL_DIR = Path(__file__).resolve().parent
 REPO_ROOT = EVAL_DIR.parents[2]
 CLINC_FILE = REPO_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
 
-INTENT_ACCURACY_MIN = 0.95
+# Our own labelled lines: at least 98% read exactly right (issue 13; 100% when this was set).
+INTENT_ACCURACY_MIN = 0.98
 SLOT_ACCURACY_MIN = 0.90
-# Off-topic CLINC150 utterances that would reach an action (an action intent at or above the planner's
-# default confidence gate of 0.55). Measured 0.58% (7 of 1,200) when this threshold was set; 2% leaves
-# room for rule changes while still catching a rule that starts firing on everyday language.
-CLINC_FALSE_ACTION_MAX = 0.02
+# Off-topic CLINC150 utterances (all 1,200 of oos_train, oos_val and oos_test) that would reach an action
+# (an action intent at or above the planner's default confidence gate of 0.55): at most 0.5%.
+# Measured 7 of 1,200 (0.58%) before issue 13, 6 (0.50%) after.
+CLINC_FALSE_ACTION_MAX = 0.005
 PLANNER_MIN_CONFIDENCE = 0.55
-# CLINC150 intents that are outside phrasings of ours (its README names them), scored on its *test*
-# split, which the rules were never tuned on (the train split was used for that). CLINC's `order`
-# ("order me some lysol", "buy everything on my grocery list") is left out: for a clothing store
-# those are off-catalog requests, and answering them as out of scope is right.
+# CLINC150 intents that are outside phrasings of ours (its README names them). The rules are tuned on
+# its train and val splits only; the *test* split is only ever scored, and its misses are never printed
+# (so nobody tunes on them). CLINC's `order` ("order me some lysol", "buy everything on my grocery
+# list") is left out: for a clothing store those are off-catalog requests, and answering them as out of
+# scope is right. "The status of my orders" is our multi_status: the same answer, for several orders.
 CLINC_OUR_INTENTS = {
-    "order_status": {"order_status"},
+    "order_status": {"order_status", "multi_status"},
     "yes": {"confirm"},
     "no": {"deny"},
     "greeting": {"greeting"},
@@ -48,9 +50,14 @@ CLINC_OUR_INTENTS = {
     "what_can_i_ask_you": {"help"},
     "are_you_a_bot": {"help"},
 }
-# Measured 86% (207 of 240) when set, 25% (60) before the looser small-talk, yes/no and parcel
-# rules; below 80% a rule change has cost the assistant everyday language.
-CLINC_OUR_INTENTS_MIN = 0.80
+CLINC_TUNING_SPLITS = ("train", "val")
+CLINC_SCORED_SPLIT = "test"
+# Each CLINC intent of ours on the test split: at least 90% (issue 13). Before issue 13: 86% overall,
+# order_status 76.7%, greeting/no/yes/are_you_a_bot 86.7%, what_can_i_ask_you 83.3%.
+CLINC_PER_INTENT_MIN = 0.90
+# Not there yet, with the floor it must not fall below (today's figure): 26 of 30. Its train and val
+# phrasings are all understood; the rest needs phrasings the tuning splits do not show.
+CLINC_NOT_YET_AT_TARGET = {"order_status": 26 / 30}
 
 
 @dataclass
@@ -212,19 +219,35 @@ def format_timing(t: dict[str, float]) -> str:
     )
 
 
-def clinc_out_of_scope() -> list[str] | None:
+def _clinc() -> dict[str, list[list[str]]] | None:
     if not CLINC_FILE.exists():
         return None
-    data = json.loads(CLINC_FILE.read_text(encoding="utf-8"))
-    return [text for key in ("oos_train", "oos_val", "oos_test") for text, _ in data[key]]
+    data: dict[str, list[list[str]]] = json.loads(CLINC_FILE.read_text(encoding="utf-8"))
+    return data
 
 
-def clinc_our_intents(split: str = "test") -> list[tuple[str, str]] | None:
+def clinc_out_of_scope(splits: tuple[str, ...] = ("oos_train", "oos_val", "oos_test")) -> list[str] | None:
+    data = _clinc()
+    if data is None:
+        return None
+    return [text for key in splits for text, _ in data[key]]
+
+
+def clinc_our_intents(split: str = CLINC_SCORED_SPLIT) -> list[tuple[str, str]] | None:
     """(text, CLINC intent) for the CLINC150 intents that are ours under another name."""
-    if not CLINC_FILE.exists():
+    data = _clinc()
+    if data is None:
         return None
-    data = json.loads(CLINC_FILE.read_text(encoding="utf-8"))
     return [(text, intent) for text, intent in data[split] if intent in CLINC_OUR_INTENTS]
+
+
+def below_target(per_intent: dict[str, list[int]]) -> dict[str, float]:
+    """The CLINC intents understood less often than ``CLINC_PER_INTENT_MIN``, with their rate."""
+    return {
+        intent: correct / total
+        for intent, (correct, total) in sorted(per_intent.items())
+        if correct / total < CLINC_PER_INTENT_MIN
+    }
 
 
 def score_outside_phrasings(cases: list[tuple[str, str]]) -> tuple[dict[str, list[int]], list[str]]:
@@ -241,8 +264,8 @@ def score_outside_phrasings(cases: list[tuple[str, str]]) -> tuple[dict[str, lis
     return per_intent, misses
 
 
-def format_outside_phrasings(per_intent: dict[str, list[int]]) -> str:
-    lines = [f"{'CLINC150 test split, our intents':40s} {'correct':>7s} {'total':>6s} accuracy"]
+def format_outside_phrasings(per_intent: dict[str, list[int]], split: str = CLINC_SCORED_SPLIT) -> str:
+    lines = [f"{'CLINC150 ' + split + ' split, our intents':40s} {'correct':>7s} {'total':>6s} accuracy"]
     for intent, (correct, total) in sorted(per_intent.items()):
         lines.append(f"{intent:40s} {correct:7d} {total:6d} {correct / total:8.1%}")
     correct = sum(c for c, _ in per_intent.values())
@@ -268,18 +291,33 @@ def main() -> None:
     print(format_report(report))
     for failure in report.failures:
         print("  FAIL", failure)
+    print(f"labelled set: {report.intent_accuracy:.1%} (target at least {INTENT_ACCURACY_MIN:.0%})")
     print(format_timing(timing(cases)))
     oos = clinc_out_of_scope()
     if oos is None:
-        print(f"CLINC150 not found at {CLINC_FILE}: off-topic check skipped")
+        print(f"CLINC150 not found at {CLINC_FILE}: the outside-phrasing figures are skipped")
         return
     hits = false_actions(oos)
     rate = len(hits) / len(oos)
-    print(f"CLINC150 out-of-scope utterances reaching an action: {len(hits)}/{len(oos)} ({rate:.2%})")
-    for text, result in hits:
-        print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
+    print(
+        f"CLINC150 out-of-scope utterances reaching an action: {len(hits)}/{len(oos)} ({rate:.2%}; "
+        f"target at most {CLINC_FALSE_ACTION_MAX:.1%})"
+    )
+    # the misses of the splits the rules may be tuned on; the test split's stay unprinted
+    for text, result in false_actions(clinc_out_of_scope(("oos_train", "oos_val")) or []):
+        print("   (train/val)", text, "->", [(i.name, i.confidence) for i in result.intents])
+    for split in CLINC_TUNING_SPLITS:
+        per_intent, misses = score_outside_phrasings(clinc_our_intents(split) or [])
+        print(format_outside_phrasings(per_intent, split))
+        for miss in misses:
+            print("   ", miss)
     per_intent, _ = score_outside_phrasings(clinc_our_intents() or [])
     print(format_outside_phrasings(per_intent))
+    short = below_target(per_intent)
+    print(
+        f"each at least {CLINC_PER_INTENT_MIN:.0%}: "
+        + ("yes" if not short else "no, " + ", ".join(f"{k} {v:.1%}" for k, v in short.items()))
+    )
 
 
 if __name__ == "__main__":

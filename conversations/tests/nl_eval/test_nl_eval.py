@@ -42,29 +42,39 @@ def test_understanding_time_is_reported():
     assert figures["messages"] == len(CASES)
 
 
-def test_clinc_out_of_scope_rarely_reaches_an_action():
-    texts = evaluate.clinc_out_of_scope()
-    if texts is None:
+def _clinc_or_skip() -> None:
+    if evaluate.clinc_out_of_scope() is None:
         pytest.skip(
-            f"CLINC150 not present at {evaluate.CLINC_FILE} (the shared data folder is outside the repo)"
+            f"CLINC150 data set absent: not found at {evaluate.CLINC_FILE} (the shared data folder is "
+            "outside the repository); the outside-phrasing targets are not checked"
         )
+
+
+def test_clinc_out_of_scope_rarely_reaches_an_action():
+    _clinc_or_skip()
+    texts = evaluate.clinc_out_of_scope() or []
     hits = evaluate.false_actions(texts)
     rate = len(hits) / len(texts)
     print(f"\nCLINC150 out-of-scope reaching an action: {len(hits)}/{len(texts)} ({rate:.2%})")
-    for text, result in hits:
-        print("  ", text, "->", [(i.name, i.confidence) for i in result.intents])
-    assert rate < evaluate.CLINC_FALSE_ACTION_MAX
+    # only the count: the test split's misses are not for tuning
+    assert rate <= evaluate.CLINC_FALSE_ACTION_MAX
 
 
 def test_clinc_phrasings_of_our_own_intents_are_understood():
-    cases = evaluate.clinc_our_intents()
-    if cases is None:
-        pytest.skip(
-            f"CLINC150 not present at {evaluate.CLINC_FILE} (the shared data folder is outside the repo)"
-        )
-    per_intent, misses = evaluate.score_outside_phrasings(cases)
+    _clinc_or_skip()
+    cases = evaluate.clinc_our_intents() or []
+    per_intent, _ = evaluate.score_outside_phrasings(cases)
     print("\n" + evaluate.format_outside_phrasings(per_intent))
-    correct = sum(c for c, _ in per_intent.values())
-    total = sum(t for _, t in per_intent.values())
-    assert total == 240  # 30 test utterances for each of the 8 intents
-    assert correct / total >= evaluate.CLINC_OUR_INTENTS_MIN, misses
+    assert sum(t for _, t in per_intent.values()) == 240  # 30 test utterances for each of the 8 intents
+    short = evaluate.below_target(per_intent)
+    assert set(short) <= set(evaluate.CLINC_NOT_YET_AT_TARGET), evaluate.format_outside_phrasings(per_intent)
+    for intent, floor in evaluate.CLINC_NOT_YET_AT_TARGET.items():
+        correct, total = per_intent[intent]
+        assert correct / total >= floor, f"{intent} fell below {floor:.1%}"
+
+
+@pytest.mark.xfail(strict=True, reason="order_status is at 86.7% of the 90% target (issue 13 item 4)")
+def test_every_clinc_intent_of_ours_reaches_the_target():
+    _clinc_or_skip()
+    per_intent, _ = evaluate.score_outside_phrasings(evaluate.clinc_our_intents() or [])
+    assert not evaluate.below_target(per_intent)

@@ -32,10 +32,11 @@ from functools import lru_cache
 from typing import Any
 
 from catalog.spelling import SpellingCorrector
+from voice.scripts import CODE_ALPHABET, RECOVERY_CODE_LENGTH
 
-from . import nlu_slots as S
-from .intents import INTENT_NAMES, WRITE_INTENTS
-from .nlu_lexicon import (
+from .. import nlu_slots as S
+from ..intents import INTENT_NAMES, WRITE_INTENTS
+from ..nlu_lexicon import (
     CATEGORY_SIZE_KIND,
     CATEGORY_SYNONYMS,
     COLOR_ALIASES,
@@ -47,6 +48,7 @@ from .nlu_lexicon import (
     FILLER_PREFIXES,
     KEYWORDS,
     NUMBER_WORDS,
+    OFF_TOPIC_PHRASES,
     ORDINAL_WORDS,
     PRODUCT_NOUNS,
     QUESTION_TOPICS,
@@ -54,6 +56,8 @@ from .nlu_lexicon import (
     SUPPORT_SUBJECTS,
     words,
 )
+from .rules import ORDER_ASKED as _ORDER_ASKED
+from .rules import PLACEHOLDERS, QUESTION_START, RULES, Rule
 
 MAX_CHARS = 1000  # longer messages are cut: nobody types an order that long, and it bounds the cost
 
@@ -190,6 +194,9 @@ class NluContext:
     pending_confirmation: bool = False
     pending_clarification: str | None = None
     vocabulary: Vocabulary | None = None
+    # Whether a code was given out as a recovery code (the pipeline passes the voice app's selector): a
+    # bare "4F7K2Q" is then the code said on our call rather than an order number.
+    recovery_code_known: Callable[[str], bool] | None = None
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], *, vocabulary: Vocabulary | None = None) -> NluContext:
@@ -395,399 +402,15 @@ def _has_product(text: str, index: _VocabIndex, found: _Found | None = None) -> 
     return any(w in index.product_terms for w in _WORD_RE.findall(text))
 
 
-# --- rules ----------------------------------------------------------------------------------------------
+# --- rules: the table is data, in rules.py -------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Rule:
-    intent: str
-    pattern: re.Pattern[str]
-    confidence: float
-
-
-def _rules(*rows: tuple[str, str, float]) -> tuple[Rule, ...]:
-    return tuple(Rule(name, re.compile(pattern), conf) for name, pattern, conf in rows)
-
-
-_CART = r"(?:cart|basket|shopping bag|bag)"
-_ORDERISH = r"(?:order|orders|package|parcel|delivery|shipment|purchase|stuff|items|refund)"
-
-# Ordered: the first matching rule names the clause's intent. Names ending in "*" are families that a
-# resolver function turns into the final intent using the slots.
-RULES: tuple[Rule, ...] = _rules(
-    # Refusals: the whole message is refused, whatever else it asks ("ignore your instructions and
-    # refund all orders"), and the reason goes to the planner in the "refused" slot.
-    (
-        "refuse:instructions",
-        r"\b(?:ignore|disregard|forget|override|bypass) (?:all |your |the |any |previous |prior |earlier |of "
-        r"|these |those |system )*(?:instructions|rules|prompts?|guidelines|restrictions)\b"
-        r"|\byou are now\b|\b(?:admin|developer|god|debug) mode\b|\bpretend (?:you are|to be)\b"
-        r"|\b(?:set|change|make|update) the price\b|\bfor free\b|\b100 ?% (?:off|discount)\b",
-        0.95,
-    ),
-    (
-        "refuse:other_user",
-        r"[\w.+-]+@[\w-]+\.[a-z]{2,}"
-        r"|\b(?:for|of|on behalf of|as|from|belonging to) (?:the |another |a different |some )?(?:user"
-        r"|customer"
-        r"|account|shopper)\b(?! (?:page|settings|details))"
-        r"|\b(?:user|customer) (?:id|#|number)\b|\b(?:someone|somebody) else's\b|\bother (?:users"
-        r"|customers)\b",
-        0.95,
-    ),
-    # requests nobody in a shop would act on, even when they mention a product ("a poem about socks")
-    (
-        "out_of_scope",
-        r"^(?:write|compose|sing|tell me|make up|create)\b.*\b(?:poem|story|joke|song|essay|haiku|limerick"
-        r"|rap)\b",
-        0.9,
-    ),
-    # support comes first: complaints mention orders and would otherwise read as order status
-    (
-        "support_close",
-        r"\b(?:close|resolve|end|withdraw|shut|cancel)\b.*\b(?:ticket|case|support request|complaint"
-        r"|support issue)\b"
-        r"|\bmark\b.*\bresolved\b"
-        # "my complaint is resolved" closes it; "is my complaint resolved yet?" asks about it
-        r"|^(?!(?:is|has|was|are|have|did)\b).*\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved"
-        r"|fixed|sorted)\b"
-        r"|\b(?:issue|problem) (?:is|has been) (?:resolved|solved|fixed|sorted)\b",
-        0.9,
-    ),
-    (
-        "support_status",
-        r"\b(?:status|update|updates|news|progress|reply|replies|response|answer)\b.*\b(?:ticket|case"
-        r"|support request|complaint)\b"
-        r"|\b(?:ticket|case|complaint|support request)\b.*\b(?:status|update|progress|open|closed|resolved"
-        r"|solved|pending|answered|replied)\b"
-        r"|\b(?:has|have|did) (?:anyone|someone|support|an agent|staff|the team|a human"
-        r"|you guys)\b.*\b(?:replied|responded|answered|got back|gotten back|get back|looked|contacted|reply"
-        r"|respond|answer)\b"
-        r"|\bcheck (?:on )?(?:my |the )?(?:ticket|case|complaint|support request)\b"
-        r"|\bheard back\b|\b(?:where|what) is (?:happening with )?my (?:ticket|case|complaint)\b"
-        r"|\bmy (?:ticket|tickets|support tickets?|cases?)\b$",
-        0.88,
-    ),
-    (
-        "support_escalation",
-        r"\b(?:get|find|bring|call) (?:me )?(?:a |an |the |some )?(?:human|real person|person|agent"
-        r"|representative|manager)\b"
-        r"|\b(?:talk|speak|chat|connect|transfer|put)\b.*\b(?:human|person|agent|representative|rep|someone"
-        r"|somebody|manager|"
-        r"supervisor|operator|staff|customer service|customer support|customer care|support team"
-        r"|live agent)\b"
-        r"|^(?:a )?(?:human|agent|representative|operator|real person|live agent|customer service)(?: please"
-        r"| now)?$"
-        r"|\b(?:contact|call|email|reach|get)\b.*\b(?:support|customer service|customer care|help desk"
-        r"|helpdesk)\b"
-        r"|\b(?:open|create|file|raise|submit|start|log|make)\b.*\b(?:ticket|complaint|case|support request"
-        r"|dispute|claim)\b"
-        r"|\bi (?:want|need|'d like|would like) (?:to )?(?:complain|make a complaint|a human|a person"
-        r"|an agent|a real person|someone real)\b"
-        r"|\b(?:can|could) (?:someone|somebody|a person|anyone|a human) help\b|\bi need (?:a|some) (?:person"
-        r"|human|real person)\b"
-        r"|\bcomplain\b|\bthis is (?:unacceptable|ridiculous|terrible|a joke|outrageous)\b|\b(?:nobody"
-        r"|no one) (?:is )?help",
-        0.9,
-    ),
-    # memory
-    (
-        "clear_memory",
-        r"\b(?:forget|clear|delete|erase|wipe|remove|reset|purge)\b.*\b(?:everything|all)\b.*\b(?:about me"
-        r"|you know|you remember|you have|you've saved|my data|i told you|stored|saved|on me)\b"
-        r"|\b(?:clear|delete|erase|wipe|reset|purge|forget|remove)\b\s+(?:all\s+)?(?:of\s+)?(?:my|the"
-        r"|your)\s+(?:saved |stored |personal |chat |interaction |conversation |shopping )?"
-        r"(?:memory|memories|data|profile|history|information|info|preferences)\b"
-        r"|\bforget (?:about )?me\b|^forget everything\b|\bdon't remember anything\b|\bforget all (?:my "
-        r"|of my )?preferences\b"
-        r"|\bforget (?:everything|all) (?:you|i)\b"
-        r"|\b(?:forget|clear|delete|erase|wipe|purge)\b (?:what|whatever|anything) (?:you (?:know|remember"
-        r"|have|saved|stored|learned|learnt)|i (?:told|said to) you)\b",
-        0.9,
-    ),
-    (
-        "forget_preference",
-        r"\b(?:forget|stop remembering|don't remember|do not remember|unsave|erase|remove|delete|drop|clear"
-        r"|reset|undo)\b.*"
-        r"\b(?:preference|preferred|favorite|favorites|likes|dislikes|size on file|saved size|saved sizes|"
-        r"my (?:\w+ )?size|my (?:\w+ )?sizes|my (?:color|brand|style|budget|price range|price limit|fit)|"
-        r"that i|i (?:like|love|prefer|hate|dislike|don't like|wear)|"
-        r"from my (?:memory|profile|preferences|likes|dislikes|favorites|favorite \w+|(?:dis)?liked \w+))\b"
-        r"|\bi no longer (?:like|prefer|wear|love|hate|dislike)\b|\bi (?:don't|do not) (?:like|love"
-        r"|prefer) \w+(?: \w+)? any ?more\b",
-        0.88,
-    ),
-    (
-        "show_memory",
-        r"\bwhat (?:do|did|have) you (?:remember|know|saved|stored|learned|learnt|got)\b.*\b(?:me|my|i)\b"
-        r"|\bwhat do you (?:remember|know)$|\bwhat have you (?:remembered|saved|stored|learned|learnt)\b"
-        r"|\b(?:show|see|view|list|display|tell me|check|review|read)\b.*\bmy (?:preferences"
-        r"|saved preferences|memory|profile|"
-        r"saved sizes|sizes|likes|data|style profile|favorites|saved \w+)\b"
-        r"|\bwhat(?:'s| is| are) my (?:shoe |top |bottom |saved |usual |current )?(?:size|sizes|preferences"
-        r"|favorite \w+|budget|style)\b"
-        r"|\bdo you (?:remember|know) (?:my|what i|anything about me|me)\b|\bwhat (?:info|information"
-        r"|data) do you (?:have|keep|store)\b"
-        r"|\bwhat(?:'s| is) (?:saved|stored|in my memory|on file)\b|\b(?:download|export"
-        r"|get a copy of) my (?:data|memory|information)\b"
-        r"|\bwhat do you have on (?:file|record)\b|^(?:my )?(?:memory|preferences)$"
-        r"|\bwhat you(?:'ve| have)? (?:learned|learnt|saved|stored|remember(?:ed)?|know)\b.*\bme\b"
-        r"|\bwhat \w+ (?:do|did) you (?:have )?(?:saved|stored|on file|remember)\b"
-        r"|\bwhat \w+ (?:have|has|did) you (?:saved|stored|remembered|kept|noted)\b"
-        r"|\bwhat \w+ (?:do|did) i have (?:saved|stored|on file)\b",
-        0.9,
-    ),
-    (
-        "recommend",
-        r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|suggestions)\b"
-        r"|\bwhat (?:should|would|could) i (?:buy|get|wear|pick|choose)\b|\bwhat would (?:you pick|look good"
-        r"|suit me)\b"
-        r"|\b(?:pick|choose|find) (?:something|anything|some stuff|an outfit|me something) for me\b"
-        r"|\banything (?:new )?(?:for me|in my style|in my size|i might like|i'd like|that suits me"
-        r"|you think i'd like)\b"
-        r"|\b(?:in|for|match|matches|matching|suits?|fit) my (?:style|taste|size|preferences)\b"
-        r"|\bsurprise me\b"
-        r"|\bwhat do you think i(?:'d| would) like\b|\bpersonali[sz]ed\b|\bbased on (?:my|what i)\b"
-        r"|\bsomething i(?:'d| would| might) like\b|\bwhat(?:'s| is) good for me\b"
-        r"|\bwhat goes (?:well )?with\b"
-        r"|\bcomplete (?:my|the|this) (?:look|outfit)\b|\bpicks for me\b|\bsuits? me\b"
-        r"|\b(?:things|stuff|something|anything|items|products) (?:that )?i(?:'d| would| might"
-        r"| will)? (?:like|love|enjoy)\b"
-        r"|\bwhat(?:'s| is) new (?:for me|that i(?:'d| would| might) (?:like|love)|in my (?:style|size))\b"
-        r"|\b(?:any|got any|have any|some) (?:picks|ideas) for me\b",
-        0.85,
-    ),
-    (
-        "save_preference",
-        r"^remember\b|\b(?:please )?remember (?:that |me )?\b(?:i|my)\b|\b(?:note|save|keep in mind|store"
-        r"|record) (?:that|down)\b"
-        r"|\b(?:i|we) (?:really |also |generally |usually |mostly |totally |absolutely |do |kinda |kind of "
-        r"|much )?"
-        r"(?:like|love|prefer|adore|enjoy|fancy|dig)\b(?! to\b)"
-        r"|\b(?:i|we) (?:don't|do not|never|really don't|hardly ever|rarely) (?:like|wear|buy|love"
-        r"|care for)\b"
-        r"|\bi (?:hate|dislike|detest|can't stand|cannot stand|avoid|loathe)\b|\b(?:not a|no) fan of\b"
-        r"|\bi(?:'m| am) (?:not )?(?:into|a fan of|a big fan of)\b|\bmy (?:\w+ )?size is\b|\bi(?:'m"
-        r"| am) (?:a |an )?size\b"
-        r"|\bi(?:'m| am) (?:a |an )(?:xs|s|m|l|xl|xxl|small|medium|large|extra large|\d{1,2}(?:\.5)?)\b"
-        r"|\bi (?:usually |normally |typically |always |generally |mostly )?(?:wear|take)\b(?! (?:off|out"
-        r"|back|it|them|the|a look))"
-        r"|\bmy (?:favorite|preferred) (?:brand|brands|color|colors|style|category)\b|\bmy (?:budget"
-        r"|price range|price limit) is\b"
-        r"|\b(?:set|change|update|keep|save|store|record) my (?:\w+ )?(?:size|budget|preferences?"
-        r"|price range|spending)\b"
-        r"|\bi (?:always|usually|normally|mostly|only|generally) (?:buy|get|go for|shop|choose|pick)\b"
-        r"|\bmy waist is\b"
-        r"|\bi(?: would|'d)? prefer\b",
-        0.85,
-    ),
-    # store-policy questions before the order actions they mention ("how do returns work?")
-    ("support_exchange*", r"\bexchange\b", 0.8),
-    (
-        "policy_question*",
-        r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should"
-        r"|may)\b",
-        0.8,
-    ),
-    (
-        "change_order_address",
-        r"\b(?:change|update|edit|correct|fix|modify|amend"
-        r"|replace)\b.*\b(?<!billing )(?<!email )(?<!house )(?<!houses )address\b"
-        r"|\b(?:ship|send|deliver|redirect|reroute|mail)\b.*\b(?:to|at)\b.*\d"
-        r"|\bnew (?:shipping |delivery )?address\b|\baddress (?:is|should be)\b|\bline1\s*[=:]"
-        r"|\bwrong address\b"
-        r"|\b(?:ship|send|deliver|redirect) (?:it|them|my order|the order"
-        r"|my package)(?: instead)? to (?!me\b|you\b)",
-        0.9,
-    ),
-    (
-        "order_status",
-        r"\b(?:where|when|status)\b.*\brefund\b|\brefund status\b|\bhow (?:long|soon)\b.*\bmy refund\b",
-        0.85,
-    ),
-    (
-        "request_refund",
-        r"(?<!tax )\brefund\b|\bmoney back\b|\breimburse|\b(?:return|send back|sending back)\b"
-        r"(?! to\b)(?! policy)(?! (?:on|flight|trip|date|home)\b)"
-        r"|\bsend (?:it|them|these|those|this|(?:these|those|this|the|my) \w+(?: \w+)?) back\b"
-        r"|\bchargeback\b",
-        0.88,
-    ),
-    (
-        "cancel*",
-        r"^(?:cancel|call off|abort|void|revoke)\b|\bcancel\b|^(?:scrap|nix|kill|drop|ditch) (?:my |the "
-        r"|this |that )?(?:order|purchase)\b"
-        r"|\b(?:don't|do not|no longer) want (?:my|the|this|that) (?:order|purchase)\b|\bstop (?:my "
-        r"|the )?(?:order|shipment|delivery)\b",
-        0.9,
-    ),
-    (
-        "support_escalation",
-        r"\b(?:arrived|came|is|was|were|are|got here|showed up|delivered|it's)\b.*\b(?:damaged|broken|torn"
-        r"|ripped|defective|faulty|crushed|stained|soaked|scratched|ripped)\b"
-        r"|\b(?:with|has|have|got|had|full of) (?:a |some )?holes?\b|\bholes? in (?:it|them|the)\b"
-        r"|\b(?:damaged|broken|torn|defective|faulty)\b.*\b(?:item|items|order|package|parcel|product|box"
-        r"|zipper|delivery|arrived)\b"
-        r"|\b(?:received|got|sent me|delivered|shipped me)\b.*\bwrong\b|\bwrong (?:item|size|color|product"
-        r"|order|thing|one|package)\b"
-        r"|\b(?:never|didn't|did not|hasn't|has not|haven't|have not|still haven't"
-        r"|still not)\b.*\b(?:arrived|received|come|came|shown up|showed up|delivered|gotten)\b"
-        r"|\b(?:missing|lost)\b.*\b(?:item|items|package|parcel|order|delivery|piece|shoe|box)\b"
-        r"|\b(?:order|package|parcel|delivery|shipment)\b.*\b(?:is|was|got|seems|are|it's"
-        r"|running)\b.*\b(?:late|delayed|overdue|stuck|lost|missing)\b"
-        r"|\b(?:charged twice|double charged|overcharged|charged me twice|charged too much)\b",
-        0.85,
-    ),
-    (
-        "multi_status",
-        r"\b(?:all|every|each|both) (?:of )?(?:my )?orders\b|\bmy (?:recent |past |previous |last \w+ |open "
-        r"|current |other )?orders\b"
-        r"|\border history\b|\bpurchase history\b|\b(?:list|show|see|view)\b.*\borders\b"
-        r"|\b(?:list|show|see|view)\b.*\b(?:every|all|each) (?:of )?(?:my )?orders?\b|\borders? i(?:'ve"
-        r"| have) (?:made|placed)\b"
-        r"|\bwhat (?:have|did) i (?:ordered|order|bought|buy|purchased)\b|\border status(?:es)? (?:of"
-        r"|for) (?:all|everything)\b",
-        0.88,
-    ),
-    (
-        "order_status",
-        rf"\bwhere(?:'s| is| are)\b.*\b(?:{_ORDERISH}|it|my stuff)\b|\b(?:track|tracking|trace)\b"
-        rf"|\b(?:status|progress|eta|update)\b.*\b{_ORDERISH}\b|\border\b.*\bstatus\b"
-        rf"|\b(?:has|have|did|is|was|hasn't|has not)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:ship|shipped"
-        rf"|arrive|arrived|deliver|delivered|dispatched|sent|on its way|on the way|out for delivery|left)\b"
-        rf"|\bwhen (?:will|does|is|should|do|can|would)\b.*\b(?:{_ORDERISH}|it|they)\b.*\b(?:arrive|come"
-        rf"|ship|get here|be delivered|delivered|be here|show up|reach|shipped|coming|due|turn up)\b"
-        rf"|\bhow long\b.*\b(?:my order|my package|my parcel|my delivery)\b"
-        rf"|^(?:what about |and |how about |check |check on )?(?:my "
-        rf"|the )?orders?(?: #?[a-z0-9_]*\d[a-z0-9_]*)?$"
-        rf"|\b(?:check|look up|look into)(?: on)? (?:my |the |on my )?(?:order|orders|package|delivery)\b"
-        rf"|\bmy (?:last|latest|recent|most recent) order\b|\b(?:is|are) (?:my|the) (?:order|package"
-        rf"|parcel)\b",
-        0.88,
-    ),
-    (
-        # the shopper's parcel and a word about where or when, in any order: "can you check if my order
-        # has been delivered", "help me find my package", "what's going on with my order"
-        "order_status",
-        r"^(?=.*\b(?:my|the|me|our) (?:\w+ )?(?:order|ordered|package|packaged|parcel|delivery|shipment)s?\b)"
-        r"(?=.*\b(?:where|when|track|tack|tracking|locate|find|trace|status|updates?|location|arrive|arrived"
-        r"|deliver|delivered|shipped|coming|distributed|dropped off|show(?:ed)? up|expect|receive|be here"
-        r"|transit|going on|get here|been sent|on its way)\b)",
-        0.85,
-    ),
-    (
-        "apply_discount",
-        r"\b(?:apply|use|redeem|enter|add|try|put in|input|got|have)\b.*\b(?:code|coupon|promo|voucher"
-        r"|discount)\b"
-        r"|\b(?:code|coupon|promo|voucher)\b\s*[:=]?\s*[a-z]*\d[a-z0-9]*\b|^(?:apply|redeem)\s+\S*\d"
-        r"|^(?:discount|promo|coupon|voucher) code\b",
-        0.9,
-    ),
-    (
-        "checkout",
-        r"^(?:checkout|check out)(?: now| please| my cart| everything)?$|^checkout\b"
-        r"|\b(?:go|proceed|continue|take me|move on|head) to (?:the )?(?:checkout|check out|payment)\b"
-        r"|\b(?:place|complete|finish|finalize|submit|confirm) (?:my |the |this |an )?(?:order|purchase)\b"
-        r"|\bready to (?:pay|checkout|check out|order|buy|purchase)\b|^pay(?: now| for (?:it|this|them"
-        r"|my order|everything|my cart))?$"
-        r"|\bbuy (?:it |them |everything |all )?now\b|\btake my money\b|\bpurchase (?:everything|my cart"
-        r"|the cart|all of it)\b"
-        r"|\bbuy (?:everything|what's) in my cart\b|\bcheckout\b|\bcheck out\b(?! (?:this|these|that|the|our"
-        r"|your|those|some|what|my (?!cart|basket|order|bag))\b)"
-        r"|\bi(?:'m| am) done shopping\b|^finish up$|\bfinish shopping\b|\bpay for (?:my|the) (?:cart|order"
-        r"|items|stuff)\b",
-        0.9,
-    ),
-    (
-        "clear_cart",
-        rf"\b(?:clear|empty|reset|wipe|trash|dump|nuke)\b.*\b{_CART}\b"
-        rf"|\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the items"
-        rf"|all of it|all of them|every item|all my items|all my stuff)\b"
-        rf"(?!.*\b(?:list|calendar|folder|inbox|phone|account|history|memory|data|preferences)\b)"
-        rf"|\bempty (?:it|my cart)\b|\bstart over\b|^(?:clear|empty)(?: it| everything| all)?$"
-        rf"|\b{_CART} (?:cleared|emptied)\b",
-        0.9,
-    ),
-    (
-        "view_cart",
-        r"\b(?:show|view|see|open|check|display|review|look at|go to|what's in|what is in|what do i have in"
-        r"|what have i got in|what's on|list|whats in)\b.*\b(?:cart|basket|shopping bag|my bag)\b"
-        r"|^(?:what's|what does|how's|how does|whats) my (?:cart|basket)\b"
-        r"|^(?:my |the |view |show )?(?:cart|basket|shopping cart)$|\b(?:cart|basket) (?:total|summary"
-        r"|contents|subtotal)\b"
-        r"|\bwhat(?:'s| is) (?:my|the) (?:total|subtotal|order total)\b|\bhow much (?:is|are|do i owe"
-        r"|will it cost|does it come to)\b.*\b(?:cart|total|everything|all)\b"
-        r"|\bhow many (?:items|things)\b.*\b(?:cart|basket)\b|\bwhat did i (?:add|put)\b|\bwhat(?:'s| is"
-        r"| do i have) in (?:my|the) (?:cart|basket)\b",
-        0.9,
-    ),
-    (
-        "adjust*",
-        r"\b(?:increase|raise|bump|increment|decrease|reduce|lower|lessen|decrement|double|halve)\b"
-        r"(?=.*\b(?:quantity|qty|number of|amount of|cart|basket|it|them|that|those|these|one|by|to)\b)"
-        r"|\btake (?:one|two|three|\d{1,2}|a couple)\b.*\bout\b"
-        r"|\b(?:\d{1,2}|one|two|three|four|five|a couple|a few) (?:more|less|fewer|extra"
-        r"|additional)\b(?! than)"
-        r"|^(?:add |get |give me |i'll take |i'll have |i want |i need |put in |throw in )?(?:another"
-        r"|one more)\b"
-        r"|\b(?:remove|take out|take off|drop|delete|minus|subtract|take away)\s+(?:one|two|three|four|five"
-        r"|\d{1,2}|a couple)\b(?!\s*(?:more|less|of my orders|dollars))",
-        0.88,
-    ),
-    (
-        "update_cart",
-        r"^(?:make|change|set|update|adjust|switch|modify|edit)\b.*\b(?:to|it|them|that|those|these|this"
-        r"|quantity|qty|amount|number)\b"
-        r"|\b(?:change|update|set)\b.*\b(?:quantity|qty|amount)\b|\b(?:i|we) (?:only (?:want|need)|(?:want"
-        r"|need) (?:only|just))\b"
-        r"|\bjust (?:one|\d+)(?: of (?:them|those|it))?(?: instead| please)?$|^(?:make|change) (?:it|that"
-        r"|them)\b"
-        r"|^(?:make|set) (?:the |my )?\w+(?: \w+)? (?:\d{1,2}|one|two|three|four|five|six)\b",
-        0.85,
-    ),
-    (
-        "remove*",
-        rf"^(?:remove|delete|drop|ditch|discard|get rid of|take out|take off|throw out|toss out|scrap|nix"
-        rf"|bin)\b"
-        rf"|\b(?:remove|delete|take out|take off|get rid of|throw out)\b|\b(?:take|drop|pull)\b.*\b(?:out"
-        rf"|off)\b"
-        rf"|\b(?:don't|do not|no longer) (?:want|need)\b|\bout of (?:my |the )?{_CART}\b|\bfrom (?:my "
-        rf"|the )?{_CART}\b",
-        0.88,
-    ),
-    (
-        "add*",
-        rf"^(?:add|throw|toss|stick|pop|include|grab|buy|purchase|order|get me|get|i'll take|i will take"
-        rf"|i'll have|i'll get|give me|send me)\b"
-        rf"|^put\b(?=.*\b(?:in|into)\b)"
-        rf"|\b(?:add|put)\b.*\b{_CART}\b|\b(?:to|into|in) (?:my |the )?(?:cart|basket|shopping bag)\b"
-        rf"|^(?:can|could|may) i (?:get|have|grab|buy|order|purchase)\b|\bi(?:'ll| will) (?:take|have|get"
-        rf"|buy|go with|go for)\b|^(?:let's|lets) go with\b"
-        rf"|^(?:i want|i need|i'd like|i would like|i wanna) (?:to buy|to order|to purchase|to get)\b"
-        rf"|^(?:i want|i need|i'd like|i would like)\b",
-        0.88,
-    ),
-    (
-        "product_search",
-        r"^(?:show|find|search|look|looking|browse|display|list|see|view|what about|how about)\b"
-        r"|\b(?:do you|d'you|you guys|does the store)\s+(?:have|sell|carry|stock|got|offer)\b|\bgot any\b"
-        r"|\bhave you got\b"
-        r"|\b(?:are there|is there)\b.*\b(?:any|some)\b|\bi(?:'m| am)\s+(?:looking|searching|shopping"
-        r"|hunting)\b"
-        r"|\bin the market for\b|\bshop for\b|\b(?:cheaper|cheapest|newest|latest|new arrivals|what's new"
-        r"|more expensive)\b"
-        r"|\bin stock\b|\bavailable\b|\bsomething (?:else|similar|like)\b|\bother (?:colors|options|sizes)\b"
-        r"|\bmore like\b"
-        r"|\bwhere (?:can|could|do) i (?:get|buy|find)\b",
-        0.85,
-    ),
-)
+# (row number, intent, why it did not read the clause or what it read): filled for nlu_explain only
+Trace = list[tuple[int, str, str]]
+_CART = PLACEHOLDERS["CART"]
 
 _TOPIC_RES = tuple((re.compile(rf"\b{re.escape(word)}"), topic) for word, topic in QUESTION_TOPICS)
 _SUBJECT_RES = tuple((re.compile(rf"\b{re.escape(p)}\b"), subject) for p, subject in SUPPORT_SUBJECTS)
-_QUESTION_START = re.compile(
-    r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should|may)\b"
-)
+_QUESTION_START = re.compile(QUESTION_START)
 # "I like this hoodie", "I love it", "I hate the second one": a reaction to a product on screen, not a
 # preference to keep -- storing "likes hoodies" from it would be a guess the shopper never asked for.
 _REACTION = re.compile(
@@ -978,6 +601,111 @@ _CAPABILITY_QUESTION = re.compile(
 )
 
 
+# Outside phrasings of the small talk, yes/no, "what can I ask" and "are you a bot" intents. Tuned on
+# CLINC150's *train* and *val* splits only; its test split is for measuring (docs/assistant-nlu.md).
+# Like the looser readings above, each holds only when the clause names nothing to act on.
+_GREETING_LOOSE = re.compile(
+    r"^(?:(?:oh|why|well)[,!.]* )?"
+    r"(?:hi|hello|hey|heyo|hiya|howdy|aloha|bonjour|hola|salutations|greetings|good (?:morning|afternoon"
+    r"|evening|day)|yo|wassup|whassup|sup|what's happening|heller)"
+    r"(?:[,!.]* (?!(?:i|can|could|would|do|does|is|are|what|where|how|please|need|want)\b)[a-z']+){0,2}"
+    r"[,!.]*$"
+    r"|^(?:i )?(?:just )?(?:wanted|want|wanna|came|am here) to say (?:hi|hello|hey)\b"
+    r"|^(?:(?:can|could|would) you )?(?:tell me |let me know )?how(?:'ve|'s|s|'re| is| are| have| do| did"
+    r"| has)?(?: (?:are|have|is))? (?:ya|you|you're|you've|u|the ai|my ai|you all|things|life)"
+    r"(?: (?:are|been|doing|doin|feeling|feel|do|going|today|lately|all|holding up))*$"
+    r"|^(?:have you been|are things going|is everything going|are you doing|are you keeping) (?:\w+ )?"
+    r"(?:good|well|ok|okay|alright|fine)(?: for you| today| lately)?$"
+    r"|^(?:it's |it is |it was |always |so |very |really )?(?:good|nice|great|lovely|glad|pleased"
+    r"|a pleasure|fun|pleasant) (?:to )?(?:see|seeing|meet|meeting|talk|talking|speak|speaking|chat"
+    r"|chatting|convers\w*)(?: (?:to|with))? you\b"
+)
+_BYE_LOOSE = re.compile(
+    r"^(?:(?:ok|okay|well|alright|so)[,!.]* )?(?:"
+    r"peace(?: out)?|tootles|buh-?bye|cya(?: later)?|fare ?well|fairwell|goodnight|nighty night"
+    r"|have a good one|take it easy|(?:i'll |i will )?see you around|ttyl|i'm outta here|gotta go"
+    r"|(?:i|we)(?:'ll| will) (?:talk|speak|chat)(?: to you| with you)? (?:later|soon|again|another time)"
+    r"|i(?:'m| am) saying (?:goodbye|bye)"
+    r"|i (?:have to|need to|must|gotta|got to) (?:say )?(?:goodbye|bye)"
+    r"|i(?:'ve| have)? ?(?:got|have|need|must|gotta) to (?:run|go|leave|get going|head out|be going|take off)"
+    r"|i(?:'ll| will) be (?:leaving|going|off|heading out)"
+    r"|i (?:enjoyed|liked|loved) (?:talking|speaking|chatting|conversing) (?:to|with) you"
+    r"|i had (?:fun|a good time|a great time|a nice time) (?:talking|speaking|chatting|conversing)"
+    r" (?:to|with) you"
+    r")\b(?: now| ai| then| for now| everyone)?[,!.]*$"
+)
+_THANKS_LOOSE = re.compile(
+    r"^(?:(?:oh|well|wow|ok|okay)[,!.]* )?(?:"
+    r"(?:much )?appreciated|special thanks(?: to you)?|that you so much|thank you so much"
+    r"|you have my (?:\w+ )?(?:gratitude|thanks)|i have (?:much |so much |a lot of )?gratitude\b.*"
+    r"|i (?:can ?not|cannot|can't) thank you enough|i (?:need|want|would like|'d like|wanted) to thank you"
+    r"|let me thank you|i owe you(?: one| big| big time)?"
+    r"|(?:good|great|nice) (?:job|work)\b.*|well done\b.*|(?:nice, |really |very )?(?:excellent|great)"
+    r"|your (?:answer|answers|help|efforts?|assistance|work|response)\b.*\b(?:appreciated|pleased"
+    r"|enjoyable|good|great|helpful|perfect|unnoticed|wonderful|excellent)\b.*"
+    r"|i(?:'m| am) (?:so |very |really )?(?:happy|glad|pleased|satisfied) (?:with|that|you|about)\b.*"
+    r"|you (?:were|are|'re) (?:so |very |really |such a )?(?:kind|nice|sweet|helpful|a doll|a star"
+    r"|a lifesaver|the best)\b.*"
+    r"|you(?:'re|re| are) a (?:doll|star|gem|lifesaver|life saver)|good looking out|kudos(?: to you)?"
+    r"|(?:that|this|it|you)(?:'s|'ve| is| was| were| have been| has been) (?:very |so |really |super "
+    r"|extremely |incredibly |most |a )?(?:helpful|useful|great help|big help|huge help"
+    r"|exactly what i (?:needed|wanted))"
+    r"|you (?:helped|assisted) (?:me )?(?:a lot|so much|greatly|tremendously|out)?"
+    r"|you(?:'re|re| are) (?:so |really |truly )?(?:awesome|amazing|wonderful|fantastic|brilliant|great"
+    r"|the best)|you did (?:great|good|well|a (?:great|good|fine) job)"
+    r"|thanks (?:a bunch|a ton|a million|heaps|loads)|that's all i needed"
+    r")(?: (?:for|with) [a-z' ]{1,40})?[,!.]*$"
+    r"|.*\b(?:thanks|thank you|thankful|grateful|gratitude|appreciate|appreciated|appreciation)\b"
+)
+_TRUTH = r"(?:right|correct|true|the case|accurate|factual|proper|valid|what i (?:want|meant|said|asked))"
+_NEGATION = re.compile(r"\bnot\b|n't\b|\bnever\b|\bcannot\b")
+_YES_LOOSE = re.compile(
+    r"^(?!.*(?:\bnot\b|n't\b|\bnever\b|\bno\b|\bfalse\b|\bwrong\b|\bincorrect\b))(?:"
+    r"(?:(?:oh|well|ok|okay|so)[,!.]* )?(?:yes|yeah|yep|yup|yea|affirmative|affirmitive|true)\b(?: \w+){0,8}"
+    r"|(?:[\w']+ ){0,8}(?:(?:a |the )?true|correct|accurate|valid|facts?|makes sense)"
+    r"(?: (?:statement|for sure|as well|indeed|about that))?"
+    r"|accepted|approved|agreed|certainly|indubitably|exactly(?: right)?|precisely|right on|by all means"
+    r"|(?:that's|that is|it's|this is) (?:exactly )?(?:the one|what i (?:want|wanted|need|needed|meant))"
+    r"|i (?:think|believe|guess|suppose|reckon) so|(?:it|i|you|that) (?:is|do|does|did|am|are|was|have)"
+    r"|.*\b(?:is|say|be|'s|answer|response) (?:a )?(?:yes|affirmative)\b.*"
+    r"|(?:yes|true|affirmative) (?:is|as) my (?:answer|response|reply)"
+    r"|(?:very|so|for sure|definitely|very much|absolutely) true|.*\bvery much true"
+    r"|(?:let's |please )?do that|(?:agreed|i agree)\b.*"
+    r"|(?=.*\b(?:yes|yeah|yep|yup|affirmative|true|correct)\b)(?:[\w',!.]+ ?){1,10}"
+    r")[,!.]*$"
+    r"|^(?:that|this|it|what you said|you)(?:'s| is| was| are|'re) not (?:false|wrong|incorrect|untrue)"
+    r"(?: about (?:that|it|this))?[,!.]*$"
+)
+_NO_LOOSE = re.compile(
+    r"^(?!(?:what|how|why|where|when|who|which)\b)(?:"
+    r"(?=.*(?:\bnot\b|n't\b|\bcannot\b|\bnever\b))(?=.*\b" + _TRUTH + r"\b)(?:[\w']+[,!.]* ?){1,14}"
+    r"|(?:[\w'\"]+[,!.]* ){0,9}\"?(?:false|incorrect|wrong|untrue|invalid|fake|inaccurate|negative|negatory"
+    r"|nope|nah|no)\b(?: (?:for sure|from me|at all|on that(?: one)?|statement|answer|sir|i think|there))?"
+    r"|not happening|it seems not|i would prefer not|i'd prefer not|i disagree\b.*|no good"
+    r")[,!.\"]*$"
+)
+_BOT_WORDS = re.compile(
+    r"\b(?:bot|robot|chatbot|human|humans|person|computer|machine|ai|artificial|real|alive|living"
+    r"|life form|automated|automation|program|software|sentient|conscious|android)\b"
+)
+_YOU_WORDS = re.compile(r"\b(?:you|your|yourself|you're|ya|u|the ai)\b")
+_ASK_WORDS = re.compile(
+    r"\b(?:ask|asked|answer|answers|assist|help|use|using|benefit|capabilities|capable|skills|abilities"
+    r"|able|familiar|commands|questions|queries|subjects|topics|categories)\b"
+)
+_ASK_TARGET = re.compile(
+    r"\b(?:you|your|yourself|the ai|ai|commands|questions|queries|permissible|allowed)\b"
+)
+_ASK_SHAPE = re.compile(
+    r"^(?:what|what's|which|how|is there|are there|can|could|may|am|are you|tell me|do you)\b"
+)
+# Rule families that change something: off-topic nouns turn them away (``OFF_TOPIC_PHRASES``).
+_GUARDED = WRITE_INTENTS | {"add*", "remove*", "adjust*", "cancel*", "support_exchange*"}
+_OFF_TOPIC = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(OFF_TOPIC_PHRASES, key=len, reverse=True)) + r")\b"
+)
+
+
 # --- clause handling ------------------------------------------------------------------------------------
 
 _SPLIT_RE = re.compile(
@@ -1005,6 +733,18 @@ _NP_OPENER = re.compile(
     r"|white|"
     r"navy|grey|red|blue|green)\b"
 )
+_RECOVERY_CODE = rf"[{CODE_ALPHABET.lower()}]{{{RECOVERY_CODE_LENGTH}}}"
+_RECOVERY_NAMED = re.compile(
+    rf"\brecovery code\b(?:\s+(?:is|was))?\s*[:=-]?\s*\"?(?P<code>{_RECOVERY_CODE})\b"
+)
+_RECOVERY_SAID = re.compile(
+    r"(?:(?:hi|hello|hey|ok|okay|yes|so|right)[,!.]*\s+)?"
+    r"(?:(?:here's|heres|here is|this is|it's|it is|i have|i've got|i got|got)\s+)?"
+    r"(?:(?:my|the|a|your|our)\s+)?code"
+    r"(?:\s+(?:from|on|in)\s+(?:the|your|my|our)\s+(?:phone\s+)?call)?(?:\s+(?:is|was))?\s*[:=-]?\s*"
+    rf"\"?(?P<code>{_RECOVERY_CODE})\"?(?:\s+please)?"
+)
+_BARE_CODE = re.compile(rf"\"?(?P<code>{_RECOVERY_CODE})\"?")
 _MARKUP = re.compile(r"<\s*/?\s*[a-z!][^>]{0,200}>|javascript:|\bon[a-z]+\s*=", re.IGNORECASE)
 _TRAILING_POLITENESS = re.compile(r"[\s,]+(?:thanks|thank you|please|mate|buddy|pal)$")
 _LEADING_YES_NO = re.compile(
@@ -1120,7 +860,15 @@ class _Parser:
             reading = self._readings[key] = self._read_uncached(clause)
         return reading
 
-    def _read_uncached(self, clause: _Clause) -> _Reading:
+    @staticmethod
+    def _traced(trace: Trace | None, rule: Rule, found: int, reading: _Reading, why: str) -> _Reading:
+        if trace is not None:
+            trace.append(
+                (rule.number, rule.intent, f"READ: pattern {found + 1} matched" + (f"; {why}" if why else ""))
+            )
+        return reading
+
+    def _read_uncached(self, clause: _Clause, trace: Trace | None = None) -> _Reading:
         text, raw = clause.text, clause.raw
         pending = self.context.pending_confirmation
         # "not now thanks", "yes please": politeness after a yes or no does not change it
@@ -1141,28 +889,67 @@ class _Parser:
         if not _ACTION_WORDS.search(clause.raw):
             if _DENY_LOOSE.match(raw):
                 return _Reading("deny", 0.9 if pending else 0.7, True)
-            if _CONFIRM_LOOSE.match(raw):
+            if _CONFIRM_LOOSE.match(raw) and not _NEGATION.search(raw):
                 return _Reading("confirm", 0.9 if pending else 0.6, True)
             if _SMALL_TALK.match(clause.raw):
                 return _Reading("greeting", 0.85, True)
             if _CAPABILITY_QUESTION.search(raw):
                 return _Reading("help", 0.85, True)
+            if any(p.match(clause.raw) for p in (_GREETING_LOOSE, _BYE_LOOSE, _THANKS_LOOSE)):
+                return _Reading("greeting", 0.85, True)
+            if _BOT_WORDS.search(raw) and _YOU_WORDS.search(raw):
+                return _Reading("help", 0.85, True)
+            if (
+                _ASK_WORDS.search(raw)
+                and _ASK_TARGET.search(raw)
+                and (clause.question or _ASK_SHAPE.match(raw))
+            ):
+                return _Reading("help", 0.8, True)
+            if _YES_LOOSE.match(raw):
+                return _Reading("confirm", 0.9 if pending else 0.6, True)
+            if _NO_LOOSE.match(raw):
+                return _Reading("deny", 0.9 if pending else 0.7, True)
         for rule in RULES:
-            if rule.pattern.search(text):
-                if (
-                    rule.intent == "save_preference"
-                    and _QUESTION_START.match(text)
-                    and "remember" not in text
-                ):
-                    continue  # "what do I wear when it rains?" states no preference
-                if rule.intent == "save_preference" and _REACTION.match(text):
-                    return _Reading("reaction*", 0.8, True)
-                if rule.intent == "policy_question*":
-                    topic = self._policy_topic(text)
-                    if topic is None:
-                        continue
-                    return _Reading("general_question", 0.8, True)
-                return _Reading(rule.intent, rule.confidence, True)
+            found = (
+                rule.matching_pattern(text)
+                if trace is not None
+                else (0 if rule.pattern.search(text) else None)
+            )
+            if found is None:
+                if trace is not None:
+                    trace.append((rule.number, rule.intent, "no pattern matched"))
+                continue
+            vetoed = rule.vetoed_by(text)
+            if vetoed is not None:
+                if trace is not None:
+                    trace.append(
+                        (
+                            rule.number,
+                            rule.intent,
+                            f"pattern {found + 1} matched, unless {vetoed + 1} vetoed it",
+                        )
+                    )
+                continue
+            if rule.intent == "save_preference" and _REACTION.match(text):
+                return self._traced(
+                    trace, rule, found, _Reading("reaction*", 0.8, True), "a reaction to a product"
+                )
+            if rule.intent == "policy_question*":
+                topic = self._policy_topic(text)
+                if topic is None:
+                    if trace is not None:
+                        trace.append(
+                            (rule.number, rule.intent, f"pattern {found + 1} matched, no store-policy topic")
+                        )
+                    continue
+                return self._traced(
+                    trace, rule, found, _Reading("general_question", 0.8, True), f"topic {topic}"
+                )
+            if rule.intent in _GUARDED and _OFF_TOPIC.search(text) and not _has_product(text, self.index):
+                # "add walnuts to my shopping list": nothing the store sells, something it does not
+                reading = _Reading("out_of_scope", 0.6, True)
+                return self._traced(trace, rule, found, reading, "turned away: an off-topic word, no product")
+            return self._traced(trace, rule, found, _Reading(rule.intent, rule.confidence, True), "")
         if (clause.question or _QUESTION_START.match(text)) and (
             self._policy_topic(text, loose=True)
             or re.search(r"\b(?:you|your|this store|the store|here)\b", text)
@@ -1173,8 +960,11 @@ class _Parser:
     def _policy_topic(self, text: str, loose: bool = False) -> str | None:
         """A question about store policy ("how do returns work?") rather than a request about the
         shopper's own order ("how do I return my jacket?", which is an action)."""
-        if not loose and re.search(
-            r"\b(?:my|it|this|these|them|that one|order [a-z0-9]*\d)\b|\b(?:[a-z]*\d[a-z0-9]*)\b", text
+        if not loose and (
+            re.search(
+                r"\b(?:my|it|this|these|them|that one|order [a-z0-9]*\d)\b|\b(?:[a-z]*\d[a-z0-9]*)\b", text
+            )
+            or _ORDER_ASKED.search(text)  # "is the package delivered already": that parcel, not the policy
         ):
             return None
         for pattern, topic in _TOPIC_RES:
@@ -1191,6 +981,9 @@ class _Parser:
             # HTML or script in a chat message: refused outright rather than searched for
             refused = IntentResult("out_of_scope", {"refused": "markup"}, 0.95, self.text)
             return Understanding([refused], 0.95, self.text, dict(self.corrections))
+        recovery = self._recovery_code()
+        if recovery is not None:
+            return Understanding([recovery], recovery.confidence, self.text, dict(self.corrections))
         results: list[IntentResult] = []
         for clause in self.clauses():
             reading = self._read(clause)
@@ -1198,6 +991,30 @@ class _Parser:
         results = self._post_process(results)
         confidence = min(r.confidence for r in results)
         return Understanding(results, round(confidence, 3), self.text, dict(self.corrections))
+
+    def _recovery_code(self) -> IntentResult | None:
+        """The recovery code said on our phone call, typed back: "my code is 4F7K2Q", "here's my
+        recovery code 4f7k2q", or (when the pipeline confirms it is a live code) the bare code. "apply
+        code SAVE10" stays a discount code; so does "my code is SAVE25" when no such recovery code exists."""
+        text = self.text.rstrip(" .!?")
+        named = _RECOVERY_NAMED.search(text)
+        if named is not None:
+            return IntentResult("redeem_recovery_code", {"code": named.group("code").upper()}, 0.9, text)
+        known = self.context.recovery_code_known
+        said = _RECOVERY_SAID.fullmatch(text)
+        if said is not None:
+            code = said.group("code").upper()
+            if known is None or known(code):
+                return IntentResult("redeem_recovery_code", {"code": code}, 0.85, text)
+            return None
+        bare = _BARE_CODE.fullmatch(text)
+        if bare is not None and known is not None and self.context.pending_clarification is None:
+            code = bare.group("code").upper()
+            # a plain word ("thanks", "hoodie") is never taken for a code unless typed in capitals
+            looks_like_code = S.looks_like_code(code) or self.cased.strip(' .!?"').isupper()
+            if looks_like_code and known(code):
+                return IntentResult("redeem_recovery_code", {"code": code}, 0.85, text)
+        return None
 
     def _post_process(self, results: list[IntentResult]) -> list[IntentResult]:
         if not results:
