@@ -228,7 +228,7 @@ def take_prices(text: str) -> tuple[dict[str, Decimal], str]:
     if m:
         values = [_amount(v) for v in _group(m, 1, 2, 3, 4, 5, 6)]
         if len(values) == 2 and all(v is not None for v in values):
-            low, high = sorted(values)  # type: ignore[type-var]
+            low, high = sorted(values)  # type: ignore[type-var]  # the all() above rules out None
             slots["min_price"], slots["max_price"] = low, high
             text = _blank(text, m)
     for pattern, key in ((_PRICE_MAX, "max_price"), (_PRICE_MIN, "min_price")):
