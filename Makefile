@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps a11y nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -c pyproject.toml -r . -ll -q
+
+# mypy with django-stubs and the DRF stubs (config in pyproject.toml): strict on every app's services
+# and selectors and on the assistant package. Embedded settings: no database or Redis is needed.
+typecheck: install
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,7 +1,7 @@
 """Cart error codes (raised by carts.services, rendered by each door: the API's JSON error, a page's
 form error, the assistant's reply). Each code of the contract lives here once."""
 
-from catalog.errors import InsufficientStock  # noqa: F401  (raised here too; catalog owns stock)
+from catalog.errors import InsufficientStock as InsufficientStock  # raised here too; catalog owns stock
 from commerce.errors import DomainError, InvalidInput, NotFound
 
 

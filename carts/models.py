@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,7 +44,7 @@ class Discount(models.Model):
         self.code = self.code.strip().upper()
         super().save(*args, **kwargs)
 
-    def is_usable(self, *, now=None) -> bool:
+    def is_usable(self, *, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return (
             self.is_active

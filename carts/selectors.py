@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from carts.models import Cart, CartLine, Discount
 from catalog.models import Variant
 from catalog.selectors import size_sort_key
 from commerce.money import ZERO, quantize
+
+if TYPE_CHECKING:
+    from commerce.accounts.models import ShopperSession, User
+    from commerce.accounts.shoppers import Shopper
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,9 @@ class CartTotals:
     discount_note: str = ""
 
 
-def discount_amount(discount: Discount | None, subtotal: Decimal, *, now=None) -> tuple[Decimal, str]:
+def discount_amount(
+    discount: Discount | None, subtotal: Decimal, *, now: datetime | None = None
+) -> tuple[Decimal, str]:
     """What ``discount`` takes off ``subtotal`` now, and why not when it takes nothing."""
     if discount is None or subtotal <= 0:
         return ZERO, ""
@@ -50,14 +58,16 @@ def discount_amount(discount: Discount | None, subtotal: Decimal, *, now=None) -
     return min(amount, subtotal), ""
 
 
-def cart_totals(cart: Cart | None, *, now=None) -> CartTotals:
+def cart_totals(cart: Cart | None, *, now: datetime | None = None) -> CartTotals:
     """Subtotal, discount, tax on the discounted subtotal, flat shipping (none for an empty cart)."""
     if cart is None:
         return CartTotals()
     return totals_for_lines(list(cart.lines.all()), cart.discount, now=now)
 
 
-def totals_for_lines(lines: list[CartLine], discount: Discount | None, *, now=None) -> CartTotals:
+def totals_for_lines(
+    lines: list[CartLine], discount: Discount | None, *, now: datetime | None = None
+) -> CartTotals:
     """The arithmetic of :func:`cart_totals` on lines in memory (no queries beyond what they hold)."""
     now = now or timezone.now()
     line_totals = [
@@ -84,7 +94,7 @@ def totals_for_lines(lines: list[CartLine], discount: Discount | None, *, now=No
     )
 
 
-def cart_with_lines(queryset=None):
+def cart_with_lines(queryset: QuerySet[Cart] | None = None) -> QuerySet[Cart]:
     """Carts with everything :func:`cart_totals` and the serializers read, in a fixed number of queries."""
     queryset = queryset if queryset is not None else Cart.objects.all()
     return queryset.select_related("discount").prefetch_related(
@@ -110,7 +120,7 @@ def cart_line_options(cart: Cart | None) -> dict[int, list[Variant]]:
     }
 
 
-def cart_for_shopper(shopper) -> Cart | None:
+def cart_for_shopper(shopper: Shopper | None) -> Cart | None:
     """The open cart of a signed-in user or of a guest session, with its lines; None when there is none."""
     if shopper is None:
         return None
@@ -121,9 +131,11 @@ def cart_for_shopper(shopper) -> Cart | None:
     return None
 
 
-def cart_item_count(shopper) -> int:
+def cart_item_count(shopper: Shopper | None) -> int:
     """Units in the shopper's cart, for the header badge (one query, no line objects)."""
     if shopper is None or (shopper.user is None and shopper.session is None):
         return 0
-    owner = {"cart__user": shopper.user} if shopper.user is not None else {"cart__session": shopper.session}
+    owner: dict[str, User | ShopperSession | None] = (
+        {"cart__user": shopper.user} if shopper.user is not None else {"cart__session": shopper.session}
+    )
     return CartLine.objects.filter(**owner).aggregate(n=Sum("quantity"))["n"] or 0

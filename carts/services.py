@@ -33,7 +33,7 @@ from carts.errors import (
 )
 from carts.models import AbandonmentReason, Cart, CartLine, Discount
 from carts.selectors import cart_totals, cart_with_lines
-from catalog.models import Variant
+from catalog.models import Product, Variant
 from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
@@ -43,7 +43,7 @@ from commerce.money import money_str
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
 
 
-def _owner_filter(shopper: Shopper | None) -> dict | None:
+def _owner_filter(shopper: Shopper | None) -> dict[str, User | ShopperSession] | None:
     if shopper is None:
         return None
     if shopper.user is not None:
@@ -60,9 +60,9 @@ def _touch(cart: Cart) -> None:
 
 def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
     """The shopper's open cart, created on first use (a user's when signed in, else the session's)."""
-    if shopper is None or (shopper.user is None and shopper.session is None):
-        raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
     owner = _owner_filter(shopper)
+    if owner is None:
+        raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
     cart = Cart.objects.filter(**owner).first()
     if cart is not None:
         return cart
@@ -225,13 +225,12 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine]:
     """The shopper's (row-locked) cart and one of its lines; another cart's line id is not found."""
     pk = _as_pk(line_id)
     owner = _owner_filter(shopper)
-    cart = (
-        Cart.objects.select_for_update().filter(**owner).first()
-        if pk is not None and owner is not None
-        else None
-    )
-    line = cart.lines.select_related("variant__product").filter(pk=pk).first() if cart is not None else None
-    if line is None:
+    cart = line = None
+    if pk is not None and owner is not None:
+        cart = Cart.objects.select_for_update().filter(**owner).first()
+        if cart is not None:
+            line = cart.lines.select_related("variant__product").filter(pk=pk).first()
+    if cart is None or line is None:
         raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})
     return cart, line
 
@@ -290,7 +289,9 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     return cart
 
 
-def _option_not_made(product, variants: list[Variant], *, size: str, color: str, known_color: str | None):
+def _option_not_made(
+    product: Product, variants: list[Variant], *, size: str, color: str, known_color: str | None
+) -> VariantNotFound:
     """The refusal for an option the product is not made in, naming what it does come in."""
     colors = sorted({v.color for v in variants if v.color})
     sizes = [v.size for v in variants if v.color == known_color and v.size] if known_color else []

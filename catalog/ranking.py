@@ -9,21 +9,32 @@ rule both the listing page and the products API follow.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol, TypeGuard
 
 from django.db.models import QuerySet
 
 from catalog.models import Product
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
+
+
+class RankingProfile(Protocol):
+    """What catalog reads of a shopper's profile; the rest belongs to the registered ranking."""
+
+    @property
+    def is_empty(self) -> bool: ...
 
 
 class ShopperRanking(Protocol):
-    def profile(self, *, user: Any) -> Any:
-        """The shopper's ranking profile, read once per request; it has ``is_empty``."""
+    def profile(self, *, user: User) -> RankingProfile:
+        """The shopper's ranking profile, read once per request."""
 
-    def rank(self, *, user: Any, products: QuerySet[Product], profile: Any) -> QuerySet[Product]:
+    def rank(self, *, user: User, products: QuerySet[Product], profile: RankingProfile) -> QuerySet[Product]:
         """``products`` in the shopper's order (lazy; ties keep the queryset's order)."""
 
-    def reasons(self, *, user: Any, products: Iterable[Product], profile: Any) -> dict[int, str]:
+    def reasons(
+        self, *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile
+    ) -> dict[int, str]:
         """Product id -> a short reason for products already fetched."""
 
 
@@ -35,23 +46,25 @@ def ranking_register(ranking: ShopperRanking | None) -> None:
     _registered = ranking
 
 
-def _signed_in(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False)
+def _signed_in(user: MaybeUser) -> TypeGuard[User]:
+    return user is not None and user.is_authenticated
 
 
-def shopper_profile(*, user: Any) -> Any | None:
+def shopper_profile(*, user: MaybeUser) -> RankingProfile | None:
     """The signed-in shopper's profile (None for a guest, or with no ranking registered)."""
     if _registered is None or not _signed_in(user):
         return None
     return _registered.profile(user=user)
 
 
-def remembers(*, profile: Any | None) -> bool:
+def remembers(*, profile: RankingProfile | None) -> bool:
     """Whether "recommended for you" is worth offering: something is remembered about the shopper."""
     return profile is not None and not profile.is_empty
 
 
-def recommended(*, user: Any, products: QuerySet[Product], profile: Any | None = None) -> QuerySet[Product]:
+def recommended(
+    *, user: MaybeUser, products: QuerySet[Product], profile: RankingProfile | None = None
+) -> QuerySet[Product]:
     """``products`` in the shopper's recommended order; unchanged for a guest or with no ranking."""
     if _registered is None or not _signed_in(user):
         return products
@@ -59,7 +72,9 @@ def recommended(*, user: Any, products: QuerySet[Product], profile: Any | None =
     return _registered.rank(user=user, products=products, profile=profile)
 
 
-def recommendation_reasons(*, user: Any, products: Iterable[Product], profile: Any | None) -> dict[int, str]:
+def recommendation_reasons(
+    *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile | None
+) -> dict[int, str]:
     if _registered is None or profile is None:
         return {}
     return _registered.reasons(user=user, products=products, profile=profile)

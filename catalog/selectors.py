@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
@@ -40,7 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Lower
 
 from catalog.errors import InvalidSearch, ProductNotFound
-from catalog.models import Category, Product, StorefrontSettings, Variant
+from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
 
 SORTS: dict[str, str] = {
@@ -54,14 +54,15 @@ SORTS: dict[str, str] = {
 }
 MAX_QUERY_WORDS = 8
 STOP_WORDS = frozenset({"a", "an", "and", "the", "for", "with", "in", "of", "to", "on", "my", "me", "some"})
+_Cached = TypeVar("_Cached")
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
 
 
-def _variants_prefetch() -> Prefetch:
+def _variants_prefetch() -> Prefetch[str, QuerySet[Variant], str]:
     return Prefetch("variants", queryset=Variant.objects.order_by("id"))
 
 
-def product_queryset() -> QuerySet[Product]:
+def product_queryset() -> ProductQuerySet:
     """Active products with what a product card or the API needs, in a constant number of queries."""
     return (
         Product.objects.active()
@@ -205,7 +206,7 @@ def product_search(
     if low is not None and high is not None and low > high:
         raise InvalidSearch("minPrice must not be greater than maxPrice.", details={"field": "minPrice"})
 
-    qs = product_queryset()
+    qs: QuerySet[Product] = product_queryset()
     variant_filter = Q(product=OuterRef("pk"))
     if size:
         variant_filter &= Q(size__iexact=size.strip())
@@ -218,7 +219,7 @@ def product_search(
     if in_stock_only:
         variant_filter &= Q(stock__gt=0)
     qs = qs.filter(Exists(Variant.objects.filter(variant_filter)))
-    if category not in (None, ""):
+    if category is not None and category != "":
         qs = qs.filter(_category_filter(category))
     if brand:
         qs = qs.filter(brand__iexact=brand.strip())
@@ -302,9 +303,9 @@ def listing_cache_version() -> int:
     return int(version)
 
 
-def _cached(name: str, build: Any) -> Any:
+def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
     key = f"catalog:{name}:v{listing_cache_version()}"
-    value = cache.get(key)
+    value: _Cached | None = cache.get(key)
     if value is None:
         value = build()
         cache.set(key, value, LISTING_CACHE_SECONDS)
@@ -389,9 +390,9 @@ def _build_category_tree() -> list[CategoryNode]:
         n=Count("products", filter=Q(products__is_active=True), distinct=True)
     ).order_by("position", "name")
     nodes = {c.pk: CategoryNode(category=c, product_count=c.n) for c in rows}
-    roots = []
+    roots: list[CategoryNode] = []
     for node in nodes.values():
-        parent = nodes.get(node.category.parent_id)
+        parent = nodes.get(node.category.parent_id) if node.category.parent_id is not None else None
         (parent.children if parent else roots).append(node)
     return roots
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -21,6 +21,10 @@ from catalog.errors import CatalogRecordInvalid
 from catalog.models import Category, Product, Variant
 from catalog.selectors import LISTING_VERSION_KEY, listing_cache_version
 from commerce.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 CATEGORY_SEPARATOR = ">"
 MAX_PRICE = Decimal("99999999.99")
@@ -70,7 +74,9 @@ def _fail(index: int, sku: str | None, field_name: str, problem: str) -> Catalog
     )
 
 
-def _text(raw: Mapping[str, Any], key: str, index: int, sku: str | None, *, required: bool, max_length: int):
+def _text(
+    raw: Mapping[str, Any], key: str, index: int, sku: str | None, *, required: bool, max_length: int
+) -> str:
     value = raw.get(key)
     if value is None:
         if required:
@@ -97,15 +103,16 @@ def _price(value: Any, index: int, sku: str, field_name: str) -> Decimal:
         raise _fail(index, sku, field_name, f"is not a decimal number: {value!r}.") from None
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
         raise _fail(index, sku, field_name, "must be a price between 0 and 99999999.99.")
-    if price.as_tuple().exponent < -2:
+    exponent = price.as_tuple().exponent  # an int for a finite number
+    if isinstance(exponent, int) and exponent < -2:
         raise _fail(index, sku, field_name, "must have at most two decimal places.")
     return price.quantize(Decimal("0.01"))
 
 
 def _stock(value: Any, index: int, sku: str, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(index, sku, field_name, "must be a whole number of at least 0.")
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _fail(index, sku, field_name, "must be a whole number of at least 0.")
 
 
 def parse_record(raw: Any, index: int) -> ProductRecord:
@@ -181,8 +188,10 @@ def parse_record(raw: Any, index: int) -> ProductRecord:
     )
 
 
-def _category_for(path: tuple[str, ...], cache: dict, result: ImportResult) -> Category:
-    parent = None
+def _category_for(
+    path: tuple[str, ...], cache: dict[tuple[str, ...], Category], result: ImportResult
+) -> Category:
+    parent: Category | None = None
     for depth in range(1, len(path) + 1):
         key = tuple(p.lower() for p in path[:depth])
         node = cache.get(key)
@@ -196,10 +205,14 @@ def _category_for(path: tuple[str, ...], cache: dict, result: ImportResult) -> C
                 result.categories_created += 1
             cache[key] = node
         parent = node
+    if parent is None:
+        raise ValueError("A category path names at least one category.")
     return parent
 
 
-def _unique_slug(model, text: str, qualifier: str = "", exclude_pk: int | None = None) -> str:
+def _unique_slug(
+    model: type[Category] | type[Product], text: str, qualifier: str = "", exclude_pk: int | None = None
+) -> str:
     base = slugify(text)[:200] or "item"
     candidates = [base]
     if qualifier:
@@ -232,7 +245,7 @@ def _find_product(record: ProductRecord, existing: dict[str, Variant]) -> Produc
     return Product.objects.filter(name__iexact=record.name, brand__iexact=record.brand).first()
 
 
-def _upsert(record: ProductRecord, categories: dict, result: ImportResult) -> None:
+def _upsert(record: ProductRecord, categories: dict[tuple[str, ...], Category], result: ImportResult) -> None:
     existing = {v.sku: v for v in Variant.objects.filter(sku__in=[v.sku for v in record.variants])}
     category = _category_for(record.category_path, categories, result)
     product = _find_product(record, existing)
@@ -317,7 +330,9 @@ class _Greatest0(Func):
     arity = 1
     template = "GREATEST(%(expressions)s, 0)"
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         return super().as_sql(compiler, connection, template="MAX(%(expressions)s, 0)", **extra_context)
 
 

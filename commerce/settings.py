@@ -371,7 +371,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Browser features the store never uses are refused to every frame, including the store's own.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",

@@ -90,7 +90,9 @@ def conversation_for_shopper(*, shopper: Shopper) -> Conversation:
     """The shopper's conversation, created on first use: the account's when signed in, else the session's."""
     if shopper.user is None and shopper.session is None:
         raise SignInRequired("A conversation needs a session id or a signed-in user.")
-    lookup = {"user": shopper.user} if shopper.user is not None else {"session": shopper.session}
+    lookup: dict[str, User | ShopperSession | None] = (
+        {"user": shopper.user} if shopper.user is not None else {"session": shopper.session}
+    )
     conversation = Conversation.objects.filter(**lookup).first()
     if conversation is not None:
         return conversation
@@ -324,7 +326,9 @@ def conversation_summary_text(*, messages: list[Message]) -> str:
     return ""
 
 
-def on_shopper_signed_in(sender: Any, *, user: User, guest_session: ShopperSession | None, **kwargs) -> None:
+def on_shopper_signed_in(
+    sender: Any, *, user: User, guest_session: ShopperSession | None, **kwargs: Any
+) -> None:
     """Receiver of ``commerce.accounts.signals.shopper_signed_in`` (connected in ``apps.py``)."""
     if guest_session is not None:
         conversation_join_account(user=user, guest_session=guest_session)

@@ -33,6 +33,9 @@ from django.db.models import (
 )
 
 from catalog.models import Product, Variant
+from catalog.ranking import RankingProfile
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
 from memory.sizes import kind_for_names
 from memory.types import AffinityView, Preferences
 
@@ -360,7 +363,7 @@ def _sum(parts: list[Any]) -> Any:
 
 def _order_of(products: QuerySet[Product]) -> list[Any]:
     """The queryset's own order (explicit, else the model's), made total with the primary key."""
-    order = list(products.query.order_by) or list(products.model._meta.ordering)
+    order = list(products.query.order_by) or list(products.model._meta.ordering or ())
     if not any(str(o).lstrip("-") in ("pk", "id") for o in order):
         order.append("pk")
     return order
@@ -369,17 +372,24 @@ def _order_of(products: QuerySet[Product]) -> list[Any]:
 class MemoryRanking:
     """Catalog's ``ShopperRanking`` hook (``catalog/ranking.py``), registered in ``MemoryConfig.ready``."""
 
-    def profile(self, *, user: Any) -> Any:
+    def profile(self, *, user: User) -> Profile:
         from memory.selectors import profile_for
 
         return profile_for(user=user)
 
-    def rank(self, *, user: Any, products: Any, profile: Any) -> Any:
+    def rank(self, *, user: User, products: QuerySet[Product], profile: RankingProfile) -> QuerySet[Product]:
         from memory.selectors import rank_products_for_user
 
-        return rank_products_for_user(user=user, products=products, profile=profile)
+        return rank_products_for_user(user=user, products=products, profile=_own(profile))
 
-    def reasons(self, *, user: Any, products: Any, profile: Any) -> dict[int, str]:
+    def reasons(
+        self, *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile
+    ) -> dict[int, str]:
         from memory.selectors import recommendation_reasons
 
-        return recommendation_reasons(user=user, products=products, profile=profile)
+        return recommendation_reasons(user=user, products=products, profile=_own(profile))
+
+
+def _own(profile: RankingProfile) -> Profile | None:
+    """Catalog hands back the profile this ranking built; anything else is read afresh."""
+    return profile if isinstance(profile, Profile) else None

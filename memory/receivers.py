@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commerce.accounts.types import MaybeUser
 from memory.services import memory_record_signal, memory_record_view
 
 
@@ -45,7 +46,9 @@ def on_order_placed(sender: Any, order: Any = None, **kwargs: Any) -> None:
     )
 
 
-def on_product_viewed(sender: Any, user: Any = None, product_id: int | None = None, **kwargs: Any) -> None:
+def on_product_viewed(
+    sender: Any, user: MaybeUser = None, product_id: int | None = None, **kwargs: Any
+) -> None:
     """Receiver of ``catalog.signals.product_viewed``: a signed-in shopper's view feeds their interests
     (deduplicated, written by a task after commit); a guest records nothing."""
     if product_id is not None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -20,6 +20,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog.models import Category, Product, Variant
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
 from memory import conf
 from memory.models import Affinity, InteractionSummary, Preference, PreferenceKey
 from memory.ranking import CategoryInfo, Profile
@@ -39,8 +41,8 @@ LIST_KEYS = (
 )
 
 
-def signed_in(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.pk is not None
+def signed_in(user: MaybeUser) -> TypeGuard[User]:
+    return user is not None and user.is_authenticated and user.pk is not None
 
 
 # --- Preferences ------------------------------------------------------------------------------
@@ -69,7 +71,7 @@ def preferences_from_rows(rows: list[Preference]) -> Preferences:
     return Preferences(**values)
 
 
-def preferences_get(*, user: Any) -> Preferences:
+def preferences_get(*, user: MaybeUser) -> Preferences:
     """The shopper's stated preferences (one query); empty for a guest."""
     if not signed_in(user):
         return Preferences()
@@ -78,7 +80,7 @@ def preferences_get(*, user: Any) -> Preferences:
 
 # --- Affinities and history -------------------------------------------------------------------
 def affinities_list(
-    *, user: Any, now: datetime | None = None, limit: int | None = None
+    *, user: MaybeUser, now: datetime | None = None, limit: int | None = None
 ) -> list[AffinityView]:
     """The shopper's inferred interests, strongest first, without those decayed to nothing (one query)."""
     if not signed_in(user):
@@ -95,7 +97,7 @@ def affinities_list(
     return views[:limit] if limit is not None else views
 
 
-def history_queryset(*, user: Any) -> QuerySet[InteractionSummary]:
+def history_queryset(*, user: MaybeUser) -> QuerySet[InteractionSummary]:
     """Conversation summaries, newest first; none for a guest."""
     if not signed_in(user):
         return InteractionSummary.objects.none()
@@ -112,7 +114,7 @@ def summary_to_dict(summary: InteractionSummary) -> dict[str, Any]:
     }
 
 
-def memory_snapshot(*, user: Any, history_limit: int = SNAPSHOT_HISTORY_LIMIT) -> dict[str, Any]:
+def memory_snapshot(*, user: MaybeUser, history_limit: int = SNAPSHOT_HISTORY_LIMIT) -> dict[str, Any]:
     """``GET /memory``: ``{preferences, history, affinities}`` (three queries)."""
     return {
         "preferences": preferences_get(user=user).to_dict(),
@@ -121,7 +123,7 @@ def memory_snapshot(*, user: Any, history_limit: int = SNAPSHOT_HISTORY_LIMIT) -
     }
 
 
-def memory_export(*, user: Any) -> dict[str, Any]:
+def memory_export(*, user: User) -> dict[str, Any]:
     """ "Download my data": everything remembered about the shopper, unabridged."""
     now = timezone.now()
     return {
@@ -205,7 +207,7 @@ def _build_vocabulary() -> CatalogVocabulary:
 
 def catalog_vocabulary() -> CatalogVocabulary:
     """Brands, categories, colours and styles (product tags) of the active catalog, cached a few minutes."""
-    vocabulary = cache.get(VOCABULARY_CACHE_KEY)
+    vocabulary: CatalogVocabulary | None = cache.get(VOCABULARY_CACHE_KEY)
     if vocabulary is None:
         vocabulary = _build_vocabulary()
         cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
@@ -225,7 +227,7 @@ def product_size_kind(product: Product) -> str | None:
     )
 
 
-def size_for_product(*, user: Any, product: Product) -> tuple[str | None, str]:
+def size_for_product(*, user: MaybeUser, product: Product) -> tuple[str | None, str]:
     """The shopper's usual size for this kind of product, for the assistant to fill in.
 
     Returns ``(size, reason)``: ``("M", "I picked size M, as you prefer for tops.")`` when the
@@ -249,7 +251,9 @@ def size_for_product(*, user: Any, product: Product) -> tuple[str | None, str]:
     return matching[0].size, f"I picked size {wanted}, as you prefer."
 
 
-def color_for_product(*, user: Any, product: Product, size: str | None = None) -> tuple[str | None, str]:
+def color_for_product(
+    *, user: MaybeUser, product: Product, size: str | None = None
+) -> tuple[str | None, str]:
     """The first liked colour this product has in stock (in ``size`` if given), for the fill-in.
 
     Returns ``(colour, reason)`` or ``(None, "")``. Disliked colours are never picked.
@@ -275,7 +279,7 @@ def color_for_product(*, user: Any, product: Product, size: str | None = None) -
 
 
 # --- Recommendations --------------------------------------------------------------------------
-def profile_for(*, user: Any, now: datetime | None = None) -> Profile:
+def profile_for(*, user: MaybeUser, now: datetime | None = None) -> Profile:
     """The ranking profile of a shopper: preferences, decayed affinities, the category tree (<= 3 queries)."""
     prefs = preferences_get(user=user)
     affinities = affinities_list(user=user, now=now)
@@ -295,7 +299,7 @@ def _default_recommendation_base() -> QuerySet[Product]:
 
 
 def recommend_for_user(
-    *, user: Any, limit: int = 12, base_queryset: QuerySet[Product] | None = None
+    *, user: MaybeUser, limit: int = 12, base_queryset: QuerySet[Product] | None = None
 ) -> list[tuple[Product, str]]:
     """Up to ``limit`` products for this shopper, best first, each with a short reason.
 
@@ -313,7 +317,7 @@ def recommend_for_user(
 
 
 def rank_products_for_user(
-    *, user: Any, products: QuerySet[Product], profile: Profile | None = None
+    *, user: MaybeUser, products: QuerySet[Product], profile: Profile | None = None
 ) -> QuerySet[Product]:
     """``products`` in "recommended for you" order (a lazy queryset: paginate it as usual).
 
@@ -326,7 +330,7 @@ def rank_products_for_user(
 
 
 def recommendation_reasons(
-    *, user: Any, products: Iterable[Product], profile: Profile | None = None
+    *, user: MaybeUser, products: Iterable[Product], profile: Profile | None = None
 ) -> dict[int, str]:
     """Product id -> a short reason ("because you like denim") for products already fetched
     (with prefetched variants); products with no reason are left out. No query per product."""

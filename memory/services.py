@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -25,6 +25,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
 from commerce.audit.services import audit_record
 from commerce.errors import InvalidInput
 from commerce.money import quantize
@@ -85,11 +87,11 @@ FORGET_KEYS: dict[str, tuple[str, ...]] = {
 UPDATE_FIELDS = ("sizes", *LIST_FIELDS, "priceMin", "priceMax")
 
 
-def _require_user(user: Any) -> bool:
+def _require_user(user: MaybeUser) -> TypeGuard[User]:
     return signed_in(user)
 
 
-def _lock_user(user: Any) -> None:
+def _lock_user(user: User) -> None:
     """Serialises one shopper's memory writes (PostgreSQL row lock; SQLite writes are serial anyway)."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
 
@@ -225,7 +227,9 @@ def preferences_validate(*, changes: Mapping[str, Any]) -> dict[str, Any]:
     for field in LIST_FIELDS:
         if field in changes:
             raw = changes[field]
-            values = [] if raw is None else _clean_list(field, raw, vocabulary, problems)
+            values = (
+                [] if raw is None else _clean_list(field, raw, vocabulary or catalog_vocabulary(), problems)
+            )
             rows[field] = values or None
     for field in ("priceMin", "priceMax"):
         if field in changes:
@@ -249,7 +253,7 @@ def _merge(existing: list[str], new: list[str]) -> list[str]:
 
 
 def preferences_update(
-    *, user: Any, changes: Mapping[str, Any], source: str = Preference.Source.API, merge: bool = False
+    *, user: MaybeUser, changes: Mapping[str, Any], source: str = Preference.Source.API, merge: bool = False
 ) -> Preferences:
     """Partial update of the stated preferences (``PUT /memory/preferences``, the page, the chat).
 
@@ -299,7 +303,7 @@ def _stored_price(stored: Mapping[str, Preference], key: str) -> Decimal | None:
     return Decimal(str(stored[key].value)) if key in stored else None
 
 
-def preference_forget(*, user: Any, key: str, value: str | None = None) -> bool:
+def preference_forget(*, user: MaybeUser, key: str, value: str | None = None) -> bool:
     """Forgets one preference (``DELETE /memory/preferences/{key}``, the page's and chat's "forget").
 
     ``key``: ``sizes`` (all three), ``sizes.tops``, ``sizes.bottoms``, ``sizes.shoes``, ``brands``,
@@ -338,7 +342,7 @@ def preference_forget(*, user: Any, key: str, value: str | None = None) -> bool:
         return True
 
 
-def preferences_clear(*, user: Any) -> int:
+def preferences_clear(*, user: MaybeUser) -> int:
     """Forgets every stated preference (``DELETE /memory/preferences``); returns the rows deleted."""
     if not _require_user(user):
         return 0
@@ -348,7 +352,7 @@ def preferences_clear(*, user: Any) -> int:
     return deleted
 
 
-def history_clear(*, user: Any) -> int:
+def history_clear(*, user: MaybeUser) -> int:
     """Forgets every conversation summary (``DELETE /memory/history``); returns the rows deleted."""
     if not _require_user(user):
         return 0
@@ -359,7 +363,7 @@ def history_clear(*, user: Any) -> int:
     return deleted
 
 
-def affinity_forget(*, user: Any, affinity_id: int | str) -> None:
+def affinity_forget(*, user: MaybeUser, affinity_id: int | str) -> None:
     """Forgets one inferred interest; :class:`AffinityNotFound` if it is not this shopper's."""
     text = str(affinity_id)
     if not _require_user(user) or not text.isdigit():
@@ -372,7 +376,7 @@ def affinity_forget(*, user: Any, affinity_id: int | str) -> None:
         raise AffinityNotFound("No such remembered interest.", details={"id": text})
 
 
-def affinities_clear(*, user: Any) -> int:
+def affinities_clear(*, user: MaybeUser) -> int:
     if not _require_user(user):
         return 0
     with transaction.atomic():
@@ -380,7 +384,7 @@ def affinities_clear(*, user: Any) -> int:
     return deleted
 
 
-def memory_clear(*, user: Any) -> dict[str, int]:
+def memory_clear(*, user: MaybeUser) -> dict[str, int]:
     """Forgets everything (``DELETE /memory``, "forget all"): preferences, affinities, summaries.
 
     Returns how many of each were deleted. Signals already queued for this shopper still arrive
@@ -401,13 +405,13 @@ def memory_clear(*, user: Any) -> dict[str, int]:
     return counts
 
 
-def _announce_history_forgotten(user: Any) -> None:
+def _announce_history_forgotten(user: MaybeUser) -> None:
     transaction.on_commit(lambda: history_forgotten.send(sender=InteractionSummary, user=user))
 
 
 # --- Interaction summaries --------------------------------------------------------------------
 def interaction_summary_record(
-    *, user: Any, conversation_label: str, text: str, channel: str = "web"
+    *, user: MaybeUser, conversation_label: str, text: str, channel: str = "web"
 ) -> InteractionSummary | None:
     """Stores one short summary of a conversation ("Looked for trail shoes in 10.5, added the Ridge 2").
 
@@ -432,7 +436,7 @@ def interaction_summary_record(
 
 
 def interaction_summary_schedule(
-    *, user: Any, conversation_label: str, text: str, channel: str = "web"
+    *, user: MaybeUser, conversation_label: str, text: str, channel: str = "web"
 ) -> bool:
     """:func:`interaction_summary_record` off the request path (a task after commit). False for guests."""
     if not _require_user(user):
@@ -481,7 +485,7 @@ def memory_record_signal(
     return True
 
 
-def memory_record_view(*, user: Any, product_id: int | str) -> bool:
+def memory_record_view(*, user: MaybeUser, product_id: int | str) -> bool:
     """A product page (or card opened in chat) seen by a signed-in shopper; guests: nothing.
 
     Reloads within ``MEMORY_VIEW_DEDUPE_SECONDS`` count once (a cache key, before any task).
@@ -587,7 +591,7 @@ def memory_cleanup(*, now: datetime | None = None) -> dict[str, int]:
     return {"history": summaries, "affinities": affinities, "receipts": receipts}
 
 
-def summary_forget(*, user: Any, summary_id: int | str) -> None:
+def summary_forget(*, user: MaybeUser, summary_id: int | str) -> None:
     """Forgets one conversation summary; :class:`commerce.errors.NotFound` if it is not this shopper's."""
     text = str(summary_id)
     deleted = 0
@@ -598,7 +602,7 @@ def summary_forget(*, user: Any, summary_id: int | str) -> None:
         raise SummaryNotFound("No such conversation summary.", details={"id": text})
 
 
-def memory_export_for(*, user: Any) -> dict[str, Any]:
+def memory_export_for(*, user: User) -> dict[str, Any]:
     """Everything remembered about the shopper, as downloaded from the memory page or the API; the
     download itself is an entry of the audit trail (the data left the store)."""
     from memory.selectors import memory_export

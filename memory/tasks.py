@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -17,7 +18,11 @@ from django.db import IntegrityError, OperationalError
 from memory import services
 
 # IntegrityError: two first signals for one shopper racing to create a row; the retry finds it.
-RETRY = {"autoretry_for": (OperationalError, IntegrityError), "retry_backoff": True, "max_retries": 5}
+RETRY: dict[str, Any] = {
+    "autoretry_for": (OperationalError, IntegrityError),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(name="memory.apply_signal", acks_late=True, **RETRY)

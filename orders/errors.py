@@ -4,7 +4,7 @@ The codes are part of the public contract (API clients and the assistant branch 
 lives here once instead of as a string literal at every raise.
 """
 
-from catalog.errors import InsufficientStock  # noqa: F401  (raised by checkout; catalog owns stock)
+from catalog.errors import InsufficientStock as InsufficientStock  # raised by checkout; catalog owns stock
 from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
 
 

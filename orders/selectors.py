@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
 from commerce.accounts.models import User
@@ -26,12 +28,12 @@ def order_latest_for_user(user: User) -> Order | None:
     return orders_for_user(user).first()
 
 
-def last_shipping_address(user: User) -> dict | None:
+def last_shipping_address(user: User) -> dict[str, Any] | None:
     order = Order.objects.filter(user=user).order_by("-created_at", "-id").only("shipping_address").first()
     return dict(order.shipping_address) if order else None
 
 
-def last_payment_method(user: User) -> dict | None:
+def last_payment_method(user: User) -> dict[str, str] | None:
     """The last reusable payment method (only test-gateway tokens are kept; see Order.payment_token)."""
     order = Order.objects.filter(user=user).exclude(payment_token="").order_by("-created_at", "-id").first()
     return {"type": order.payment_method_type, "token": order.payment_token} if order else None

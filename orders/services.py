@@ -41,7 +41,7 @@ from orders.errors import (
     UnknownOrderItem,
 )
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
-from orders.payments import GatewayUnavailable, get_gateway, mask_token
+from orders.payments import GatewayUnavailable, PaymentGateway, get_gateway, mask_token
 from orders.signals import order_placed, order_status_changed
 
 logger = logging.getLogger(__name__)
@@ -169,16 +169,20 @@ def order_place(
         raise InvalidInput("paymentMethod.token is required.", details={"field": "paymentMethod.token"})
     token = str(payment_method["token"]).strip()
     method_type = str(payment_method.get("type") or "card")[:20]
+    claim: tuple[str, str] | None = None  # (idempotency key, request fingerprint)
     if idempotency_key is not None:
-        request_hash = request_hash or request_fingerprint({"address": address, "payment": payment_method})
-        existing = _replay(user=user, key=idempotency_key, fingerprint=request_hash)
+        claim = (
+            idempotency_key,
+            request_hash or request_fingerprint({"address": address, "payment": payment_method}),
+        )
+        existing = _replay(user=user, key=claim[0], fingerprint=claim[1])
         if existing is not None:
             return existing, False
     try:
         with transaction.atomic():
             record = None
-            if idempotency_key is not None:
-                record = _claim_key(user=user, key=idempotency_key, request_hash=request_hash)
+            if claim is not None:
+                record = _claim_key(user=user, key=claim[0], request_hash=claim[1])
             order = _place(
                 user=user,
                 address=address,
@@ -191,7 +195,7 @@ def order_place(
                 record.save(update_fields=["order"])
     except _KeyTaken:
         # Lost a race for this key: the winner has committed its order (PostgreSQL made us wait).
-        existing = _replay(user=user, key=idempotency_key, fingerprint=request_hash)
+        existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
         if existing is None:
             raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.") from None
         return existing, False
@@ -311,7 +315,7 @@ def _place(
     return order
 
 
-def _return_orphaned_charge(gateway, *, reference: str, amount: Decimal, number: str) -> None:
+def _return_orphaned_charge(gateway: PaymentGateway, *, reference: str, amount: Decimal, number: str) -> None:
     """Refunds a charge whose order is being rolled back. It never hides the error that caused the
     rollback (the caller re-raises it); a refund that fails too is logged as an error with everything
     an operator needs to refund by hand, since no order row will remain to show it."""
@@ -364,7 +368,8 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order
         if not order.can_cancel():
             raise _illegal(order, "cancelled")
         for line in order.lines.exclude(variant=None):
-            Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+            if line.variant_id is not None:  # the exclude above, which the checker cannot see
+                Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
         _refund_payment(order, order.total)
         previous = order.status
         order.status = Order.Status.CANCELLED

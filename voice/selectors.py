@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from carts.models import AbandonmentReason, Cart, CartLine
+from commerce.accounts.models import User
 from voice.conf import env_values
 from voice.models import (
     OPEN_STATES,
@@ -167,7 +168,7 @@ def webhook_secret(config: VoiceConfig) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), b"voice-simulator-webhook", hashlib.sha256).hexdigest()
 
 
-def shopper_zone(user, config: VoiceConfig) -> ZoneInfo:
+def shopper_zone(user: User, config: VoiceConfig) -> ZoneInfo:
     for name in (getattr(user, "timezone", "") or "", config.default_timezone, "UTC"):
         if not name:
             continue
@@ -317,7 +318,7 @@ class VoiceStats:
     jobs_completed: int
     jobs_recovered: int
     recovered_revenue: Decimal
-    recovered_by_day: dict
+    recovered_by_day: dict[date, Decimal]
     budget: Decimal
     estimated_cost: Decimal
     by_reason: list[ReasonStats]

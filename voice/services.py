@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,8 +31,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from carts.models import Cart, Discount
-from carts.selectors import cart_totals, cart_with_lines
+from carts.selectors import CartTotals, cart_totals, cart_with_lines
 from carts.services import discount_create_single_use
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
 from commerce.audit.services import audit_record
 from commerce.errors import DomainError
 from commerce.money import money_str, quantize
@@ -80,7 +83,7 @@ ALERT_MIN_FINISHED_ATTEMPTS = 5
 
 
 # --- Scripts -------------------------------------------------------------------------------------
-def _describe_items(totals, limit: int = 3) -> str:
+def _describe_items(totals: CartTotals, limit: int = 3) -> str:
     parts = [f"{lt.line.quantity} x {lt.line.variant.product.name}" for lt in totals.lines[:limit]]
     rest = len(totals.lines) - limit
     if rest > 0:
@@ -152,7 +155,15 @@ def _move(job: RecoveryJob, state: str, **fields: Any) -> RecoveryJob:
     return job
 
 
-def _decision(job: RecoveryJob, *, rule: str, action: str, detail: str, until=None, now=None) -> None:
+def _decision(
+    job: RecoveryJob,
+    *,
+    rule: str,
+    action: str,
+    detail: str,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
     GuardrailDecision.objects.create(
         job=job,
         rule=rule,
@@ -193,12 +204,12 @@ def job_begin_call(
         if job.cart is None:
             raise RecoveryCartGone("The job has no cart any more.")
         number = job.attempts + 1
-        code = _recovery_code_for(job, now=now)
+        code = _recovery_code_for(job, job.cart, now=now)
         if offer_wanted(job.reason) and not job.offer_code:
             job.offer_code = _shipping_offer().code
             RecoveryJob.objects.filter(pk=job.pk).update(offer_code=job.offer_code)
         script, _ = script_for_job(
-            job=job, cart=cart_with_lines().get(pk=job.cart_id), code=code.code, config=config
+            job=job, cart=cart_with_lines().get(pk=job.cart.pk), code=code.code, config=config
         )
         attempt = CallAttempt.objects.create(
             job=job,
@@ -277,7 +288,7 @@ def pending_jobs_cancel_all(*, reason: str, detail: str, now: datetime | None = 
 
 def _stale_pending_jobs(now: datetime) -> list[tuple[int, str, str]]:
     """Pending jobs whose cart changed, emptied or vanished since it was found abandoned."""
-    stale = []
+    stale: list[tuple[int, str, str]] = []
     rows = RecoveryJob.objects.pending().values_list("pk", "cart_id", "cart_updated_at", "cart__updated_at")
     for job_id, cart_id, abandoned_at, cart_updated_at in rows:
         if cart_id is None:
@@ -325,6 +336,7 @@ def recovery_scan(*, now: datetime | None = None, config: VoiceConfig | None = N
             created_at=now,
         )
         for cart in carts
+        if cart.user_id is not None  # abandoned_carts only finds signed-in shoppers' carts
     ]
     with transaction.atomic():
         RecoveryJob.objects.bulk_create(jobs, batch_size=500, ignore_conflicts=True)
@@ -334,9 +346,9 @@ def recovery_scan(*, now: datetime | None = None, config: VoiceConfig | None = N
 
 
 # --- Attempts ------------------------------------------------------------------------------------
-def _recovery_code_for(job: RecoveryJob, *, now: datetime) -> RecoveryCode:
+def _recovery_code_for(job: RecoveryJob, cart: Cart, *, now: datetime) -> RecoveryCode:
     existing = RecoveryCode.objects.filter(job=job).first()
-    lines = [{"variantId": line.variant_id, "quantity": line.quantity} for line in job.cart.lines.all()]
+    lines = [{"variantId": line.variant_id, "quantity": line.quantity} for line in cart.lines.all()]
     if existing is not None:
         existing.lines = lines
         existing.expires_at = now + RECOVERY_CODE_TTL
@@ -379,8 +391,10 @@ def job_attempt_begin(
             return job_begin_call(job_id=job.pk, config=config, now=now)
         if verdict.action == Action.CANCELLED:
             job_cancel(job_id=job.pk, reason=verdict.rule, detail=verdict.detail, now=now)
-        else:
+        elif verdict.until is not None:  # Verdict.defer always names the time
             job_defer(job_id=job.pk, until=verdict.until, rule=verdict.rule, detail=verdict.detail, now=now)
+        else:
+            raise ValueError(f"Guardrail {verdict.rule} deferred job {job.pk} without saying until when.")
         logger.info("voice: job %s %s by %s: %s", job.pk, verdict.action, verdict.rule, verdict.detail)
         return None
 
@@ -670,7 +684,9 @@ def _announce_call_summary(*, job_id: int) -> bool:
 
 
 # --- Suppressions, settings, codes ---------------------------------------------------------------
-def suppression_add(*, user_id: int, reason: str, created_by=None, note: str = "") -> Suppression:
+def suppression_add(
+    *, user_id: int, reason: str, created_by: User | None = None, note: str = ""
+) -> Suppression:
     """Puts a shopper on the do-not-call list and cancels their pending jobs."""
     with transaction.atomic():
         suppression, _ = Suppression.objects.get_or_create(
@@ -686,13 +702,15 @@ def suppression_remove(*, user_id: int) -> None:
         Suppression.objects.filter(user_id=user_id).delete()
 
 
-def voice_settings_save(*, row: VoiceSettings, actor: Any = None) -> VoiceSettings:
+def voice_settings_save(*, row: VoiceSettings, actor: MaybeUser = None) -> VoiceSettings:
     """Saves the admin's overrides; turning the kill switch on cancels every pending job at once."""
     with transaction.atomic():
-        before = VoiceSettings.objects.filter(pk=VoiceSettings.SINGLETON_PK).values().first() or {}
+        before: Mapping[str, object] = (
+            VoiceSettings.objects.filter(pk=VoiceSettings.SINGLETON_PK).values().first() or {}
+        )
         row.pk = VoiceSettings.SINGLETON_PK
         row.save()
-        after = VoiceSettings.objects.filter(pk=row.pk).values().first() or {}
+        after: Mapping[str, object] = VoiceSettings.objects.filter(pk=row.pk).values().first() or {}
         changed = {k: {"before": before.get(k), "after": v} for k, v in after.items() if before.get(k) != v}
         changed.pop("updated_at", None)
         audit_record(
@@ -712,7 +730,7 @@ class Redemption:
     restored_lines: int
 
 
-def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Redemption:
+def recovery_code_redeem(*, code: str, user: MaybeUser, now: datetime | None = None) -> Redemption:
     """Brings back the cart behind a code said on the call; only the shopper it was made for may use it,
     before it expires, and only once (the page ``/voice/r/<code>/`` and the chat both come here).
 
@@ -724,7 +742,7 @@ def recovery_code_redeem(*, code: str, user, now: datetime | None = None) -> Red
 
     now = now or timezone.now()
     found = selectors.recovery_code_lookup(code, now=now)
-    if found is None or found.user_id != getattr(user, "pk", None):
+    if found is None or not isinstance(user, User) or found.user_id != user.pk:
         raise RecoveryCodeNotFound("That recovery code is unknown or has expired.")
     shopper = Shopper(user=user, session=None)
     restored = 0
@@ -811,7 +829,7 @@ class AlertReport:
 
 
 def _alert_raise_or_resolve(
-    *, kind: str, firing: bool, value: Decimal, threshold: Decimal, message: str, now
+    *, kind: str, firing: bool, value: Decimal, threshold: Decimal, message: str, now: datetime
 ) -> bool:
     with transaction.atomic():
         current = VoiceAlert.objects.select_for_update().filter(kind=kind, resolved_at__isnull=True).first()
@@ -841,7 +859,7 @@ def alerts_evaluate(*, now: datetime | None = None, config: VoiceConfig | None =
     config = config or voice_config()
     backlog = selectors.backlog_count()
     ratio = selectors.failure_ratio(now=now)
-    raised = []
+    raised: list[str] = []
     if _alert_raise_or_resolve(
         kind=VoiceAlert.Kind.BACKLOG,
         firing=backlog > config.alert_backlog_threshold,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import httpx
 from celery import shared_task
@@ -30,7 +31,7 @@ from voice.selectors import VoiceConfig, voice_config, webhook_secret
 logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/v1/voice/superu/callback"
-DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+DB_RETRY: dict[str, Any] = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
 
 def send(task, args: tuple = (), *, countdown: int | None = None, config: VoiceConfig | None = None) -> None:

@@ -139,7 +139,8 @@ def refresh_token_revoke(*, user: User, refresh_token: str) -> None:
     """Signs one client out: its refresh token is blacklisted. A token that is not valid, or is another
     user's, is refused rather than ignored, so a client cannot believe it signed out when it did not."""
     try:
-        token = RefreshToken(refresh_token)
+        # simplejwt annotates the encoded token as a Token, but it decodes the string a client sends.
+        token = RefreshToken(refresh_token)  # type: ignore[arg-type]  # simplejwt types str as Token
     except TokenError:
         raise InvalidRefreshToken("The refresh token is not valid.") from None
     if str(token.get(api_settings.USER_ID_CLAIM)) != str(getattr(user, api_settings.USER_ID_FIELD)):

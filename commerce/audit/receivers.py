@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
+from commerce.accounts.models import User
 from commerce.audit.context import request_meta_of
 from commerce.audit.services import audit_record
 
@@ -14,11 +15,11 @@ def _meta(request: Any):
     return request_meta_of(request) if request is not None and hasattr(request, "META") else None
 
 
-def on_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+def on_logged_in(sender: Any, request: Any = None, user: User | None = None, **kwargs: Any) -> None:
     audit_record(action="auth.sign_in", actor=user, obj=user, request_meta=_meta(request))
 
 
-def on_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+def on_logged_out(sender: Any, request: Any = None, user: User | None = None, **kwargs: Any) -> None:
     if user is not None:
         audit_record(action="auth.sign_out", actor=user, obj=user, request_meta=_meta(request))
 
@@ -35,7 +36,7 @@ def on_login_failed(sender: Any, credentials: dict | None = None, request: Any =
     )
 
 
-def on_credentials_revoked(sender: Any, *, user: Any, reason: str, **kwargs: Any) -> None:
+def on_credentials_revoked(sender: Any, *, user: User, reason: str, **kwargs: Any) -> None:
     audit_record(action=f"auth.{reason}", actor=user, obj=user)
 
 

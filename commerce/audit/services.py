@@ -8,8 +8,11 @@ import json
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
+from commerce.accounts.models import User
+from commerce.accounts.types import MaybeUser
 from commerce.audit.context import RequestMeta, current_request_meta
 from commerce.audit.models import AuditEvent
 
@@ -43,8 +46,8 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
 def audit_record(
     *,
     action: str,
-    actor: Any = None,
-    obj: Any = None,
+    actor: MaybeUser = None,
+    obj: Model | None = None,
     object_type: str = "",
     object_id: str = "",
     summary: dict[str, Any] | None = None,
@@ -57,7 +60,7 @@ def audit_record(
     writes one transaction at a time) so the chain stays one line under concurrency.
     """
     meta = request_meta or current_request_meta()
-    actor = actor if actor is not None and getattr(actor, "pk", None) is not None else None
+    user = actor if isinstance(actor, User) and actor.pk is not None else None  # a guest is no actor
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "number", None) or obj.pk)
@@ -68,8 +71,8 @@ def audit_record(
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             created_at=timezone.now(),
-            actor=actor,
-            actor_repr=(getattr(actor, "email", "") or str(actor))[:254] if actor is not None else "",
+            actor=user,
+            actor_repr=(user.email or str(user))[:254] if user is not None else "",
             action=action[:64],
             object_type=object_type[:64],
             object_id=str(object_id)[:64],

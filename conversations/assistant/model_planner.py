@@ -132,7 +132,7 @@ def _state_data(shopper: Shopper, state: State) -> dict[str, Any]:
             "product_id": pk,
             "name": by_id[pk].name,
             "brand": by_id[pk].brand,
-            "price": money_str(by_id[pk].price_from) if by_id[pk].price_from is not None else None,
+            "price": money_str(price) if (price := by_id[pk].price_from) is not None else None,
         }
         for i, pk in enumerate(state.last_product_ids, start=1)
         if pk in by_id
@@ -237,7 +237,7 @@ def steps_from_calls(calls: list[Any], *, room: int) -> tuple[list[planner.Step]
     return within, refused + over
 
 
-def _tool_result_for_model(action: dict[str, str], text: str, products: list) -> str:
+def _tool_result_for_model(action: dict[str, str], text: str, products: list[dict[str, Any]]) -> str:
     return json.dumps(
         {
             "status": action.get("status"),
@@ -528,7 +528,7 @@ def shadow_plan(payload: dict[str, Any]) -> dict[str, Any]:
             system=payload["system"], messages=messages, tools=tool_specs(), budget_key=payload["budget_key"]
         )
     except LLMError as exc:
-        record = {"error": exc.kind}
+        record: dict[str, Any] = {"error": exc.kind}
     else:
         steps, refused = steps_from_calls(turn.tool_calls, room=_plan_cap())
         record = {

@@ -131,6 +131,7 @@ def take_order_ids(text: str) -> tuple[list[str], str]:
         if token not in found and token not in NOT_ORDER_IDS:
             found.append(token)
 
+    m: re.Match[str] | None
     for m in list(_ORDER_PREFIXED.finditer(text)):
         add(m.group(0).replace("-", "_"))
     for m in list(_ORDER_PREFIXED.finditer(text)):
@@ -227,8 +228,9 @@ def take_prices(text: str) -> tuple[dict[str, Decimal], str]:
     m = _PRICE_BETWEEN.search(text)
     if m:
         values = [_amount(v) for v in _group(m, 1, 2, 3, 4, 5, 6)]
-        if len(values) == 2 and all(v is not None for v in values):
-            low, high = sorted(values)  # type: ignore[type-var]
+        amounts = [v for v in values if v is not None]
+        if len(values) == 2 and len(amounts) == 2:
+            low, high = sorted(amounts)
             slots["min_price"], slots["max_price"] = low, high
             text = _blank(text, m)
     for pattern, key in ((_PRICE_MAX, "max_price"), (_PRICE_MIN, "min_price")):

@@ -10,13 +10,14 @@ from typing import Any
 
 from django import template
 
+from commerce.accounts.types import MaybeUser
 from memory.selectors import recommend_for_user, signed_in
 
 register = template.Library()
 
 
 @register.inclusion_tag("memory/for_you_row.html")
-def for_you_row(user: Any, limit: int = 4) -> dict[str, Any]:
+def for_you_row(user: MaybeUser, limit: int = 4) -> dict[str, Any]:
     if not signed_in(user):
         return {"items": []}
     items = recommend_for_user(user=user, limit=limit)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import anthropic
 from django.conf import settings
@@ -33,16 +35,16 @@ def forget_clients() -> None:
     _clients.forget()
 
 
-def _tool(spec: ToolSpec) -> dict:
+def _tool(spec: ToolSpec) -> dict[str, Any]:
     return {"name": spec.name, "description": spec.description, "input_schema": spec.parameters}
 
 
-def _blocks(message: ChatMessage) -> tuple[str, list[dict]]:
+def _blocks(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     if message.role == "tool":
         return "user", [
             {"type": "tool_result", "tool_use_id": message.tool_call_id or "", "content": message.content}
         ]
-    blocks: list[dict] = [{"type": "text", "text": message.content}] if message.content else []
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
     if message.role == "assistant":
         blocks += [
             {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments or {}}
@@ -52,10 +54,10 @@ def _blocks(message: ChatMessage) -> tuple[str, list[dict]]:
     return "user", blocks
 
 
-def _messages(messages: list[ChatMessage]) -> list[dict]:
+def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     """Our history as Messages turns: tool results become ``tool_result`` blocks of a user turn, and
     consecutive turns of one role are merged (the API expects user and assistant to alternate)."""
-    turns: list[dict] = []
+    turns: list[dict[str, Any]] = []
     for message in messages:
         role, blocks = _blocks(message)
         if not blocks:
@@ -67,8 +69,8 @@ def _messages(messages: list[ChatMessage]) -> list[dict]:
     return turns
 
 
-def _params(request: VendorRequest) -> dict:
-    params: dict = {
+def _params(request: VendorRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens,
         "system": request.system,
@@ -97,10 +99,10 @@ def _whole(request: VendorRequest) -> Completion:
     return Completion("".join(text), calls, usage, stop_reason(response.stop_reason, bool(calls)))
 
 
-def _streamed(request: VendorRequest) -> Completion:
+def _streamed(request: VendorRequest, on_delta: Callable[[str], None]) -> Completion:
     stream = _client().messages.create(**_params(request), stream=True, timeout=request.time_left())
     text: list[str] = []
-    blocks: dict[int, dict] = {}
+    blocks: dict[int, dict[str, Any]] = {}
     usage = Usage()
     finish: str | None = None
     with stream:
@@ -116,7 +118,7 @@ def _streamed(request: VendorRequest) -> Completion:
                 delta = event.delta
                 if delta.type == "text_delta" and delta.text:
                     text.append(delta.text)
-                    request.on_delta(delta.text)
+                    on_delta(delta.text)
                 elif delta.type == "input_json_delta" and event.index in blocks:
                     blocks[event.index]["json"].append(delta.partial_json)
             elif event.type == "message_delta":
@@ -133,6 +135,6 @@ def _streamed(request: VendorRequest) -> Completion:
 
 def complete(request: VendorRequest) -> Completion:
     try:
-        return _streamed(request) if request.on_delta is not None else _whole(request)
+        return _streamed(request, request.on_delta) if request.on_delta is not None else _whole(request)
     except vendor_exceptions(anthropic) as exc:
         raise map_sdk_error(exc, anthropic) from exc

@@ -23,7 +23,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 _NAMESPACE = "llm"
 _lock = threading.Lock()
-_cache: dict[tuple, pybreaker.CircuitBreaker] = {}
+_cache: dict[tuple[object, ...], pybreaker.CircuitBreaker] = {}
 
 
 class _VendorFailure(Exception):

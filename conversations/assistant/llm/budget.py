@@ -30,7 +30,7 @@ def tokens_used_today(budget_key: str) -> int:
 
 def budget_exhausted(budget_key: str) -> bool:
     """True when ``budget_key`` has spent its ``LLM_DAILY_TOKENS_PER_USER`` today (0 means no cap)."""
-    limit = settings.LLM_DAILY_TOKENS_PER_USER
+    limit: int = settings.LLM_DAILY_TOKENS_PER_USER
     return limit > 0 and tokens_used_today(budget_key) >= limit
 
 

@@ -3,8 +3,13 @@ llama.cpp's server speak, so ``OPENAI_BASE_URL`` can point at a local model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import openai
 from django.conf import settings
+from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
+from openai.types.completion_usage import CompletionUsage
 
 from .types import ChatMessage, LLMError, ToolCall, ToolSpec, Usage
 from .vendor import Completion, SdkClients, VendorRequest, map_sdk_error, stop_reason, vendor_exceptions
@@ -30,14 +35,14 @@ def forget_clients() -> None:
     _clients.forget()
 
 
-def _tool(spec: ToolSpec) -> dict:
+def _tool(spec: ToolSpec) -> dict[str, Any]:
     return {
         "type": "function",
         "function": {"name": spec.name, "description": spec.description, "parameters": spec.parameters},
     }
 
 
-def _message(message: ChatMessage) -> dict:
+def _message(message: ChatMessage) -> dict[str, Any]:
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content}
     if message.role == "assistant" and message.tool_calls:
@@ -56,8 +61,8 @@ def _message(message: ChatMessage) -> dict:
     return {"role": message.role, "content": message.content}
 
 
-def _params(request: VendorRequest) -> dict:
-    params: dict = {
+def _params(request: VendorRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
         "model": request.model,
         "messages": [{"role": "system", "content": request.system}] + [_message(m) for m in request.messages],
         "temperature": request.temperature,
@@ -70,7 +75,7 @@ def _params(request: VendorRequest) -> dict:
     return params
 
 
-def _usage(usage) -> Usage:
+def _usage(usage: CompletionUsage | None) -> Usage:
     if usage is None:
         return Usage()
     return Usage(input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0)
@@ -94,7 +99,7 @@ def _whole(request: VendorRequest) -> Completion:
     )
 
 
-def _index(fragment, calls: dict[int, dict]) -> int:
+def _index(fragment: ChoiceDeltaToolCall, calls: dict[int, dict[str, Any]]) -> int:
     """The call a fragment belongs to. Some compatible servers leave out ``index``: then a fragment
     with a new id starts a call and one without continues the last."""
     if fragment.index is not None:
@@ -104,7 +109,7 @@ def _index(fragment, calls: dict[int, dict]) -> int:
     return max(calls, default=0)
 
 
-def _streamed(request: VendorRequest) -> Completion:
+def _streamed(request: VendorRequest, on_delta: Callable[[str], None]) -> Completion:
     stream = _client().chat.completions.create(
         **_params(request),
         stream=True,
@@ -113,7 +118,7 @@ def _streamed(request: VendorRequest) -> Completion:
     )
     text: list[str] = []
     # Tool calls arrive as fragments keyed by index: id and name first, then pieces of the arguments.
-    calls: dict[int, dict] = {}
+    calls: dict[int, dict[str, Any]] = {}
     usage = Usage()
     finish: str | None = None
     with stream:
@@ -125,7 +130,7 @@ def _streamed(request: VendorRequest) -> Completion:
                 delta = choice.delta
                 if delta is not None and delta.content:
                     text.append(delta.content)
-                    request.on_delta(delta.content)
+                    on_delta(delta.content)
                 for fragment in (delta.tool_calls if delta is not None else None) or []:
                     slot = calls.setdefault(_index(fragment, calls), {"id": "", "name": "", "arguments": []})
                     if fragment.id:
@@ -148,6 +153,6 @@ def _streamed(request: VendorRequest) -> Completion:
 
 def complete(request: VendorRequest) -> Completion:
     try:
-        return _streamed(request) if request.on_delta is not None else _whole(request)
+        return _streamed(request, request.on_delta) if request.on_delta is not None else _whole(request)
     except vendor_exceptions(openai) as exc:
         raise map_sdk_error(exc, openai) from exc

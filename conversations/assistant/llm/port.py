@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -21,14 +22,30 @@ from .vendor import Completion, VendorRequest
 
 logger = logging.getLogger(__name__)
 
-_PROVIDERS = {openai_provider.NAME: openai_provider, anthropic_provider.NAME: anthropic_provider}
+
+class _Provider(Protocol):
+    """What each provider module offers (``openai_provider``, ``anthropic_provider``)."""
+
+    NAME: str
+
+    def configured(self) -> bool: ...
+
+    def complete(self, request: VendorRequest) -> Completion: ...
+
+    def forget_clients(self) -> None: ...
+
+
+_PROVIDERS: dict[str, _Provider] = {
+    openai_provider.NAME: openai_provider,
+    anthropic_provider.NAME: anthropic_provider,
+}
 _MTOK = Decimal(1_000_000)
 # A retry needs at least this much of the time left to be worth starting.
 _MIN_RETRY_SECONDS = 0.5
 _BACKOFF_SECONDS = 0.25
 
 
-def _provider():
+def _provider() -> _Provider:
     return _PROVIDERS[settings.LLM_PROVIDER]
 
 
@@ -43,7 +60,7 @@ def forget_clients() -> None:
         provider.forget_clients()
 
 
-def llm_status() -> str | dict:
+def llm_status() -> str | dict[str, Any]:
     """``/health`` ``checks.llm``: "disabled", or the provider, model and breaker state."""
     if not llm_configured():
         return "disabled"
@@ -112,7 +129,8 @@ def call_model(
 
     def deliver(delta: str) -> None:
         streamed[0] = True
-        on_delta(delta)
+        if on_delta is not None:  # deliver is only handed on with one
+            on_delta(delta)
 
     started = time.monotonic()
     request = VendorRequest(

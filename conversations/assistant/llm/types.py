@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 # Failures of the vendor itself: they count against the circuit breaker and may be retried.
 VENDOR_FAILURE_KINDS = frozenset({"timeout", "rate_limited", "overloaded", "server_error", "connection"})
@@ -24,7 +25,7 @@ class ToolSpec:
 
     name: str
     description: str
-    parameters: dict
+    parameters: dict[str, Any]
 
 
 @dataclass
@@ -34,7 +35,7 @@ class ToolCall:
 
     id: str
     name: str
-    arguments: dict | None
+    arguments: dict[str, Any] | None
     raw_arguments: str
     error: str | None = None
 

@@ -7,22 +7,31 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Generic, Protocol, TypeVar
 
 import httpx2
 
 from .types import ChatMessage, LLMError, ToolCall, ToolSpec, Usage
 
 
-class SdkClients:
+class _SdkClient(Protocol):
+    def close(self) -> None: ...
+
+
+_Client = TypeVar("_Client", bound=_SdkClient)
+
+
+class SdkClients(Generic[_Client]):
     """One SDK client (one connection pool) per API key and base URL, built by ``sdk_class`` with the
     SDK's own retries off: call_model retries within LLM_TIMEOUT_SECONDS itself."""
 
-    def __init__(self, sdk_class: type) -> None:
+    def __init__(self, sdk_class: Callable[..., _Client]) -> None:
         self._sdk_class = sdk_class
-        self._clients: dict[tuple[str, str], object] = {}
+        self._clients: dict[tuple[str, str], _Client] = {}
         self._lock = threading.Lock()
 
-    def get(self, api_key: str, base_url: str, timeout: float):
+    def get(self, api_key: str, base_url: str, timeout: float) -> _Client:
         with self._lock:
             client = self._clients.get((api_key, base_url))
             if client is None:
@@ -117,9 +126,9 @@ def kind_for_status(status: int | None, body: object) -> str:
     return "bad_response"
 
 
-def map_sdk_error(exc: Exception, sdk) -> LLMError:
+def map_sdk_error(exc: Exception, sdk: ModuleType) -> LLMError:
     """Turns an exception of the ``openai`` or ``anthropic`` SDK (passed as ``sdk``) or of its HTTP
-    client into an ``LLMError``; returns None for anything else (a bug, or the caller's own callback)."""
+    client, as caught by :func:`vendor_exceptions`, into an ``LLMError``."""
     if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
         return LLMError("timeout", str(exc))
     if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError | httpx2.StreamError):
@@ -130,8 +139,9 @@ def map_sdk_error(exc: Exception, sdk) -> LLMError:
         return LLMError(kind_for_status(exc.status_code, exc.body), str(exc))
     if isinstance(exc, sdk.APIError):
         return LLMError(kind_for_status(None, exc.body), str(exc))
-    return None
+    # vendor_exceptions catches nothing else; were it widened, an unknown failure is still no answer.
+    return LLMError("bad_response", str(exc))
 
 
-def vendor_exceptions(sdk) -> tuple[type[Exception], ...]:
+def vendor_exceptions(sdk: ModuleType) -> tuple[type[Exception], ...]:
     return (sdk.APIError, httpx2.TransportError, httpx2.StreamError)

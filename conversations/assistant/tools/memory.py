@@ -116,6 +116,8 @@ def _place(word: str, fields: tuple[str, ...] = LIKED_LISTS) -> str:
             first_error = first_error or exc
             continue
         return field
+    if first_error is None:  # no list was offered to try
+        raise ValueError("A word needs at least one list to be placed in.")
     raise first_error
 
 

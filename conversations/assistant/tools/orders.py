@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from carts.selectors import cart_for_shopper, cart_totals
+from commerce.accounts.models import User
 from commerce.errors import DomainError
 from commerce.money import money_str
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
@@ -45,8 +46,10 @@ def _order_line(order: Order) -> str:
     return text + "."
 
 
-def signed_in(ctx: ToolContext, what: str, next_url: str) -> None:
-    if ctx.shopper.user is None:
+def signed_in(ctx: ToolContext, what: str, next_url: str) -> User:
+    """The signed-in shopper; a guest is told to sign in first."""
+    user = ctx.shopper.user
+    if user is None:
         raise Unresolved(
             ToolResult(
                 SKIPPED,
@@ -56,12 +59,12 @@ def signed_in(ctx: ToolContext, what: str, next_url: str) -> None:
                 links=[sign_in_link(next_url)],
             )
         )
+    return user
 
 
 def _resolve_order(ctx: ToolContext, what: str, order_id: str | None = None) -> Order:
     """The order named by number, else the one last discussed, else the latest: the shopper's own only."""
-    signed_in(ctx, what, "/orders/")
-    user = ctx.shopper.user
+    user = signed_in(ctx, what, "/orders/")
     number = order_id or ctx.state.last_order_number
     order = order_get_for_user(user=user, order_id=number) if number else order_latest_for_user(user)
     if order is None:
@@ -87,8 +90,7 @@ def _resolve_order(ctx: ToolContext, what: str, order_id: str | None = None) -> 
     confirm=True,
 )
 def place_order(ctx: ToolContext, idempotency_key: str | None = None) -> ToolResult:
-    signed_in(ctx, "Checking out", "/checkout/")
-    user = ctx.shopper.user
+    user = signed_in(ctx, "Checking out", "/checkout/")
     address, payment = last_shipping_address(user), last_payment_method(user)
     if address is None or payment is None:
         return _no_details_on_file()
@@ -123,8 +125,7 @@ def _no_details_on_file() -> ToolResult:
 
 @preview_for("place_order")
 def _preview_place_order(ctx: ToolContext, idempotency_key: str | None = None) -> Preview | ToolResult:
-    signed_in(ctx, "Checking out", "/checkout/")
-    user = ctx.shopper.user
+    user = signed_in(ctx, "Checking out", "/checkout/")
     cart = cart_for_shopper(ctx.shopper)
     totals = cart_totals(cart)
     if cart is None or not totals.lines:
@@ -163,8 +164,7 @@ def order_status(ctx: ToolContext, order_id: str | None = None) -> ToolResult:
     intent="multi_status",
 )
 def orders_status(ctx: ToolContext, order_ids: list[str] | None = None) -> ToolResult:
-    signed_in(ctx, "Looking up orders", "/orders/")
-    user = ctx.shopper.user
+    user = signed_in(ctx, "Looking up orders", "/orders/")
     if not order_ids:
         orders = list(orders_for_user(user)[:5])
         if not orders:
@@ -277,7 +277,9 @@ def _new_address(ctx: ToolContext, order: Order, address: dict[str, Any]) -> dic
                 text='Which address? For example: "ship it to 500 Main St, Austin, TX 78701".',
             )
         )
-    return {"name": (order.shipping_address or {}).get("name") or ctx.shopper.user.get_full_name(), **address}
+    user = ctx.shopper.user
+    name = (order.shipping_address or {}).get("name") or (user.get_full_name() if user is not None else "")
+    return {"name": name, **address}
 
 
 @preview_for("change_order_address")
