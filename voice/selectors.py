@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -25,6 +27,8 @@ from voice.models import (
     VoiceAlert,
     VoiceSettings,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,25 @@ def voice_config() -> VoiceConfig:
         superu_webhook_tolerance_seconds=int(v["SUPERU_WEBHOOK_TOLERANCE_SECONDS"]),
         superu_timeout_seconds=float(v["SUPERU_TIMEOUT_SECONDS"]),
     )
+
+
+def voice_health() -> dict[str, str]:
+    """What ``/health`` says of voice: the provider, the kill switch and beat's scan switch.
+
+    Read like every service reads them (the environment with the admin's overrides), so the page
+    tells an operator what the next scan will really do. Without the database the overrides are
+    unknown, and so is the state.
+    """
+    try:
+        config = voice_config()
+    except DatabaseError as exc:
+        logger.warning("health: voice settings unreadable: %s", exc)
+        return {"provider": "unknown", "killSwitch": "unknown", "scheduler": "unknown"}
+    return {
+        "provider": "superu" if config.superu_enabled else "simulator",
+        "killSwitch": "on" if config.kill_switch else "off",
+        "scheduler": "enabled" if config.scheduler_enabled else "disabled",
+    }
 
 
 def webhook_secret(config: VoiceConfig) -> str:
