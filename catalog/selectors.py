@@ -429,3 +429,8 @@ def _build_catalog_facets() -> Facets:
         sizes=sorted(set(sizes), key=size_sort_key),
         colors=sorted(set(colors)),
     )
+
+
+def low_stock_variants() -> QuerySet[Variant]:
+    """Variants still on sale with only a few units left (the admin's "Low" stock level)."""
+    return Variant.objects.low_stock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from carts.models import Cart, CartLine
+from commerce.money import percent
 from voice.conf import env_values
 from voice.models import (
     OPEN_STATES,
@@ -319,9 +320,7 @@ class VoiceStats:
 
     @property
     def recovery_rate(self) -> Decimal:
-        if not self.jobs_completed:
-            return Decimal("0")
-        return (Decimal(self.jobs_recovered) / Decimal(self.jobs_completed) * 100).quantize(Decimal("0.1"))
+        return percent(self.jobs_recovered, self.jobs_completed)
 
 
 def voice_stats(
@@ -383,3 +382,34 @@ def voice_stats(
         budget=config.daily_budget_usd,
         estimated_cost=config.estimated_cost_per_call_usd,
     )
+
+
+@dataclass(frozen=True)
+class RecoveryDay:
+    """Carts found abandoned by the scan (recovery jobs created) and jobs recovered, on one UTC day."""
+
+    abandoned: int = 0
+    recovered: int = 0
+
+
+def recovery_by_day(*, since: datetime, until: datetime) -> dict[date, RecoveryDay]:
+    """Per UTC day in ``[since, until)``: abandoned carts the scan found and carts a call recovered."""
+    utc = ZoneInfo("UTC")
+    found = {
+        row["day"]: row["n"]
+        for row in RecoveryJob.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=utc))
+        .values("day")
+        .annotate(n=Count("id"))
+    }
+    recovered = {
+        row["day"]: row["n"]
+        for row in RecoveryJob.objects.filter(recovered=True, recovered_at__gte=since, recovered_at__lt=until)
+        .annotate(day=TruncDate("recovered_at", tzinfo=utc))
+        .values("day")
+        .annotate(n=Count("id"))
+    }
+    return {
+        day: RecoveryDay(abandoned=found.get(day, 0), recovered=recovered.get(day, 0))
+        for day in found.keys() | recovered.keys()
+    }
