@@ -109,7 +109,7 @@ class LowStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Variant]) -> QuerySet[Variant]:
         if self.value() == "low":
-            return queryset.filter(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)
+            return queryset.low_stock()
         if self.value() == "out":
             return queryset.filter(stock=0)
         if self.value() == "ok":

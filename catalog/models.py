@@ -101,6 +101,10 @@ class VariantQuerySet(models.QuerySet["Variant"]):
     def in_stock(self) -> VariantQuerySet:
         return self.filter(stock__gt=0)
 
+    def low_stock(self) -> VariantQuerySet:
+        """Still on sale but at or below ``LOW_STOCK_THRESHOLD`` units ("Only N left")."""
+        return self.filter(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)
+
 
 class Variant(models.Model):
     """A buyable size/colour of a product; stock is counted here."""

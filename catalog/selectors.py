@@ -432,6 +432,11 @@ def _build_catalog_facets() -> Facets:
     )
 
 
+def low_stock_variants() -> QuerySet[Variant]:
+    """Variants still on sale with only a few units left (the admin's "Low" stock level)."""
+    return Variant.objects.low_stock()
+
+
 @dataclass(frozen=True)
 class StorefrontHero:
     headline: str

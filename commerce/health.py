@@ -82,6 +82,13 @@ def _check_llm() -> str | dict[str, str]:
     return llm_status()
 
 
+def _check_voice() -> dict[str, str]:
+    """The provider, the kill switch and the scheduler, as the next scan will see them."""
+    from voice.selectors import voice_health
+
+    return voice_health()
+
+
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
@@ -91,7 +98,7 @@ def health(request: HttpRequest) -> JsonResponse:
         "channelLayer": _check_channel_layer(),
         "celery": _check_celery(),
         "llm": _check_llm(),
-        "voice": "superu" if settings.SUPERU_ENABLED else "simulator",
+        "voice": _check_voice(),
     }
     failed = [name for name, value in checks.items() if value == "down"]
     body: dict[str, object] = {"status": "degraded" if failed else "ok", "checks": checks}

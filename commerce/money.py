@@ -1,4 +1,5 @@
-"""Money helpers: ``Decimal`` everywhere, two places, half-up rounding, strings on the wire."""
+"""Money helpers: ``Decimal`` everywhere, two places, half-up rounding, strings on the wire; and the
+share of one count in another as a ``Decimal`` percentage (rates on the admin's pages)."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -13,3 +14,10 @@ def quantize(amount: Decimal) -> Decimal:
 def money_str(amount: Decimal) -> str:
     """The contract's money format: a decimal string with two places, e.g. ``"129.99"``."""
     return f"{quantize(amount):.2f}"
+
+
+def percent(part: int, whole: int) -> Decimal:
+    """``part`` as a percentage of ``whole`` to one place (``Decimal("0")`` when ``whole`` is 0)."""
+    if not whole:
+        return Decimal("0")
+    return (Decimal(part) / Decimal(whole) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

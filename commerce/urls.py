@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from commerce.accounts.admin import StoreAdminSite
+from commerce.dashboard import DashboardAdminSite
 from commerce.health import health
 from commerce.security import csp_report, metrics
 
@@ -15,8 +15,9 @@ APPS = ["commerce.accounts", "catalog", "carts", "orders", "conversations", "mem
 api_v1 = [p for app in APPS for p in getattr(import_module(f"{app}.urls"), "api_urlpatterns", [])]
 
 # Staff MFA (issue 12): the one admin site, with every ModelAdmin already registered on it, becomes the
-# site that asks for an OTP code when ADMIN_MFA_REQUIRED is on (django-otp's documented swap).
-admin.site.__class__ = StoreAdminSite
+# site that asks for an OTP code when ADMIN_MFA_REQUIRED is on (django-otp's documented swap), with the
+# staff dashboard on its index (issue 15).
+admin.site.__class__ = DashboardAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
+from commerce.money import percent
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket
 
@@ -101,3 +104,40 @@ def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     if best is None and topic:
         best = StorePolicy.objects.filter(is_active=True, topic=topic).order_by("pk").first()
     return best
+
+
+@dataclass(frozen=True)
+class Containment:
+    """Conversations with a shopper message in a period, and how many ended without a ticket."""
+
+    conversations: int
+    without_ticket: int
+
+    @property
+    def percent(self) -> Decimal:
+        return percent(self.without_ticket, self.conversations)
+
+
+def assistant_containment(*, since: datetime, until: datetime) -> Containment:
+    """How much the assistant handled alone: conversations where a shopper wrote in ``[since, until)``,
+    less those in which a support ticket was opened in that period."""
+    active = Conversation.objects.filter(
+        Exists(
+            Message.objects.filter(
+                conversation=OuterRef("pk"),
+                role=Message.Role.USER,
+                created_at__gte=since,
+                created_at__lt=until,
+            )
+        )
+    )
+    ticketed = SupportTicket.objects.filter(
+        conversation=OuterRef("pk"), created_at__gte=since, created_at__lt=until
+    )
+    counts = active.aggregate(total=Count("id"), ticketed=Count("id", filter=Exists(ticketed)))
+    return Containment(conversations=counts["total"], without_ticket=counts["total"] - counts["ticketed"])
+
+
+def open_tickets() -> QuerySet[SupportTicket]:
+    """Tickets waiting for staff."""
+    return SupportTicket.objects.filter(status=SupportTicket.Status.OPEN)

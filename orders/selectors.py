@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from commerce.accounts.models import User
+from commerce.accounts.models import ShopperSession, User
+from commerce.money import ZERO, percent, quantize
 from orders.errors import OrderNotFound
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Refund
 
 
 def orders_for_user(user: User) -> QuerySet[Order]:
@@ -37,3 +42,76 @@ def last_payment_method(user: User) -> dict[str, str] | None:
     """The last reusable payment method (only test-gateway tokens are kept; see Order.payment_token)."""
     order = Order.objects.filter(user=user).exclude(payment_token="").order_by("-created_at", "-id").first()
     return {"type": order.payment_method_type, "token": order.payment_token} if order else None
+
+
+# --- Store figures (the staff dashboard on the admin index) ---------------------------------------
+@dataclass(frozen=True)
+class Sales:
+    """Orders placed (cancelled ones left out) and their revenue net of refunds."""
+
+    orders: int
+    revenue: Decimal
+
+    @property
+    def average_order_value(self) -> Decimal:
+        return quantize(self.revenue / self.orders) if self.orders else ZERO
+
+    def __add__(self, other: Sales) -> Sales:
+        return Sales(orders=self.orders + other.orders, revenue=self.revenue + other.revenue)
+
+
+NO_SALES = Sales(orders=0, revenue=ZERO)
+
+
+def orders_counted_as_sales() -> QuerySet[Order]:
+    """The orders a sales figure counts: every placed order that was not cancelled."""
+    return Order.objects.exclude(status=Order.Status.CANCELLED)
+
+
+def sales_by_day(*, since: datetime, until: datetime) -> dict[date, Sales]:
+    """Sales per UTC day of the orders placed in ``[since, until)``; days without one are absent.
+
+    Revenue is the orders' totals less what was refunded on them, so a refunded order adds nothing.
+    """
+    placed = orders_counted_as_sales().filter(created_at__gte=since, created_at__lt=until)
+    per_day = {
+        row["day"]: (row["orders"], row["total"])
+        for row in placed.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(orders=Count("id"), total=Sum("total"))
+    }
+    refunded = {
+        row["day"]: row["amount"]
+        for row in Refund.objects.filter(order__in=placed)
+        .annotate(day=TruncDate("order__created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(amount=Sum("amount"))
+    }
+    return {
+        day: Sales(orders=orders, revenue=quantize(total - refunded.get(day, 0)))
+        for day, (orders, total) in per_day.items()
+    }
+
+
+@dataclass(frozen=True)
+class Conversion:
+    sessions: int
+    with_order: int
+
+    @property
+    def percent(self) -> Decimal:
+        return percent(self.with_order, self.sessions)
+
+
+def session_conversion(*, since: datetime, until: datetime) -> Conversion:
+    """Shopper sessions started in ``[since, until)``, and how many led to an order.
+
+    A session led to an order when its shopper (the account it is, or was signed in as) placed one
+    after the session started and before ``until``. A guest who never signs in cannot order.
+    """
+    sessions = ShopperSession.objects.filter(created_at__gte=since, created_at__lt=until)
+    ordered = Order.objects.filter(
+        user=OuterRef("user"), created_at__gte=OuterRef("created_at"), created_at__lt=until
+    )
+    counts = sessions.aggregate(sessions=Count("id"), with_order=Count("id", filter=Exists(ordered)))
+    return Conversion(sessions=counts["sessions"], with_order=counts["with_order"])

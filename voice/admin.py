@@ -1,15 +1,19 @@
-"""Back office for voice recovery: jobs (retry now, cancel, process due now), attempts, decisions,
-suppressions, alerts, the run-time settings, and a stats page linked from the jobs list."""
+"""Back office for voice recovery: jobs (retry now, cancel, and a "scan and process now" button),
+attempts, decisions, suppressions, alerts, the run-time settings, and a stats page linked from the jobs
+list and the admin index."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from commerce.audit.admin_actions import AuditedActionsMixin
+from commerce.audit.services import audit_record
 from commerce.errors import DomainError
 from voice import services
 from voice.models import (
@@ -22,7 +26,7 @@ from voice.models import (
     VoiceAlert,
     VoiceSettings,
 )
-from voice.tasks import process_due_jobs_task
+from voice.tasks import recovery_scan_task
 from voice.tasks import send as send_task
 
 
@@ -78,15 +82,49 @@ class RecoveryJobAdmin(AuditedActionsMixin, admin.ModelAdmin):
     raw_id_fields = ["user", "cart"]
     readonly_fields = [f.name for f in RecoveryJob._meta.fields]
     inlines = [CallAttemptInline, GuardrailDecisionInline]
-    actions = ["retry_now", "cancel_jobs", "process_due_now"]
+    actions = ["retry_now", "cancel_jobs"]
     change_list_template = "admin/voice/recoveryjob/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from the scan only
 
     def get_urls(self):
-        urls = [path("stats/", self.admin_site.admin_view(self.stats_view), name="voice_recoveryjob_stats")]
+        urls = [
+            path("stats/", self.admin_site.admin_view(self.stats_view), name="voice_recoveryjob_stats"),
+            path(
+                "process-now/",
+                self.admin_site.admin_view(require_POST(self.process_now_view)),
+                name="voice_recoveryjob_process_now",
+            ),
+        ]
         return urls + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_process_now": self.has_place_call_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def process_now_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The list's "Scan and process now" button: what ``voice_recovery_scan`` does, no selection.
+
+        The same task beat runs, forced past the scheduler switch (running it by hand is the point, as
+        with the command); the kill switch still holds inside the services.
+        """
+        if not self.has_place_call_permission(request):
+            raise PermissionDenied
+        audit_record(action="admin.voice_process_now", actor=request.user, object_type="voice.recoveryjob")
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            attempts_before = CallAttempt.objects.count()
+            result = recovery_scan_task.apply(kwargs={"force": True}).get()
+            started = CallAttempt.objects.count() - attempts_before
+            self.message_user(
+                request,
+                f"Scanned: {result['created']} new job(s), {result['cancelled']} cancelled; "
+                f"due jobs processed: {started} call(s) started.",
+            )
+        else:
+            send_task(recovery_scan_task, (True,))
+            self.message_user(request, "Scan and processing queued for the worker.")
+        return HttpResponseRedirect(reverse("admin:voice_recoveryjob_changelist"))
 
     def stats_view(self, request: HttpRequest):
         from voice.views import stats_page
@@ -130,17 +168,6 @@ class RecoveryJobAdmin(AuditedActionsMixin, admin.ModelAdmin):
         self.message_user(request, f"{done} job(s) cancelled.")
         if refused:
             self.message_user(request, f"{refused} job(s) were already finished.", level=messages.WARNING)
-
-    @admin.action(
-        description="Process due jobs now (all due jobs, not just the selected)", permissions=["place_call"]
-    )
-    def process_due_now(self, request: HttpRequest, queryset: QuerySet[RecoveryJob]) -> None:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            summary = process_due_jobs_task.apply().get()
-            self.message_user(request, f"Processed: {summary['attempts']} call(s) started.")
-        else:
-            send_task(process_due_jobs_task)
-            self.message_user(request, "Processing queued for the worker.")
 
 
 @admin.register(CallAttempt)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from carts.models import AbandonmentReason, Cart, CartLine
 from commerce.accounts.models import User
+from commerce.money import percent
 from voice.conf import env_values
 from voice.models import (
     OPEN_STATES,
@@ -26,6 +29,8 @@ from voice.models import (
     VoiceAlert,
     VoiceSettings,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,25 @@ def voice_config() -> VoiceConfig:
         superu_webhook_tolerance_seconds=int(v["SUPERU_WEBHOOK_TOLERANCE_SECONDS"]),
         superu_timeout_seconds=float(v["SUPERU_TIMEOUT_SECONDS"]),
     )
+
+
+def voice_health() -> dict[str, str]:
+    """What ``/health`` says of voice: the provider, the kill switch and beat's scan switch.
+
+    Read like every service reads them (the environment with the admin's overrides), so the page
+    tells an operator what the next scan will really do. Without the database the overrides are
+    unknown, and so is the state.
+    """
+    try:
+        config = voice_config()
+    except DatabaseError as exc:
+        logger.warning("health: voice settings unreadable: %s", exc)
+        return {"provider": "unknown", "killSwitch": "unknown", "scheduler": "unknown"}
+    return {
+        "provider": "superu" if config.superu_enabled else "simulator",
+        "killSwitch": "on" if config.kill_switch else "off",
+        "scheduler": "enabled" if config.scheduler_enabled else "disabled",
+    }
 
 
 def webhook_secret(config: VoiceConfig) -> str:
@@ -325,9 +349,7 @@ class VoiceStats:
 
     @property
     def recovery_rate(self) -> Decimal:
-        if not self.jobs_completed:
-            return Decimal("0")
-        return (Decimal(self.jobs_recovered) / Decimal(self.jobs_completed) * 100).quantize(Decimal("0.1"))
+        return percent(self.jobs_recovered, self.jobs_completed)
 
 
 def _stats_by_reason(jobs: QuerySet[RecoveryJob]) -> list[ReasonStats]:
@@ -417,3 +439,34 @@ def voice_stats(
         budget=config.daily_budget_usd,
         estimated_cost=config.estimated_cost_per_call_usd,
     )
+
+
+@dataclass(frozen=True)
+class RecoveryDay:
+    """Carts found abandoned by the scan (recovery jobs created) and jobs recovered, on one UTC day."""
+
+    abandoned: int = 0
+    recovered: int = 0
+
+
+def recovery_by_day(*, since: datetime, until: datetime) -> dict[date, RecoveryDay]:
+    """Per UTC day in ``[since, until)``: abandoned carts the scan found and carts a call recovered."""
+    utc = ZoneInfo("UTC")
+    found = {
+        row["day"]: row["n"]
+        for row in RecoveryJob.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=utc))
+        .values("day")
+        .annotate(n=Count("id"))
+    }
+    recovered = {
+        row["day"]: row["n"]
+        for row in RecoveryJob.objects.filter(recovered=True, recovered_at__gte=since, recovered_at__lt=until)
+        .annotate(day=TruncDate("recovered_at", tzinfo=utc))
+        .values("day")
+        .annotate(n=Count("id"))
+    }
+    return {
+        day: RecoveryDay(abandoned=found.get(day, 0), recovered=recovered.get(day, 0))
+        for day in found.keys() | recovered.keys()
+    }

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from commerce.accounts.tests.factories import UserFactory
+from commerce.audit.models import AuditEvent
 from voice.models import CallAttempt, JobState, RecoveryJob, Suppression, VoiceSettings
 
 from .factories import abandoned_cart, job_for, shopper
@@ -46,12 +49,33 @@ def test_cancel_action_cancels_and_reports_finished_ones(staff_client):
     assert "already finished" in response.content.decode()
 
 
-def test_process_due_now_places_the_due_calls(staff_client, anytime, django_capture_on_commit_callbacks):
+def test_process_now_scans_and_places_calls_without_a_selection(staff_client, anytime, settings):
+    settings.VOICE_ABANDONMENT_MINUTES = 0
+    settings.VOICE_RECOVERY_SCHEDULER_ENABLED = False  # a person pressing the button overrides the schedule
+    due = job_for(abandoned_cart(shopper()), due=timezone.now() - timedelta(seconds=1))
+    fresh_cart = abandoned_cart(shopper(phone="+14155550444"))
+    listing = staff_client.get(reverse("admin:voice_recoveryjob_changelist")).content.decode()
+    assert reverse("admin:voice_recoveryjob_process_now") in listing and "Scan and process now" in listing
+
+    response = staff_client.post(reverse("admin:voice_recoveryjob_process_now"), follow=True)
+
+    assert "Scanned: 1 new job(s)" in response.content.decode()
+    assert CallAttempt.objects.filter(job=due).count() == 1
+    scanned = RecoveryJob.objects.get(cart=fresh_cart)
+    assert CallAttempt.objects.filter(job=scanned).count() == 1
+    assert AuditEvent.objects.filter(action="admin.voice_process_now").count() == 1
+
+
+def test_process_now_is_refused_without_the_place_call_permission(client):
+    clerk = UserFactory(is_staff=True, email="clerk@example.com")
+    clerk.user_permissions.add(Permission.objects.get(codename="view_recoveryjob"))
+    client.force_login(clerk)
     job = job_for(abandoned_cart(shopper()), due=timezone.now() - timedelta(seconds=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _action(staff_client, "process_due_now", [job])
-    assert "1 call(s) started" in response.content.decode()
-    assert CallAttempt.objects.filter(job=job).count() == 1
+    listing = client.get(reverse("admin:voice_recoveryjob_changelist")).content.decode()
+    assert "Scan and process now" not in listing
+    assert client.post(reverse("admin:voice_recoveryjob_process_now")).status_code == 403
+    assert client.get(reverse("admin:voice_recoveryjob_process_now")).status_code == 405
+    assert not CallAttempt.objects.filter(job=job).exists()
 
 
 def test_stats_page_draws_svg_charts_without_javascript(staff_client):

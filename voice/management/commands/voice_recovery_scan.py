@@ -1,6 +1,6 @@
 """``manage.py voice_recovery_scan``: one abandoned-cart scan and the jobs due now, in this process.
 
-What beat does on its schedule and the admin's "process due jobs now" does, but at once and without a
+What beat does on its schedule and the admin's "Scan and process now" button does, but at once and without a
 worker (CONTRACT.md, Operations). The scheduler switch does not apply: running it by hand is the point.
 """
 
