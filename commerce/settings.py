@@ -309,7 +309,11 @@ METRICS_TOKEN = _env_str("METRICS_TOKEN")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # A personal access token (pat_...) first: simplejwt would refuse it as a malformed JWT.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "commerce.accounts.authentication.PersonalAccessTokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["commerce.parsers.JSONParser", "commerce.parsers.AnyContentJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
