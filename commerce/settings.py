@@ -430,6 +430,8 @@ DEFAULT_SHIPPING_FEE = Decimal(env.str("DEFAULT_SHIPPING_FEE", default="5.99"))
 CART_MAX_LINE_QUANTITY = 50
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# How long an agent's prepare_checkout confirmation id stays usable by place_order (seconds).
+CHECKOUT_CONFIRMATION_TTL_SECONDS = env.int("CHECKOUT_CONFIRMATION_TTL_SECONDS", default=600)
 SHOPPER_SESSION_TTL_DAYS = env.int("SHOPPER_SESSION_TTL_DAYS", default=30)
 
 # --- Assistant and LLM (issue 11) ------------------------------------------------------------
