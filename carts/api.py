@@ -53,6 +53,8 @@ class CartView(ShopperAPIMixin, APIView):
 
 
 class CartItemsView(ShopperAPIMixin, APIView):
+    token_scope = "cart"  # what a personal access token needs to write here
+
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemAddIn,
@@ -74,6 +76,8 @@ class CartItemsView(ShopperAPIMixin, APIView):
 
 
 class CartItemView(ShopperAPIMixin, APIView):
+    token_scope = "cart"  # what a personal access token needs to write here
+
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemUpdateIn,
@@ -99,6 +103,8 @@ class CartItemView(ShopperAPIMixin, APIView):
 
 
 class CartApplyDiscountView(ShopperAPIMixin, APIView):
+    token_scope = "cart"  # what a personal access token needs to write here
+
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=ApplyDiscountIn,
@@ -118,6 +124,8 @@ class CartApplyDiscountView(ShopperAPIMixin, APIView):
 
 
 class CartDiscountView(ShopperAPIMixin, APIView):
+    token_scope = "cart"  # what a personal access token needs to write here
+
     @extend_schema(
         parameters=[SESSION_HEADER], responses={200: CartOut}, tags=TAGS, operation_id="cart_remove_discount"
     )

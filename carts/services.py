@@ -289,6 +289,19 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     return cart
 
 
+def cart_set_variant_quantity(*, shopper: Shopper, variant_id: int | str, quantity: int) -> Cart:
+    """Sets how many of one variant the cart holds (an outside agent's ``update_cart``): the line is
+    added when absent and removed at 0, under the same stock and line rules as every other change."""
+    _check_quantity(quantity, allow_zero=True)
+    cart = cart_get_or_create_for_shopper(shopper=shopper)
+    line = cart.lines.filter(variant_id=_as_pk(variant_id)).first()
+    if line is not None:
+        return cart_set_quantity(shopper=shopper, line_id=line.pk, quantity=quantity)
+    if quantity == 0:
+        return cart
+    return cart_add_item(shopper=shopper, variant_id=variant_id, quantity=quantity)
+
+
 def _option_not_made(
     product: Product, variants: list[Variant], *, size: str, color: str, known_color: str | None
 ) -> VariantNotFound:

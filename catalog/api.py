@@ -14,7 +14,7 @@ from catalog.models import Product
 from catalog.selectors import SORTS, product_get, product_search, search_correction
 from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
 from catalog.signals import product_viewed
-from commerce.accounts.authentication import OptionalJWTAuthentication
+from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
 from commerce.pagination import parse_limit_offset
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
@@ -28,7 +28,7 @@ def _param(name: str, description: str, type_=OpenApiTypes.STR, **kwargs) -> Ope
 
 class ProductListView(APIView):
     # Public; a valid Bearer token only adds the caller's own order for sort=recommended.
-    authentication_classes = [OptionalJWTAuthentication]
+    authentication_classes = [PersonalAccessTokenAuthentication, OptionalJWTAuthentication]
 
     @extend_schema(
         operation_id="products_list",
@@ -69,7 +69,7 @@ class ProductListView(APIView):
 
 class ProductDetailView(APIView):
     # Public; a valid Bearer token makes the read a view that feeds the caller's interests.
-    authentication_classes = [OptionalJWTAuthentication]
+    authentication_classes = [PersonalAccessTokenAuthentication, OptionalJWTAuthentication]
 
     @extend_schema(
         operation_id="products_retrieve", tags=["catalog"], responses={200: ProductOut, 404: ErrorOut}

@@ -389,7 +389,11 @@ METRICS_TOKEN = _env_str("METRICS_TOKEN")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # A personal access token (pat_...) first: simplejwt would refuse it as a malformed JWT.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "commerce.accounts.authentication.PersonalAccessTokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["commerce.parsers.JSONParser", "commerce.parsers.AnyContentJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -506,6 +510,8 @@ DEFAULT_SHIPPING_FEE = Decimal(env.str("DEFAULT_SHIPPING_FEE", default="5.99"))
 CART_MAX_LINE_QUANTITY = 50
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# How long an agent's prepare_checkout confirmation id stays usable by place_order (seconds).
+CHECKOUT_CONFIRMATION_TTL_SECONDS = env.int("CHECKOUT_CONFIRMATION_TTL_SECONDS", default=600)
 SHOPPER_SESSION_TTL_DAYS = env.int("SHOPPER_SESSION_TTL_DAYS", default=30)
 
 # --- Agentic Commerce Protocol checkout (orders/acp, docs/agents.md) --------------------------

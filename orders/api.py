@@ -125,6 +125,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 class OrderListView(GenericAPIView):
     permission_classes = [IsAuthenticated]
+    token_scope = "orders"  # a personal access token places orders only with this scope
     serializer_class = OrderOut
 
     @extend_schema(

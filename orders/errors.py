@@ -69,3 +69,31 @@ class NothingToRefund(DomainError):
 
 class UnknownOrderItem(InvalidInput):
     code = "unknown_item"
+
+
+class ConfirmationNotFound(NotFound):
+    """No checkout confirmation with this id for this shopper (another shopper's is "not found" too)."""
+
+    code = "confirmation_not_found"
+
+
+class ConfirmationExpired(DomainError):
+    code = "confirmation_expired"
+
+
+class ConfirmationUsed(Conflict):
+    """The confirmation already placed an order under another requestId, or the shopper said no."""
+
+    code = "confirmation_used"
+
+
+class CartChanged(Conflict):
+    """The cart is not the one the confirmation showed: prepare the checkout again."""
+
+    code = "cart_changed"
+
+
+class NoDetailsOnFile(DomainError):
+    """An agent's checkout reuses the address and payment method of the shopper's last order."""
+
+    code = "no_details_on_file"

@@ -206,6 +206,44 @@ class IdempotencyRecord(models.Model):
         return f"{self.user_id}:{self.key}"
 
 
+def _new_confirmation_id() -> str:
+    return "chk_" + secrets.token_urlsafe(18)
+
+
+def _confirmation_expiry():
+    return timezone.now() + timedelta(seconds=settings.CHECKOUT_CONFIRMATION_TTL_SECONDS)
+
+
+class CheckoutConfirmation(models.Model):
+    """What an outside agent's ``prepare_checkout`` showed the shopper: the total, the address and the
+    payment method on file, bound to the cart as it was. ``place_order`` needs its id: once, before it
+    expires, and only while the cart is still the one shown (CONTRACT.md section 6, "Outside agents").
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, default=_new_confirmation_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    # SHA-256 over the cart's lines, prices and discount when shown: a changed cart needs a new prepare.
+    cart_fingerprint = models.CharField(max_length=64)
+    shipping_address = models.JSONField()
+    payment_method = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_confirmation_expiry)
+    used_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
 # Agent checkout sessions live beside the order code that serves them (orders/acp/).
 from orders.acp.models import AcpCheckoutSession, AcpIdempotencyRecord, AcpWebhookDelivery  # noqa: E402
 
@@ -213,6 +251,7 @@ __all__ = [
     "AcpCheckoutSession",
     "AcpIdempotencyRecord",
     "AcpWebhookDelivery",
+    "CheckoutConfirmation",
     "IdempotencyRecord",
     "Order",
     "OrderEvent",

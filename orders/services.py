@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from carts.models import Cart
-from carts.selectors import cart_totals, cart_with_lines
+from carts.selectors import CartTotals, cart_totals, cart_with_lines
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from commerce.accounts.models import User
@@ -27,12 +27,17 @@ from commerce.audit.services import audit_record
 from commerce.errors import InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
+    CartChanged,
     CartEmpty,
+    ConfirmationExpired,
+    ConfirmationNotFound,
+    ConfirmationUsed,
     DiscountInvalid,
     IdempotencyInProgress,
     IdempotencyKeyReused,
     IllegalTransition,
     InsufficientStock,
+    NoDetailsOnFile,
     NothingToRefund,
     PaymentDeclined,
     RefundFailed,
@@ -40,8 +45,18 @@ from orders.errors import (
     ReturnWindowClosed,
     UnknownOrderItem,
 )
-from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
+from orders.models import (
+    CheckoutConfirmation,
+    IdempotencyRecord,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Refund,
+    new_order_number,
+)
 from orders.payments import GatewayUnavailable, PaymentGateway, get_gateway, mask_token
+from orders.selectors import last_payment_method, last_shipping_address
 from orders.signals import order_placed, order_status_changed
 
 logger = logging.getLogger(__name__)
@@ -520,3 +535,119 @@ def idempotency_records_purge() -> int:
     """Deletes expired idempotency records; returns how many."""
     deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+# --- checkout by an outside agent, confirmed by the shopper --------------------------------------
+
+
+def _user_cart_totals(user: User) -> CartTotals:
+    cart = Cart.objects.filter(user=user).first()
+    return cart_totals(cart_with_lines().get(pk=cart.pk) if cart is not None else None)
+
+
+def _cart_fingerprint(totals: CartTotals) -> str:
+    return request_fingerprint(
+        {
+            "lines": sorted(
+                (lt.line.variant_id, lt.line.quantity, str(lt.unit_price)) for lt in totals.lines
+            ),
+            "discount": totals.discount_code or "",
+            "total": str(totals.total),
+        }
+    )
+
+
+@transaction.atomic
+def checkout_confirmation_issue(*, user: User) -> tuple[CheckoutConfirmation, CartTotals]:
+    """The prepare step of an agent's checkout: the user's cart, total and details on file, and a
+    short-lived single-use id that ``order_place_confirmed`` needs. Nothing is taken or charged."""
+    totals = _user_cart_totals(user)
+    if not totals.lines:
+        raise CartEmpty("The cart is empty.")
+    if totals.discount_note:
+        raise DiscountInvalid(f"{totals.discount_note} Remove it from the cart to check out without it.")
+    address, payment = last_shipping_address(user), last_payment_method(user)
+    if address is None or payment is None:
+        raise NoDetailsOnFile(
+            "No shipping address and payment method on file: check out once on the store's checkout "
+            "page, then an agent can reuse them."
+        )
+    confirmation = CheckoutConfirmation.objects.create(
+        user=user,
+        total=totals.total,
+        cart_fingerprint=_cart_fingerprint(totals),
+        shipping_address=address,
+        payment_method=payment,
+    )
+    audit_record(
+        action="checkout.prepared",
+        actor=user,
+        obj=confirmation,
+        summary={"total": str(totals.total), "items": totals.item_count},
+    )
+    return confirmation, totals
+
+
+def checkout_confirmation_get(*, user: User, confirmation_id: str) -> CheckoutConfirmation:
+    """The user's own confirmation (another user's is "not found", like one that never existed)."""
+    confirmation = CheckoutConfirmation.objects.filter(user=user, public_id=confirmation_id).first()
+    if confirmation is None:
+        raise ConfirmationNotFound("No such checkout confirmation: call prepare_checkout first.")
+    return confirmation
+
+
+@transaction.atomic
+def checkout_confirmation_decline(*, user: User, confirmation_id: str) -> CheckoutConfirmation:
+    """The shopper said no: the confirmation can no longer place an order."""
+    confirmation = checkout_confirmation_get(user=user, confirmation_id=confirmation_id)
+    if confirmation.used_at is None and confirmation.declined_at is None:
+        confirmation.declined_at = timezone.now()
+        confirmation.save(update_fields=["declined_at"])
+        audit_record(action="checkout.declined", actor=user, obj=confirmation)
+    return confirmation
+
+
+def order_place_confirmed(*, user: User, confirmation_id: str, request_id: str) -> tuple[Order, bool]:
+    """Places the order a confirmation showed; returns (order, created).
+
+    Single use: the same ``request_id`` again answers the same order (``created`` False); another one
+    is refused. Refused too when expired, declined, or when the cart is no longer the one shown (the
+    shopper agreed to that total, not another). The order goes through :func:`order_place` with the
+    request id as its idempotency key, bound to this confirmation.
+    """
+    with transaction.atomic():
+        confirmation = (
+            CheckoutConfirmation.objects.select_for_update()
+            .filter(user=user, public_id=confirmation_id)
+            .first()
+        )
+        if confirmation is None:
+            raise ConfirmationNotFound("No such checkout confirmation: call prepare_checkout first.")
+        if confirmation.used_at is not None:
+            if confirmation.request_id == request_id and confirmation.order is not None:
+                return confirmation.order, False
+            raise ConfirmationUsed("This confirmation already placed an order; prepare the checkout again.")
+        if confirmation.declined_at is not None:
+            raise ConfirmationUsed("The shopper declined this checkout; prepare it again.")
+        if confirmation.is_expired():
+            raise ConfirmationExpired("This confirmation has expired; prepare the checkout again.")
+        if _cart_fingerprint(_user_cart_totals(user)) != confirmation.cart_fingerprint:
+            raise CartChanged("The cart changed after prepare_checkout; prepare the checkout again.")
+        order, created = order_place(
+            user=user,
+            shipping_address=confirmation.shipping_address,
+            payment_method=confirmation.payment_method,
+            idempotency_key=f"agent:{request_id}",
+            request_hash=request_fingerprint({"confirmation": confirmation.public_id}),
+        )
+        confirmation.used_at = timezone.now()
+        confirmation.request_id = request_id
+        confirmation.order = order
+        confirmation.save(update_fields=["used_at", "request_id", "order"])
+        audit_record(
+            action="checkout.confirmed",
+            actor=user,
+            obj=confirmation,
+            summary={"order": order.number, "requestId": request_id},
+        )
+    return order, created

@@ -30,3 +30,17 @@ class InvalidRefreshToken(DomainError):
 class InvalidOtp(DomainError):
     status_code = 400
     code = "invalid_otp"
+
+
+class InvalidAccessToken(DomainError):
+    """A personal access token that is unknown, revoked, expired or whose account is deactivated."""
+
+    status_code = 401
+    code = "invalid_token"
+
+
+class InsufficientScope(DomainError):
+    """A personal access token without the scope this call needs (a ``read`` token changes nothing)."""
+
+    status_code = 403
+    code = "insufficient_scope"

@@ -7,8 +7,12 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from commerce.accounts.models import E164_VALIDATOR, User, validate_timezone
-from commerce.accounts.services import mfa_sign_in_refused, password_reset_allowed
+from commerce.accounts.models import E164_VALIDATOR, PersonalAccessToken, User, validate_timezone
+from commerce.accounts.services import (
+    ACCESS_TOKEN_LIFETIME_DAYS,
+    mfa_sign_in_refused,
+    password_reset_allowed,
+)
 from commerce.accounts.throttle import lockout_message, login_locked
 from commerce.errors import DomainError
 from commerce.ratelimit import client_address
@@ -133,3 +137,24 @@ class AccountForm(forms.ModelForm):
         model = User
         fields = ["name", "phone", "timezone", "voice_opt_in"]
         labels = {"voice_opt_in": "Call me if I leave items in my cart (at most twice a day, never at night)"}
+
+
+class AccessTokenForm(forms.Form):
+    """A new personal access token: its name, what it may do and how long it lives."""
+
+    name = forms.CharField(
+        max_length=80, help_text="So you can tell your tokens apart, e.g. 'Claude Desktop'."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=PersonalAccessToken.Scope.choices,
+        initial=[PersonalAccessToken.Scope.READ],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every token can read; tick cart or orders to let it change your cart or check out.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(d, f"{d} days") for d in ACCESS_TOKEN_LIFETIME_DAYS],
+        initial=30,
+    )

@@ -164,3 +164,51 @@ class RatePenalty(models.Model):
 
     def is_active(self) -> bool:
         return self.lifted_at is None and self.ends_at > timezone.now()
+
+
+class AccessTokenQuerySet(models.QuerySet["PersonalAccessToken"]):
+    def active(self) -> AccessTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class PersonalAccessToken(models.Model):
+    """A shopper's own key for an outside agent (MCP client, script): ``Authorization: Bearer pat_...``.
+
+    Only the SHA-256 of the secret is stored (the secret is random, 256 bits, so a slow hash adds
+    nothing); the shopper sees the secret once, when it is made. ``scopes`` bound what it may do:
+    ``read`` looks, ``cart`` also changes the cart, ``orders`` also places orders (every scope reads).
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read: search, product details, cart, orders and their status"
+        CART = "cart", "Cart: add, change and remove cart lines"
+        ORDERS = "orders", "Orders: check out (each order confirmed with a prepare step)"
+
+    PREFIX = "pat_"  # commerce.accounts.authentication.TOKEN_PREFIX, which cannot import models
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=80)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the secret, shown in the list so the shopper can tell tokens apart.
+    hint = models.CharField(max_length=12, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "personal access token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    def allows(self, scope: str) -> bool:
+        """Every token reads; ``cart`` and ``orders`` must have been granted by name."""
+        return scope == self.Scope.READ or scope in self.scopes

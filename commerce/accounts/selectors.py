@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from commerce.accounts.models import ShopperSession, User
+from django.db.models import QuerySet
+
+from commerce.accounts.models import PersonalAccessToken, ShopperSession, User
 
 
 def shopper_session_get_active(*, key: str) -> ShopperSession | None:
@@ -28,3 +30,7 @@ def shopper_session_usable_by(*, key: str, user: User | None) -> ShopperSession 
 
 def user_get_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def access_tokens_for_user(user: User) -> QuerySet[PersonalAccessToken]:
+    return PersonalAccessToken.objects.filter(user=user)

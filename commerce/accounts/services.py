@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,17 +23,19 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from commerce.accounts.errors import (
     EmailTaken,
+    InsufficientScope,
+    InvalidAccessToken,
     InvalidCredentials,
     InvalidCurrentPassword,
     InvalidOtp,
     InvalidRefreshToken,
 )
-from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.models import PersonalAccessToken, ShopperSession, User
 from commerce.accounts.selectors import session_belongs_to_another
 from commerce.accounts.signals import credentials_revoked, shopper_signed_in
 from commerce.accounts.throttle import login_failure_record, normalise_login, raise_if_locked
 from commerce.audit.services import audit_record
-from commerce.errors import RateLimited
+from commerce.errors import InvalidInput, NotFound, RateLimited
 from commerce.ratelimit import _incr
 
 
@@ -325,3 +329,107 @@ def mfa_reset(*, user: User) -> int:
         removed += 1
     audit_record(action="mfa.reset", obj=user, summary={"devices_removed": removed})
     return removed
+
+
+# --- personal access tokens --------------------------------------------------------------------------
+
+ACCESS_TOKEN_LIFETIME_DAYS = (7, 30, 90, 365)
+ACCESS_TOKEN_NAME_MAX = 80
+
+
+def _token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def access_token_create(
+    *, user: User, name: str, scopes: list[str], expires_in_days: int
+) -> tuple[PersonalAccessToken, str]:
+    """A new token for ``user``; returns it and its secret, which is never stored and never shown again.
+
+    Every token reads, so ``read`` is always among its scopes; ``expires_in_days`` is one of
+    ``ACCESS_TOKEN_LIFETIME_DAYS`` (a token always ends).
+    """
+    name = (name or "").strip()
+    if not name or len(name) > ACCESS_TOKEN_NAME_MAX:
+        raise InvalidInput(
+            f"Give the token a name of 1 to {ACCESS_TOKEN_NAME_MAX} characters.", details={"field": "name"}
+        )
+    known = list(PersonalAccessToken.Scope.values)  # in their own order: read, cart, orders
+    unknown = sorted(set(scopes) - set(known))
+    if unknown:
+        raise InvalidInput(f"Unknown scope: {', '.join(unknown)}.", details={"field": "scopes"})
+    if expires_in_days not in ACCESS_TOKEN_LIFETIME_DAYS:
+        raise InvalidInput(
+            f"A token lasts one of {', '.join(map(str, ACCESS_TOKEN_LIFETIME_DAYS))} days.",
+            details={"field": "expiresInDays"},
+        )
+    secret = PersonalAccessToken.PREFIX + secrets.token_urlsafe(32)
+    token = PersonalAccessToken.objects.create(
+        user=user,
+        name=name,
+        token_hash=_token_digest(secret),
+        hint=secret[:10],
+        scopes=[s for s in known if s in {*scopes, PersonalAccessToken.Scope.READ}],
+        expires_at=timezone.now() + timedelta(days=expires_in_days),
+    )
+    audit_record(
+        action="token.create",
+        actor=user,
+        obj=token,
+        summary={"name": name, "scopes": token.scopes, "expiresAt": token.expires_at.isoformat()},
+    )
+    return token, secret
+
+
+@transaction.atomic
+def access_token_revoke(*, user: User, token_id: int | str) -> PersonalAccessToken:
+    """Ends one of ``user``'s own tokens at once (another user's token is "not found")."""
+    token = (
+        PersonalAccessToken.objects.select_for_update()
+        .filter(user=user, pk=int(token_id) if str(token_id).isdigit() else None)
+        .first()
+    )
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(action="token.revoke", actor=user, obj=token, summary={"name": token.name})
+    return token
+
+
+def access_token_find(*, secret: str) -> PersonalAccessToken:
+    """The live token a caller presents, or ``InvalidAccessToken`` (unknown, revoked, expired, or its
+    account deactivated: all answered alike)."""
+    token = None
+    if secret.startswith(PersonalAccessToken.PREFIX):
+        token = (
+            PersonalAccessToken.objects.select_related("user")
+            .filter(token_hash=_token_digest(secret))
+            .first()
+        )
+    if token is None or not token.is_active() or not token.user.is_active:
+        raise InvalidAccessToken("The access token is unknown, revoked or expired.")
+    return token
+
+
+def access_token_use(*, token: PersonalAccessToken, door: str, what: str, scope: str | None) -> None:
+    """Records one use of ``token`` in the audit trail and refuses it unless it holds ``scope``.
+
+    ``scope`` None: nothing a token may do (the caller must sign in); the refusal is recorded too.
+    """
+    allowed = scope is not None and token.allows(scope)
+    PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    audit_record(
+        action="token.use" if allowed else "token.refused",
+        actor=token.user,
+        obj=token,
+        summary={"door": door, "what": what[:120], "scope": scope or ""},
+    )
+    if not allowed:
+        if scope is None:
+            raise InsufficientScope("A personal access token cannot do this; sign in to the store instead.")
+        raise InsufficientScope(
+            f"This token does not have the {scope!r} scope.", details={"requiredScope": scope}
+        )

@@ -28,6 +28,8 @@ urlpatterns = [
         name="password-reset-complete",
     ),
     path("account/mfa/", views.mfa_enrol_view, name="mfa-enrol"),
+    path("account/tokens/", views.tokens_view, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token-revoke"),
 ]
 
 api_urlpatterns = [

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -22,13 +23,17 @@ from django_otp import user_has_device
 
 from commerce.accounts.errors import EmailTaken
 from commerce.accounts.forms import (
+    AccessTokenForm,
     AccountForm,
     EmailAuthenticationForm,
     PasswordChangeForm,
     RegistrationForm,
     ThrottledPasswordResetForm,
 )
+from commerce.accounts.selectors import access_tokens_for_user
 from commerce.accounts.services import (
+    access_token_create,
+    access_token_revoke,
     account_update,
     mfa_enrolment_confirm,
     mfa_enrolment_start,
@@ -190,3 +195,54 @@ def account_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Saved.")
         return redirect("accounts:account")
     return render(request, "accounts/account.html", {"form": form})
+
+
+TOKENS_PAGE = "accounts/tokens.html"
+
+
+def _tokens_page(
+    request: HttpRequest, form: AccessTokenForm, *, secret: str = "", notice: str = "", status: int = 200
+) -> HttpResponse:
+    """The page, or with HTMX just its tokens section; never cached, since it may carry a new secret."""
+    tokens = access_tokens_for_user(request.user)
+    context = {"form": form, "tokens": tokens, "secret": secret, "notice": notice}
+    template = f"{TOKENS_PAGE}#tokens" if request.htmx else TOKENS_PAGE
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    """GET lists the shopper's tokens; POST makes one and shows its secret this once."""
+    form = AccessTokenForm(request.POST or None)
+    if request.method == "GET":
+        return _tokens_page(request, form)
+    if form.is_valid():
+        try:
+            _token, secret = access_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _tokens_page(request, AccessTokenForm(), secret=secret)
+    return _tokens_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = access_token_revoke(user=request.user, token_id=token_id)
+    except DomainError as exc:
+        return _tokens_page(request, AccessTokenForm(), notice=exc.message, status=exc.status_code)
+    if request.htmx:
+        return _tokens_page(request, AccessTokenForm(), notice=f"Revoked {token.name}.")
+    messages.success(request, f"Revoked {token.name}.")
+    return redirect("accounts:tokens")
