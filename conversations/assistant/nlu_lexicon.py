@@ -678,4 +678,13 @@ ORDER_PROGRESS_WORDS: tuple[str, ...] = (
     *["expected", "eta", "status", "track", "tracking", "whereabouts", "locate", "progress"],
     "in transit",
     "out for delivery",
+    "delivery date",
+    "arrival date",
+    "ship date",
+    "arrival",
+    "progressing",
+    "late",
+    "longer",
+    "on time",
+    "on schedule",
 )
