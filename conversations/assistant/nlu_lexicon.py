@@ -687,4 +687,13 @@ ORDER_PROGRESS_WORDS: tuple[str, ...] = (
     "longer",
     "on time",
     "on schedule",
+    "hold up",
+    "holdup",
+    "on route",
+    "en route",
+    "mailed",
+    "posted",
+    "go out",
+    "gone out",
+    "went out",
 )
