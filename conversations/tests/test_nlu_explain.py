@@ -24,6 +24,7 @@ def test_it_prints_the_normalised_text_the_row_the_rows_before_and_the_slots():
     add_row = next(n for n, row in enumerate(ROWS, start=1) if row.intent == "add*")
     assert f"row {add_row:>2} add*" in output and "READ: pattern 1 matched" in output
     assert "row  1 refuse:instructions      no pattern matched" in output
+    assert "check 13 deny                     'no, said otherwise': skipped" in output
     assert "search_and_add_to_cart confidence" in output and "'quantity': 2" in output
     assert "view_cart confidence 0.9" in output
 
@@ -32,8 +33,14 @@ def test_an_unless_pattern_is_named_when_it_vetoes_a_row():
     clause = explain("what do i wear when it rains?").clauses[0]
     vetoed = [why for _, intent, why in clause.rows if intent == "save_preference"]
     assert len(vetoed) == 1 and vetoed[0].endswith("matched, unless 1 vetoed it")
+    assert "save_preference          pattern" in _explained("what do i wear when it rains?")
 
 
 def test_whole_clause_checks_and_the_pending_question_are_explained():
-    assert "decided before the table" in _explained("yes please")
+    output = _explained("yes please")
+    assert "check  1 deny                     'no': no match" in output
+    assert "check  2 confirm                  READ: 'yes' -> confirm" in output
+    assert "row " not in output  # read before the table
+    assert "skipped: the clause names something to act on" in _explained("where is my order")
     assert "deny confidence 0.95" in _explained("cancel", "--pending-confirmation")
+    assert "READ: 'no' -> cancel*" in _explained("cancel")  # nothing pending: cancel what?

@@ -1,24 +1,19 @@
 """Text -> Understanding: rule-based, no network, well under a millisecond per message.
 
-``engine.py`` reads a message (normalise, spelling, clauses, the table, slots, resolvers); ``rules.py``
-holds the table as data (rows of intent, patterns, unless-patterns, confidence); ``explain.py`` says why
-a message was read as it was (``python manage.py nlu_explain "text"``). The names below are the ones the
-rest of the code imports.
+``rules.py`` holds the table as data (rows of intent, patterns, unless-patterns, confidence, with
+placeholders filled from the lexicon). The engine is small modules: ``normalise`` (Unicode, shorthand,
+typos), ``vocabulary`` (the store's words and their scan), ``clauses`` (cutting and gluing), ``classify``
+(the whole-clause checks, then the table), ``slots`` (slots per intent), ``engine`` (the parser that
+ties them together, the resolvers of rule families, ``understand``), ``understanding`` (the types);
+``explain`` says why a message was read as it was (``python manage.py nlu_explain "text"``). The names
+below are the ones the rest of the code imports.
 """
 
-from .engine import (
-    ACTION_INTENTS,
-    DEFAULT_VOCABULARY,
-    INTENTS,
-    MAX_CHARS,
-    IntentResult,
-    NluContext,
-    Understanding,
-    Vocabulary,
-    read_as,
-    understand,
-)
+from .engine import ACTION_INTENTS, DEFAULT_VOCABULARY, INTENTS, read_as, understand
+from .normalise import MAX_CHARS
 from .rules import ROWS, RULES, Row, Rule
+from .understanding import IntentResult, NluContext, Understanding
+from .vocabulary import Vocabulary
 
 __all__ = [
     "ACTION_INTENTS",

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import NluContext, Trace, Understanding, _Parser
+from .engine import _Parser
+from .understanding import NluContext, Trace, Understanding
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,12 @@ def format_explanation(explanation: Explanation) -> str:
         lines.append("corrected: " + ", ".join(f"{k} -> {v}" for k, v in explanation.corrections.items()))
     for number, clause in enumerate(explanation.clauses, start=1):
         lines.append(f"clause {number}: {clause.text!r} -> {clause.reading} ({clause.confidence})")
-        if not clause.rows:
-            lines.append("  decided before the table by the whole-clause checks (yes/no, greetings, help)")
-        for row, intent, why in clause.rows:
-            lines.append(f"  row {row:>2} {intent:24} {why}")
+        for label, intent, why in clause.rows:
+            kind = "check" if label.startswith("c") else "row"
+            lines.append(f"  {kind} {label.lstrip('c'):>2} {intent:24} {why}")
         if clause.rows and not clause.rows[-1][2].startswith("READ"):
             lines.append("  no row read it: the fallback decides (a bare slot, a question, or out of scope)")
     lines.append("understood:")
-    for intent in explanation.understanding.intents:
-        lines.append(f"  {intent.name} confidence {intent.confidence} slots {intent.slots}")
+    for result in explanation.understanding.intents:
+        lines.append(f"  {result.name} confidence {result.confidence} slots {result.slots}")
     return "\n".join(lines)

@@ -4,8 +4,9 @@ names its intent.
 A row is an intent, the patterns that read a clause as it (any one matching is enough), the patterns
 that veto it (``unless``: the row is skipped, the next one tried) and the confidence it gives. Patterns
 are regular expressions over the clause in lower case, typos corrected and filler ("can you please")
-stripped; ``{CART}``, ``{ORDERISH}``, ``{ORDER_THING}``, ``{ORDER_PROGRESS}`` and ``{ORDER_ASKED}`` are
-filled from ``nlu_lexicon`` so the words live in one place. Intent names ending in ``*`` are families a
+stripped; ``{CART}``, ``{ORDERISH}``, ``{ORDER_THING}``, ``{ORDER_PROGRESS}``, ``{ORDER_ASKED}``,
+``{PRODUCT}`` and ``{COLOR}`` are filled from ``nlu_lexicon`` so the words live in one place (``fill``
+serves ``checks.py`` and ``clauses.py`` too). Intent names ending in ``*`` are families a
 resolver in ``engine.py`` settles from the slots (add vs search-and-add); ``refuse:*`` refuses the whole
 message. Order matters: specific rows before general ones (a complaint before "where is my order").
 
@@ -18,7 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..nlu_lexicon import CART_WORDS, ORDER_PROGRESS_WORDS, ORDER_THING_WORDS, ORDER_WORDS
+from ..nlu_lexicon import (
+    CART_WORDS,
+    DEFAULT_COLORS,
+    ORDER_PROGRESS_WORDS,
+    ORDER_THING_WORDS,
+    ORDER_WORDS,
+    PRODUCT_NOUNS,
+)
 
 
 def _one_of(phrases: tuple[str, ...]) -> str:
@@ -30,6 +38,10 @@ PLACEHOLDERS: dict[str, str] = {
     "ORDERISH": _one_of(ORDER_WORDS),
     "ORDER_THING": _one_of(ORDER_THING_WORDS),
     "ORDER_PROGRESS": _one_of(ORDER_PROGRESS_WORDS),
+    # the apparel nouns and colours the store's default vocabulary knows (the live catalog adds its own
+    # words through ``Vocabulary``; these are for the checks, before any catalog is consulted)
+    "PRODUCT": _one_of(tuple(sorted(PRODUCT_NOUNS))),
+    "COLOR": _one_of(DEFAULT_COLORS),
 }
 # The shopper's own order and a word about its progress, in any order ("how far along is my purchase");
 # also a store-policy question's veto ("is the package delivered already" asks about that parcel).
@@ -375,6 +387,12 @@ ROWS: tuple[Row, ...] = (
             r"\b(?:charged twice|double charged|overcharged|charged me twice|charged too much)\b",
         ),
         0.85,
+        # "I haven't received my order yet" asks where it is (the order_status rows below answer);
+        # a complaint word ("never", "damaged", "late") keeps it a complaint
+        unless=(
+            r"^(?!.*\b(?:damaged|broken|torn|ripped|defective|faulty|wrong|missing|lost|never|charged"
+            r"|overcharged|late|delayed|overdue|stuck|holes?)\b)(?=.*\byet\b)",
+        ),
     ),
     Row(
         "multi_status",
