@@ -11,6 +11,13 @@ import os
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge the code, not the machine: on a loaded 2-core runner input generation can take
+# longer than Hypothesis' health check allows, which says nothing about the code under test.
+hypothesis_settings.register_profile("suite", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+hypothesis_settings.load_profile("suite")
 
 # The fake model vendor (``fake_llm`` fixture) for any test that reaches a model.
 pytest_plugins = ["commerce.testing.fake_llm", "commerce.testing.faults"]
