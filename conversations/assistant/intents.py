@@ -30,6 +30,7 @@ class Intent(StrEnum):
     CLEAR_CART = "clear_cart"
     VIEW_CART = "view_cart"
     APPLY_DISCOUNT = "apply_discount"
+    ABANDONMENT_REASON = "abandonment_reason"
     CHECKOUT = "checkout"
     ORDER_STATUS = "order_status"
     MULTI_STATUS = "multi_status"
@@ -290,6 +291,15 @@ SPECS: dict[Intent, IntentSpec] = {
             "apply_discount",
             lambda slots, text: [Call("apply_discount", {"code": slots.get("code") or ""})],
             ("apply code SAVE10", "use coupon welcome5"),
+        ),
+        IntentSpec(
+            Intent.ABANDONMENT_REASON,
+            WRITES,
+            "record_abandonment_reason",
+            lambda slots, text: [
+                Call("record_abandonment_reason", {"reason": slots.get("reason") or "other"})
+            ],
+            ("shipping costs too much", "I'll think about it"),
         ),
         IntentSpec(Intent.CHECKOUT, WRITES, "place_order", None, ("checkout", "check out")),
         IntentSpec(

@@ -442,6 +442,20 @@ RULES: tuple[Rule, ...] = _rules(
         r"|rap)\b",
         0.9,
     ),
+    # why the shopper is leaving the cart ("too expensive", "I'll think about it"); the reason slot says
+    # which (_abandonment_reason). Not when the same breath asks to remove, cancel or return something.
+    (
+        "abandonment_reason",
+        r"^(?!.*\b(?:remove|delete|take (?:it|them) out|cancel|refund|return|cheaper|less expensive)\b)"
+        r"(?=.*(?:\bshipping\b.*\b(?:too (?:much|expensive|high|steep)|costs? (?:too much|a lot)"
+        r"|so expensive)\b"
+        r"|\b(?:too|way too|so|really) (?:expensive|pricey|costly)\b|\bcan'?t afford\b"
+        r"|\bi'?ll (?:think about it|sleep on it|decide later)\b|\bneed (?:some )?time to (?:think|decide)\b"
+        r"|\bnot sure yet\b"
+        r"|\b(?:i )?(?:don'?t|do not) want (?:it|them|this|these|that|those|any of (?:it|them))\b"
+        r"|\bnot interested\b))",
+        0.9,
+    ),
     # support comes first: complaints mention orders and would otherwise read as order status
     (
         "support_close",
@@ -1213,6 +1227,12 @@ class _Parser:
                 if not (
                     r.name == "greeting"
                     or (r.name == "confirm" and not self.context.pending_confirmation and r.confidence < 0.9)
+                    # "no thanks, I don't want it": the no is the reason, said twice
+                    or (
+                        r.name == "deny"
+                        and not self.context.pending_confirmation
+                        and any(o.name == "abandonment_reason" for o in results)
+                    )
                 )
             ]
             # "oh, thanks", "hello, friend": small talk next to words that mean nothing is still small talk
@@ -1316,6 +1336,8 @@ class _Parser:
             return {"kind": self._greeting_kind(clause.raw)}
         if name in {"help", "confirm", "deny", "out_of_scope"}:
             return {}
+        if name == "abandonment_reason":
+            return {"reason": _abandonment_reason(clause.text)}
         if name == "change_order_address":
             slots = self._commerce_slots(clause, with_product=False)
             address = S.take_address(clause.cased) or S.take_address(self.cased)
@@ -1572,6 +1594,19 @@ class _Parser:
         if ids:
             slots["order_id"] = ids[0]
         return slots
+
+
+_REASONS = (
+    ("shipping_cost", re.compile(r"\bshipping\b")),
+    ("declined", re.compile(r"\b(?:don'?t|do not) want\b|\bnot interested\b")),
+    ("undecided", re.compile(r"\bthink|\bsleep on\b|\bdecide\b|\bnot sure\b")),
+    ("too_expensive", re.compile(r"\b(?:expensive|pricey|costly|afford)\b")),
+)
+
+
+def _abandonment_reason(text: str) -> str:
+    """Which reason an ``abandonment_reason`` clause gives (the first that fits; shipping before price)."""
+    return next((reason for reason, pattern in _REASONS if pattern.search(text)), "other")
 
 
 _ORDER_SLOTS = frozenset({"order_id", "order_ids", "reference", "ordinal"})
