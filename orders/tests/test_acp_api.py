@@ -299,3 +299,12 @@ def test_an_agent_cannot_read_another_shoppers_cart_or_orders(acp, shoe, user):
     assert [li["item"]["id"] for li in body["line_items"]] == [str(shoe.pk)]
     assert user.email not in json.dumps({k: v for k, v in body.items() if k != "buyer"})
     assert UserFactory._meta.model.objects.filter(email=user.email).count() == 1
+
+
+def test_staff_see_agent_checkouts_in_the_admin(acp, shoe, client):
+    sid = acp.create([{"id": str(shoe.pk)}]).json()["id"]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get("/admin/orders/acpcheckoutsession/")
+    assert listing.status_code == 200 and sid in listing.content.decode()
+    session = AcpCheckoutSession.objects.get(public_id=sid)
+    assert client.get(f"/admin/orders/acpcheckoutsession/{session.pk}/change/").status_code == 200
