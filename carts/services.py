@@ -53,9 +53,22 @@ def _owner_filter(shopper: Shopper | None) -> dict[str, User | ShopperSession] |
     return None
 
 
-def _touch(cart: Cart) -> None:
+_NO_REASON: dict[str, object] = {
+    "abandonment_reason": "",
+    "abandonment_source": "",
+    "abandonment_note": "",
+    "abandonment_reason_at": None,
+}
+
+
+def _touch(cart: Cart, *, reason: dict[str, object] | None = None) -> None:
+    """Marks the cart as just changed by the shopper. A reason they gave for leaving it is over then
+    (they are back at it), unless ``reason`` is what they just gave."""
     cart.updated_at = timezone.now()
-    Cart.objects.filter(pk=cart.pk).update(updated_at=cart.updated_at)
+    fields = {"updated_at": cart.updated_at, **(reason or _NO_REASON)}
+    Cart.objects.filter(pk=cart.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(cart, name, value)
 
 
 def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
@@ -79,17 +92,10 @@ def cart_clear(*, cart: Cart) -> None:
     should linger)."""
     with transaction.atomic():
         cart.lines.all().delete()
-        cleared = {
-            "discount": None,
-            "abandonment_reason": "",
-            "abandonment_source": "",
-            "abandonment_note": "",
-            "abandonment_reason_at": None,
-            "updated_at": timezone.now(),
-        }
-        Cart.objects.filter(pk=cart.pk).update(**cleared)
-        for name, value in cleared.items():
-            setattr(cart, name, value)
+        if cart.discount_id is not None:
+            cart.discount = None
+            Cart.objects.filter(pk=cart.pk).update(discount=None)
+        _touch(cart)
 
 
 # --- why a shopper left ------------------------------------------------------------------------------
@@ -110,18 +116,6 @@ def abandonment_reason_from_acp(reason_code: str) -> str:
     return ACP_REASON_CODES.get(reason_code, AbandonmentReason.OTHER)
 
 
-def _reason_set(cart: Cart, *, reason: str, source: str, note: str, at) -> None:
-    fields = {
-        "abandonment_reason": reason,
-        "abandonment_source": source,
-        "abandonment_note": note,
-        "abandonment_reason_at": at,
-    }
-    Cart.objects.filter(pk=cart.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(cart, name, value)
-
-
 def cart_record_abandonment_reason(*, cart: Cart, reason: str, source: str, note: str = "") -> Cart:
     """Keeps the reason the shopper gave for leaving ``cart`` (the latest one wins).
 
@@ -135,10 +129,13 @@ def cart_record_abandonment_reason(*, cart: Cart, reason: str, source: str, note
         )
     with transaction.atomic():
         cart = Cart.objects.select_for_update().get(pk=cart.pk)
-        _reason_set(
-            cart, reason=reason, source=source[:20], note=note.strip()[:REASON_NOTE_MAX], at=timezone.now()
-        )
-        _touch(cart)
+        given = {
+            "abandonment_reason": reason,
+            "abandonment_source": source[:20],
+            "abandonment_note": note.strip()[:REASON_NOTE_MAX],
+            "abandonment_reason_at": timezone.now(),
+        }
+        _touch(cart, reason=given)
     return cart
 
 

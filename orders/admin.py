@@ -4,7 +4,16 @@ from django.template.response import TemplateResponse
 
 from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
-from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund
+from orders.models import (
+    AcpCheckoutSession,
+    AcpWebhookDelivery,
+    IdempotencyRecord,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Refund,
+)
 from orders.services import order_mark_delivered, order_mark_shipped, order_refund
 
 
@@ -145,4 +154,44 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "key", "request_hash", "order", "created_at", "expires_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+class AcpWebhookDeliveryInline(ReadOnlyInline):
+    model = AcpWebhookDelivery
+    fields = ["created_at", "event_type", "status", "attempts", "last_error", "delivered_at"]
+    readonly_fields = fields
+
+
+@admin.register(AcpCheckoutSession)
+class AcpCheckoutSessionAdmin(admin.ModelAdmin):
+    """Agent checkouts (docs/agents.md): read-only; the platform drives them through /acp/."""
+
+    list_display = ["public_id", "state", "order", "created_at", "updated_at"]
+    list_filter = ["state", "created_at"]
+    search_fields = ["public_id", "order__number"]
+    readonly_fields = [
+        "public_id",
+        "state",
+        "shopper_session",
+        "currency",
+        "buyer",
+        "fulfillment_details",
+        "messages",
+        "order",
+        "intent_trace",
+        "created_at",
+        "updated_at",
+        "expires_at",
+    ]
+    exclude = ["snapshot", "selected_fulfillment_option"]
+    inlines = [AcpWebhookDeliveryInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -64,3 +64,10 @@ def test_checkout_clears_the_reason(cart):
 )
 def test_acp_reason_codes_read_as_our_reasons(code, reason):
     assert abandonment_reason_from_acp(code) == reason
+
+
+def test_changing_the_cart_afterwards_ends_the_reason(cart, user):
+    cart_record_abandonment_reason(cart=cart, reason=AbandonmentReason.DECLINED, source="chat")
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=VariantFactory(stock=2).pk, quantity=1)
+    cart.refresh_from_db()
+    assert cart.abandonment_reason == ""

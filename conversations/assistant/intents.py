@@ -31,6 +31,7 @@ class Intent(StrEnum):
     VIEW_CART = "view_cart"
     APPLY_DISCOUNT = "apply_discount"
     REDEEM_RECOVERY_CODE = "redeem_recovery_code"
+    ABANDONMENT_REASON = "abandonment_reason"
     CHECKOUT = "checkout"
     ORDER_STATUS = "order_status"
     MULTI_STATUS = "multi_status"
@@ -298,6 +299,15 @@ SPECS: dict[Intent, IntentSpec] = {
             "redeem_recovery_code",
             lambda slots, text: [Call("redeem_recovery_code", {"code": slots.get("code") or ""})],
             ("my code is 4F7K2Q", "here's my recovery code 4f7k2q"),
+        ),
+        IntentSpec(
+            Intent.ABANDONMENT_REASON,
+            WRITES,
+            "record_abandonment_reason",
+            lambda slots, text: [
+                Call("record_abandonment_reason", {"reason": slots.get("reason") or "other"})
+            ],
+            ("shipping costs too much", "I'll think about it"),
         ),
         IntentSpec(Intent.CHECKOUT, WRITES, "place_order", None, ("checkout", "check out")),
         IntentSpec(

@@ -60,6 +60,10 @@ class AcpCheckoutSession(models.Model):
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
 
+    def is_expired(self, now=None) -> bool:
+        """An open session past ``expires_at`` (ACP_SESSION_TTL_HOURS) can no longer be changed or paid."""
+        return self.is_open() and self.expires_at <= (now or timezone.now())
+
 
 class AcpIdempotencyRecord(models.Model):
     """One POST per endpoint and ``Idempotency-Key``: in flight while ``response_status`` is null, then

@@ -188,7 +188,11 @@ def session_render(session: AcpCheckoutSession, *, cart: Cart | None = None) -> 
         "id": session.public_id,
         "protocol": {"version": PROTOCOL_VERSION},
         "capabilities": {"payment": {"handlers": [payment_handler()]}},
-        "status": "ready_for_payment" if ready else "not_ready_for_payment",
+        "status": "expired"
+        if session.is_expired()
+        else "ready_for_payment"
+        if ready
+        else "not_ready_for_payment",
         "currency": session.currency.lower(),
         "line_items": lines,
         "fulfillment_options": [

@@ -76,6 +76,16 @@ def _locked(public_id: str) -> AcpCheckoutSession:
     return session
 
 
+def _locked_open(public_id: str) -> AcpCheckoutSession:
+    """The session, locked, when it may still change: not completed, canceled or expired."""
+    session = _locked(public_id)
+    if session.is_expired():
+        raise SessionClosed(f"Checkout session {public_id} has expired.", code="expired")
+    if not session.is_open():
+        raise SessionClosed(f"Checkout session {public_id} is {session.state}.")
+    return session
+
+
 def _wanted(items: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     """(item id, quantity, index of its first entry). The 2026-04-17 ``Item`` has no quantity, so each
     entry is one unit; a ``quantity`` (as earlier versions sent it) is honoured when it is a whole number."""
@@ -167,9 +177,7 @@ def session_create(*, body: dict[str, Any]) -> AcpCheckoutSession:
 def session_update(*, public_id: str, body: dict[str, Any]) -> AcpCheckoutSession:
     """Applies a validated ``CheckoutSessionUpdateRequest`` (items replace the cart's contents)."""
     with transaction.atomic():
-        session = _locked(public_id)
-        if not session.is_open():
-            raise SessionClosed(f"Checkout session {public_id} is {session.state}.")
+        session = _locked_open(public_id)
         _apply_details(session, body)
         if "line_items" in body:
             session.messages = _fill_cart(session, body["line_items"] or [])
@@ -217,9 +225,7 @@ def session_complete(*, public_id: str, body: dict[str, Any]) -> AcpCheckoutSess
     can ask the buyer); a bad request is a protocol error; anything else rolls everything back.
     """
     with transaction.atomic():
-        session = _locked(public_id)
-        if not session.is_open():
-            raise SessionClosed(f"Checkout session {public_id} is {session.state}.")
+        session = _locked_open(public_id)
         if body.get("buyer"):
             session.buyer = {**session.buyer, **body["buyer"]}
         session.messages = []
@@ -366,7 +372,7 @@ def order_changed(*, order: Order, from_status: str) -> None:
     """An order moved (shipped, delivered, cancelled, refunded): tell the platform when an agent made it.
 
     The moves of placement itself (created, paid) are the ``order_create`` event, sent on completion."""
-    if from_status in ("", Order.Status.PENDING):
+    if from_status in ("", Order.Status.PENDING) or not settings.ACP_WEBHOOK_URL:
         return
     session = AcpCheckoutSession.objects.filter(order=order).first()
     if session is not None:

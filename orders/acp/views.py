@@ -92,7 +92,7 @@ def _run(action: Action, body: dict[str, Any], *, status: int) -> Answer:
 
 def _post(
     request: HttpRequest, definition: str, action: Action, *, status: int = 200, optional: bool = False
-):
+) -> JsonResponse:
     key = idempotency.check_key(request.headers.get("Idempotency-Key"))
     body = _body(request, definition, optional=optional)
     answer = idempotency.run_once(
@@ -155,7 +155,9 @@ def checkout_session(request: HttpRequest, session_id: str) -> JsonResponse:
     )
 
 
-def _session_action(definition: str, service: Callable[..., AcpCheckoutSession], *, optional: bool = False):
+def _session_action(
+    definition: str, service: Callable[..., AcpCheckoutSession], *, optional: bool = False
+) -> Callable[..., JsonResponse]:
     """The door of ``/complete`` or ``/cancel`` on one session."""
 
     @_door

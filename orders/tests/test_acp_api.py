@@ -4,9 +4,11 @@ through the order service, signatures, API-Version and Idempotency-Key."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from carts.models import AbandonmentReason, Cart
 from carts.selectors import cart_for_shopper
@@ -299,3 +301,24 @@ def test_an_agent_cannot_read_another_shoppers_cart_or_orders(acp, shoe, user):
     assert [li["item"]["id"] for li in body["line_items"]] == [str(shoe.pk)]
     assert user.email not in json.dumps({k: v for k, v in body.items() if k != "buyer"})
     assert UserFactory._meta.model.objects.filter(email=user.email).count() == 1
+
+
+def test_staff_see_agent_checkouts_in_the_admin(acp, shoe, client):
+    sid = acp.create([{"id": str(shoe.pk)}]).json()["id"]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get("/admin/orders/acpcheckoutsession/")
+    assert listing.status_code == 200 and sid in listing.content.decode()
+    session = AcpCheckoutSession.objects.get(public_id=sid)
+    assert client.get(f"/admin/orders/acpcheckoutsession/{session.pk}/change/").status_code == 200
+
+
+def test_an_expired_session_can_no_longer_be_changed_or_paid(acp, shoe):
+    sid = acp.create(
+        [{"id": str(shoe.pk)}], buyer={"email": "fay@example.com"}, fulfillment_details=FULFILLMENT
+    ).json()["id"]
+    AcpCheckoutSession.objects.filter(public_id=sid).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert acp.get(f"/checkout_sessions/{sid}").json()["status"] == "expired"
+    refused = acp.post(f"/checkout_sessions/{sid}/complete", {"payment_data": payment()})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "expired"
+    assert not Order.objects.exists()

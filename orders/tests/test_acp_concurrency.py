@@ -79,3 +79,46 @@ def test_the_last_unit_goes_to_one_of_an_agent_and_a_page_checkout():
         assert agent_body["order"]["id"] == winner.number
         assert results["page"].status_code == 200  # the form again, saying the stock ran out
         assert b"Not enough stock" in results["page"].content
+
+
+def test_a_retry_while_the_first_request_is_still_charging_is_409_on_another_connection(monkeypatch):
+    from orders.payments import TestGateway
+
+    shoe = VariantFactory(price=Decimal("30.00"), stock=5)
+    agent = AcpClient()
+    sid = agent.create(
+        [{"id": str(shoe.pk)}], buyer={"email": "slow@example.com"}, fulfillment_details=FULFILLMENT
+    ).json()["id"]
+    charging, retried = threading.Event(), threading.Event()
+    charge = TestGateway.charge
+
+    def slow_charge(self, **kwargs):
+        charging.set()
+        retried.wait(30)  # the payment network answers only after the platform's retry came back
+        return charge(self, **kwargs)
+
+    monkeypatch.setattr(TestGateway, "charge", slow_charge)
+    results: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            results["first"] = agent.post(
+                f"/checkout_sessions/{sid}/complete", {"payment_data": payment()}, key="same-key"
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert charging.wait(30)
+    try:
+        results["retry"] = AcpClient().post(
+            f"/checkout_sessions/{sid}/complete", {"payment_data": payment()}, key="same-key"
+        )
+    finally:
+        retried.set()
+    thread.join(60)
+    assert results["retry"].status_code == 409
+    assert results["retry"].json()["code"] == "idempotency_in_flight"
+    assert results["first"].json()["status"] == "completed"
+    assert Order.objects.count() == 1

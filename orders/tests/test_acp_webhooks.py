@@ -82,12 +82,12 @@ def _acp_on(settings):
 
 @pytest.fixture(autouse=True)
 def _eager_retries():
-    """Eager Celery (the embedded run) runs a retry at once instead of raising it, as a worker would
-    schedule it; propagating errors would stop it at the first ``Retry``."""
-    propagates = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
+    """The tasks run in the test's process (the Redis pass too), and an eager retry runs at once where a
+    worker would schedule it; propagating errors would stop it at the first ``Retry``."""
+    saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, False
     yield
-    celery_app.conf.task_eager_propagates = propagates
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture

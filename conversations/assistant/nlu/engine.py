@@ -128,6 +128,12 @@ class _Parser(ClauseSplitter, SlotReader):
                 if not (
                     r.name == "greeting"
                     or (r.name == "confirm" and not self.context.pending_confirmation and r.confidence < 0.9)
+                    # "no thanks, I don't want it": the no is the reason, said twice
+                    or (
+                        r.name == "deny"
+                        and not self.context.pending_confirmation
+                        and any(o.name == "abandonment_reason" for o in results)
+                    )
                 )
             ]
             # "oh, thanks", "hello, friend": small talk next to words that mean nothing is still small talk

@@ -139,6 +139,23 @@ ROWS: tuple[Row, ...] = (
         ),
         0.9,
     ),
+    # why the shopper is leaving the cart ("too expensive", "I'll think about it"); the reason slot says
+    # which (slots._abandonment_reason). Not when the same breath asks to remove, cancel or return something.
+    Row(
+        "abandonment_reason",
+        (
+            r"\bshipping\b.*\b(?:too (?:much|expensive|high|steep)|costs? (?:too much|a lot)|so expensive)\b",
+            r"\b(?:too|way too|so|really) (?:expensive|pricey|costly)\b",
+            r"\bcan'?t afford\b",
+            r"\bi'?ll (?:think about it|sleep on it|decide later)\b",
+            r"\bneed (?:some )?time to (?:think|decide)\b",
+            r"\bnot sure yet\b",
+            r"\b(?:i )?(?:don'?t|do not) want (?:it|them|this|these|that|those|any of (?:it|them))\b",
+            r"\bnot interested\b",
+        ),
+        0.9,
+        unless=(r"\b(?:remove|delete|take (?:it|them) out|cancel|refund|return|cheaper|less expensive)\b",),
+    ),
     Row(
         "support_close",
         (

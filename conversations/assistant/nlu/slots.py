@@ -18,6 +18,19 @@ from .classify import _SUBJECT_RES, _TRAILING_POLITENESS, Classifier
 from .understanding import _Clause
 from .vocabulary import _WORD_RE, _Found, _scan_vocab
 
+_REASONS = (
+    ("shipping_cost", re.compile(r"\bshipping\b")),
+    ("declined", re.compile(r"\b(?:don'?t|do not) want\b|\bnot interested\b")),
+    ("undecided", re.compile(r"\bthink|\bsleep on\b|\bdecide\b|\bnot sure\b")),
+    ("too_expensive", re.compile(r"\b(?:expensive|pricey|costly|afford)\b")),
+)
+
+
+def _abandonment_reason(text: str) -> str:
+    """Which reason an ``abandonment_reason`` clause gives (the first that fits; shipping before price)."""
+    return next((reason for reason, pattern in _REASONS if pattern.search(text)), "other")
+
+
 _ORDER_SLOTS = frozenset({"order_id", "order_ids", "reference", "ordinal"})
 _SLOTS_BY_INTENT: dict[str, frozenset[str]] = {
     "apply_discount": frozenset({"code"}),
@@ -140,6 +153,8 @@ class SlotReader(Classifier):
             return {"kind": self._greeting_kind(clause.raw)}
         if name in {"help", "confirm", "deny", "out_of_scope"}:
             return {}
+        if name == "abandonment_reason":
+            return {"reason": _abandonment_reason(clause.text)}
         if name == "change_order_address":
             slots = self._commerce_slots(clause, with_product=False)
             address = S.take_address(clause.cased) or S.take_address(self.cased)
