@@ -276,7 +276,7 @@ def recovery_code_lookup(code: str, *, now: datetime | None = None) -> RecoveryC
 
 @dataclass(frozen=True)
 class DayStats:
-    day: object
+    day: date
     calls: int
     completed: int
     failed: int
