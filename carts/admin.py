@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, Sum
@@ -9,6 +10,15 @@ from django.utils import timezone
 from carts.models import Cart, CartLine, Discount
 from carts.selectors import cart_totals, cart_with_lines
 from commerce.money import money_str
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _CartCounts(TypedDict):
+    _items: int | None
+    _lines: int
+
 
 # A cart with something in it that has not changed for this long counts as abandoned in the admin.
 ABANDONED_AFTER = timedelta(minutes=30)
@@ -50,8 +60,7 @@ class AbandonedFilter(admin.SimpleListFilter):
 
 class CartLineInline(admin.TabularInline):
     model = CartLine
-    fields = ["variant", "quantity", "unit_price", "added_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("variant", "quantity", "unit_price", "added_at")
     extra = 0
     can_delete = False
 
@@ -78,8 +87,7 @@ class CartAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "session__key"]
     ordering = ["-updated_at"]
     inlines = [CartLineInline]
-    fields = ["owner", "discount", "totals", "created_at", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("owner", "discount", "totals", "created_at", "updated_at")
 
     def get_queryset(self, request):
         return (
@@ -91,16 +99,16 @@ class CartAdmin(admin.ModelAdmin):
 
     @admin.display(description="owner")
     def owner(self, cart: Cart) -> str:
-        if cart.user_id:
+        if cart.session is None:
             return str(cart.user)
         return f"guest session {cart.session.key[:12]}… ({cart.session.channel})"
 
     @admin.display(description="items", ordering="_items")
-    def item_count(self, cart: Cart) -> int:
+    def item_count(self, cart: WithAnnotations[Cart, _CartCounts]) -> int:
         return cart._items or 0
 
     @admin.display(description="lines", ordering="_lines")
-    def line_count(self, cart: Cart) -> int:
+    def line_count(self, cart: WithAnnotations[Cart, _CartCounts]) -> int:
         return cart._lines
 
     @admin.display(description="totals")

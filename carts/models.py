@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from catalog.models import Variant
 
 
 class Discount(models.Model):
@@ -117,6 +121,8 @@ class CartLine(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(settings.CART_MAX_LINE_QUANTITY)]
     )
     added_at = models.DateTimeField(auto_now_add=True)
+    # Not a column: the cart page's size/colour choices for this line (carts.views sets it).
+    options: list[Variant]
 
     class Meta:
         ordering = ["added_at", "id"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
@@ -25,13 +25,13 @@ from carts.services import (
     cart_remove_line,
     cart_set_quantity,
 )
-from commerce.accounts.shoppers import Shopper, shopper_from_page
+from commerce.accounts.shoppers import Shopper, ShopperRequest, shopper_from_page
 from commerce.errors import DomainError, InvalidInput
 
 DETAIL = "carts/detail.html"
 
 
-def _page_shopper(request: HttpRequest, *, create: bool) -> Shopper:
+def _page_shopper(request: ShopperRequest, *, create: bool) -> Shopper:
     shopper = shopper_from_page(request, create=create)
     # The context processors read request.shopper; a session created just now must be the one they see.
     request.shopper = shopper
@@ -53,19 +53,19 @@ def _cart_context(shopper: Shopper, **extra) -> dict:
     }
 
 
-def _with_badge(request: HttpRequest, html: str, context: dict) -> HttpResponse:
+def _with_badge(request: ShopperRequest, html: str, context: dict) -> HttpResponse:
     return HttpResponse(html + render_to_string("carts/badge.html", context, request))
 
 
 @require_GET
-def cart_detail(request: HttpRequest) -> HttpResponse:
+def cart_detail(request: ShopperRequest) -> HttpResponse:
     context = _cart_context(_page_shopper(request, create=False))
     template = f"{DETAIL}#cart" if request.htmx else DETAIL
     return render(request, template, context)
 
 
 def _cart_change(
-    request: HttpRequest, change: Callable[[Shopper], Cart], *, done: str, error_key: str = "error"
+    request: ShopperRequest, change: Callable[[Shopper], Cart], *, done: str, error_key: str = "error"
 ) -> HttpResponse:
     """Runs one cart change and answers with the cart fragment (HTMX) or a redirect with a message."""
     shopper = _page_shopper(request, create=True)
@@ -96,7 +96,7 @@ def _quantity(raw: str | None, *, default: int | None = None) -> int:
 
 
 @require_POST
-def cart_update(request: HttpRequest, line_id: int) -> HttpResponse:
+def cart_update(request: ShopperRequest, line_id: int) -> HttpResponse:
     def change(shopper: Shopper) -> Cart:
         return cart_set_quantity(
             shopper=shopper, line_id=line_id, quantity=_quantity(request.POST.get("quantity"))
@@ -106,7 +106,7 @@ def cart_update(request: HttpRequest, line_id: int) -> HttpResponse:
 
 
 @require_POST
-def cart_change_line_option(request: HttpRequest, line_id: int) -> HttpResponse:
+def cart_change_line_option(request: ShopperRequest, line_id: int) -> HttpResponse:
     """The line's size/colour menu: the chosen variant of the same product, quantity kept."""
 
     def change(shopper: Shopper) -> Cart:
@@ -117,14 +117,14 @@ def cart_change_line_option(request: HttpRequest, line_id: int) -> HttpResponse:
 
 
 @require_POST
-def cart_remove(request: HttpRequest, line_id: int) -> HttpResponse:
+def cart_remove(request: ShopperRequest, line_id: int) -> HttpResponse:
     return _cart_change(
         request, lambda shopper: cart_remove_line(shopper=shopper, line_id=line_id), done="Removed."
     )
 
 
 @require_POST
-def cart_discount_apply(request: HttpRequest) -> HttpResponse:
+def cart_discount_apply(request: ShopperRequest) -> HttpResponse:
     code = request.POST.get("code", "")
     return _cart_change(
         request,
@@ -135,14 +135,14 @@ def cart_discount_apply(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def cart_discount_remove(request: HttpRequest) -> HttpResponse:
+def cart_discount_remove(request: ShopperRequest) -> HttpResponse:
     return _cart_change(
         request, lambda shopper: cart_remove_discount(shopper=shopper), done="Discount code removed."
     )
 
 
 @require_POST
-def cart_add(request: HttpRequest) -> HttpResponse:
+def cart_add(request: ShopperRequest) -> HttpResponse:
     """The product page's "Add to cart" (POST variant_id, quantity)."""
     shopper = _page_shopper(request, create=True)
     variant_id = request.POST.get("variant_id", "").strip()
@@ -170,7 +170,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def cart_badge(request: HttpRequest) -> HttpResponse:
+def cart_badge(request: ShopperRequest) -> HttpResponse:
     """The header badge alone: the chat panel asks for it after the assistant changed the cart."""
     return render(
         request,

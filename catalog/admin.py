@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict, cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
@@ -11,11 +14,30 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, StorefrontSettings, Variant
+from catalog.models import (
+    LOW_STOCK_THRESHOLD,
+    Category,
+    Product,
+    ProductQuerySet,
+    StorefrontSettings,
+    Variant,
+)
 from catalog.selectors import storefront_hero
 from catalog.services import variant_adjust_stock
 from commerce.audit.admin_actions import AuditedActionsMixin
 from commerce.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _CategoryCounts(TypedDict):
+    n_products: int
+
+
+class _ProductCounts(TypedDict):
+    n_variants: int
+    stock_sum: int | None
 
 
 @admin.register(Category)
@@ -32,10 +54,10 @@ class CategoryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Category", ordering="name")
     def tree_name(self, obj: Category) -> str:
-        return f"{obj.parent.name} › {obj.name}" if obj.parent_id else obj.name
+        return f"{obj.parent.name} › {obj.name}" if obj.parent is not None else obj.name
 
     @admin.display(description="Products", ordering="n_products")
-    def product_count(self, obj: Category) -> int:
+    def product_count(self, obj: WithAnnotations[Category, _CategoryCounts]) -> int:
         return obj.n_products
 
 
@@ -54,9 +76,9 @@ class InStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
         if self.value() == "in":
-            return queryset.in_stock()
+            return cast(ProductQuerySet, queryset).in_stock()  # ProductAdmin lists Product.objects
         if self.value() == "out":
-            return queryset.sold_out()
+            return cast(ProductQuerySet, queryset).sold_out()
         return queryset
 
 
@@ -92,11 +114,11 @@ class ProductAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Variants", ordering="n_variants")
-    def variant_count(self, obj: Product) -> int:
+    def variant_count(self, obj: WithAnnotations[Product, _ProductCounts]) -> int:
         return obj.n_variants
 
     @admin.display(description="Stock", ordering="stock_sum")
-    def total_stock(self, obj: Product) -> int:
+    def total_stock(self, obj: WithAnnotations[Product, _ProductCounts]) -> int:
         return obj.stock_sum or 0
 
 
@@ -172,7 +194,7 @@ class VariantAdmin(AuditedActionsMixin, admin.ModelAdmin):
                 "variants": queryset.select_related("product")[:200],
                 "count": queryset.count(),
                 "selected_ids": list(queryset.values_list("pk", flat=True)),
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

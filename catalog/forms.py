@@ -41,7 +41,7 @@ class ProductSearchForm(forms.Form):
     in_stock = forms.BooleanField(required=False, label="In stock only")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         low, high = data.get("min_price"), data.get("max_price")
         if low is not None and high is not None and low > high:
             self.add_error("min_price", "The minimum price must not be above the maximum price.")
@@ -66,8 +66,9 @@ class ProductSearchForm(forms.Form):
 def page_search_form(params: QueryDict) -> ProductSearchForm:
     """The bound form for a listing URL; ``query`` is accepted as an alias of ``q``."""
     data = params.copy()
-    if not data.get("q") and data.get("query"):
-        data["q"] = data["query"]
+    query = data.get("query")
+    if not data.get("q") and query:
+        data["q"] = query
     return ProductSearchForm(data)
 
 

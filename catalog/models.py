@@ -32,7 +32,8 @@ class Category(models.Model):
     @property
     def path_names(self) -> list[str]:
         """Names from the root down to this node (walks ``parent``: select_related it for lists)."""
-        names, node = [], self
+        names: list[str] = []
+        node: Category | None = self
         while node is not None:
             names.append(node.name)
             node = node.parent

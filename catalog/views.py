@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import escape
@@ -17,6 +17,7 @@ from catalog import ranking
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.forms import page_search_form
 from catalog.models import Product
+from catalog.ranking import RankingProfile
 from catalog.selectors import (
     SORTS,
     catalog_facets,
@@ -28,12 +29,13 @@ from catalog.selectors import (
     storefront_hero,
 )
 from catalog.signals import product_viewed
+from commerce.accounts.shoppers import ShopperRequest
 
 PAGE_SIZE = 24
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: CatalogRequest) -> HttpResponse:
     """The "For you" row (memory's template tag) shows only for a signed-in shopper with memory."""
     return render(
         request,
@@ -42,7 +44,13 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _shopper_profile(request: HttpRequest):
+class CatalogRequest(ShopperRequest):
+    """A catalog page's request; it remembers the shopper's ranking profile once read."""
+
+    _shopper_profile: RankingProfile | None
+
+
+def _shopper_profile(request: CatalogRequest) -> RankingProfile | None:
     """The signed-in shopper's ranking profile, read once per request (ranking, reasons and the sort
     menu all use it); None for a guest."""
     if not hasattr(request, "_shopper_profile"):
@@ -50,7 +58,7 @@ def _shopper_profile(request: HttpRequest):
     return request._shopper_profile
 
 
-def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_number: str | None):
+def _recommended_page(request: CatalogRequest, results: QuerySet[Product], page_number: str | None):
     """A page in "recommended for you" order, each card with its reason ("because you like denim").
 
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
@@ -68,19 +76,19 @@ def _recommended_page(request: HttpRequest, results: QuerySet[Product], page_num
 
 
 @require_GET
-def kiosk(request: HttpRequest) -> HttpResponse:
+def kiosk(request: CatalogRequest) -> HttpResponse:
     """The same store in a kiosk layout: the assistant first, large touch targets, featured products."""
     return render(request, "catalog/kiosk.html", {"featured": product_featured(limit=6)})
 
 
-def _query_without_page(request: HttpRequest) -> str:
+def _query_without_page(request: CatalogRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return urlencode([(k, v) for k, values in params.lists() for v in values if v != ""])
 
 
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: CatalogRequest) -> HttpResponse:
     form = page_search_form(request.GET)
     page = None
     if form.is_valid():
@@ -115,7 +123,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def product_detail(request: HttpRequest, product_id: str) -> HttpResponse:
+def product_detail(request: CatalogRequest, product_id: str) -> HttpResponse:
     try:
         product = product_get(product_id=product_id)
     except ProductNotFound:
@@ -196,7 +204,7 @@ def _placeholder_svg(product: Product) -> str:
 
 
 @require_GET
-def product_image(request: HttpRequest, product_id: str) -> HttpResponse:
+def product_image(request: CatalogRequest, product_id: str) -> HttpResponse:
     try:
         product = product_get(product_id=product_id)
     except ProductNotFound:

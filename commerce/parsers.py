@@ -29,8 +29,8 @@ class AnyContentJSONParser(parsers.BaseParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         if settings.ENFORCE_JSON_CONTENT_TYPE:
-            raise UnsupportedMediaType(media_type)
+            raise UnsupportedMediaType(str(media_type))
         try:
             return JSONParser().parse(stream, media_type, parser_context)
         except ParseError as exc:
-            raise UnsupportedMediaType(media_type) from exc
+            raise UnsupportedMediaType(str(media_type)) from exc

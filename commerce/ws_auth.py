@@ -138,7 +138,7 @@ def _active_user(user_id):
 @database_sync_to_async
 def _user_for_token(raw: str) -> tuple[Any, int | None]:
     try:
-        token = AccessToken(raw)
+        token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt types the encoded str as Token
     except TokenError:
         return None, None
     return _active_user(token.get(api_settings.USER_ID_CLAIM)), token.get("exp")

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from commerce.accounts.shoppers import signed_in_user
 from commerce.audit.admin_actions import AuditedActionsMixin
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket, TicketMessage
 from conversations.services import staff_reply, ticket_close
@@ -87,7 +88,7 @@ class SupportTicketAdmin(AuditedActionsMixin, admin.ModelAdmin):
             obj.save()
         body = form.cleaned_data.get("reply", "").strip()
         if body:
-            staff_reply(ticket=obj, staff_user=request.user, body=body)
+            staff_reply(ticket=obj, staff_user=signed_in_user(request), body=body)
             self.message_user(request, "Your reply was sent to the shopper's chat.", messages.SUCCESS)
 
     @admin.action(description="Close selected tickets", permissions=["change"])

@@ -17,14 +17,14 @@ from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
 from commerce.accounts.services import shopper_session_create
-from commerce.accounts.shoppers import Shopper, session_key_from_api
+from commerce.accounts.shoppers import Shopper, session_key_from_api, signed_in_user
 from commerce.errors import InvalidInput
 from commerce.pagination import parse_limit_offset
+from commerce.ratelimit import client_address as client_ip
 from commerce.ws_auth import ws_ticket_issue
 from conversations import selectors, services
 from conversations.assistant.pipeline import respond
 from conversations.models import SupportTicket
-from conversations.views import client_ip
 
 _datetime = serializers.DateTimeField()
 
@@ -148,7 +148,7 @@ class WsTicketView(APIView):
     def post(self, request: Request) -> Response:
         token = request.auth
         expires_at = token.get("exp") if hasattr(token, "get") else None
-        issued = ws_ticket_issue(user=request.user, credential_expires_at=expires_at)
+        issued = ws_ticket_issue(user=signed_in_user(request), credential_expires_at=expires_at)
         return Response({"ticket": issued.ticket, "expiresIn": issued.expires_in})
 
 
@@ -351,7 +351,7 @@ class TicketListView(APIView):
     @extend_schema(responses={200: TicketListOut}, tags=["support"], operation_id="support_tickets_list")
     def get(self, request: Request) -> Response:
         limit, offset = parse_limit_offset(request.query_params)
-        tickets = selectors.tickets_for_user(user=request.user)
+        tickets = selectors.tickets_for_user(user=signed_in_user(request))
         total = tickets.count()
         items = [ticket_to_dict(t, with_messages=False) for t in tickets[offset : offset + limit]]
         return Response({"items": items, "total": total, "limit": limit, "offset": offset})
@@ -364,7 +364,7 @@ class TicketListView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         ticket = services.ticket_open(
-            user=request.user,
+            user=signed_in_user(request),
             subject=values["subject"],
             message=values["message"],
             order_number=values.get("orderId") or None,
@@ -378,7 +378,9 @@ class TicketDetailView(APIView):
 
     @extend_schema(responses={200: TicketOut}, tags=["support"], operation_id="support_tickets_retrieve")
     def get(self, request: Request, ticket_id: str) -> Response:
-        return Response(ticket_to_dict(selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)))
+        return Response(
+            ticket_to_dict(selectors.ticket_get_for_user(user=signed_in_user(request), ticket_id=ticket_id))
+        )
 
 
 class TicketCloseView(APIView):
@@ -388,6 +390,6 @@ class TicketCloseView(APIView):
         request=None, responses={200: TicketOut}, tags=["support"], operation_id="support_tickets_close"
     )
     def post(self, request: Request, ticket_id: str) -> Response:
-        ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+        ticket = selectors.ticket_get_for_user(user=signed_in_user(request), ticket_id=ticket_id)
         services.ticket_close(ticket=ticket)
         return Response(ticket_to_dict(ticket))

@@ -282,7 +282,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _on_auth(self, kind: str, payload: dict[str, Any]) -> None:
         """The first frame of an ``?auth=frame`` socket: a ticket or access token, else 4401."""
-        self.expiry.cancel()  # the auth deadline: this frame came in time, good or not
+        if self.expiry is not None:  # the auth deadline: this frame came in time, good or not
+            self.expiry.cancel()
         ticket, token = payload.get("ticket"), payload.get("token")
         ticket, token = (ticket if isinstance(ticket, str) else ""), (token if isinstance(token, str) else "")
         user, expires_at, error = (

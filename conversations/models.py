@@ -64,6 +64,8 @@ class Conversation(models.Model):
         """The channel-layer group every open socket of this conversation listens to."""
         if self.user_id:
             return user_group(self.user_id)
+        if self.session is None:  # the model's constraint: a user's or a session's
+            raise ValueError(f"Conversation {self.pk} has neither a user nor a session.")
         return session_group(self.session.key)
 
 

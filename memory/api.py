@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.accounts.shoppers import signed_in_user
 from commerce.pagination import parse_limit_offset
 from memory.errors import InvalidPreference
 from memory.models import Preference
@@ -82,7 +83,8 @@ class AffinitySchema(serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.ChoiceField(choices=["product", "category", "brand"])
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A field named label: DRF moves declared fields off the class, so Field.label is not shadowed.
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     weight = serializers.FloatField(help_text="Current weight after decay (view 1, cart add 3, purchase 5).")
     strength = serializers.ChoiceField(choices=["slight", "moderate", "strong"])
     lastEventAt = serializers.DateTimeField()
@@ -235,7 +237,7 @@ class ExportView(_SignedIn):
         responses={200: OpenApiTypes.OBJECT, 401: UNAUTHORIZED},
     )
     def get(self, request: Request) -> Response:
-        response = Response(memory_export_for(user=request.user))
+        response = Response(memory_export_for(user=signed_in_user(request)))
         response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
         return response
 

@@ -10,11 +10,12 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from commerce.accounts.shoppers import SignedInRequest
 from commerce.errors import DomainError
 from memory import conf
 from memory.api import export_filename
@@ -35,7 +36,7 @@ PAGE = "memory/page.html"
 HISTORY_SHOWN = 50
 
 
-def _context(request: HttpRequest, form: PreferencesForm | None = None) -> dict:
+def _context(request: SignedInRequest, form: PreferencesForm | None = None) -> dict:
     prefs = preferences_get(user=request.user)
     affinities = affinities_list(user=request.user)
     return {
@@ -63,7 +64,7 @@ def _context(request: HttpRequest, form: PreferencesForm | None = None) -> dict:
     }
 
 
-def _section(request: HttpRequest, section: str, *, notice: str = "", error: str = "") -> HttpResponse:
+def _section(request: SignedInRequest, section: str, *, notice: str = "", error: str = "") -> HttpResponse:
     """The HTMX answer (one section) or, without JavaScript, back to the page with a message."""
     if request.htmx:
         context = _context(request)
@@ -80,7 +81,7 @@ def _section(request: HttpRequest, section: str, *, notice: str = "", error: str
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def memory_page(request: HttpRequest) -> HttpResponse:
+def memory_page(request: SignedInRequest) -> HttpResponse:
     """GET shows everything; POST saves the preferences form (errors stay on the form)."""
     if request.method == "GET":
         response = render(request, PAGE, _context(request))
@@ -100,7 +101,7 @@ def memory_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def preference_forget_view(request: HttpRequest, key: str) -> HttpResponse:
+def preference_forget_view(request: SignedInRequest, key: str) -> HttpResponse:
     value = request.POST.get("value") or None
     try:
         forgotten = preference_forget(user=request.user, key=key, value=value)
@@ -113,7 +114,7 @@ def preference_forget_view(request: HttpRequest, key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def affinity_forget_view(request: HttpRequest, affinity_id: str) -> HttpResponse:
+def affinity_forget_view(request: SignedInRequest, affinity_id: str) -> HttpResponse:
     try:
         affinity_forget(user=request.user, affinity_id=affinity_id)
     except DomainError as exc:
@@ -123,7 +124,7 @@ def affinity_forget_view(request: HttpRequest, affinity_id: str) -> HttpResponse
 
 @login_required
 @require_POST
-def summary_forget_view(request: HttpRequest, summary_id: str) -> HttpResponse:
+def summary_forget_view(request: SignedInRequest, summary_id: str) -> HttpResponse:
     try:
         summary_forget(user=request.user, summary_id=summary_id)
     except DomainError as exc:
@@ -133,7 +134,7 @@ def summary_forget_view(request: HttpRequest, summary_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def history_clear_view(request: HttpRequest) -> HttpResponse:
+def history_clear_view(request: SignedInRequest) -> HttpResponse:
     count = history_clear(user=request.user)
     return _section(
         request, "history", notice=f"Forgot {count} conversation summar{'y' if count == 1 else 'ies'}."
@@ -142,7 +143,7 @@ def history_clear_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def memory_clear_view(request: HttpRequest) -> HttpResponse:
+def memory_clear_view(request: SignedInRequest) -> HttpResponse:
     """Forget everything: GET asks for confirmation, POST (with ``confirm``) does it."""
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         memory_clear(user=request.user)
@@ -155,7 +156,7 @@ def memory_clear_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def memory_export_view(request: HttpRequest) -> HttpResponse:
+def memory_export_view(request: SignedInRequest) -> HttpResponse:
     body = json.dumps(memory_export_for(user=request.user), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'

@@ -47,8 +47,15 @@ class RefundInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ["gateway", "reference", "token_masked", "status", "amount", "refunded_amount", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "gateway",
+        "reference",
+        "token_masked",
+        "status",
+        "amount",
+        "refunded_amount",
+        "created_at",
+    )
 
 
 def _each(modeladmin, request, queryset, action, done: str) -> None:
@@ -74,7 +81,7 @@ class OrderAdmin(AuditedActionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # an order is a record of money and stock: cancel or refund it, never delete it
 
-    fields = [
+    fields = (
         "number",
         "user",
         "status",
@@ -92,8 +99,8 @@ class OrderAdmin(AuditedActionsMixin, admin.ModelAdmin):
         "shipped_at",
         "delivered_at",
         "cancelled_at",
-    ]
-    readonly_fields = [f for f in fields if f != "tracking_number"]
+    )
+    readonly_fields = tuple(f for f in fields if f != "tracking_number")
     actions = ["mark_shipped", "mark_delivered", "refund_in_full"]
 
     def has_add_permission(self, request) -> bool:

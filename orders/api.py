@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.serializers import ErrorOut
+from commerce.accounts.shoppers import signed_in_user
 from commerce.errors import InvalidInput
 from orders.errors import IdempotencyKeyRequired
 from orders.models import Order
@@ -132,7 +133,7 @@ class OrderListView(GenericAPIView):
         responses={200: OrderOut(many=True), **_errors(401)}, tags=["orders"], operation_id="orders_list"
     )
     def get(self, request):
-        page = self.paginate_queryset(orders_for_user(request.user))
+        page = self.paginate_queryset(orders_for_user(signed_in_user(request))) or []
         return self.get_paginated_response([order_to_dict(o) for o in page])
 
     @extend_schema(

@@ -6,13 +6,13 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carts.selectors import cart_for_shopper, cart_totals
-from commerce.accounts.shoppers import Shopper
+from commerce.accounts.shoppers import Shopper, SignedInRequest
 from commerce.errors import DomainError
 from orders.forms import AddressForm, CheckoutForm
 from orders.models import Order
@@ -22,7 +22,7 @@ from orders.services import order_cancel, order_change_address, order_place, ord
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def checkout(request: HttpRequest) -> HttpResponse:
+def checkout(request: SignedInRequest) -> HttpResponse:
     cart = cart_for_shopper(Shopper(user=request.user, session=None))
     totals = cart_totals(cart)
     if request.method == "POST":
@@ -56,13 +56,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def confirmation(request: HttpRequest, order_id: str) -> HttpResponse:
+def confirmation(request: SignedInRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     return render(request, "orders/confirmation.html", {"order": order})
 
 
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: SignedInRequest) -> HttpResponse:
     return render(request, "orders/list.html", {"orders": orders_for_user(request.user)[:100]})
 
 
@@ -80,13 +80,13 @@ def _detail_context(order: Order, **extra) -> dict:
 
 
 @login_required
-def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_detail(request: SignedInRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     template = f"{DETAIL}#order" if request.htmx else DETAIL
     return render(request, template, _detail_context(order))
 
 
-def _own_order_or_404(request: HttpRequest, order_id: str) -> Order:
+def _own_order_or_404(request: SignedInRequest, order_id: str) -> Order:
     try:
         return order_get_for_user(user=request.user, order_id=order_id)
     except DomainError as exc:
@@ -94,7 +94,7 @@ def _own_order_or_404(request: HttpRequest, order_id: str) -> Order:
 
 
 def _after_action(
-    request: HttpRequest, order: Order, *, done: str | None = None, error: str | None = None, **extra
+    request: SignedInRequest, order: Order, *, done: str | None = None, error: str | None = None, **extra
 ) -> HttpResponse:
     """The order fragment with a notice (HTMX), or a message and a redirect to the order page."""
     if request.htmx:
@@ -109,7 +109,7 @@ def _after_action(
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, order_id: str) -> HttpResponse:
+def cancel(request: SignedInRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     try:
         order_cancel(order=order, actor=request.user, reason=request.POST.get("reason", "")[:500])
@@ -120,7 +120,7 @@ def cancel(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def change_address(request: HttpRequest, order_id: str) -> HttpResponse:
+def change_address(request: SignedInRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     form = AddressForm(request.POST)
     if not form.is_valid():
@@ -137,7 +137,7 @@ def change_address(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def refund(request: HttpRequest, order_id: str) -> HttpResponse:
+def refund(request: SignedInRequest, order_id: str) -> HttpResponse:
     order = _own_order_or_404(request, order_id)
     items = []
     for line in order.lines.all():
@@ -152,5 +152,6 @@ def refund(request: HttpRequest, order_id: str) -> HttpResponse:
         )
     except DomainError as exc:
         return _after_action(request, order, error=exc.message)
-    amount = order.refunds.order_by("-created_at", "-id").first().amount
-    return _after_action(request, order, done=f"Refund of {order.currency} {amount} is on its way.")
+    latest = order.refunds.order_by("-created_at", "-id").first()  # the one order_refund just made
+    amount = f" of {order.currency} {latest.amount}" if latest is not None else ""
+    return _after_action(request, order, done=f"Refund{amount} is on its way.")

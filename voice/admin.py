@@ -34,7 +34,7 @@ class CallAttemptInline(admin.TabularInline):
     model = CallAttempt
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "number",
         "provider",
         "provider_call_id",
@@ -44,8 +44,7 @@ class CallAttemptInline(admin.TabularInline):
         "cost",
         "created_at",
         "finished_at",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -55,8 +54,7 @@ class GuardrailDecisionInline(admin.TabularInline):
     model = GuardrailDecision
     extra = 0
     can_delete = False
-    fields = ["created_at", "rule", "action", "detail", "deferred_until"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "rule", "action", "detail", "deferred_until")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

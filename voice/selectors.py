@@ -308,7 +308,7 @@ def recovery_code_exists(code: str) -> bool:
 
 @dataclass(frozen=True)
 class DayStats:
-    day: object
+    day: date
     calls: int
     completed: int
     failed: int

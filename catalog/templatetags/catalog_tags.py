@@ -15,9 +15,9 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$"}
 
 
 @register.filter
-def money(amount: Decimal | None) -> str:
+def money(amount: Decimal | str | None) -> str:
     """``129.99`` -> ``$129.99`` in the site currency; empty for no amount."""
-    if amount in (None, ""):
+    if amount is None or amount == "":
         return ""
     symbol = SYMBOLS.get(settings.CURRENCY)
     value = money_str(Decimal(amount))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
@@ -17,8 +19,13 @@ from commerce.accounts.throttle import lockout_message, login_locked
 from commerce.errors import DomainError
 from commerce.ratelimit import client_address
 
+if TYPE_CHECKING:  # what the mixin is mixed into, for the checker; plain object at run time
+    _LoginForm = AuthenticationForm
+else:
+    _LoginForm = object
 
-class LockAwareLoginMixin:
+
+class LockAwareLoginMixin(_LoginForm):
     """An AuthenticationForm whose refusal says so when the account or address is locked (axes refuses
     inside ``authenticate``), instead of pretending the password was wrong."""
 
@@ -27,7 +34,10 @@ class LockAwareLoginMixin:
             return super().clean()
         except ValidationError:
             username = self.cleaned_data.get("username", "")
-            if getattr(self.request, "axes_locked_out", False) or login_locked(self.request, username):
+            request = self.request
+            if getattr(request, "axes_locked_out", False) or (
+                request is not None and login_locked(request, username)
+            ):
                 raise ValidationError(lockout_message(), code="rate_limited") from None
             raise
 
@@ -78,7 +88,7 @@ class PasswordChangeForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         if cleaned.get("new_password1") and cleaned.get("new_password1") != cleaned.get("new_password2"):
             self.add_error("new_password2", "The two passwords differ.")
         return cleaned
@@ -96,7 +106,7 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         super().__init__(*args, **kwargs)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         try:
             password_reset_allowed(client=client_address(self.request))
         except DomainError as exc:
@@ -119,7 +129,7 @@ class RegistrationForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return cleaned

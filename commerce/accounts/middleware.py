@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from commerce.accounts.shoppers import shopper_from_page
+from commerce.accounts.shoppers import ShopperRequest, shopper_from_page
 
 
 class ShopperMiddleware:
@@ -14,6 +14,7 @@ class ShopperMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.shopper = SimpleLazyObject(lambda: shopper_from_page(request))
+    def __call__(self, request: ShopperRequest) -> HttpResponse:
+        # Resolved on first read; a SimpleLazyObject stands in for the Shopper it wraps.
+        request.shopper = SimpleLazyObject(lambda: shopper_from_page(request))  # type: ignore[assignment]  # lazy Shopper
         return self.get_response(request)

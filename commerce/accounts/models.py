@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -69,7 +71,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # Not a method here: django-otp's OTPMiddleware sets it on ``request.user`` (has this session
+    # been verified with a second factor?).
+    is_verified: Callable[[], bool]
 
     class Meta:
         ordering = ["email"]

@@ -8,9 +8,14 @@ named by a :class:`ShopperSession` key: pages keep it in the Django session, API
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from commerce.accounts.errors import SessionNotFound
 from commerce.accounts.models import ShopperSession, User
@@ -20,6 +25,9 @@ from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
 from commerce.accounts.services import shopper_session_create
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
 
 PAGE_SESSION_KEY = "shopper_session_key"
 SESSION_HEADER = "HTTP_X_SESSION_ID"
@@ -40,7 +48,31 @@ class Shopper:
         return self.session.key if self.session else ""
 
 
-def _user_of(request: HttpRequest) -> User | None:
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The user behind a request that ``login_required``, ``IsAuthenticated`` or the admin let through
+    (a guest reaching it is refused rather than handed on as an anonymous user)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user
+
+
+class ShopperRequest(HttpRequest):
+    """A page request as the middleware leaves it (for annotations): django-htmx's ``htmx`` and
+    :class:`~commerce.accounts.middleware.ShopperMiddleware`'s lazy ``shopper``."""
+
+    htmx: HtmxDetails
+    shopper: Shopper
+    _new_shopper_session: ShopperSession
+
+
+class SignedInRequest(ShopperRequest):
+    """A page request behind ``login_required``: ``user`` is the project's user, never anonymous."""
+
+    user: User
+
+
+def _user_of(request: HttpRequest | Request) -> User | None:
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
 
@@ -60,11 +92,13 @@ def remember_page_session(request: HttpRequest, session: ShopperSession) -> None
     request.session[PAGE_SESSION_KEY] = session.key
 
 
-def session_key_from_api(request: HttpRequest) -> str:
+def session_key_from_api(request: HttpRequest | Request) -> str:
     return (request.META.get(SESSION_HEADER) or request.COOKIES.get(SESSION_COOKIE) or "").strip()
 
 
-def shopper_from_api(request: HttpRequest, *, create: bool = False, channel: str = "api") -> Shopper:
+def shopper_from_api(
+    request: HttpRequest | Request, *, create: bool = False, channel: str = "api"
+) -> Shopper:
     """The shopper of an API call.
 
     A session id that is unknown or expired is an error (404 ``session_not_found``) rather than a
@@ -87,17 +121,24 @@ def shopper_from_api(request: HttpRequest, *, create: bool = False, channel: str
             raise SessionNotFound("Unknown or expired session id.", details={"sessionId": key})
     elif create and user is None:
         session = shopper_session_create(channel=channel)
-        request._new_shopper_session = session
+        # A mark for ShopperAPIMixin.finalize_response, which echoes the new key to the client.
+        request._new_shopper_session = session  # type: ignore[union-attr]  # set here, read there
     return Shopper(user=user, session=session)
 
 
-class ShopperAPIMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into, for the checker; plain object at run time
+    _APIView = APIView
+else:
+    _APIView = object
+
+
+class ShopperAPIMixin(_APIView):
     """For DRF views: ``self.get_shopper()`` and the new session's key echoed to the client."""
 
     def get_shopper(self, *, create: bool = False) -> Shopper:
         return shopper_from_api(self.request, create=create)
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         new_session = getattr(request, "_new_shopper_session", None) or getattr(
             getattr(request, "_request", None), "_new_shopper_session", None
@@ -109,6 +150,6 @@ class ShopperAPIMixin:
                 new_session.key,
                 samesite="Lax",
                 httponly=True,
-                secure=settings.SESSION_COOKIE_SECURE,  # Secure like Django's own session cookie
+                secure=bool(settings.SESSION_COOKIE_SECURE),  # Secure like Django's own session cookie
             )
         return response

@@ -30,6 +30,7 @@ from commerce.accounts.forms import (
     RegistrationForm,
     ThrottledPasswordResetForm,
 )
+from commerce.accounts.models import User
 from commerce.accounts.selectors import access_tokens_for_user
 from commerce.accounts.services import (
     access_token_create,
@@ -42,7 +43,7 @@ from commerce.accounts.services import (
     user_password_was_reset,
     user_register,
 )
-from commerce.accounts.shoppers import remember_page_session, shopper_from_page
+from commerce.accounts.shoppers import SignedInRequest, remember_page_session, shopper_from_page
 from commerce.errors import DomainError, RateLimited
 
 
@@ -55,7 +56,7 @@ def _next_url(request: HttpRequest) -> str:
     return "/"
 
 
-def _sign_in(request: HttpRequest, user) -> None:
+def _sign_in(request: HttpRequest, user: User) -> None:
     guest = shopper_from_page(request).session
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     remember_page_session(request, shopper_sign_in(user=user, session=guest, channel="web"))
@@ -106,7 +107,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def password_change_view(request: HttpRequest) -> HttpResponse:
+def password_change_view(request: SignedInRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,7 +163,7 @@ def _qr_code(uri: str) -> dict[str, str]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def mfa_enrol_view(request: HttpRequest) -> HttpResponse:
+def mfa_enrol_view(request: SignedInRequest) -> HttpResponse:
     """Staff add an authenticator app. Replacing a confirmed one needs a session verified with it, so a
     stolen password alone cannot enrol the thief's phone."""
     user = request.user
@@ -188,7 +189,7 @@ def mfa_enrol_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_view(request: HttpRequest) -> HttpResponse:
+def account_view(request: SignedInRequest) -> HttpResponse:
     form = AccountForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         account_update(user=request.user, **{f: form.cleaned_data[f] for f in form.Meta.fields})

@@ -193,7 +193,7 @@ class FakeLLM:
     def url(self) -> str:
         assert self._server is not None, "the fake LLM is not running"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     @property
     def openai_base_url(self) -> str:
@@ -435,7 +435,7 @@ class FakeLLM:
         yield sse("message_start", {"type": "message_start", "message": message})
         index = 0
         if reply.text or reply.fail_after_deltas is not None:
-            block = {"type": "text", "text": ""}
+            block: dict[str, Any] = {"type": "text", "text": ""}
             yield sse(
                 "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +74,16 @@ class Command(BaseCommand):
             self.stdout.write("")
         self.stdout.write(self._summary(path, result, time.monotonic() - started))
 
-    def _progress(self, is_tty: bool, total: int):
+    def _progress(self, is_tty: bool, total: int) -> Callable[[int, int], None]:
         # A redrawn bar on a terminal; in a log (make, CI, docker) a line every tenth of the file.
         step = max(1, total // 10)
-        out = self.stdout._out
+        out = self.stdout
 
         def on_progress(done: int, total: int) -> None:
             if is_tty:
                 filled = BAR_WIDTH * done // total
                 bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-                out.write(f"\r  [{bar}] {done}/{total} products")
+                out.write(f"\r  [{bar}] {done}/{total} products", ending="")
                 out.flush()
             elif done % step == 0 or done == total:
                 self.stdout.write(f"  {done}/{total} products")
