@@ -291,7 +291,8 @@ def cart_set_variant_quantity(*, shopper: Shopper, variant_id: int | str, quanti
     added when absent and removed at 0, under the same stock and line rules as every other change."""
     _check_quantity(quantity, allow_zero=True)
     cart = cart_get_or_create_for_shopper(shopper=shopper)
-    line = cart.lines.filter(variant_id=_as_pk(variant_id)).first()
+    pk = _as_pk(variant_id)
+    line = cart.lines.filter(variant_id=pk).first() if pk is not None else None
     if line is not None:
         return cart_set_quantity(shopper=shopper, line_id=line.pk, quantity=quantity)
     if quantity == 0:

@@ -21,6 +21,7 @@ from catalog.models import (
     ProductQuerySet,
     StorefrontSettings,
     Variant,
+    VariantQuerySet,
 )
 from catalog.selectors import storefront_hero
 from catalog.services import variant_adjust_stock
@@ -131,7 +132,7 @@ class LowStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Variant]) -> QuerySet[Variant]:
         if self.value() == "low":
-            return queryset.low_stock()
+            return cast(VariantQuerySet, queryset).low_stock()
         if self.value() == "out":
             return queryset.filter(stock=0)
         if self.value() == "ok":

@@ -166,8 +166,14 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
 class AcpWebhookDeliveryInline(ReadOnlyInline):
     model = AcpWebhookDelivery
-    fields = ["created_at", "event_type", "status", "attempts", "last_error", "delivered_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "event_type",
+        "status",
+        "attempts",
+        "last_error",
+        "delivered_at",
+    )
 
 
 @admin.register(AcpCheckoutSession)

@@ -47,9 +47,10 @@ class CheckoutForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         test_cards = getattr(get_gateway(), "test_cards", ())
-        if test_cards:
-            self.fields["card"].choices = list(test_cards)
-            self.fields["card"].initial = test_cards[0][0]
+        card = self.fields["card"]
+        if test_cards and isinstance(card, forms.ChoiceField):
+            card.choices = list(test_cards)
+            card.initial = test_cards[0][0]
         else:
             # A real gateway: the token (from its card form) is the only way to pay.
             del self.fields["card"]
@@ -61,7 +62,8 @@ class CheckoutForm(forms.Form):
         return "card" in self.fields
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         payment_token = (data.get("token") or "").strip() or data.get("card") or ""
         if not payment_token and "token" not in self.errors:
             self.add_error("card" if self.offers_test_cards else "token", "Choose how to pay.")

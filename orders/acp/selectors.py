@@ -22,7 +22,7 @@ SUPPORTED_VERSIONS = (PROTOCOL_VERSION,)
 SHIPPING_OPTION_ID = "standard_shipping"
 PAYMENT_HANDLER_ID = "card_tokenized"
 # Order statuses as the protocol's Order.status names them.
-ORDER_STATUS = {
+ORDER_STATUS: dict[str, str] = {
     Order.Status.PENDING: "created",
     Order.Status.PAID: "confirmed",
     Order.Status.SHIPPED: "shipped",
@@ -56,7 +56,7 @@ def error_message(code: str, content: str, *, param: str, resolution: str) -> di
 def blocks_payment(message: dict[str, Any]) -> bool:
     """Errors the buyer must fix before paying; a declined payment leaves the session ready to pay again
     (as in the spec's ``checkout_session_with_payment_declined`` example)."""
-    return message["type"] == "error" and message["code"] != "payment_declined"
+    return bool(message["type"] == "error" and message["code"] != "payment_declined")
 
 
 def payment_handler() -> dict[str, Any]:
@@ -173,12 +173,12 @@ def order_render(session: AcpCheckoutSession, order: Order) -> dict[str, Any]:
 def session_render(session: AcpCheckoutSession, *, cart: Cart | None = None) -> dict[str, Any]:
     """The session as the protocol's ``CheckoutSession`` (``CheckoutSessionWithOrder`` once completed)."""
     if not session.is_open() and session.snapshot:
-        body = dict(session.snapshot)
-        body["status"] = session.state
-        body["updated_at"] = session.updated_at.isoformat()
-        if session.order_id is not None:
-            body["order"] = order_render(session, session.order)
-        return body
+        closed = dict(session.snapshot)
+        closed["status"] = session.state
+        closed["updated_at"] = session.updated_at.isoformat()
+        if session.order is not None:
+            closed["order"] = order_render(session, session.order)
+        return closed
     cart = cart if cart is not None else session_cart(session)
     totals = cart_totals(cart)
     lines = _line_items(totals)

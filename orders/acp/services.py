@@ -143,7 +143,7 @@ def _check_currency(currency: str) -> str:
             code="unsupported_currency",
             param="$.currency",
         )
-    return settings.CURRENCY.upper()
+    return str(settings.CURRENCY).upper()
 
 
 def _apply_details(session: AcpCheckoutSession, body: dict[str, Any]) -> None:

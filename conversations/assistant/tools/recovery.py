@@ -11,7 +11,7 @@ from conversations.assistant.tools.registry import ToolContext, ToolResult, obje
 from voice.services import recovery_code_redeem
 
 # What the shopper hears back: the reason is heard, the cart stays, nothing is pushed after a no.
-REASON_REPLIES = {
+REASON_REPLIES: dict[str, str] = {
     AbandonmentReason.TOO_EXPENSIVE: "Understood, the price matters. Your cart is saved if you change "
     "your mind, and I can look for something similar for less.",
     AbandonmentReason.SHIPPING_COST: "Understood, shipping adds up. Your cart is saved for when you want it.",
@@ -20,7 +20,7 @@ REASON_REPLIES = {
     "change your mind.",
     AbandonmentReason.OTHER: "Thanks for telling me. Your cart is saved for you.",
 }
-REASON_SUGGESTIONS = {
+REASON_SUGGESTIONS: dict[str, list[str]] = {
     AbandonmentReason.TOO_EXPENSIVE: ["Show me something cheaper", "Show my cart"],
     AbandonmentReason.DECLINED: ["Empty my cart", "Show my cart"],
 }
