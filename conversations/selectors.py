@@ -101,3 +101,9 @@ def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     if best is None and topic:
         best = StorePolicy.objects.filter(is_active=True, topic=topic).order_by("pk").first()
     return best
+
+
+def store_policies(*, topic: str | None = None) -> QuerySet[StorePolicy]:
+    """The policies staff publish (active ones), optionally of one topic."""
+    policies = StorePolicy.objects.filter(is_active=True)
+    return policies.filter(topic=topic) if topic else policies
