@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels (``/ws/...``)."""
+"""ASGI entry point: HTTP through Django (and the MCP server at ``/mcp``), WebSocket through Channels."""
 
 import os
 
@@ -14,14 +14,19 @@ use_web_statement_timeout()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from commerce.headers import DuplicateHeaderASGIMiddleware  # noqa: E402
 from commerce.origins import SiteOriginValidator  # noqa: E402
 from commerce.routing import websocket_urlpatterns  # noqa: E402
+from conversations.mcp.asgi import mcp_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": DuplicateHeaderASGIMiddleware(django_asgi_app),
+        "http": DuplicateHeaderASGIMiddleware(
+            # Outside agents' MCP server (docs/agents.md); everything else is Django's.
+            URLRouter([re_path(r"^mcp/?$", mcp_application), re_path(r"", django_asgi_app)])
+        ),
         # A socket's Origin must be one of ALLOWED_HOSTS or CORS_ORIGINS (commerce.origins).
         "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

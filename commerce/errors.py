@@ -7,6 +7,7 @@ Services raise :class:`DomainError` (or an app's subclass); DRF views let it pro
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -73,6 +74,26 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 def error_response(status_code: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
     """The contract's error shape for plain Django views and middleware."""
     return JsonResponse(error_body(code, message, details), status=status_code)
+
+
+async def send_asgi_error(
+    send: Any, status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    """The contract's error (``body`` from :func:`error_body`) from raw ASGI code, before Django runs."""
+    raw = json.dumps(body).encode()
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
 
 
 _DRF_CODES: dict[type[exceptions.APIException], tuple[str, str | None]] = {

@@ -13,7 +13,6 @@ them. Under WSGI the server joins repeated lines with commas (gunicorn keeps onl
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from commerce.errors import error_body, error_response
+from commerce.errors import error_body, error_response, send_asgi_error
 
 CRITICAL_HEADERS = (
     "host",
@@ -69,19 +68,8 @@ class DuplicateHeaderASGIMiddleware:
         if scope["type"] == "http" and settings.REJECT_DUPLICATE_CRITICAL_HEADERS:
             header = duplicated_in_scope(scope.get("headers", []))
             if header:
-                body = json.dumps(error_body(CODE, _message(header), {"header": header})).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": STATUS,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                body = error_body(CODE, _message(header), {"header": header})
+                await send_asgi_error(send, STATUS, body, {"Connection": "close"})
                 return
         await self.app(scope, receive, send)
 

@@ -512,6 +512,8 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 # How long an agent's prepare_checkout confirmation id stays usable by place_order (seconds).
 CHECKOUT_CONFIRMATION_TTL_SECONDS = env.int("CHECKOUT_CONFIRMATION_TTL_SECONDS", default=600)
+# An MCP session (/mcp) with no request for this long is closed; its client starts a new one.
+MCP_SESSION_IDLE_SECONDS = env.int("MCP_SESSION_IDLE_SECONDS", default=1800)
 SHOPPER_SESSION_TTL_DAYS = env.int("SHOPPER_SESSION_TTL_DAYS", default=30)
 
 # --- Agentic Commerce Protocol checkout (orders/acp, docs/agents.md) --------------------------

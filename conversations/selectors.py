@@ -141,3 +141,9 @@ def assistant_containment(*, since: datetime, until: datetime) -> Containment:
 def open_tickets() -> QuerySet[SupportTicket]:
     """Tickets waiting for staff."""
     return SupportTicket.objects.filter(status=SupportTicket.Status.OPEN)
+
+
+def store_policies(*, topic: str | None = None) -> QuerySet[StorePolicy]:
+    """The policies staff publish (active ones), optionally of one topic."""
+    policies = StorePolicy.objects.filter(is_active=True)
+    return policies.filter(topic=topic) if topic else policies

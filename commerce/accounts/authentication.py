@@ -1,4 +1,4 @@
-"""API authentication for public endpoints that personalise when they know the caller."""
+"""API authentication beside simplejwt: the optional JWT of public endpoints, and personal access tokens."""
 
 from __future__ import annotations
 

@@ -111,6 +111,7 @@ class ShopperSession(models.Model):
         MOBILE = "mobile", "Mobile"
         API = "api", "API"
         VOICE = "voice", "Voice"
+        MCP = "mcp", "MCP agent"
 
     key = models.CharField(max_length=64, unique=True, default=_new_session_key, editable=False)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)

@@ -45,6 +45,12 @@ def shopper_session_create(
     return ShopperSession.objects.create(channel=channel, user=user, initial_context=initial_context or {})
 
 
+def shopper_session_for_key(*, key: str, channel: str) -> ShopperSession:
+    """The session named by a key the door derives itself (an MCP session's), made on first use."""
+    session, _created = ShopperSession.objects.get_or_create(key=key, defaults={"channel": channel})
+    return session
+
+
 def shopper_session_end(*, session: ShopperSession) -> ShopperSession:
     if session.ended_at is None:
         session.ended_at = timezone.now()

@@ -103,6 +103,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(demo_catalog, open_
         ("cart with items", "/cart/"),
         ("checkout", "/checkout/"),
         ("memory", "/account/memory/"),
+        ("access tokens", "/account/tokens/"),
         ("orders", "/orders/"),
         ("order detail", f"/orders/{user.orders.first().number}/"),
     ]:

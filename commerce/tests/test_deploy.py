@@ -173,7 +173,11 @@ def test_nginx_redirects_http_to_https_and_serves_tls_without_public_metrics():
     assert "proxy_pass" not in plain
     assert "listen 443 ssl;" in tls and "ssl_certificate " in tls and "ssl_certificate_key " in tls
     assert "location ^~ /metrics {\n        return 404;" in tls
-    assert tls.count("proxy_set_header X-Forwarded-Proto $scheme;") == 2  # pages and the socket
+    assert tls.count("proxy_set_header X-Forwarded-Proto $scheme;") == 3  # pages, the socket, /mcp
+    # the MCP server is part of the ASGI application: Daphne serves it, its event streams unbuffered
+    mcp = tls[tls.index("location = /mcp {") :]
+    mcp = mcp[: mcp.index("}")]
+    assert "proxy_pass http://ws;" in mcp and "proxy_buffering off;" in mcp
 
 
 def test_compose_creates_no_demo_admin_and_keeps_no_secret():

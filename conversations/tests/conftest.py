@@ -21,6 +21,7 @@ from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFact
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import Shopper
 from commerce.accounts.tests.factories import UserFactory
+from conversations.models import StorePolicy
 
 ORIGIN = (b"origin", b"http://testserver")
 
@@ -101,3 +102,16 @@ def _fresh_channel_layer():
     if hasattr(layer, "flush"):
         async_to_sync(layer.flush)()
     yield
+
+
+@pytest.fixture
+def mcp_store(settings: Any) -> Any:
+    """A product in stock (its variant is returned), a store policy, and room under the rate limits."""
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 1000
+    settings.RATE_LIMIT_AUTHENTICATED_PER_MINUTE = 1000
+    product = ProductFactory(name="Trail Runner", brand="Stride", description="A light trail shoe.")
+    variant = VariantFactory(product=product, size="10", color="blue", price=Decimal("80.00"), stock=5)
+    StorePolicy.objects.create(
+        title="Returns", topic="returns", keywords="return, refund", answer="Return within 30 days."
+    )
+    return variant

@@ -101,11 +101,13 @@ class Unresolved(Exception):
 
 
 class InvalidArguments(ValueError):
-    """Arguments that do not fit a tool's schema; ``reason`` says which and why, for the record."""
+    """Arguments that do not fit a tool's schema; ``reason`` says which and why, for the record, and
+    ``field`` names the argument (``arguments`` when it is the whole object)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, field: str = "arguments") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.field = field
 
 
 def failed(exc: DomainError) -> ToolResult:
@@ -235,14 +237,19 @@ def tool_schemas() -> list[dict[str, Any]]:
 def validated_args(tool_: Tool, args: Any) -> dict[str, Any]:
     """``args`` checked against the tool's schema; a ``null`` counts as not given. Raises
     ``InvalidArguments`` naming the first problem."""
+    return schema_validated(tool_.name, tool_.input_schema, args)
+
+
+def schema_validated(name: str, schema: dict[str, Any], args: Any) -> dict[str, Any]:
+    """``args`` checked against ``schema`` (the chat's tools and the MCP server's alike)."""
     if not isinstance(args, dict):
-        raise InvalidArguments(f"{tool_.name}: arguments must be a JSON object.")
+        raise InvalidArguments(f"{name}: arguments must be a JSON object.")
     cleaned = {k: v for k, v in args.items() if v is not None}
     try:
-        jsonschema.validate(cleaned, tool_.input_schema)
+        jsonschema.validate(cleaned, schema)
     except jsonschema.ValidationError as exc:
         where = ".".join(str(p) for p in exc.absolute_path) or "arguments"
-        raise InvalidArguments(f"{tool_.name}: {where}: {exc.message}") from None
+        raise InvalidArguments(f"{name}: {where}: {exc.message}", where) from None
     return cleaned
 
 
