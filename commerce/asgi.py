@@ -25,7 +25,13 @@ application = ProtocolTypeRouter(
     {
         "http": DuplicateHeaderASGIMiddleware(
             # Outside agents' MCP server (docs/agents.md); everything else is Django's.
-            URLRouter([re_path(r"^mcp/?$", mcp_application), re_path(r"", django_asgi_app)])
+            URLRouter(
+                [
+                    # django-stubs types re_path for views; Channels' URLRouter routes ASGI apps with it.
+                    re_path(r"^mcp/?$", mcp_application),  # type: ignore[arg-type]
+                    re_path(r"", django_asgi_app),  # type: ignore[arg-type]
+                ]
+            )
         ),
         # A socket's Origin must be one of ALLOWED_HOSTS or CORS_ORIGINS (commerce.origins).
         "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),

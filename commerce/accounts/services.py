@@ -391,10 +391,11 @@ def access_token_create(
 @transaction.atomic
 def access_token_revoke(*, user: User, token_id: int | str) -> PersonalAccessToken:
     """Ends one of ``user``'s own tokens at once (another user's token is "not found")."""
+    pk = int(token_id) if str(token_id).isdigit() else None
     token = (
-        PersonalAccessToken.objects.select_for_update()
-        .filter(user=user, pk=int(token_id) if str(token_id).isdigit() else None)
-        .first()
+        PersonalAccessToken.objects.select_for_update().filter(user=user, pk=pk).first()
+        if pk is not None
+        else None
     )
     if token is None:
         raise NotFound("No such token.")

@@ -202,7 +202,7 @@ TOKENS_PAGE = "accounts/tokens.html"
 
 
 def _tokens_page(
-    request: HttpRequest, form: AccessTokenForm, *, secret: str = "", notice: str = "", status: int = 200
+    request: SignedInRequest, form: AccessTokenForm, *, secret: str = "", notice: str = "", status: int = 200
 ) -> HttpResponse:
     """The page, or with HTMX just its tokens section; never cached, since it may carry a new secret."""
     tokens = access_tokens_for_user(request.user)
@@ -216,7 +216,7 @@ def _tokens_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens_view(request: HttpRequest) -> HttpResponse:
+def tokens_view(request: SignedInRequest) -> HttpResponse:
     """GET lists the shopper's tokens; POST makes one and shows its secret this once."""
     form = AccessTokenForm(request.POST or None)
     if request.method == "GET":
@@ -238,7 +238,7 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke_view(request: SignedInRequest, token_id: int) -> HttpResponse:
     try:
         token = access_token_revoke(user=request.user, token_id=token_id)
     except DomainError as exc:
