@@ -152,7 +152,8 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, counting gets, hits, misses and failures (django_cache_get_*_total).
+            "BACKEND": "django_prometheus.cache.backends.redis.NativeRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="commerce"),
         }
@@ -171,6 +172,8 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# The Celery worker's own /metrics (commerce/metrics.py), behind METRICS_TOKEN; empty or 0: none.
+CELERY_METRICS_PORT = int(_env_str("CELERY_METRICS_PORT") or 0)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

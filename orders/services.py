@@ -24,7 +24,7 @@ from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from commerce.accounts.models import User
 from commerce.audit.services import audit_record
-from commerce.errors import InvalidInput
+from commerce.errors import DomainError, InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
     CartEmpty,
@@ -40,6 +40,7 @@ from orders.errors import (
     ReturnWindowClosed,
     UnknownOrderItem,
 )
+from orders.metrics import CHECKOUTS
 from orders.models import IdempotencyRecord, Order, OrderEvent, OrderLine, Payment, Refund, new_order_number
 from orders.payments import GatewayUnavailable, get_gateway, mask_token
 from orders.signals import order_placed
@@ -145,6 +146,33 @@ def order_place(
     payment_method: dict[str, Any],
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+) -> tuple[Order, bool]:
+    """Places the user's own cart as an order (see :func:`_order_place`), counted by outcome."""
+    try:
+        order, created = _order_place(
+            user=user,
+            shipping_address=shipping_address,
+            payment_method=payment_method,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
+    except DomainError as refused:
+        CHECKOUTS.labels(outcome=refused.code).inc()
+        raise
+    except Exception:  # counted, then raised unchanged: an unexpected failure is a checkout outcome too
+        CHECKOUTS.labels(outcome="error").inc()
+        raise
+    CHECKOUTS.labels(outcome="placed" if created else "replayed").inc()
+    return order, created
+
+
+def _order_place(
+    *,
+    user: User,
+    shipping_address: dict[str, Any],
+    payment_method: dict[str, Any],
+    idempotency_key: str | None,
+    request_hash: str | None,
 ) -> tuple[Order, bool]:
     """Places the user's own cart as an order; returns (order, created).
 
