@@ -70,6 +70,7 @@ def gunicorn(tmp_path):
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR"}
     }
+    log = tmp_path / "gunicorn.log"
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     (multiproc / "stale_counter_1.db").write_text("from a previous run")
@@ -93,7 +94,7 @@ def gunicorn(tmp_path):
         cwd=BASE,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb"),  # a file, not a pipe: a full pipe would stall the server
     )
     url = f"http://127.0.0.1:{GUNICORN_PORT}"
     try:
@@ -107,7 +108,8 @@ def gunicorn(tmp_path):
             time.sleep(0.3)
         else:
             process.terminate()
-            pytest.fail("gunicorn did not start: " + process.communicate(timeout=10)[1].decode()[-2000:])
+            process.wait(timeout=30)
+            pytest.fail("gunicorn did not start: " + log.read_text()[-2000:])
         yield url, multiproc
     finally:
         process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
