@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y nl-eval llm-eval dashboards bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -95,3 +95,7 @@ bench-recommendations: install
 	$(PY) benchmarks/recommendations.py
 
 bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations bench-ws
+
+# The Grafana dashboards' JSON (deploy/grafana/dashboards/), rebuilt from deploy/grafana/build_dashboards.py.
+dashboards: install
+	$(PY) deploy/grafana/build_dashboards.py

@@ -28,7 +28,7 @@ import pybreaker
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django_prometheus.cache.backends.redis import NativeRedisCache
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
@@ -74,8 +74,11 @@ def redis_breaker(
         return breaker
 
 
-class FailSoftRedisCache(RedisCache):
-    """Django's ``RedisCache`` that answers like an empty cache while Redis is unreachable."""
+class FailSoftRedisCache(NativeRedisCache):
+    """Django's ``RedisCache`` that answers like an empty cache while Redis is unreachable.
+
+    Through django-prometheus' subclass of it, so gets, hits, misses and failed gets are counted
+    (``django_cache_get_*_total{backend="native_redis"}``)."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
@@ -131,14 +134,14 @@ class FailSoftRedisCache(RedisCache):
 
     def set_many(
         self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> list:
+    ) -> list[Any]:
         return self._soft("set_many", [], super().set_many, data, timeout, version)
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         self._soft("delete_many", None, super().delete_many, keys, version)
 
-    def clear(self) -> bool:
-        return self._soft("clear", False, super().clear)
+    def clear(self) -> None:
+        self._soft("clear", None, super().clear)
 
 
 class _StrictView:
@@ -148,7 +151,7 @@ class _StrictView:
         self._backend = backend
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(RedisCache, name)
+        method = getattr(NativeRedisCache, name)
 
         def strict(*args: Any, **kwargs: Any) -> Any:
             return self._backend.call_strict(name, method, self._backend, *args, **kwargs)

@@ -1,12 +1,37 @@
+import math
 import os
 
+import redis
 from celery import Celery
+
+from commerce.metrics import connect_worker_metrics, scrape_gauge
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
 app = Celery("commerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+connect_worker_metrics(app)
+
+# Broker queues whose waiting tasks the backlog gauge counts: Celery's default and the voice queue.
+BACKLOG_QUEUES_SETTING = "VOICE_CELERY_QUEUE"
+
+
+@scrape_gauge("commerce_celery_queue_length", "Tasks waiting in the broker (default and voice queues).")
+def celery_queue_length() -> float:
+    """``LLEN`` of each queue list in the Redis broker; NaN without a broker (the embedded run)."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL.startswith(
+        ("redis://", "rediss://")
+    ):
+        return math.nan
+    queues = {app.conf.task_default_queue or "celery", os.environ.get(BACKLOG_QUEUES_SETTING, "")} - {""}
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return float(sum(client.llen(queue) for queue in queues))
+    finally:
+        client.close()
 
 
 def enqueue(

@@ -47,6 +47,7 @@ WINDOW_SECONDS = 60
 COUNTER_TTL_SECONDS = 2 * WINDOW_SECONDS
 LEVEL_TTL_SECONDS = 24 * 60 * 60
 PENALTY_EVENT = "rate_limit_penalty"
+REFUSED_EVENT = "rate_limited"
 
 TIER_SETTINGS = {
     "anonymous": "RATE_LIMIT_ANONYMOUS_PER_MINUTE",
@@ -137,11 +138,14 @@ def _penalty_minutes(level: int) -> int:
 
 def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
     try:
-        return check()
+        decision = check()
     except (CacheUnavailable, RedisError, OSError) as exc:
         FAIL_OPEN.inc()
         logger.error("rate limit cache unreachable, letting %s through: %s", client.key, exc)
         return Decision(allowed=True)
+    if not decision.allowed:
+        record_security_event(REFUSED_EVENT, audit=False, client=client.key, tier=client.tier)
+    return decision
 
 
 def penalty_retry_after(client: str, *, now: float | None = None) -> int:

@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import hmac
 import json
-import logging
 from collections.abc import Callable
 
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -23,10 +21,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import Counter
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-logger = logging.getLogger("commerce.csp")
+from commerce.metrics import metrics_text, token_allows
+from commerce.security_events import record_security_event
 
 # Pages and API answers that show one person's data. Prefixes of request.path.
 NO_STORE_PREFIXES = (
@@ -151,19 +150,17 @@ def csp_report(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=400)
     for directive in directives:
         CSP_REPORTS.labels(directive=directive).inc()
-    # One line per report; the body is JSON-encoded again so no report can forge extra log lines.
-    logger.warning("csp violation reported: %s", json.dumps(body, sort_keys=True)[:CSP_REPORT_MAX_BYTES])
+    # One line per report (a security event); the body is JSON-encoded again so no report can forge
+    # extra log lines. Anyone can post reports, so they are counted, not audited.
+    record_security_event(
+        "csp_report", audit=False, directives=directives, report=json.dumps(body, sort_keys=True)[:2048]
+    )
     return HttpResponse(status=204)
 
 
-def _bearer_token(request: HttpRequest) -> str:
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 def metrics(request: HttpRequest) -> HttpResponse:
-    """django-prometheus' export; with ``METRICS_TOKEN`` set, only for ``Authorization: Bearer <it>``."""
-    expected = settings.METRICS_TOKEN
-    if expected and not hmac.compare_digest(_bearer_token(request).encode(), expected.encode()):
+    """Prometheus text of every process of this server (``commerce.metrics``); with ``METRICS_TOKEN`` set,
+    only for ``Authorization: Bearer <it>``."""
+    if not token_allows(request.META.get("HTTP_AUTHORIZATION", ""), settings.METRICS_TOKEN):
         return HttpResponseForbidden("A valid metrics token is required.", content_type="text/plain")
-    return ExportToDjangoView(request)
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

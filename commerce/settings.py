@@ -52,6 +52,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Keys retired by a rotation (docs/operations.md, "Rotating secrets"): still accepted for sessions,
+# password-reset links and signed values while their holders move to the new key; never used to sign.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
@@ -198,7 +201,8 @@ _REDIS_SOCKET_OPTIONS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's Redis backend answering like an empty cache while Redis is unreachable.
+            # Django's Redis backend (counting gets, hits and misses as django-prometheus' does) answering
+            # like an empty cache while Redis is unreachable.
             "BACKEND": "commerce.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="commerce"),
@@ -223,6 +227,8 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# The Celery worker's own /metrics (commerce/metrics.py), behind METRICS_TOKEN; empty or 0: none.
+CELERY_METRICS_PORT = int(_env_str("CELERY_METRICS_PORT") or 0)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -20,3 +20,6 @@ class ConversationsConfig(AppConfig):
         history_forgotten.connect(on_history_forgotten, dispatch_uid="conversations.skip_forgotten_history")
         credentials_revoked.connect(on_credentials_revoked, dispatch_uid="conversations.close_sockets")
         call_summarized.connect(on_call_summarized, dispatch_uid="conversations.voice_call_summary")
+        # Registers the assistant's and the model's metrics (the breaker gauge) before the first scrape.
+        from conversations.assistant import metrics  # noqa: F401
+        from conversations.assistant.llm import metrics as llm_metrics  # noqa: F401

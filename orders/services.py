@@ -24,7 +24,7 @@ from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from commerce.accounts.models import User
 from commerce.audit.services import audit_record
-from commerce.errors import InvalidInput
+from commerce.errors import DomainError, InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
     CartChanged,
@@ -45,6 +45,7 @@ from orders.errors import (
     ReturnWindowClosed,
     UnknownOrderItem,
 )
+from orders.metrics import CHECKOUTS
 from orders.models import (
     CheckoutConfirmation,
     IdempotencyRecord,
@@ -170,7 +171,36 @@ def order_place(
     cart: Cart | None = None,
 ) -> tuple[Order, bool]:
     """Places the user's own cart (or ``cart``: an agent's checkout session brings its own) as an
-    order for ``user``; returns (order, created).
+    order for ``user`` (see :func:`_order_place`), counted by outcome; returns (order, created)."""
+    try:
+        order, created = _order_place(
+            user=user,
+            shipping_address=shipping_address,
+            payment_method=payment_method,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            cart=cart,
+        )
+    except DomainError as refused:
+        CHECKOUTS.labels(outcome=refused.code).inc()
+        raise
+    except Exception:  # counted, then raised unchanged: an unexpected failure is a checkout outcome too
+        CHECKOUTS.labels(outcome="error").inc()
+        raise
+    CHECKOUTS.labels(outcome="placed" if created else "replayed").inc()
+    return order, created
+
+
+def _order_place(
+    *,
+    user: User,
+    shipping_address: dict[str, Any],
+    payment_method: dict[str, Any],
+    idempotency_key: str | None,
+    request_hash: str | None,
+    cart: Cart | None,
+) -> tuple[Order, bool]:
+    """Places the user's own cart (or ``cart``) as an order; returns (order, created).
 
     ``request_hash`` binds the key to one request body (see :func:`request_fingerprint`); without it
     the hash of the address and payment method is used. ``created`` is False for a replay.

@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.errors import DomainError
+from commerce.security_events import record_security_event
 from voice.services import callback_apply, callback_verify
 
 
@@ -51,9 +53,13 @@ class SuperUCallbackView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.body
-        callback_verify(
-            body=body,
-            signature=_header(request, "X-SuperU-Signature", "X-Signature"),
-            timestamp=_header(request, "X-SuperU-Timestamp", "X-Timestamp"),
-        )
+        try:
+            callback_verify(
+                body=body,
+                signature=_header(request, "X-SuperU-Signature", "X-Signature"),
+                timestamp=_header(request, "X-SuperU-Timestamp", "X-Timestamp"),
+            )
+        except DomainError as refused:
+            record_security_event("voice_callback_refused", audit=False, reason=refused.code)
+            raise
         return Response({"call_uuid": callback_apply(body=body)})

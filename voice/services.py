@@ -58,6 +58,7 @@ from voice.errors import (
     WebhookNotConfigured,
 )
 from voice.guardrails import Action, guardrails_check
+from voice.metrics import call_finished
 from voice.models import (
     AttemptStatus,
     CallAttempt,
@@ -452,6 +453,7 @@ def _attempt_abort(*, attempt_id: int, rule: str, detail: str, now: datetime) ->
         )
         attempt = CallAttempt.objects.get(pk=attempt_id)
         job_cancel(job_id=attempt.job_id, reason=rule, detail=detail, now=now)
+        call_finished("aborted")
     return attempt
 
 
@@ -501,6 +503,7 @@ def attempt_dial(
     except ProviderError as exc:
         logger.warning("voice: attempt %s of job %s failed: %s", attempt.number, job.pk, exc)
         _attempt_failed(attempt_id=attempt.pk, error=str(exc), now=timezone.now(), config=config)
+        call_finished("provider_error")
         return CallAttempt.objects.get(pk=attempt_id)
     with transaction.atomic():
         CallAttempt.objects.filter(pk=attempt_id).update(
@@ -527,6 +530,7 @@ def expire_stale_calls(*, now: datetime, config: VoiceConfig) -> int:
             else "The worker stopped before the provider answered; not dialled again."
         )
         _attempt_failed(attempt_id=attempt_id, error=error, now=now, config=config)
+        call_finished("timed_out")
     return len(stale)
 
 
@@ -638,6 +642,7 @@ def callback_apply(*, body: bytes, now: datetime | None = None) -> str:
             attempt.duration_seconds = payload.duration_seconds
             attempt.finished_at = now
             attempt.save(update_fields=["status", "outcome", "duration_seconds", "finished_at"])
+            call_finished("completed")
             job = RecoveryJob.objects.get(pk=attempt.job_id)
             if job.state == JobState.CALLING:
                 summary = payload.summary or f"Recovery call completed ({attempt.outcome})."
@@ -661,6 +666,7 @@ def callback_apply(*, body: bytes, now: datetime | None = None) -> str:
                 config=config,
                 final_outcome=final,
             )
+            call_finished("failed")
             if payload.outcome in INVALID_NUMBER_OUTCOMES:
                 suppression_add(
                     user_id=attempt.job.user_id, reason=Suppression.Reason.INVALID_NUMBER, note=payload.status

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from commerce.errors import RateLimited
 from commerce.ratelimit import client_address
+from commerce.security_events import record_security_event
 
 
 def normalise_login(email: str) -> str:
@@ -70,6 +71,7 @@ def raise_if_locked(request: HttpRequest, email: str) -> None:
             summary={"email": login},
             request_meta=request_meta_of(request),
         )
+        record_security_event("login_locked", audit=False, email=login)  # audited just above
         raise RateLimited(lockout_message(), retry_after=lockout_seconds())
 
 
@@ -90,3 +92,10 @@ def login_unlock(*, email: str | None = None, ip_address: str | None = None) -> 
         summary={"attempts_removed": removed},
     )
     return removed
+
+
+def lockout_recorded(
+    sender: object, *, username: str | None = None, ip_address: str | None = None, **_: Any
+) -> None:
+    """axes' ``user_locked_out``: an account or address has just been locked (connected in ``ready``)."""
+    record_security_event("login_lockout", email=normalise_login(username or ""), address=ip_address or "")

@@ -175,7 +175,7 @@ def test_a_csp_report_is_logged_and_counted(client, caplog):
             "blocked-uri": "inline",
         }
     }
-    with caplog.at_level(logging.WARNING, logger="commerce.csp"):
+    with caplog.at_level(logging.WARNING, logger="commerce.security"):
         response = client.post("/csp-report/", json.dumps(report), content_type="application/csp-report")
     assert response.status_code == 204
     assert _reports("script-src-elem") == before + 1

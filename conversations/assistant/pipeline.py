@@ -10,6 +10,7 @@ are written here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from conversations.assistant import executor, model_planner, planner
 from conversations.assistant import state as dialogue_state
 from conversations.assistant.executor import Execution
 from conversations.assistant.intents import Intent
+from conversations.assistant.metrics import message_answered
 from conversations.assistant.nlu import ACTION_INTENTS, IntentResult, NluContext, Understanding, understand
 from conversations.assistant.reply import SUCCEEDED, Outcome, action, build_reply, render_reply_html
 from conversations.assistant.tools import ToolContext
@@ -86,6 +88,7 @@ def respond_turn(
     as it is generated (the socket's ``stream_delta``); joined, the deltas are the reply's text. Raises
     ``EmptyMessage`` or ``MessageTooLong`` for unusable text (nothing is recorded then).
     """
+    started = time.monotonic()
     text = services.message_content_clean(text)
     conversation = services.conversation_for_shopper(shopper=shopper)
     state = dialogue_state.load(conversation)
@@ -128,6 +131,13 @@ def respond_turn(
     )
     if outcome.shadow:
         model_planner.shadow_plan_later(message_id=assistant_message.pk, text=text, shopper=shopper)
+    message_answered(
+        intent=name,
+        planner=outcome.planner,
+        fallback=outcome.fallback_reason,
+        channel=channel,
+        seconds=time.monotonic() - started,
+    )
     reply = build_reply(session_id=shopper.session_key, outcome=outcome, intent=name, confidence=confidence)
     return Turn(
         reply=reply,

@@ -101,8 +101,11 @@ def test_the_voice_operator_may_place_calls_and_support_may_not():
     support = UserFactory(is_staff=True)
     support.groups.add(Group.objects.get(name="Support"))
     job_admin = admin.site._registry[RecoveryJob]
-    assert {"retry_now", "process_due_now"} <= set(job_admin.get_actions(_request(operator)))
+    assert "retry_now" in job_admin.get_actions(_request(operator))
+    # The list's "Scan and process now" button (no selection needed) is for those who may place calls.
+    assert job_admin.has_place_call_permission(_request(operator))
     assert not job_admin.get_actions(_request(support))
+    assert not job_admin.has_place_call_permission(_request(support))
 
 
 def test_running_an_admin_action_is_an_entry_of_the_audit_trail(client, user):

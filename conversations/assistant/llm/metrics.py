@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from commerce.metrics import scrape_gauge
+
 CALLS = Counter(
     "commerce_llm_calls",
     "Model calls by provider and outcome (ok, or the LLMError kind).",
@@ -32,3 +34,14 @@ OUTPUT_TOKENS = Counter("commerce_llm_output_tokens", "Tokens the model wrote.",
 def record_fallback(reason: str) -> None:
     """Counts one reply the rules answered although the model was meant to plan (``fallbackReason``)."""
     FALLBACKS.labels(reason=reason).inc()
+
+
+@scrape_gauge(
+    "commerce_llm_breaker_open",
+    "1 while the model vendor's circuit breaker is open (calls refused), else 0; 0 with no model set up.",
+)
+def _breaker_open() -> float:
+    from .breaker import breaker_state
+    from .port import llm_configured
+
+    return 1.0 if llm_configured() and breaker_state() == "open" else 0.0
