@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.pagination import parse_limit_offset
+from commerce.openapi import Error, error_response, link, response_links
+from commerce.pagination import limit_offset_parameters, parse_limit_offset
 from memory.errors import InvalidPreference
 from memory.models import Preference
 from memory.selectors import (
@@ -56,8 +57,24 @@ class PreferencesSchema(serializers.Serializer):
     priceMax = serializers.CharField(allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "maximum": 1_000_000},
+            {"type": "string", "pattern": "^\\s*\\$?[0-9]{1,7}(\\.[0-9]+)?\\s*$"},
+        ],
+        "nullable": True,
+        "description": 'An amount from 0 to 1,000,000: a number or a decimal string ("49.99", "$50").',
+    }
+)
+class PriceInSchema(serializers.Field):
+    """What memory.services._clean_price reads."""
+
+
 class PreferencesUpdateSchema(serializers.Serializer):
     """Partial update: a field left out is unchanged; null (or []) forgets it. Lists replace."""
+
+    refuses_unknown_fields = True  # preferences_update answers 400 invalid_preference for other keys
 
     sizes = SizesSchema(required=False, allow_null=True)
     brands = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
@@ -66,8 +83,8 @@ class PreferencesUpdateSchema(serializers.Serializer):
     styles = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
     colors = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
     dislikedColors = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    priceMin = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    priceMax = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    priceMin = PriceInSchema(required=False, allow_null=True)
+    priceMax = PriceInSchema(required=False, allow_null=True)
 
 
 class SummarySchema(serializers.Serializer):
@@ -105,11 +122,7 @@ class DeletedSchema(serializers.Serializer):
     deleted = serializers.DictField(child=serializers.IntegerField())
 
 
-class ErrorSchema(serializers.Serializer):
-    error = serializers.DictField()
-
-
-UNAUTHORIZED = OpenApiResponse(ErrorSchema, description="Not signed in.")
+UNAUTHORIZED = error_response("Not signed in.")
 
 
 class _SignedIn(APIView):
@@ -118,7 +131,15 @@ class _SignedIn(APIView):
 
 class MemoryView(_SignedIn):
     @extend_schema(
-        operation_id="memory_retrieve", tags=TAGS, responses={200: MemorySchema, 401: UNAUTHORIZED}
+        operation_id="memory_retrieve",
+        tags=TAGS,
+        responses={200: MemorySchema, 401: UNAUTHORIZED},
+        extensions=response_links(
+            200,
+            ForgetAffinity=link(
+                "memory_affinity_forget", parameters={"affinity_id": "$response.body#/affinities/0/id"}
+            ),
+        ),
     )
     def get(self, request: Request) -> Response:
         return Response(memory_snapshot(user=request.user))
@@ -151,7 +172,7 @@ class PreferencesView(_SignedIn):
             "(case-insensitive); an unknown one is a 400 `invalid_preference` naming it, with "
             "`details.suggestions`."
         ),
-        responses={200: PreferencesSchema, 400: ErrorSchema, 401: UNAUTHORIZED},
+        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED},
     )
     def put(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -183,7 +204,7 @@ class PreferenceKeyView(_SignedIn):
                 description="For a list key: forget only this value (e.g. one brand).",
             ),
         ],
-        responses={200: PreferencesSchema, 400: ErrorSchema, 401: UNAUTHORIZED, 404: ErrorSchema},
+        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED, 404: Error},
     )
     def delete(self, request: Request, key: str) -> Response:
         value = request.query_params.get("value") or None
@@ -195,11 +216,8 @@ class HistoryView(_SignedIn):
     @extend_schema(
         operation_id="memory_history_list",
         tags=TAGS,
-        parameters=[
-            OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False),
-            OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False),
-        ],
-        responses={200: HistoryListSchema, 400: ErrorSchema, 401: UNAUTHORIZED},
+        parameters=limit_offset_parameters(),
+        responses={200: HistoryListSchema, 400: Error, 401: UNAUTHORIZED},
     )
     def get(self, request: Request) -> Response:
         limit, offset = parse_limit_offset(request.query_params)
@@ -220,7 +238,7 @@ class AffinityView(_SignedIn):
         operation_id="memory_affinity_forget",
         tags=TAGS,
         description="Forgets one inferred interest (an item of `affinities`).",
-        responses={200: MemorySchema, 401: UNAUTHORIZED, 404: ErrorSchema},
+        responses={200: MemorySchema, 401: UNAUTHORIZED, 404: Error},
     )
     def delete(self, request: Request, affinity_id: str) -> Response:
         affinity_forget(user=request.user, affinity_id=affinity_id)
