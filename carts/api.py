@@ -29,7 +29,7 @@ from carts.services import (
     cart_set_quantity,
 )
 from commerce.accounts.shoppers import SESSION_KEY_SCHEMA, ShopperAPIMixin
-from commerce.openapi import link, response_links
+from commerce.openapi import error_response, link, response_links
 
 SESSION_HEADER = OpenApiParameter(
     "X-Session-Id",
@@ -68,9 +68,9 @@ class CartItemsView(ShopperAPIMixin, APIView):
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemAddIn,
-        responses={201: CartOut},
         tags=TAGS,
         operation_id="cart_item_add",
+        responses={201: CartOut, 409: error_response("`insufficient_stock`: not that many left.")},
         extensions=response_links(201, **CART_LINE_LINKS),
         description="Adds a variant; the same variant adds to its line (1 to 50 per line, never past stock).",
     )
@@ -90,7 +90,7 @@ class CartItemView(ShopperAPIMixin, APIView):
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemUpdateIn,
-        responses={200: CartOut},
+        responses={200: CartOut, 409: error_response("`insufficient_stock`: not that many left.")},
         tags=TAGS,
         operation_id="cart_item_update",
         description="Sets the line's quantity; 0 removes the line.",

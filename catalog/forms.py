@@ -73,7 +73,7 @@ def page_search_form(params: QueryDict) -> ProductSearchForm:
 
 
 # A price as the API takes it: plain digits, at most two decimals (what min_price/max_price store).
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+PRICE_PATTERN = r"^([0-9]{1,8}(\.[0-9]{1,2})?)?$"  # empty: no bound
 
 
 def search_kwargs_from_api(params: QueryDict) -> dict[str, Any]:

@@ -15,3 +15,12 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class JSONBooleanField(serializers.BooleanField):
+    """A JSON true or false only: DRF's BooleanField also reads "yes", "1", 1 and the like."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

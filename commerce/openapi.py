@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
@@ -28,8 +29,11 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 # generate from a class naming surrogates (it drops such a pattern). Written with an escape: JSON Schema
 # patterns are ECMA-262, and Python's re reads \u0000 the same way.
 TEXT_PATTERN = "^[^\\u0000]*$"
+# What str.strip() (DRF's trim_whitespace) removes, spelt out: a pattern's \s may be ASCII only (ECMA-262
+# and schemathesis's reading differ from Python's), so the Unicode spaces are named.
+WHITESPACE_CLASS = "\\s\\u001C-\\u001F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
 # Text that must hold something besides white space (a trimmed field that may not be blank).
-NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+NOT_BLANK_PATTERN = f"^[^\\u0000]*[^{WHITESPACE_CLASS}\\u0000][^\\u0000]*$"
 
 LINKS_EXTENSION = "x-response-links"
 SESSION_PARAMETERS = frozenset({"sessionId", "X-Session-Id", "session_id"})
@@ -137,6 +141,8 @@ class StoreAutoSchema(AutoSchema):
 
 def _refuses_nul(field: Any) -> bool:
     validators = getattr(field, "validators", [])
+    if any(isinstance(v, RegexValidator) for v in validators):
+        return False  # its own pattern (a RegexField's) is the rule the schema states
     return any(isinstance(v, ProhibitNullCharactersValidator) for v in validators) and any(
         isinstance(v, ProhibitSurrogateCharactersValidator) for v in validators
     )

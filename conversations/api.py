@@ -20,7 +20,7 @@ from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import Shopper, session_key_from_api
 from commerce.errors import InvalidInput
 from commerce.fields import TextField
-from commerce.openapi import error_response, link, response_links
+from commerce.openapi import WHITESPACE_CLASS, error_response, link, response_links
 from commerce.pagination import limit_offset_parameters, parse_limit_offset
 from commerce.ws_auth import ws_ticket_issue
 from conversations import selectors, services
@@ -65,7 +65,9 @@ def _latest_user_session(user: User, channel: str) -> ShopperSession:
 
 # What message_content_clean keeps: at least one character that is neither white space nor a control
 # character (those are dropped); the serializer itself refuses NUL and lone surrogates.
-CONTENT_PATTERN = "^[^\\u0000]*[^\\s\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F][^\\u0000]*$"
+CONTENT_PATTERN = (
+    f"^[^\\u0000]*[^{WHITESPACE_CLASS}\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F][^\\u0000]*$"
+)
 # What handoff_code_normalize reads: the code's 8 characters, any case, with spaces, dashes, dots or
 # underscores between them.
 HANDOFF_CODE_PATTERN = (
@@ -87,7 +89,7 @@ class HandoffCodeField(TextField):
 class MessageIn(serializers.Serializer):
     sessionId = TextField(required=False, allow_blank=True, max_length=64, default="")
     # No max_length here: the pipeline's own check answers an overlong message with 413 message_too_long.
-    content = ChatContentField(trim_whitespace=False, allow_blank=True)
+    content = ChatContentField(trim_whitespace=False)
     channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, required=False, default="api")
 
 

@@ -26,6 +26,7 @@ from memory.selectors import (
 )
 from memory.services import (
     FORGET_KEYS,
+    PRICE_TEXT_PATTERN,
     affinity_forget,
     history_clear,
     memory_clear,
@@ -40,6 +41,7 @@ TAGS = ["memory"]
 
 # --- Schema serializers (the views build dicts; these document the shapes) --------------------
 class SizesSchema(serializers.Serializer):
+    refuses_unknown_fields = True  # preferences_update refuses other sizes
     tops = serializers.CharField(allow_null=True, required=False, help_text="XS, S, M, L, XL or XXL.")
     bottoms = serializers.CharField(allow_null=True, required=False, help_text="Waist 26-44, or S, M, L, XL.")
     shoes = serializers.CharField(allow_null=True, required=False, help_text="4 to 15, halves included.")
@@ -61,7 +63,7 @@ class PreferencesSchema(serializers.Serializer):
     {
         "oneOf": [
             {"type": "number", "minimum": 0, "maximum": 1_000_000},
-            {"type": "string", "pattern": "^\\s*\\$?[0-9]{1,7}(\\.[0-9]+)?\\s*$"},
+            {"type": "string", "pattern": PRICE_TEXT_PATTERN},
         ],
         "nullable": True,
         "description": 'An amount from 0 to 1,000,000: a number or a decimal string ("49.99", "$50").',

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -33,7 +34,7 @@ from commerce.accounts.services import (
 )
 from commerce.accounts.shoppers import ShopperAPIMixin, shopper_from_api
 from commerce.errors import DomainError, InvalidInput
-from commerce.fields import TextField
+from commerce.fields import JSONBooleanField, TextField
 from commerce.openapi import error_response, link, response_links
 
 
@@ -182,7 +183,7 @@ class RefreshView(APIView):
 
 class LogoutIn(serializers.Serializer):
     refreshToken = TextField()
-    everywhere = serializers.BooleanField(
+    everywhere = JSONBooleanField(
         required=False, default=False, help_text="Also refuse every other refresh token of the account."
     )
 
@@ -256,6 +257,11 @@ class AccountOut(serializers.Serializer):
     dateJoined = serializers.DateTimeField(source="date_joined")
 
 
+@extend_schema_field({"type": "string", "enum": ["", *sorted(zoneinfo.available_timezones())]})
+class TimezoneField(TextField):
+    """An IANA time zone name (validate_timezone), or empty."""
+
+
 class AccountIn(serializers.Serializer):
     name = TextField(max_length=150, required=False, allow_blank=True)
     phone = serializers.RegexField(
@@ -264,8 +270,8 @@ class AccountIn(serializers.Serializer):
         allow_blank=True,
         error_messages={"invalid": "Enter the phone number in E.164 form, like +14155550123."},
     )
-    timezone = TextField(max_length=64, required=False, allow_blank=True)
-    voiceOptIn = serializers.BooleanField(required=False, source="voice_opt_in")
+    timezone = TimezoneField(max_length=64, required=False, allow_blank=True)
+    voiceOptIn = JSONBooleanField(required=False, source="voice_opt_in")
 
     def validate_timezone(self, value: str) -> str:
         if value:

@@ -170,7 +170,11 @@ def _schemathesis(base: str, shopper: dict[str, str], args: argparse.Namespace, 
         *args.schemathesis_args,
     ]
     started = time.monotonic()
-    code = subprocess.run(command, cwd=ROOT, env={**os.environ, **shopper}, check=False).returncode
+    # Run from the scratch directory: schemathesis keeps its cache of past failures there, not in the
+    # repository, so every run (CI's too) is the same run.
+    code = subprocess.run(
+        command, cwd=report_dir.parent, env={**os.environ, **shopper}, check=False
+    ).returncode
     print(f"api-fuzz: {_case_count(report_dir)} cases in {time.monotonic() - started:.0f} s, exit {code}")
     return code
 
