@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import httpx
 
 from benchmarks.common import (
     LOOPBACK,
@@ -93,18 +93,12 @@ def _seed(env: dict[str, str]) -> None:
 
 
 def _call(base: str, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
-    request = urllib.request.Request(  # noqa: S310 (loopback http only)
-        base + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        raise SystemExit(f"seeding the shopper: {method} {path} -> {exc.code} {exc.read()[:500]!r}") from None
-    return json.loads(raw) if raw else {}
+    response = httpx.request(method, base + path, json=body, headers=headers or {}, timeout=30)
+    if response.is_error:
+        raise SystemExit(
+            f"seeding the shopper: {method} {path} -> {response.status_code} {response.text[:500]}"
+        )
+    return response.json() if response.content else {}
 
 
 def _signed_in_shopper(base: str, email: str, password: str) -> None:
