@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y nl-eval llm-eval dashboards bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test: install browser-deps
 # axe-core's scan of every shopper page and the keyboard-only chat (moderate findings are printed).
 a11y: install browser-deps
 	$(PY) -m pytest -m browser -s -p no:cacheprovider commerce/tests/test_accessibility.py $(PYTEST_ARGS)
+
+# schemathesis against a started site (scratch database, seeded catalog, a signed-in shopper), every
+# check on; fails on any finding and prints the case count (docs/api.md). API_FUZZ_MAX_EXAMPLES,
+# API_FUZZ_SEED and API_FUZZ_PORT tune it; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set.
+api-fuzz: install
+	$(PY) -m commerce.testing.api_fuzz
 
 # CI's gates before the tests: style, formatting and bandit (no finding of medium or high severity).
 lint: install

@@ -6,7 +6,6 @@ A guest who sends no session id gets a new session, returned in the ``X-Session-
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -29,16 +28,23 @@ from carts.services import (
     cart_remove_line,
     cart_set_quantity,
 )
-from commerce.accounts.shoppers import ShopperAPIMixin
+from commerce.accounts.shoppers import SESSION_KEY_SCHEMA, ShopperAPIMixin
+from commerce.openapi import error_response, link, response_links
 
 SESSION_HEADER = OpenApiParameter(
     "X-Session-Id",
-    OpenApiTypes.STR,
+    SESSION_KEY_SCHEMA,
     OpenApiParameter.HEADER,
     required=False,
     description="A guest's session id (or the session_id cookie). Omit it to get a new one back.",
 )
 TAGS = ["cart"]
+# A Cart answer names its lines; these operations take a line's id.
+_FIRST_LINE = {"item_id": "$response.body#/items/0/id"}
+CART_LINE_LINKS = {
+    "UpdateLine": link("cart_item_update", parameters=_FIRST_LINE),
+    "RemoveLine": link("cart_item_remove", parameters=_FIRST_LINE),
+}
 
 
 def _cart_response(cart: Cart, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -46,7 +52,13 @@ def _cart_response(cart: Cart, *, status_code: int = status.HTTP_200_OK) -> Resp
 
 
 class CartView(ShopperAPIMixin, APIView):
-    @extend_schema(parameters=[SESSION_HEADER], responses={200: CartOut}, tags=TAGS, operation_id="cart_get")
+    @extend_schema(
+        parameters=[SESSION_HEADER],
+        responses={200: CartOut},
+        tags=TAGS,
+        operation_id="cart_get",
+        extensions=response_links(200, **CART_LINE_LINKS),
+    )
     def get(self, request):
         cart = cart_get_or_create_for_shopper(shopper=self.get_shopper(create=True))
         return _cart_response(cart)
@@ -58,9 +70,10 @@ class CartItemsView(ShopperAPIMixin, APIView):
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemAddIn,
-        responses={201: CartOut},
         tags=TAGS,
         operation_id="cart_item_add",
+        responses={201: CartOut, 409: error_response("`insufficient_stock`: not that many left.")},
+        extensions=response_links(201, **CART_LINE_LINKS),
         description="Adds a variant; the same variant adds to its line (1 to 50 per line, never past stock).",
     )
     def post(self, request):
@@ -81,7 +94,7 @@ class CartItemView(ShopperAPIMixin, APIView):
     @extend_schema(
         parameters=[SESSION_HEADER],
         request=CartItemUpdateIn,
-        responses={200: CartOut},
+        responses={200: CartOut, 409: error_response("`insufficient_stock`: not that many left.")},
         tags=TAGS,
         operation_id="cart_item_update",
         description="Sets the line's quantity; 0 removes the line.",

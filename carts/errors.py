@@ -25,7 +25,9 @@ class VariantNotFound(NotFound):
     code = "variant_not_found"
 
 
-class VariantProductMismatch(InvalidInput):
+class VariantProductMismatch(NotFound):
+    """No variant of that id belongs to that product: 404 like any id that names nothing."""
+
     code = "variant_product_mismatch"
 
 

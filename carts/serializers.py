@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from carts.models import Cart
 from carts.selectors import CartTotals, cart_totals
+from commerce.fields import TextField
 from commerce.money import money_str
 
 
@@ -72,8 +73,8 @@ class CartOut(serializers.Serializer):
 
 
 class CartItemAddIn(serializers.Serializer):
-    productId = serializers.CharField(max_length=32)
-    variantId = serializers.CharField(max_length=32)
+    productId = TextField(max_length=32)
+    variantId = TextField(max_length=32)
     quantity = serializers.IntegerField(min_value=1, max_value=settings.CART_MAX_LINE_QUANTITY, default=1)
 
 
@@ -82,4 +83,4 @@ class CartItemUpdateIn(serializers.Serializer):
 
 
 class ApplyDiscountIn(serializers.Serializer):
-    code = serializers.CharField(max_length=40)
+    code = TextField(max_length=40)

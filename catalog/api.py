@@ -9,15 +9,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import ranking
-from catalog.forms import search_kwargs_from_api
+from catalog.forms import PRICE_PATTERN, search_kwargs_from_api
 from catalog.models import Product
 from catalog.selectors import SORTS, product_get, product_search, search_correction
-from catalog.serializers import ErrorOut, ProductListOut, ProductOut, product_to_dict
+from catalog.serializers import ProductListOut, ProductOut, product_to_dict
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
-from commerce.pagination import parse_limit_offset
+from commerce.openapi import TEXT_PATTERN, Error, link, response_links
+from commerce.pagination import limit_offset_parameters, parse_limit_offset
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
+
+
+_PRICE = {"type": "string", "pattern": PRICE_PATTERN}
+
+
+def _text(max_length: int) -> dict:
+    return {"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}
 
 
 def _param(name: str, description: str, type_=OpenApiTypes.STR, **kwargs) -> OpenApiParameter:
@@ -32,25 +40,29 @@ class ProductListView(APIView):
 
     @extend_schema(
         operation_id="products_list",
+        extensions=response_links(
+            200, GetProduct=link("products_retrieve", parameters={"product_id": "$response.body#/items/0/id"})
+        ),
         tags=["catalog"],
         parameters=[
-            _param("query", "Free text over name, brand, category, tags, description and colours."),
-            _param("category", "Category slug, name or id; includes its sub-categories."),
-            _param("brand", "Brand name (case-insensitive)."),
-            _param("size", "A variant size, e.g. 10.5 or M."),
-            _param("color", "A variant colour, e.g. black."),
-            _param("minPrice", "Lowest price, a decimal such as 50 or 49.99.", OpenApiTypes.DECIMAL),
-            _param("maxPrice", "Highest price.", OpenApiTypes.DECIMAL),
+            _param(
+                "query", "Free text over name, brand, category, tags, description and colours.", _text(200)
+            ),
+            _param("category", "Category slug, name or id; includes its sub-categories.", _text(120)),
+            _param("brand", "Brand name (case-insensitive).", _text(80)),
+            _param("size", "A variant size, e.g. 10.5 or M.", _text(20)),
+            _param("color", "A variant colour, e.g. black.", _text(40)),
+            _param("minPrice", "Lowest price, a decimal such as 50 or 49.99.", _PRICE),
+            _param("maxPrice", "Highest price (not below minPrice).", _PRICE),
             _param("inStock", "true: only products with a matching variant in stock.", OpenApiTypes.BOOL),
             _param(
                 "sort",
                 "Order of the results; recommended: the caller's own order (Bearer token), else relevance.",
                 enum=list(SORTS),
             ),
-            _param("limit", "Page size, 1 to 100 (default 20).", OpenApiTypes.INT),
-            _param("offset", "Items to skip (default 0).", OpenApiTypes.INT),
+            *limit_offset_parameters(),
         ],
-        responses={200: ProductListOut, 400: ErrorOut},
+        responses={200: ProductListOut, 400: Error},
     )
     def get(self, request: Request) -> Response:
         search = search_kwargs_from_api(request.query_params)
@@ -72,7 +84,20 @@ class ProductDetailView(APIView):
     authentication_classes = [PersonalAccessTokenAuthentication, OptionalJWTAuthentication]
 
     @extend_schema(
-        operation_id="products_retrieve", tags=["catalog"], responses={200: ProductOut, 404: ErrorOut}
+        operation_id="products_retrieve",
+        tags=["catalog"],
+        responses={200: ProductOut, 404: Error},
+        extensions=response_links(
+            200,
+            AddToCart=link(
+                "cart_item_add",
+                body={
+                    "productId": "$response.body#/id",
+                    "variantId": "$response.body#/variants/0/id",
+                    "quantity": 1,
+                },
+            ),
+        ),
     )
     def get(self, request: Request, product_id: str) -> Response:
         product = product_get(product_id=product_id)

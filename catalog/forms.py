@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -72,11 +73,28 @@ def page_search_form(params: QueryDict) -> ProductSearchForm:
     return ProductSearchForm(data)
 
 
+# A price as the API takes it: plain digits, at most two decimals (what min_price/max_price store).
+PRICE_PATTERN = r"^([0-9]{1,8}(\.[0-9]{1,2})?)?$"  # empty: no bound
+
+
 def search_kwargs_from_api(params: QueryDict) -> dict[str, Any]:
     """``product_search`` arguments from API query parameters; :class:`InvalidSearch` (400) if unusable."""
     data = {form_name: params.get(api_name, "") for api_name, form_name in API_PARAMS.items()}
-    if data["in_stock"].lower() in ("false", "0", "no"):
+    # The API documents a JSON Schema boolean: "true" or "false", nothing else read as one of them.
+    if data["in_stock"] not in ("", "true", "false"):
+        raise InvalidSearch(
+            "inStock: use true or false.",
+            details={"field": "inStock", "fields": {"inStock": ["true or false"]}},
+        )
+    if data["in_stock"] == "false":
         data["in_stock"] = ""
+    for form_name in ("min_price", "max_price"):
+        if data[form_name] and not re.fullmatch(PRICE_PATTERN, data[form_name]):
+            api_name = API_NAMES[form_name]
+            raise InvalidSearch(
+                f"{api_name}: a price like 50 or 49.99.",
+                details={"field": api_name, "fields": {api_name: ["a price like 50 or 49.99"]}},
+            )
     form = ProductSearchForm(data)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))

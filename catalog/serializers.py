@@ -81,13 +81,3 @@ class ProductListOut(serializers.Serializer):
         required=False,
         help_text="Present when a word of the query was misspelt: what was searched for instead.",
     )
-
-
-class ErrorBody(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorOut(serializers.Serializer):
-    error = ErrorBody()

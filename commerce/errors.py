@@ -123,8 +123,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response: Response | None
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
-        if isinstance(exc, RateLimited):
-            response["Retry-After"] = str(exc.retry_after)
+        # Every 429 says when to come back (CONTRACT.md section 6), whichever limiter refused.
+        retry_after = getattr(exc, "retry_after", None) or exc.details.get("retryAfterSeconds")
+        if exc.status_code == 429 and retry_after:
+            response["Retry-After"] = str(retry_after)
         return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

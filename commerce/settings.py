@@ -405,7 +405,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "commerce.pagination.ContractPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "commerce.openapi.StoreAutoSchema",
     "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
     # Three tiers and penalty windows (commerce.throttling; settings in the API hardening block).
     "DEFAULT_THROTTLE_CLASSES": ["commerce.throttling.TieredRateThrottle"],
@@ -433,6 +433,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The API documents JSON bodies; the catch-all parser exists only for ENFORCE_JSON_CONTENT_TYPE=false.
     "PARSER_WHITELIST": ["commerce.parsers.JSONParser"],
+    # Links declared beside each view move under its responses (commerce.openapi; docs/api.md).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "commerce.openapi.text_rule_for_parameters",
+        "commerce.openapi.move_response_links",
+    ],
 }
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -19,7 +19,9 @@ from commerce.accounts.selectors import (
 from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import Shopper, session_key_from_api, signed_in_user
 from commerce.errors import InvalidInput
-from commerce.pagination import parse_limit_offset
+from commerce.fields import TextField
+from commerce.openapi import WHITESPACE_CLASS, error_response, link, response_links
+from commerce.pagination import limit_offset_parameters, parse_limit_offset
 from commerce.ratelimit import client_address as client_ip
 from commerce.ws_auth import ws_ticket_issue
 from conversations import selectors, services
@@ -61,19 +63,33 @@ def _latest_user_session(user: User, channel: str) -> ShopperSession:
     return session or shopper_session_create(channel=channel, user=user)
 
 
-class TextField(serializers.CharField):
-    """A JSON string only: DRF's CharField would turn 42 or true into text and answer it."""
+# What message_content_clean keeps: at least one character that is neither white space nor a control
+# character (those are dropped); the serializer itself refuses NUL and lone surrogates.
+CONTENT_PATTERN = (
+    f"^[^\\u0000]*[^{WHITESPACE_CLASS}\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F][^\\u0000]*$"
+)
+# What handoff_code_normalize reads: the code's 8 characters, any case, with spaces, dashes, dots or
+# underscores between them.
+HANDOFF_CODE_PATTERN = (
+    f"^[\\s._-]*([{services.HANDOFF_ALPHABET}{services.HANDOFF_ALPHABET.lower()}][\\s._-]*)"
+    f"{{{services.HANDOFF_CODE_LENGTH}}}$"
+)
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+
+@extend_schema_field({"type": "string", "pattern": CONTENT_PATTERN})
+class ChatContentField(TextField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": HANDOFF_CODE_PATTERN, "maxLength": 40})
+class HandoffCodeField(TextField):
+    pass
 
 
 class MessageIn(serializers.Serializer):
-    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    sessionId = TextField(required=False, allow_blank=True, max_length=64, default="")
     # No max_length here: the pipeline's own check answers an overlong message with 413 message_too_long.
-    content = TextField(trim_whitespace=False, allow_blank=True)
+    content = ChatContentField(trim_whitespace=False)
     channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, required=False, default="api")
 
 
@@ -176,7 +192,11 @@ class InteractionHistoryView(APIView):
             OpenApiParameter(
                 "sessionId", str, description="The guest's session id (optional when signed in)."
             ),
-            OpenApiParameter("limit", int, description="Most recent messages to return, 1-200 (default 50)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": selectors.HISTORY_MAX_LIMIT},
+                description=f"Most recent messages to return, 1-{selectors.HISTORY_MAX_LIMIT} (default 50).",
+            ),
         ],
         responses={200: HistoryOut},
         tags=["conversation"],
@@ -190,7 +210,10 @@ class InteractionHistoryView(APIView):
         raw_limit = request.query_params.get("limit", "")
         limit = selectors.HISTORY_DEFAULT_LIMIT
         if raw_limit:
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= selectors.HISTORY_MAX_LIMIT:
+            if (
+                not (raw_limit.isascii() and raw_limit.isdigit())
+                or not 1 <= int(raw_limit) <= selectors.HISTORY_MAX_LIMIT
+            ):
                 raise InvalidInput(
                     f"limit must be a whole number from 1 to {selectors.HISTORY_MAX_LIMIT}.",
                     details={"field": "limit"},
@@ -205,7 +228,7 @@ class InteractionHistoryView(APIView):
 
 
 class HandoffCodeIn(serializers.Serializer):
-    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    sessionId = TextField(required=False, allow_blank=True, max_length=64, default="")
 
 
 HandoffCodeOut = inline_serializer(
@@ -224,6 +247,7 @@ class HandoffCodeView(APIView):
         responses={201: HandoffCodeOut},
         tags=["conversation"],
         operation_id="handoff_code_create",
+        extensions=response_links(201, Redeem=link("handoff_redeem", body={"code": "$response.body#/code"})),
         description="A one-time code (10 minutes) that lets another device continue this session's "
         "conversation and cart with POST /handoff/redeem. A new code replaces the session's earlier one.",
     )
@@ -247,8 +271,8 @@ class HandoffCodeView(APIView):
 
 
 class HandoffRedeemIn(serializers.Serializer):
-    code = serializers.CharField(max_length=40, trim_whitespace=True)
-    sessionId = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    code = HandoffCodeField(max_length=40, trim_whitespace=True)
+    sessionId = TextField(required=False, allow_blank=True, max_length=64, default="")
 
 
 SessionOut = inline_serializer(
@@ -264,7 +288,14 @@ SessionOut = inline_serializer(
 class HandoffRedeemView(APIView):
     @extend_schema(
         request=HandoffRedeemIn,
-        responses={200: SessionOut},
+        responses={
+            200: SessionOut,
+            403: error_response("`handoff_sign_in_required`: the code hands over a signed-in session."),
+            404: error_response("`handoff_code_not_found`."),
+            409: error_response("`handoff_code_used`."),
+            422: error_response("`handoff_code_expired`."),
+            429: error_response("`handoff_rate_limited`, with `Retry-After`."),
+        },
         tags=["conversation"],
         operation_id="handoff_redeem",
         description="Spends a handoff code; use the returned sessionId from now on (X-Session-Id): it "
@@ -313,9 +344,9 @@ def ticket_to_dict(ticket: SupportTicket, *, with_messages: bool = True) -> dict
 
 
 class TicketIn(serializers.Serializer):
-    subject = serializers.CharField(max_length=200)
-    message = serializers.CharField(max_length=services.MAX_MESSAGE_CHARS)
-    orderId = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    subject = TextField(max_length=200)
+    message = TextField(max_length=services.MAX_MESSAGE_CHARS)
+    orderId = TextField(max_length=32, required=False, allow_blank=True, allow_null=True)
 
 
 TicketOut = inline_serializer(
@@ -345,10 +376,24 @@ TicketListOut = inline_serializer(
 )
 
 
+def _ticket_links(ticket_id: str) -> dict[str, dict]:
+    parameters = {"ticket_id": ticket_id}
+    return {
+        "GetTicket": link("support_tickets_retrieve", parameters=parameters),
+        "CloseTicket": link("support_tickets_close", parameters=parameters),
+    }
+
+
 class TicketListView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: TicketListOut}, tags=["support"], operation_id="support_tickets_list")
+    @extend_schema(
+        parameters=limit_offset_parameters(),
+        responses={200: TicketListOut},
+        tags=["support"],
+        operation_id="support_tickets_list",
+        extensions=response_links(200, **_ticket_links("$response.body#/items/0/id")),
+    )
     def get(self, request: Request) -> Response:
         limit, offset = parse_limit_offset(request.query_params)
         tickets = selectors.tickets_for_user(user=signed_in_user(request))
@@ -357,7 +402,11 @@ class TicketListView(APIView):
         return Response({"items": items, "total": total, "limit": limit, "offset": offset})
 
     @extend_schema(
-        request=TicketIn, responses={201: TicketOut}, tags=["support"], operation_id="support_tickets_create"
+        request=TicketIn,
+        responses={201: TicketOut},
+        tags=["support"],
+        operation_id="support_tickets_create",
+        extensions=response_links(201, **_ticket_links("$response.body#/id")),
     )
     def post(self, request: Request) -> Response:
         data = TicketIn(data=request.data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.accounts.shoppers import signed_in_user
-from commerce.pagination import parse_limit_offset
+from commerce.openapi import Error, error_response, link, response_links
+from commerce.pagination import limit_offset_parameters, parse_limit_offset
 from memory.errors import InvalidPreference
 from memory.models import Preference
 from memory.selectors import (
@@ -26,6 +27,7 @@ from memory.selectors import (
 )
 from memory.services import (
     FORGET_KEYS,
+    PRICE_TEXT_PATTERN,
     affinity_forget,
     history_clear,
     memory_clear,
@@ -40,6 +42,7 @@ TAGS = ["memory"]
 
 # --- Schema serializers (the views build dicts; these document the shapes) --------------------
 class SizesSchema(serializers.Serializer):
+    refuses_unknown_fields = True  # preferences_update refuses other sizes
     tops = serializers.CharField(allow_null=True, required=False, help_text="XS, S, M, L, XL or XXL.")
     bottoms = serializers.CharField(allow_null=True, required=False, help_text="Waist 26-44, or S, M, L, XL.")
     shoes = serializers.CharField(allow_null=True, required=False, help_text="4 to 15, halves included.")
@@ -57,8 +60,24 @@ class PreferencesSchema(serializers.Serializer):
     priceMax = serializers.CharField(allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "maximum": 1_000_000},
+            {"type": "string", "pattern": PRICE_TEXT_PATTERN},
+        ],
+        "nullable": True,
+        "description": 'An amount from 0 to 1,000,000: a number or a decimal string ("49.99", "$50").',
+    }
+)
+class PriceInSchema(serializers.Field):
+    """What memory.services._clean_price reads."""
+
+
 class PreferencesUpdateSchema(serializers.Serializer):
     """Partial update: a field left out is unchanged; null (or []) forgets it. Lists replace."""
+
+    refuses_unknown_fields = True  # preferences_update answers 400 invalid_preference for other keys
 
     sizes = SizesSchema(required=False, allow_null=True)
     brands = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
@@ -67,8 +86,8 @@ class PreferencesUpdateSchema(serializers.Serializer):
     styles = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
     colors = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
     dislikedColors = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    priceMin = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    priceMax = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    priceMin = PriceInSchema(required=False, allow_null=True)
+    priceMax = PriceInSchema(required=False, allow_null=True)
 
 
 class SummarySchema(serializers.Serializer):
@@ -107,11 +126,7 @@ class DeletedSchema(serializers.Serializer):
     deleted = serializers.DictField(child=serializers.IntegerField())
 
 
-class ErrorSchema(serializers.Serializer):
-    error = serializers.DictField()
-
-
-UNAUTHORIZED = OpenApiResponse(ErrorSchema, description="Not signed in.")
+UNAUTHORIZED = error_response("Not signed in.")
 
 
 class _SignedIn(APIView):
@@ -120,7 +135,15 @@ class _SignedIn(APIView):
 
 class MemoryView(_SignedIn):
     @extend_schema(
-        operation_id="memory_retrieve", tags=TAGS, responses={200: MemorySchema, 401: UNAUTHORIZED}
+        operation_id="memory_retrieve",
+        tags=TAGS,
+        responses={200: MemorySchema, 401: UNAUTHORIZED},
+        extensions=response_links(
+            200,
+            ForgetAffinity=link(
+                "memory_affinity_forget", parameters={"affinity_id": "$response.body#/affinities/0/id"}
+            ),
+        ),
     )
     def get(self, request: Request) -> Response:
         return Response(memory_snapshot(user=request.user))
@@ -153,7 +176,7 @@ class PreferencesView(_SignedIn):
             "(case-insensitive); an unknown one is a 400 `invalid_preference` naming it, with "
             "`details.suggestions`."
         ),
-        responses={200: PreferencesSchema, 400: ErrorSchema, 401: UNAUTHORIZED},
+        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED},
     )
     def put(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -185,7 +208,7 @@ class PreferenceKeyView(_SignedIn):
                 description="For a list key: forget only this value (e.g. one brand).",
             ),
         ],
-        responses={200: PreferencesSchema, 400: ErrorSchema, 401: UNAUTHORIZED, 404: ErrorSchema},
+        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED, 404: Error},
     )
     def delete(self, request: Request, key: str) -> Response:
         value = request.query_params.get("value") or None
@@ -197,11 +220,8 @@ class HistoryView(_SignedIn):
     @extend_schema(
         operation_id="memory_history_list",
         tags=TAGS,
-        parameters=[
-            OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False),
-            OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False),
-        ],
-        responses={200: HistoryListSchema, 400: ErrorSchema, 401: UNAUTHORIZED},
+        parameters=limit_offset_parameters(),
+        responses={200: HistoryListSchema, 400: Error, 401: UNAUTHORIZED},
     )
     def get(self, request: Request) -> Response:
         limit, offset = parse_limit_offset(request.query_params)
@@ -222,7 +242,7 @@ class AffinityView(_SignedIn):
         operation_id="memory_affinity_forget",
         tags=TAGS,
         description="Forgets one inferred interest (an item of `affinities`).",
-        responses={200: MemorySchema, 401: UNAUTHORIZED, 404: ErrorSchema},
+        responses={200: MemorySchema, 401: UNAUTHORIZED, 404: Error},
     )
     def delete(self, request: Request, affinity_id: str) -> Response:
         affinity_forget(user=request.user, affinity_id=affinity_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -171,7 +172,14 @@ def _clean_size(kind: str, raw: Any, problems: list[_Problem]) -> str | None:
     return None
 
 
+# A price given as text: digits, an optional "$" and decimals, white space around (the API schema's
+# pattern for priceMin/priceMax).
+PRICE_TEXT_PATTERN = r"^(\s*\$?[0-9]{1,7}(\.[0-9]+)?\s*)?$"  # empty: forget it
+
+
 def _clean_price(field: str, raw: Any, problems: list[_Problem]) -> Decimal | None:
+    if isinstance(raw, str) and not re.fullmatch(PRICE_TEXT_PATTERN, raw, flags=re.ASCII):
+        raw = None  # reported below like any other unreadable amount
     try:
         price = (
             Decimal(str(raw).strip().lstrip("$")) if isinstance(raw, str | int | float | Decimal) else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+import re
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -10,9 +11,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.serializers import ErrorOut
 from commerce.accounts.shoppers import signed_in_user
 from commerce.errors import InvalidInput
+from commerce.fields import TextField
+from commerce.openapi import Error, link, merge_links, response_links
 from orders.errors import IdempotencyKeyRequired
 from orders.models import Order
 from orders.selectors import order_get_for_user, orders_for_user
@@ -25,9 +27,12 @@ from orders.services import (
     request_fingerprint,
 )
 
+# Visible ASCII without a comma (under WSGI a comma is how a repeated header shows), no space at either
+# end (HTTP strips it), 1 to 255 characters. The view refuses anything else with 400 invalid_input.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-+\--~]([ -+\--~]{0,253}[!-+\--~])?$"
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
     OpenApiParameter.HEADER,
     required=True,
     description="Any unique string per order attempt; the same key and body return the same order.",
@@ -35,18 +40,18 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 class AddressIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=200)
-    state = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    postalCode = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=60)
+    name = TextField(max_length=200)
+    line1 = TextField(max_length=200)
+    line2 = TextField(max_length=200, required=False, allow_blank=True, default="")
+    city = TextField(max_length=200)
+    state = TextField(max_length=200, required=False, allow_blank=True, default="")
+    postalCode = TextField(max_length=20)
+    country = TextField(max_length=60)
 
 
 class PaymentMethodIn(serializers.Serializer):
-    type = serializers.CharField(max_length=20, default="card")
-    token = serializers.CharField(max_length=80)
+    type = TextField(max_length=20, default="card")
+    token = TextField(max_length=80)
 
 
 class OrderIn(serializers.Serializer):
@@ -55,11 +60,11 @@ class OrderIn(serializers.Serializer):
 
 
 class ReasonIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class RefundItemIn(serializers.Serializer):
-    itemId = serializers.CharField()
+    itemId = TextField()
     quantity = serializers.IntegerField(min_value=1, max_value=50)
 
 
@@ -112,6 +117,17 @@ class OrderOut(serializers.Serializer):
     refunds = RefundOut(many=True)
 
 
+def _order_links(order_id: str) -> dict[str, dict]:
+    """The operations that take an order's id, fed from ``order_id`` (a runtime expression)."""
+    parameters = {"order_id": order_id}
+    return {
+        "GetOrder": link("orders_get", parameters=parameters),
+        "CancelOrder": link("orders_cancel", parameters=parameters),
+        "RefundOrder": link("orders_refund", parameters=parameters),
+        "ChangeShippingAddress": link("orders_address", parameters=parameters),
+    }
+
+
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
     meaning = {
         400: "Invalid input (details name the field).",
@@ -121,7 +137,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
         422: "Rule violated (illegal_transition, payment_declined, idempotency_key_reused, ...).",
         502: "The payment provider refused (refund_failed).",
     }
-    return {code: OpenApiResponse(ErrorOut, description=meaning[code]) for code in statuses}
+    return {code: OpenApiResponse(Error, description=meaning[code]) for code in statuses}
 
 
 class OrderListView(GenericAPIView):
@@ -130,7 +146,10 @@ class OrderListView(GenericAPIView):
     serializer_class = OrderOut
 
     @extend_schema(
-        responses={200: OrderOut(many=True), **_errors(401)}, tags=["orders"], operation_id="orders_list"
+        responses={200: OrderOut(many=True), **_errors(401)},
+        tags=["orders"],
+        operation_id="orders_list",
+        extensions=response_links(200, **_order_links("$response.body#/items/0/id")),
     )
     def get(self, request):
         page = self.paginate_queryset(orders_for_user(signed_in_user(request))) or []
@@ -146,13 +165,20 @@ class OrderListView(GenericAPIView):
         parameters=[IDEMPOTENCY_HEADER],
         tags=["orders"],
         operation_id="orders_create",
+        extensions=merge_links(
+            response_links(201, **_order_links("$response.body#/id")),
+            response_links(200, **_order_links("$response.body#/id")),
+        ),
     )
     def post(self, request):
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:
             raise IdempotencyKeyRequired("The Idempotency-Key header is required.")
-        if len(key) > 255:
-            raise InvalidInput("The Idempotency-Key header is too long (255 characters at most).")
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise InvalidInput(
+                "The Idempotency-Key header is 1 to 255 visible ASCII characters without a comma.",
+                details={"field": "Idempotency-Key"},
+            )
         body = OrderIn(data=request.data)
         body.is_valid(raise_exception=True)
         order, created = order_place(

@@ -32,7 +32,9 @@ class PaymentDeclined(DomainError):
     code = "payment_declined"
 
 
-class InvalidPaymentToken(InvalidInput):
+class InvalidPaymentToken(DomainError):
+    """The gateway knows no such payment method: a well-formed request refused (422, as payment_declined)."""
+
     code = "invalid_payment_token"
 
 

@@ -129,7 +129,7 @@ def test_product_id_of_another_product_is_a_400(guest_client):
     variant = VariantFactory()
     other = VariantFactory()
     r = _add(guest_client, variant, 1, product_id=other.product_id)
-    assert r.status_code == 400 and r.json()["error"]["code"] == "variant_product_mismatch"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "variant_product_mismatch"
 
 
 def test_unknown_variant_is_a_404(guest_client):

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from carts.errors import VariantProductMismatch
 from carts.models import Cart, CartLine, Discount
 from carts.selectors import cart_for_shopper, cart_totals
 from carts.services import (
@@ -129,7 +130,7 @@ def test_a_variant_of_an_inactive_product_is_not_found(guest):
 def test_product_id_must_be_the_variants_product(guest):
     variant = VariantFactory()
     other = ProductFactory()
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(VariantProductMismatch) as exc:
         cart_add_item(shopper=guest, variant_id=variant.pk, product_id=other.pk, quantity=1)
     assert exc.value.code == "variant_product_mismatch"
     cart_add_item(shopper=guest, variant_id=variant.pk, product_id=str(variant.product_id), quantity=1)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import zoneinfo
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -30,6 +34,8 @@ from commerce.accounts.services import (
 )
 from commerce.accounts.shoppers import ShopperAPIMixin, shopper_from_api
 from commerce.errors import DomainError, InvalidInput
+from commerce.fields import JSONBooleanField, TextField
+from commerce.openapi import error_response, link, response_links
 
 
 class UserOut(serializers.Serializer):
@@ -47,13 +53,13 @@ class AuthOut(serializers.Serializer):
 
 class RegisterIn(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    password = TextField(max_length=128, trim_whitespace=False)
+    name = TextField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class LoginIn(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    password = TextField(max_length=128, trim_whitespace=False)
 
 
 def _auth_payload(user: User, session: ShopperSession) -> dict:
@@ -74,6 +80,22 @@ def _guest_session(request) -> ShopperSession | None:
         return None
 
 
+# What a session id in an answer (``sessionId``) opens: the session itself, its cart and conversation.
+_SESSION = "$response.body#/sessionId"
+SESSION_LINKS = {
+    "GetSession": link("session_get", parameters={"session_id": _SESSION}),
+    "EndSession": link("session_end", parameters={"session_id": _SESSION}),
+    "GetCart": link("cart_get", parameters={"header.X-Session-Id": _SESSION}),
+    "History": link("interactions_history", parameters={"query.sessionId": _SESSION}),
+}
+_REFRESH_BODY = {"refreshToken": "$response.body#/refreshToken"}
+# A sign-in's tokens: refresh them, sign out with them; and its session.
+SIGNED_IN_LINKS = {
+    **SESSION_LINKS,
+    "Refresh": link("auth_refresh", body=_REFRESH_BODY),
+    "SignOut": link("auth_logout", body=_REFRESH_BODY),
+}
+
 _RATE_LIMITED = OpenApiResponse(
     description="Too many failed attempts for this account or address: `rate_limited`, with `Retry-After`.",
 )
@@ -84,9 +106,10 @@ class RegisterView(APIView):
 
     @extend_schema(
         request=RegisterIn,
-        responses={201: AuthOut, 429: _RATE_LIMITED},
+        responses={201: AuthOut, 409: error_response("`email_taken`."), 429: _RATE_LIMITED},
         tags=["auth"],
         operation_id="auth_register",
+        extensions=response_links(201, **SIGNED_IN_LINKS),
     )
     def post(self, request):
         data = RegisterIn(data=request.data)
@@ -106,9 +129,14 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginIn,
-        responses={200: AuthOut, 429: _RATE_LIMITED},
+        responses={
+            200: AuthOut,
+            401: error_response("`invalid_credentials`: wrong e-mail address or password."),
+            429: _RATE_LIMITED,
+        },
         tags=["auth"],
         operation_id="auth_login",
+        extensions=response_links(200, **SIGNED_IN_LINKS),
     )
     def post(self, request):
         data = LoginIn(data=request.data)
@@ -119,7 +147,7 @@ class LoginView(APIView):
 
 
 class RefreshIn(serializers.Serializer):
-    refreshToken = serializers.CharField()
+    refreshToken = TextField()
 
 
 class RefreshOut(serializers.Serializer):
@@ -130,7 +158,13 @@ class RefreshOut(serializers.Serializer):
 class RefreshView(APIView):
     authentication_classes: list = []
 
-    @extend_schema(request=RefreshIn, responses={200: RefreshOut}, tags=["auth"], operation_id="auth_refresh")
+    @extend_schema(
+        request=RefreshIn,
+        responses={200: RefreshOut, 401: error_response("`invalid_token`: not valid, expired or revoked.")},
+        tags=["auth"],
+        operation_id="auth_refresh",
+        extensions=response_links(200, Refresh=link("auth_refresh", body=_REFRESH_BODY)),
+    )
     def post(self, request):
         data = RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -148,8 +182,8 @@ class RefreshView(APIView):
 
 
 class LogoutIn(serializers.Serializer):
-    refreshToken = serializers.CharField()
-    everywhere = serializers.BooleanField(
+    refreshToken = TextField()
+    everywhere = JSONBooleanField(
         required=False, default=False, help_text="Also refuse every other refresh token of the account."
     )
 
@@ -176,8 +210,8 @@ class LogoutView(APIView):
 
 
 class PasswordChangeIn(serializers.Serializer):
-    currentPassword = serializers.CharField(max_length=128, trim_whitespace=False)
-    newPassword = serializers.CharField(max_length=128, trim_whitespace=False)
+    currentPassword = TextField(max_length=128, trim_whitespace=False)
+    newPassword = TextField(max_length=128, trim_whitespace=False)
 
 
 class PasswordChangeView(APIView):
@@ -223,16 +257,21 @@ class AccountOut(serializers.Serializer):
     dateJoined = serializers.DateTimeField(source="date_joined")
 
 
+@extend_schema_field({"type": "string", "enum": ["", *sorted(zoneinfo.available_timezones())]})
+class TimezoneField(TextField):
+    """An IANA time zone name (validate_timezone), or empty."""
+
+
 class AccountIn(serializers.Serializer):
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    name = TextField(max_length=150, required=False, allow_blank=True)
     phone = serializers.RegexField(
         r"^\+[1-9]\d{6,14}$",
         required=False,
         allow_blank=True,
         error_messages={"invalid": "Enter the phone number in E.164 form, like +14155550123."},
     )
-    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    voiceOptIn = serializers.BooleanField(required=False, source="voice_opt_in")
+    timezone = TimezoneField(max_length=64, required=False, allow_blank=True)
+    voiceOptIn = JSONBooleanField(required=False, source="voice_opt_in")
 
     def validate_timezone(self, value: str) -> str:
         if value:
@@ -260,9 +299,35 @@ class AccountView(APIView):
         return Response(AccountOut(user).data)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with NUL and lone surrogates (which PostgreSQL's jsonb cannot hold) made U+FFFD."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
+class ContextField(serializers.DictField):
+    """Any JSON object the client wants kept with the session, stored as sent but for characters no
+    database text can hold (NUL, lone surrogates), which become U+FFFD."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        return _storable(super().to_internal_value(data))
+
+
 class SessionIn(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ShopperSession.Channel.values, default="api")
-    initialContext = serializers.DictField(required=False, default=dict)
+    initialContext = ContextField(
+        required=False,
+        default=dict,
+        help_text="Any JSON object; NUL and lone surrogate characters are stored as U+FFFD.",
+    )
 
 
 class SessionOut(serializers.Serializer):
@@ -278,7 +343,11 @@ class SessionOut(serializers.Serializer):
 
 class SessionCreateView(ShopperAPIMixin, APIView):
     @extend_schema(
-        request=SessionIn, responses={201: SessionOut}, tags=["sessions"], operation_id="session_create"
+        request=SessionIn,
+        responses={201: SessionOut},
+        tags=["sessions"],
+        operation_id="session_create",
+        extensions=response_links(201, **SESSION_LINKS),
     )
     def post(self, request):
         data = SessionIn(data=request.data)

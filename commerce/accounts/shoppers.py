@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 PAGE_SESSION_KEY = "shopper_session_key"
 SESSION_HEADER = "HTTP_X_SESSION_ID"
 SESSION_COOKIE = "session_id"
+# What a session key can look like (``"s_" + token_urlsafe``); the API schema documents the header so.
+# A comma never fits: under WSGI it is how a repeated header shows (400 duplicate_header).
+# Empty is no session (a new guest session is made).
+SESSION_KEY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,64}$"}
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,6 @@ def test_empty_cart_and_sold_out_answers(auth_client, filled_cart, variant):
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "cart_empty"
 
 
-def test_invalid_token_is_400(auth_client, filled_cart):
+def test_invalid_token_is_422(auth_client, filled_cart):
     r = post_order(auth_client, {**BODY, "paymentMethod": {"type": "card", "token": "4242424242424242"}})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_payment_token"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_payment_token"

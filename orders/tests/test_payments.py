@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from commerce.errors import InvalidInput
+from orders.errors import InvalidPaymentToken
 from orders.payments import TestGateway, get_gateway, mask_token
 
 
@@ -16,9 +16,9 @@ def test_test_tokens_approve_and_decline():
 
 
 def test_anything_else_is_an_invalid_token():
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(InvalidPaymentToken) as err:
         TestGateway().charge(amount=Decimal("1.00"), token="4242 4242 4242 4242", reference="X")
-    assert err.value.code == "invalid_payment_token" and err.value.status_code == 400
+    assert err.value.code == "invalid_payment_token" and err.value.status_code == 422
 
 
 def test_refund_of_an_unknown_charge_is_refused():

@@ -8,6 +8,7 @@ from django.utils import timezone
 from carts.models import CartLine
 from catalog.models import Variant
 from commerce.errors import DomainError, InvalidInput
+from orders.errors import InvalidPaymentToken
 from orders.models import IdempotencyRecord, Order, OrderEvent, Payment
 from orders.selectors import last_payment_method, last_shipping_address, order_get_for_user
 from orders.services import (
@@ -60,8 +61,8 @@ def test_declined_payment_leaves_cart_and_stock_untouched(user, filled_cart, var
     assert not Order.objects.exists() and not Payment.objects.exists()
 
 
-def test_unknown_token_is_invalid_input(user, filled_cart):
-    with pytest.raises(InvalidInput):
+def test_unknown_token_is_refused_before_anything_is_saved(user, filled_cart):
+    with pytest.raises(InvalidPaymentToken):
         order_place(user=user, shipping_address=ADDRESS, payment_method={"token": "tok_visa"})
     assert not Order.objects.exists()
 

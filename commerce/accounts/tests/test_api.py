@@ -125,3 +125,15 @@ def test_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get(reverse("api-docs"))
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_a_session_context_with_nul_characters_is_stored_not_a_500(api_client):
+    """PostgreSQL's jsonb holds no NUL: found by schemathesis (a 500 before); stored as U+FFFD."""
+    r = api_client.post(
+        "/api/v1/sessions",
+        {"channel": "api", "initialContext": {"pa\u0000ge": ["a\u0000", {"\u0000": "x"}]}},
+        format="json",
+    )
+    assert r.status_code == 201
+    session = ShopperSession.objects.get(key=r.json()["sessionId"])
+    assert session.initial_context == {"pa\ufffdge": ["a\ufffd", {"\ufffd": "x"}]}
