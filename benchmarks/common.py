@@ -58,6 +58,13 @@ def database_url_for(base_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
+def bench_database_name(base_url: str, suffix: str) -> str:
+    """A benchmark's own database beside the one ``base_url`` names: ``<that name>_<suffix>``, so two
+    people sharing a server (each with their own DATABASE_URL) never drop each other's benchmark."""
+    name = urlsplit(base_url).path.lstrip("/") or "commerce"
+    return f"{name}_{suffix}"
+
+
 def _admin_connection(base_url: str):
     import psycopg
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a script
     LOOPBACK,
     ROOT,
+    bench_database_name,
     create_database,
     database_url_for,
     drop_database,
@@ -43,7 +44,6 @@ from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a sc
     running_server,
 )
 
-BENCH_DB = "commerce_bench_ws"
 RESPONSE_TIMEOUT_SECONDS = 60
 # One shopper's visit: what people do in the panel, in order (the reference needs the search before it,
 # and "size 10 in white" answers the assistant's "which size?").
@@ -153,18 +153,19 @@ def main() -> int:
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
     base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    bench_db = bench_database_name(base_url, "ws_bench")
     if not base_url or not redis_url:
         print(
             "The WebSocket benchmark measures the production shape and needs both services: set\n"
             "DATABASE_URL (PostgreSQL on a loopback address; the script uses a database of its own on that\n"
-            f"server, {BENCH_DB}) and REDIS_URL (the channel layer and cache), e.g.\n"
+            "server, <its name>_ws_bench) and REDIS_URL (the channel layer and cache), e.g.\n"
             "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce "
             "REDIS_URL=redis://127.0.0.1:6379/0 make bench-ws",
             file=sys.stderr,
         )
         return 2
     messages = (SCRIPT * (args.messages // len(SCRIPT) + 1))[: args.messages]
-    db_url = database_url_for(base_url, BENCH_DB)
+    db_url = database_url_for(base_url, bench_db)
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -179,7 +180,7 @@ def main() -> int:
     }
     py = sys.executable
     versions = service_versions(base_url, redis_url)
-    create_database(base_url, BENCH_DB)
+    create_database(base_url, bench_db)
     try:
         for command in (
             ["migrate", "-v", "0"],
@@ -213,12 +214,12 @@ def main() -> int:
             load_after = load_average()
     finally:
         if not args.keep_database:
-            drop_database(base_url, BENCH_DB)
+            drop_database(base_url, bench_db)
 
     pids = ", ".join(str(s.process.pid) for s in servers)
     print(
         f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi, channel layer "
-        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {BENCH_DB} "
+        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {bench_db} "
         f"(DB_CONN_MAX_AGE=0); {versions}"
     )
     print(
