@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint format browser-deps a11y nl-eval llm-eval bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint format browser-deps a11y nl-eval llm-eval bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ llm-eval: install
 bench-listing: install
 	$(PY) benchmarks/listing.py
 
+# load_catalog on a 20,000-product JSON-lines file into PostgreSQL: products/s, first import and again.
+bench-import: install
+	$(PY) benchmarks/import_catalog.py
+
 bench-checkout: install
 	$(PY) benchmarks/checkout.py
 
@@ -89,4 +93,4 @@ bench-voice: install
 bench-recommendations: install
 	$(PY) benchmarks/recommendations.py
 
-bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations bench-ws
+bench: nl-eval bench-listing bench-import bench-checkout bench-voice bench-recommendations bench-ws

@@ -7,6 +7,7 @@ the error names the record (its position, starting at 1, and its first sku) and 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -213,11 +214,9 @@ def _unique_slug(model, text: str, qualifier: str = "", exclude_pk: int | None =
 def _free_slug(text: str, taken: Callable[[str], bool], qualifier: str = "") -> str:
     """``text`` slugified, else qualified by ``qualifier``, else numbered: the first not ``taken``."""
     base = slugify(text)[:200] or "item"
-    candidates = [base]
-    if qualifier:
-        candidates.append(f"{qualifier}-{base}"[:200])
-    candidates += [f"{base}-{n}" for n in range(2, 1000)]
-    for candidate in candidates:
+    qualified = [f"{qualifier}-{base}"[:200]] if qualifier else []
+    numbered = (f"{base}-{n}" for n in range(2, 1000))  # made only as far as needed
+    for candidate in itertools.chain([base], qualified, numbered):
         if not taken(candidate):
             return candidate
     raise InvalidInput(f"Could not find a free slug for {text!r}.")
@@ -238,6 +237,7 @@ class _PlannedProduct:
     is_new: bool
     changed: set[str] = field(default_factory=set)
     summary: _Summary = field(default_factory=lambda: _Summary())
+    variants_written: bool = False  # a variant of it is created or changed: its summary is recomputed
 
 
 @dataclass
@@ -379,6 +379,7 @@ def _plan_import(parsed: list[ProductRecord], result: ImportResult) -> _ImportPl
             current = existing.get(v.sku)
             if current is None:
                 plan.variants_new.setdefault(position // IMPORT_BATCH, []).append((planned, v))
+                planned.variants_written = True
                 planned.summary.add(price=v.price, stock=v.stock, size=v.size, color=v.color)
                 result.variants_created += 1
                 continue
@@ -387,6 +388,7 @@ def _plan_import(parsed: list[ProductRecord], result: ImportResult) -> _ImportPl
                 for k, value in new_values.items():
                     setattr(current, k, value)
                 plan.variants_changed.append((position, current))
+                planned.variants_written = True
                 result.variants_updated += 1
             else:
                 result.unchanged_variants += 1
@@ -401,14 +403,14 @@ def _write_batch(plan: _ImportPlan, first: int, last: int) -> None:
     new = [p for p in in_batch if p.is_new]
     for planned in new:
         planned.summary.apply_to(planned.product)
-    Product.objects.bulk_create([p.product for p in new])
+    _insert_products([p.product for p in new])
     now = timezone.now()
     changed_fields = sorted({f for p in in_batch if not p.is_new for f in p.changed})
     changed = [p.product for p in in_batch if not p.is_new and p.changed]
     if changed:
         for product in changed:
             product.updated_at = now
-        Product.objects.bulk_update(changed, [*changed_fields, "updated_at"])
+        Product.objects.bulk_update(changed, [*changed_fields, "updated_at"], batch_size=UPDATE_BATCH)
     _insert_variants(
         [
             (planned.product.pk, v.sku, v.size, v.color, v.price, v.stock)
@@ -417,10 +419,36 @@ def _write_batch(plan: _ImportPlan, first: int, last: int) -> None:
     )
     updates = [variant for position, variant in plan.variants_changed if first <= position < last]
     if updates:
-        Variant.objects.bulk_update(updates, ["size", "color", "price", "stock"])
+        Variant.objects.bulk_update(updates, ["size", "color", "price", "stock"], batch_size=UPDATE_BATCH)
 
 
 VARIANT_COLUMNS = ("product_id", "sku", "size", "color", "price", "stock")
+
+
+def _insert_products(products: list[Product]) -> None:
+    """New products in bulk, their primary keys set: on PostgreSQL ids are drawn from the table's
+    sequence and the rows written with COPY (as the variants, for the same reason), elsewhere
+    bulk_create."""
+    if not products:
+        return
+    if connection.vendor != "postgresql":
+        Product.objects.bulk_create(products)
+        return
+    now = timezone.now()
+    table = Product._meta.db_table
+    fields = [f for f in Product._meta.concrete_fields if f.attname != "search"]
+    with connection.cursor() as cursor:
+        next_ids = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+        cursor.execute(next_ids, [table, len(products)])
+        for product, (pk,) in zip(products, cursor.fetchall(), strict=True):
+            product.pk = product.id = pk
+            product.created_at = product.updated_at = now
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        )
+        with cursor.cursor.copy(statement) as copy:
+            for product in products:
+                copy.write_row([f.get_db_prep_save(getattr(product, f.attname), connection) for f in fields])
 
 
 def _insert_variants(rows: list[tuple[int, str, str, str, Decimal, int]]) -> None:
@@ -466,8 +494,11 @@ def catalog_import(*, records: Iterable[Any], progress: Progress | None = None) 
             if progress is not None:
                 for done in range(first + 1, last + 1):
                     progress(done, len(parsed))
-        # Products that existed may keep variants the file does not name: their summary is recomputed.
-        product_summaries_refresh(product_ids=[p.product.pk for p in plan.products if not p.is_new])
+        # Products that existed may keep variants the file does not name: their summary is recomputed
+        # from all their variants when the file wrote any.
+        product_summaries_refresh(
+            product_ids=[p.product.pk for p in plan.products if not p.is_new and p.variants_written]
+        )
         catalog_listing_changed()  # bulk writes send no model signal
     return result
 
@@ -505,6 +536,9 @@ def variant_adjust_stock(*, variant_ids: Iterable[int], delta: int) -> int:
 
 SUMMARY_FIELDS = ["price_min", "price_max", "has_stock", "sizes", "color_words"]
 SUMMARY_BATCH = 1000
+# bulk_update writes one CASE per column with a branch per row: its cost grows with the square of the
+# batch, so updates go in small batches.
+UPDATE_BATCH = 100
 
 
 @dataclass
@@ -549,7 +583,7 @@ def product_summaries_refresh(*, product_ids: Iterable[int]) -> None:
             product = Product(pk=pk)
             summary.apply_to(product)
             products.append(product)
-        Product.objects.bulk_update(products, SUMMARY_FIELDS)
+        Product.objects.bulk_update(products, SUMMARY_FIELDS, batch_size=UPDATE_BATCH)
 
 
 def product_stock_refresh(*, product_ids: Iterable[int]) -> None:
