@@ -39,6 +39,12 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument(
+        "--max-variants",
+        type=int,
+        default=0,
+        help="keep at most this many variants per product (the generator makes ~20, issue 14's file ~7.4)",
+    )
     args = parser.parse_args(argv)
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url:
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_SETTINGS_MODULE": "commerce.settings",
     }
     records = generated_catalog(args.products)
+    if args.max_variants:
+        records = [{**r, "variants": r["variants"][: args.max_variants]} for r in records]
     variants = sum(len(r["variants"]) for r in records)
     create_database(base_url, name)
     try:

@@ -403,7 +403,15 @@ def _write_batch(plan: _ImportPlan, first: int, last: int) -> None:
     new = [p for p in in_batch if p.is_new]
     for planned in new:
         planned.summary.apply_to(planned.product)
-    _insert_products([p.product for p in new])
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        # Ids first, then the variants, then their products: the foreign key is checked at commit
+        # (Django makes it DEFERRABLE INITIALLY DEFERRED), and each new product's full-text document,
+        # built by its insert trigger, then finds its variants' colours at once instead of being built
+        # twice (without them, then again when the variants arrive).
+        _assign_product_ids([p.product for p in new])
+    else:
+        Product.objects.bulk_create([p.product for p in new])
     now = timezone.now()
     changed_fields = sorted({f for p in in_batch if not p.is_new for f in p.changed})
     changed = [p.product for p in in_batch if not p.is_new and p.changed]
@@ -417,6 +425,8 @@ def _write_batch(plan: _ImportPlan, first: int, last: int) -> None:
             for planned, v in plan.variants_new.get(first // IMPORT_BATCH, [])
         ]
     )
+    if postgres:
+        _copy_products([p.product for p in new])
     updates = [variant for position, variant in plan.variants_changed if first <= position < last]
     if updates:
         Variant.objects.bulk_update(updates, ["size", "color", "price", "stock"], batch_size=UPDATE_BATCH)
@@ -425,30 +435,30 @@ def _write_batch(plan: _ImportPlan, first: int, last: int) -> None:
 VARIANT_COLUMNS = ("product_id", "sku", "size", "color", "price", "stock")
 
 
-def _insert_products(products: list[Product]) -> None:
-    """New products in bulk, their primary keys set: on PostgreSQL ids are drawn from the table's
-    sequence and the rows written with COPY (as the variants, for the same reason), elsewhere
-    bulk_create."""
+def _assign_product_ids(products: list[Product]) -> None:
+    """Primary keys for new products from the table's sequence (PostgreSQL), before they are written."""
     if not products:
         return
-    if connection.vendor != "postgresql":
-        Product.objects.bulk_create(products)
-        return
     now = timezone.now()
-    table = Product._meta.db_table
-    fields = [f for f in Product._meta.concrete_fields if f.attname != "search"]
     with connection.cursor() as cursor:
         next_ids = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
-        cursor.execute(next_ids, [table, len(products)])
+        cursor.execute(next_ids, [Product._meta.db_table, len(products)])
         for product, (pk,) in zip(products, cursor.fetchall(), strict=True):
             product.pk = product.id = pk
             product.created_at = product.updated_at = now
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-        )
-        with cursor.cursor.copy(statement) as copy:
-            for product in products:
-                copy.write_row([f.get_db_prep_save(getattr(product, f.attname), connection) for f in fields])
+
+
+def _copy_products(products: list[Product]) -> None:
+    """New products (ids assigned) with PostgreSQL's COPY, for the same reason as the variants."""
+    if not products:
+        return
+    fields = [f for f in Product._meta.concrete_fields if f.attname != "search"]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(Product._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for product in products:
+            copy.write_row([f.get_db_prep_save(getattr(product, f.attname), connection) for f in fields])
 
 
 def _insert_variants(rows: list[tuple[int, str, str, str, Decimal, int]]) -> None:
