@@ -115,6 +115,31 @@ async def load(urls: list[str], clients: int, messages: list[tuple[str, str]]) -
     return results
 
 
+PING_SECONDS = 5.0
+
+
+async def pinger(url: str, seconds: float, counts: list[int]) -> None:
+    """One socket sending ``ping`` and waiting for ``pong``, back to back, for ``seconds``: the yardstick
+    (a round trip through Daphne, the consumer and the channel layer's connection, no database)."""
+    import websockets
+
+    async with websockets.connect(url, origin=f"http://{LOOPBACK}") as socket:
+        await socket.recv()  # the session event
+        done, stop_at = 0, time.perf_counter() + seconds
+        while time.perf_counter() < stop_at:
+            await socket.send(json.dumps({"type": "ping", "payload": {}}))
+            while json.loads(await socket.recv())["type"] != "pong":
+                pass
+            done += 1
+        counts.append(done)
+
+
+async def ping_rate(urls: list[str], clients: int) -> float:
+    counts: list[int] = []
+    await asyncio.gather(*(pinger(urls[i % len(urls)], PING_SECONDS, counts) for i in range(clients)))
+    return sum(counts) / PING_SECONDS
+
+
 def understanding_timing() -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
     os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex)  # the NLU reads no secrets or rows
@@ -210,7 +235,9 @@ def main() -> int:
             urls = [f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers]
             asyncio.run(load(urls, 2 * len(urls), messages[:3]))  # warm-up: imports, first queries
             load_before = load_average()
+            pings_before = asyncio.run(ping_rate(urls, args.clients))
             results = asyncio.run(load(urls, args.clients, messages))
+            pings_after = asyncio.run(ping_rate(urls, args.clients))
             load_after = load_average()
     finally:
         if not args.keep_database:
@@ -235,6 +262,12 @@ def main() -> int:
         print(
             f"  messages answered: {len(lat)} in {results.seconds:.1f} s"
             f" = {len(lat) / results.seconds:.1f} messages/s"
+        )
+        pings = (pings_before + pings_after) / 2
+        print(
+            f"  ping -> pong on the same {args.clients} sockets: {pings_before:.0f} then {pings_after:.0f}"
+            f" round trips/s; messages/s / pings/s = {len(lat) / results.seconds / pings:.4f}"
+            " (issue 14's target: at least 0.03)"
         )
         print(
             f"  round trip ms: p50 {percentile(lat, 0.50):.0f}, p95 {percentile(lat, 0.95):.0f}, "
