@@ -1,7 +1,7 @@
 """WebSocket chat benchmark: 50 concurrent chat clients against Daphne with the Redis channel layer.
 
 Starts ``--processes`` Daphne processes (default 1) serving ``commerce.asgi`` on a PostgreSQL database
-of their own (``commerce_bench_ws`` on the server of ``DATABASE_URL``; created, migrated, loaded with
+of their own (``<name>_ws_bench`` on the server of ``DATABASE_URL``; created, migrated, loaded with
 the demo catalog and store policies, dropped at the end), all on the Redis of ``REDIS_URL`` as channel
 layer and cache. Each client is a guest with its own shopper session (the socket's ``session`` event),
 connected to one of the processes in turn, and sends a shopper's visit one message at a time, waiting

@@ -109,8 +109,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "base_query": _query_without_page(request),
         "corrected_query": corrected,
-        "fragment_key": f"v{listing_cache_version()}:{request.GET.urlencode()}",
-        # A shopper's own order is never cached (0 seconds: the fragment is rendered every time).
+        # A shopper's own order is never cached (0 seconds: rendered every time) and never read from a
+        # guest's cached cards for the same address (its own key).
+        "fragment_key": f"v{listing_cache_version()}:{request.GET.urlencode()}"
+        + (f":shopper-{request.user.pk}" if personal else ""),
         "cards_seconds": 0 if personal else FRAGMENT_SECONDS,
     }
     # A history restore asks for the whole page even though it comes from htmx.
