@@ -11,6 +11,7 @@ name matches above description mentions.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,10 +38,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Lower
+from redis.exceptions import RedisError
 
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.models import Category, Product, Variant
 from catalog.spelling import SpellingCorrector
+
+logger = logging.getLogger(__name__)
 
 SORTS: dict[str, str] = {
     "relevance": "Best match",
@@ -389,7 +393,12 @@ LISTING_VERSION_KEY = "catalog:listing-version"
 
 
 def listing_cache_version() -> int:
-    version = cache.get(LISTING_VERSION_KEY)
+    try:
+        version = cache.get(LISTING_VERSION_KEY)
+    except (RedisError, OSError) as exc:
+        # No shared version: a new one each time, so nothing cached in this process is trusted.
+        logger.warning("catalog cache unreachable, listing version unknown: %s", exc)
+        return time.time_ns() // 1000
     if version is None:
         # Starts from the clock, not from 1: if the version key is evicted, its successor cannot be
         # a version whose (stale) values may still be cached.
@@ -399,11 +408,20 @@ def listing_cache_version() -> int:
 
 
 def _cached(name: str, build: Any) -> Any:
-    key = f"catalog:{name}:v{listing_cache_version()}"
-    value = cache.get(key)
+    """``build()``'s value, cached under the listing version; computed afresh, and a warning logged,
+    when the cache cannot be reached (a search still answers, only slower)."""
+    try:
+        key = f"catalog:{name}:v{listing_cache_version()}"
+        value = cache.get(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("catalog cache unreachable, computing %s without it: %s", name, exc)
+        return build()
     if value is None:
         value = build()
-        cache.set(key, value, LISTING_CACHE_SECONDS)
+        try:
+            cache.set(key, value, LISTING_CACHE_SECONDS)
+        except (RedisError, OSError) as exc:
+            logger.warning("catalog cache unreachable, %s not kept: %s", name, exc)
     return value
 
 

@@ -200,3 +200,16 @@ def test_a_cached_search_follows_catalog_writes_and_sell_outs(client, user):
     cart_add_item(shopper=Shopper(user=user, session=None), variant_id=last.pk, quantity=1)
     order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK)
     assert names(query="hoodie", inStock="true") == ["Other Hoodie"]
+
+
+def test_a_search_answers_when_the_cache_is_unreachable(client, settings, caplog):
+    VariantFactory(product=ProductFactory(name="Cloud Hoodie"), price=Decimal("40.00"))
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    response = client.get("/api/v1/products", {"query": "hoodie", "inStock": "true"})
+    assert response.status_code == 200 and response.json()["total"] == 1
+    assert any("catalog cache unreachable" in r.getMessage() for r in caplog.records)
