@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ llm-eval: install
 bench-listing: install
 	$(PY) benchmarks/listing.py
 
+# load_catalog on a 20,000-product JSON-lines file into PostgreSQL: products/s, first import and again.
+bench-import: install
+	$(PY) benchmarks/import_catalog.py
+
 bench-checkout: install
 	$(PY) benchmarks/checkout.py
 
@@ -100,7 +104,7 @@ bench-voice: install
 bench-recommendations: install
 	$(PY) benchmarks/recommendations.py
 
-bench: nl-eval bench-listing bench-checkout bench-voice bench-recommendations bench-ws
+bench: nl-eval bench-listing bench-import bench-checkout bench-voice bench-recommendations bench-ws
 
 # The Grafana dashboards' JSON (deploy/grafana/dashboards/), rebuilt from deploy/grafana/build_dashboards.py.
 dashboards: install

@@ -58,6 +58,13 @@ def database_url_for(base_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
+def bench_database_name(base_url: str, suffix: str) -> str:
+    """A benchmark's own database beside the one ``base_url`` names: ``<that name>_<suffix>``, so two
+    people sharing a server (each with their own DATABASE_URL) never drop each other's benchmark."""
+    name = urlsplit(base_url).path.lstrip("/") or "commerce"
+    return f"{name}_{suffix}"
+
+
 def _admin_connection(base_url: str):
     import psycopg
 
@@ -86,9 +93,18 @@ def drop_database(base_url: str, name: str) -> None:
 
 # --- Servers ---------------------------------------------------------------------------------
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+    """A free loopback port: from ``BENCH_PORTS`` ("8103-8109") when set (a shared machine where each
+    person has their own ports), else any the system picks."""
+    first, _, last = os.environ.get("BENCH_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for candidate in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((LOOPBACK, candidate))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def get(port: int, path: str, *, timeout: float = 10.0) -> tuple[int, bytes]:

@@ -38,6 +38,7 @@ from benchmarks.common import (  # noqa: E402
     LOOPBACK,
     ROOT,
     LoadResult,
+    bench_database_name,
     create_database,
     database_exists,
     database_url_for,
@@ -48,10 +49,14 @@ from benchmarks.common import (  # noqa: E402
     running_server,
 )
 
-BENCH_DB = "commerce_bench"
+BENCH_DB_SUFFIX = "listing_bench"
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 PAGE_SIZES = (12, 24, 48)
 BARE_PATH = "/bench/ping"
+# The yardstick every row is divided by (the issue's): the health check, one database round trip plus
+# the cache and channel-layer checks, through the same middleware.
+YARDSTICK_PATH = "/health"
+PRODUCT_PAGES = 24  # product pages cycled through by the product-page rows
 # Fewer samples than this make a p95 meaningless; slow endpoints run longer to reach it.
 MIN_SAMPLES = 40
 SHOPPER_EMAIL = "listing-bench@example.com"
@@ -95,7 +100,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=20_000, help="catalog size (default 20000)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in flight (default 16)")
-    parser.add_argument("--servers", default="gunicorn,daphne", help="comma-separated: gunicorn,daphne")
+    parser.add_argument("--servers", default="gunicorn", help="comma-separated: gunicorn,daphne")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
         "--quick", action="store_true", help="2,000 products and 1.5 s per scenario: a check that it works"
@@ -103,7 +108,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-db",
         action="store_true",
-        help=f"keep the {BENCH_DB} database afterwards, and reuse it if it already holds the catalog",
+        help="keep the <name>_listing_bench database afterwards, and reuse it if it holds the catalog",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -306,7 +311,11 @@ def server_env(kind: str, bench_url: str) -> dict[str, str]:
     return env
 
 
-def row(server: str, endpoint: str, scenario: str, result: LoadResult, bare_rps: float) -> dict:
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def row(server: str, endpoint: str, scenario: str, result: LoadResult, yardstick_rps: float) -> dict:
     return {
         "server": server,
         "endpoint": endpoint,
@@ -317,16 +326,28 @@ def row(server: str, endpoint: str, scenario: str, result: LoadResult, bare_rps:
         "rps": round(result.rps, 1),
         "p50Ms": round(result.percentile(50), 1),
         "p95Ms": round(result.percentile(95), 1),
-        "ofBare": round(result.rps / bare_rps, 3) if bare_rps else None,
+        "ofHealth": round(result.rps / yardstick_rps, 3) if yardstick_rps else None,
     }
 
 
-def bench_server(kind: str, args: argparse.Namespace, bench_url: str) -> tuple[list[dict], list[str]]:
+def _merged(first: LoadResult, second: LoadResult) -> LoadResult:
+    return LoadResult(
+        requests=first.requests + second.requests,
+        errors=first.errors + second.errors,
+        seconds=first.seconds + second.seconds,
+        latencies_ms=sorted(first.latencies_ms + second.latencies_ms),
+        first_error=first.first_error or second.first_error,
+    )
+
+
+def bench_server(
+    kind: str, args: argparse.Namespace, bench_url: str, product_ids: list[int]
+) -> tuple[list[dict], list[str]]:
     port = free_port()
     rows: list[dict] = []
     notes: list[str] = []
     name = f"gunicorn ({args.workers} workers)" if kind == "gunicorn" else "daphne (1 process)"
-    print(f"\n{name} on {LOOPBACK}:{port}", flush=True)
+    print(f"\n{name} on {LOOPBACK}:{port}, load average {load_average()}", flush=True)
     with running_server(
         kind,
         server_command(kind, port, args.workers),
@@ -343,36 +364,35 @@ def bench_server(kind: str, args: argparse.Namespace, bench_url: str) -> tuple[l
                 concurrency=args.concurrency,
                 seconds=args.seconds,
                 min_requests=MIN_SAMPLES,
-                # One request per worker first: the measured ones find warm caches and connections.
-                warmup_requests=args.workers if kind == "gunicorn" else 1,
+                # One request per worker and path first: the measured ones find warm caches.
+                warmup_requests=max(args.workers if kind == "gunicorn" else 1, len(paths)),
             )
 
-        # The bare view is measured first and last; their mean is the yardstick, and a big
-        # difference between the two means the machine was busy with something else meanwhile.
-        bare_before = measure([BARE_PATH])
-        results = []
+        # The yardstick is measured first and last; their mean divides every row, and a big difference
+        # between the two means the machine was busy with something else meanwhile.
+        load_before = load_average()
+        health_before = measure([YARDSTICK_PATH])
+        results = [("bare", BARE_PATH, measure([BARE_PATH]))]
         for scenario in SCENARIOS:
             results.append(("page", scenario.name, measure([page_path(scenario)])))
             print(f"  page  {scenario.name}: {results[-1][2].rps:.1f} req/s", flush=True)
             results.append(("api", scenario.name, measure([api_path(scenario)])))
             print(f"  api   {scenario.name}: {results[-1][2].rps:.1f} req/s", flush=True)
-        bare_after = measure([BARE_PATH])
-        bare_rps = statistics.mean([bare_before.rps, bare_after.rps])
-        drift = abs(bare_before.rps - bare_after.rps) / bare_rps if bare_rps else 0
+        results.append(("page", "product page", measure([f"/products/{pk}/" for pk in product_ids])))
+        results.append(("api", "product", measure([f"/api/v1/products/{pk}" for pk in product_ids])))
+        health_after = measure([YARDSTICK_PATH])
+        load_after = load_average()
+        health_rps = statistics.mean([health_before.rps, health_after.rps])
+        drift = abs(health_before.rps - health_after.rps) / health_rps if health_rps else 0
+        notes.append(f"{name}: load average (1/5/15 min) {load_before} before, {load_after} after")
         if drift > 0.2:
             notes.append(
-                f"{name}: the bare view ran at {bare_before.rps:.0f} then {bare_after.rps:.0f} req/s;"
+                f"{name}: /health ran at {health_before.rps:.0f} then {health_after.rps:.0f} req/s;"
                 " the machine was busy, treat this server's figures with care"
             )
-        bare = LoadResult(
-            requests=bare_before.requests + bare_after.requests,
-            errors=bare_before.errors + bare_after.errors,
-            seconds=bare_before.seconds + bare_after.seconds,
-            latencies_ms=sorted(bare_before.latencies_ms + bare_after.latencies_ms),
-            first_error=bare_before.first_error or bare_after.first_error,
-        )
-        rows.append(row(name, "bare", BARE_PATH, bare, bare_rps))
-        rows += [row(name, endpoint, scenario, result, bare_rps) for endpoint, scenario, result in results]
+        health = _merged(health_before, health_after)
+        rows.append(row(name, "yard", YARDSTICK_PATH, health, health_rps))
+        rows += [row(name, endpoint, scenario, result, health_rps) for endpoint, scenario, result in results]
     return rows, notes
 
 
@@ -399,16 +419,16 @@ def print_report(report: dict) -> None:
         print(f"  {name:<55} p50 {t['p50Ms']:>7.1f}  p95 {t['p95Ms']:>7.1f}")
     header = (
         f"\n{'server':<22} {'endpoint':<5} {'scenario':<42} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-        f" {'x bare':>7} {'errors':>6}"
+        f" {'x health':>8} {'errors':>6}"
     )
     print(header)
     print("-" * (len(header) - 1))
     for r in report["rows"]:
         print(
             f"{r['server']:<22} {r['endpoint']:<5} {r['scenario']:<42} {r['rps']:>8.1f} {r['p50Ms']:>8.1f}"
-            f" {r['p95Ms']:>8.1f} {r['ofBare']:>7.3f} {r['errors']:>6}"
+            f" {r['p95Ms']:>8.1f} {r['ofHealth']:>8.3f} {r['errors']:>6}"
         )
-    print("\nx bare = requests per second of the row / of the bare one-query view on the same server.")
+    print("\nx health = requests per second of the row / of /health on the same server in the same run.")
     for note in report["notes"]:
         print(f"NOTE: {note}")
 
@@ -420,10 +440,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "DATABASE_URL is not set. The benchmark needs PostgreSQL, e.g.\n"
             "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce make bench-listing\n"
-            f"It creates and drops its own database ({BENCH_DB}) on that server.",
+            "It creates and drops its own database (<name>_listing_bench) on that server.",
             file=sys.stderr,
         )
         return 2
+    BENCH_DB = bench_database_name(base_url, BENCH_DB_SUFFIX)  # noqa: N806
     bench_url = database_url_for(base_url, BENCH_DB)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -467,9 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         from django.db import connections
 
+        ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+        product_ids = ids[:: max(1, len(ids) // PRODUCT_PAGES)][:PRODUCT_PAGES]
         connections.close_all()  # the servers get the database to themselves
         for kind in args.servers:
-            rows, notes = bench_server(kind, args, bench_url)
+            rows, notes = bench_server(kind, args, bench_url, product_ids)
             report["rows"] += rows
             report["notes"] += notes
     finally:

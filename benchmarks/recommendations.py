@@ -24,7 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import create_database, database_exists, database_url_for, generated_catalog  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    bench_database_name,
+    create_database,
+    database_exists,
+    database_url_for,
+    generated_catalog,
+)
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "20000"))
 INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "1000"))
@@ -157,7 +163,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    db_name = f"{base_url.rsplit('/', 1)[-1].split('?')[0] or 'commerce'}_memory_bench"
+    db_name = bench_database_name(base_url, "memory_bench")
     bench_url = database_url_for(base_url, db_name)
     reuse = os.environ.get("BENCH_KEEP_DB") == "1" and database_exists(base_url, db_name)
     if not reuse:

@@ -1,7 +1,7 @@
 """WebSocket chat benchmark: 50 concurrent chat clients against Daphne with the Redis channel layer.
 
 Starts ``--processes`` Daphne processes (default 1) serving ``commerce.asgi`` on a PostgreSQL database
-of their own (``commerce_bench_ws`` on the server of ``DATABASE_URL``; created, migrated, loaded with
+of their own (``<name>_ws_bench`` on the server of ``DATABASE_URL``; created, migrated, loaded with
 the demo catalog and store policies, dropped at the end), all on the Redis of ``REDIS_URL`` as channel
 layer and cache. Each client is a guest with its own shopper session (the socket's ``session`` event),
 connected to one of the processes in turn, and sends a shopper's visit one message at a time, waiting
@@ -36,6 +36,7 @@ from pathlib import Path
 from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a script
     LOOPBACK,
     ROOT,
+    bench_database_name,
     create_database,
     database_url_for,
     drop_database,
@@ -43,7 +44,6 @@ from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a sc
     running_server,
 )
 
-BENCH_DB = "commerce_bench_ws"
 RESPONSE_TIMEOUT_SECONDS = 60
 # One shopper's visit: what people do in the panel, in order (the reference needs the search before it,
 # and "size 10 in white" answers the assistant's "which size?").
@@ -115,6 +115,31 @@ async def load(urls: list[str], clients: int, messages: list[tuple[str, str]]) -
     return results
 
 
+PING_SECONDS = 5.0
+
+
+async def pinger(url: str, seconds: float, counts: list[int]) -> None:
+    """One socket sending ``ping`` and waiting for ``pong``, back to back, for ``seconds``: the yardstick
+    (a round trip through Daphne, the consumer and the channel layer's connection, no database)."""
+    import websockets
+
+    async with websockets.connect(url, origin=f"http://{LOOPBACK}") as socket:
+        await socket.recv()  # the session event
+        done, stop_at = 0, time.perf_counter() + seconds
+        while time.perf_counter() < stop_at:
+            await socket.send(json.dumps({"type": "ping", "payload": {}}))
+            while json.loads(await socket.recv())["type"] != "pong":
+                pass
+            done += 1
+        counts.append(done)
+
+
+async def ping_rate(urls: list[str], clients: int) -> float:
+    counts: list[int] = []
+    await asyncio.gather(*(pinger(urls[i % len(urls)], PING_SECONDS, counts) for i in range(clients)))
+    return sum(counts) / PING_SECONDS
+
+
 def understanding_timing() -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
     os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex)  # the NLU reads no secrets or rows
@@ -153,18 +178,19 @@ def main() -> int:
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
     base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    bench_db = bench_database_name(base_url, "ws_bench")
     if not base_url or not redis_url:
         print(
             "The WebSocket benchmark measures the production shape and needs both services: set\n"
             "DATABASE_URL (PostgreSQL on a loopback address; the script uses a database of its own on that\n"
-            f"server, {BENCH_DB}) and REDIS_URL (the channel layer and cache), e.g.\n"
+            "server, <its name>_ws_bench) and REDIS_URL (the channel layer and cache), e.g.\n"
             "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce "
             "REDIS_URL=redis://127.0.0.1:6379/0 make bench-ws",
             file=sys.stderr,
         )
         return 2
     messages = (SCRIPT * (args.messages // len(SCRIPT) + 1))[: args.messages]
-    db_url = database_url_for(base_url, BENCH_DB)
+    db_url = database_url_for(base_url, bench_db)
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -179,7 +205,7 @@ def main() -> int:
     }
     py = sys.executable
     versions = service_versions(base_url, redis_url)
-    create_database(base_url, BENCH_DB)
+    create_database(base_url, bench_db)
     try:
         for command in (
             ["migrate", "-v", "0"],
@@ -209,16 +235,18 @@ def main() -> int:
             urls = [f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers]
             asyncio.run(load(urls, 2 * len(urls), messages[:3]))  # warm-up: imports, first queries
             load_before = load_average()
+            pings_before = asyncio.run(ping_rate(urls, args.clients))
             results = asyncio.run(load(urls, args.clients, messages))
+            pings_after = asyncio.run(ping_rate(urls, args.clients))
             load_after = load_average()
     finally:
         if not args.keep_database:
-            drop_database(base_url, BENCH_DB)
+            drop_database(base_url, bench_db)
 
     pids = ", ".join(str(s.process.pid) for s in servers)
     print(
         f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi, channel layer "
-        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {BENCH_DB} "
+        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {bench_db} "
         f"(DB_CONN_MAX_AGE=0); {versions}"
     )
     print(
@@ -234,6 +262,12 @@ def main() -> int:
         print(
             f"  messages answered: {len(lat)} in {results.seconds:.1f} s"
             f" = {len(lat) / results.seconds:.1f} messages/s"
+        )
+        pings = (pings_before + pings_after) / 2
+        print(
+            f"  ping -> pong on the same {args.clients} sockets: {pings_before:.0f} then {pings_after:.0f}"
+            f" round trips/s; messages/s / pings/s = {len(lat) / results.seconds / pings:.4f}"
+            " (issue 14's target: at least 0.03)"
         )
         print(
             f"  round trip ms: p50 {percentile(lat, 0.50):.0f}, p95 {percentile(lat, 0.95):.0f}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -11,8 +12,8 @@ from rest_framework.views import APIView
 from catalog import ranking
 from catalog.forms import PRICE_PATTERN, search_kwargs_from_api
 from catalog.models import Product
-from catalog.selectors import SORTS, product_get, product_search, search_correction
-from catalog.serializers import ProductListOut, ProductOut, product_to_dict
+from catalog.selectors import SORTS, SearchResults, product_get, product_search, search_correction
+from catalog.serializers import ProductListOut, ProductOut, product_dicts, product_to_dict
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
 from commerce.openapi import TEXT_PATTERN, Error, link, response_links
@@ -67,11 +68,13 @@ class ProductListView(APIView):
     def get(self, request: Request) -> Response:
         search = search_kwargs_from_api(request.query_params)
         limit, offset = parse_limit_offset(request.query_params)
-        results = product_search(**search)
+        results: SearchResults | QuerySet[Product]
         if search.get("sort") == "recommended" and request.user.is_authenticated:
-            results = ranking.recommended(user=request.user, products=results)
+            results = ranking.recommended(user=request.user, products=product_search(**search))
+        else:  # the same for every caller: cached until the catalog changes
+            results = SearchResults(**search)
         total = results.count()
-        items = [product_to_dict(p) for p in results[offset : offset + limit]] if offset < total else []
+        items = product_dicts(results[offset : offset + limit]) if offset < total else []
         body = {"items": items, "total": total, "limit": limit, "offset": offset}
         corrected = search_correction(search.get("query") or "")
         if corrected:

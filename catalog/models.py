@@ -45,7 +45,8 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.filter(is_active=True)
 
     def in_stock(self) -> ProductQuerySet:
-        """Products with at least one variant in stock (one EXISTS, no join, no duplicates)."""
+        """Products with at least one variant in stock (one EXISTS on the variants themselves, so it
+        holds even after a raw stock update; the cards read the kept ``has_stock`` instead)."""
         return self.filter(_has_stock())
 
     def sold_out(self) -> ProductQuerySet:
@@ -67,11 +68,25 @@ class Product(models.Model):
     # PostgreSQL a trigger (migration 0002) fills it on every write path, bulk ones included, so
     # it can never go stale; on SQLite it stays empty and search uses the token fallback.
     search = SearchVectorField(null=True, editable=False)
+    # A summary of the variants, so a listing filters and sorts products without reading variants. Kept
+    # by catalog.services.product_summaries_refresh, which every path that writes variants calls (the
+    # import, stock changes, checkout and cancellation, and Variant's model signals for the admin).
+    price_min = models.DecimalField(max_digits=10, decimal_places=2, null=True, editable=False)
+    price_max = models.DecimalField(max_digits=10, decimal_places=2, null=True, editable=False)
+    has_stock = models.BooleanField(default=False, editable=False)
+    # Lower-cased, sorted, distinct; colours as their words ("navy blue" -> "blue", "navy"), so on
+    # PostgreSQL a GIN index narrows size and colour filters before the exact per-variant check.
+    sizes = models.JSONField(default=list, editable=False)
+    color_words = models.JSONField(default=list, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            models.Index(fields=["is_active", "price_min"], name="product_active_price_idx"),
+            models.Index(fields=["is_active", "name"], name="product_active_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -81,10 +96,10 @@ class Product(models.Model):
 
     @property
     def price_from(self) -> Decimal | None:
-        """Lowest variant price: the search's annotation, else the prefetched variants (no query)."""
-        annotated = getattr(self, "lowest_price", None)
-        if annotated is not None:
-            return Decimal(annotated)
+        """Lowest variant price: the kept ``price_min`` column, else (an instance whose variants were
+        written after it was read) the prefetched variants."""
+        if self.price_min is not None:
+            return self.price_min
         prices = [v.price for v in self.variants.all()]
         return min(prices) if prices else None
 

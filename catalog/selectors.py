@@ -10,12 +10,14 @@ name matches above description mentions.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
@@ -24,7 +26,6 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     Exists,
     F,
     FloatField,
@@ -33,15 +34,17 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
 from django.db.models.functions import Lower
+from redis.exceptions import RedisError
 
 from catalog.errors import InvalidSearch, ProductNotFound
-from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
+from catalog.models import Category, Product, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
+
+logger = logging.getLogger(__name__)
 
 SORTS: dict[str, str] = {
     "relevance": "Best match",
@@ -62,21 +65,15 @@ def _variants_prefetch() -> Prefetch[str, QuerySet[Variant], str]:
     return Prefetch("variants", queryset=Variant.objects.order_by("id"))
 
 
-def product_queryset() -> ProductQuerySet:
-    """Active products with what a product card or the API needs, in a constant number of queries."""
-    return (
-        Product.objects.active()
-        .select_related("category__parent")
-        .prefetch_related(_variants_prefetch())
-        .defer("search")
-    )
+def product_card_queryset() -> QuerySet[Product]:
+    """Active products with what a product card needs (its category; price and stock are the product's
+    own kept columns), in one query."""
+    return Product.objects.active().select_related("category__parent").defer("search")
 
 
-def _lowest_price() -> Subquery:
-    return Subquery(
-        Variant.objects.filter(product=OuterRef("pk")).order_by("price").values("price")[:1],
-        output_field=DecimalField(max_digits=10, decimal_places=2),
-    )
+def product_queryset() -> QuerySet[Product]:
+    """Active products with their variants too (the API's ``Product``), in a constant number of queries."""
+    return product_card_queryset().prefetch_related(_variants_prefetch())
 
 
 def _category_filter(category: Category | str | int) -> Q:
@@ -181,6 +178,18 @@ def matching_option(options: Iterable[str], wanted: str) -> str | None:
     return partial[0] if len(partial) == 1 else None
 
 
+def _checked_terms(
+    sort: str, min_price: Decimal | str | None, max_price: Decimal | str | None
+) -> tuple[str, Decimal | None, Decimal | None]:
+    sort = sort or "relevance"
+    if sort not in SORTS:
+        raise InvalidSearch(f"sort must be one of {', '.join(SORTS)}.", details={"field": "sort"})
+    low, high = _clean_price(min_price, "minPrice"), _clean_price(max_price, "maxPrice")
+    if low is not None and high is not None and low > high:
+        raise InvalidSearch("minPrice must not be greater than maxPrice.", details={"field": "minPrice"})
+    return sort, low, high
+
+
 def product_search(
     *,
     query: str = "",
@@ -196,30 +205,43 @@ def product_search(
     """Active products matching the text query and every given filter (filters combine with AND).
 
     Size, colour, price range and ``in_stock_only`` must hold for the *same* variant: "size 10 in
-    black under $150" means one buyable shoe, not a black 9 and a red 10. Each product carries
-    ``relevance`` and ``lowest_price`` annotations. Raises :class:`InvalidSearch` for a bad filter.
+    black under $150" means one buyable shoe, not a black 9 and a red 10. Each product carries a
+    ``relevance`` annotation; ``price_min`` is its lowest price. Raises :class:`InvalidSearch` for a bad
+    filter.
     """
-    sort = sort or "relevance"
-    if sort not in SORTS:
-        raise InvalidSearch(f"sort must be one of {', '.join(SORTS)}.", details={"field": "sort"})
-    low, high = _clean_price(min_price, "minPrice"), _clean_price(max_price, "maxPrice")
-    if low is not None and high is not None and low > high:
-        raise InvalidSearch("minPrice must not be greater than maxPrice.", details={"field": "minPrice"})
+    sort, low, high = _checked_terms(sort, min_price, max_price)
 
-    qs: QuerySet[Product] = product_queryset()
-    variant_filter = Q(product=OuterRef("pk"))
-    if size:
-        variant_filter &= Q(size__iexact=size.strip())
-    if color:
-        variant_filter &= _color_filter(color)
+    qs = product_queryset()
+    size = (size or "").strip()
+    color = " ".join((color or "").lower().split())
+    # The kept per-product summary (catalog.services.product_summaries_refresh) answers a lone price
+    # bound exactly and narrows sizes and colours; what must hold for one and the same variant, and
+    # stock (which a raw update may change too), is then checked on the variants of the products left.
+    variant_terms = [t for t in (size, color, low, high, in_stock_only) if t not in (None, "", False)]
+    qs = qs.filter(price_min__isnull=False)  # a product with no variant cannot be bought
     if low is not None:
-        variant_filter &= Q(price__gte=low)
+        qs = qs.filter(price_max__gte=low)
     if high is not None:
-        variant_filter &= Q(price__lte=high)
-    if in_stock_only:
-        variant_filter &= Q(stock__gt=0)
-    qs = qs.filter(Exists(Variant.objects.filter(variant_filter)))
-    if category is not None and category != "":
+        qs = qs.filter(price_min__lte=high)
+    if connection.vendor == "postgresql":  # JSON containment (GIN-indexed) is PostgreSQL's
+        if size:
+            qs = qs.filter(sizes__contains=[size.lower()])
+        if color:
+            qs = qs.filter(color_words__contains=color.split())
+    if len(variant_terms) > 1 or size or color or in_stock_only:
+        variant_filter = Q(product=OuterRef("pk"))
+        if size:
+            variant_filter &= Q(size__iexact=size)
+        if color:
+            variant_filter &= _color_filter(color)
+        if low is not None:
+            variant_filter &= Q(price__gte=low)
+        if high is not None:
+            variant_filter &= Q(price__lte=high)
+        if in_stock_only:
+            variant_filter &= Q(stock__gt=0)
+        qs = qs.filter(Exists(Variant.objects.filter(variant_filter)))
+    if category not in (None, ""):
         qs = qs.filter(_category_filter(category))
     if brand:
         qs = qs.filter(brand__iexact=brand.strip())
@@ -230,17 +252,95 @@ def product_search(
         qs = _postgres_text_search(qs, query)
     else:
         qs = _sqlite_text_search(qs, query)
-    qs = qs.annotate(lowest_price=_lowest_price())
 
     if sort == "price_asc":
-        return qs.order_by("lowest_price", "name", "id")
+        return qs.order_by("price_min", "name", "id")
     if sort == "price_desc":
-        return qs.order_by("-lowest_price", "name", "id")
+        return qs.order_by("-price_min", "name", "id")
     if sort == "newest":
         return qs.order_by("-created_at", "-id")
     if query:
         return qs.order_by("-relevance", "name", "id")
     return qs.order_by("name", "id")
+
+
+# A guest's search is the same for every guest until the catalog changes: the matches' total and the ids
+# of the first pages are cached under the listing version that every catalog write bumps (stock too,
+# whenever a variant sells out or comes back), so a repeated search costs two small queries by primary
+# key. The products themselves (price, stock) are always read fresh.
+SEARCH_CACHED_IDS = 240  # ten pages of 24
+
+
+class SearchResults:
+    """The products matching one search (:func:`product_search`'s arguments), in order, as a lazy
+    sequence of product cards (no variants): ``count()`` and slices, like a QuerySet (the Paginator and
+    the API take either), served from the cache described above. A bad filter raises
+    :class:`InvalidSearch` at once."""
+
+    def __init__(self, **search: Any) -> None:
+        _checked_terms(search.get("sort", ""), search.get("min_price"), search.get("max_price"))
+        self._search = search
+        key = repr(sorted((k, str(v)) for k, v in search.items() if v not in (None, "", False)))
+        self._key = "search:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        self._head: tuple[int, list[int]] | None = None
+
+    def _matches(self) -> QuerySet[Product]:
+        return product_search(**self._search)
+
+    def _cached_head(self) -> tuple[int, list[int]]:
+        if self._head is None:
+            self._head = _cached(self._key, self._build_head)
+        return self._head
+
+    def _build_head(self) -> tuple[int, list[int]]:
+        matches = self._matches()
+        ids = list(matches.values_list("pk", flat=True)[:SEARCH_CACHED_IDS])
+        total = len(ids) if len(ids) < SEARCH_CACHED_IDS else matches.count()
+        return total, ids
+
+    def count(self) -> int:
+        return self._cached_head()[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> LazyProducts:
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            raise TypeError("SearchResults supports only slices")
+        start, stop = item.start or 0, item.stop if item.stop is not None else self.count()
+        return LazyProducts(lambda: self._page_ids(start, stop))
+
+    def _page_ids(self, start: int, stop: int) -> list[int]:
+        if stop <= SEARCH_CACHED_IDS:
+            return self._cached_head()[1][start:stop]
+        # Deep pages are rare: read them from the search itself.
+        return list(self._matches().values_list("pk", flat=True)[start:stop])
+
+
+class LazyProducts(Sequence[Product]):
+    """Product cards by id, in the ids' order, read on first use (a page whose rendered cards are
+    cached never reads them)."""
+
+    def __init__(self, ids: Callable[[], list[int]]) -> None:
+        self._ids = ids
+        self._products: list[Product] | None = None
+
+    def _load(self) -> list[Product]:
+        if self._products is None:
+            ids = self._ids()
+            found = {p.pk: p for p in product_card_queryset().filter(pk__in=ids)}
+            self._products = [found[pk] for pk in ids if pk in found]
+        return self._products
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    @overload
+    def __getitem__(self, index: int) -> Product: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Product]: ...
+    def __getitem__(self, index: int | slice) -> Product | list[Product]:
+        return self._load()[index]
 
 
 def product_get(*, product_id: int | str) -> Product:
@@ -294,7 +394,12 @@ LISTING_VERSION_KEY = "catalog:listing-version"
 
 
 def listing_cache_version() -> int:
-    version = cache.get(LISTING_VERSION_KEY)
+    try:
+        version = cache.get(LISTING_VERSION_KEY)
+    except (RedisError, OSError) as exc:
+        # No shared version: a new one each time, so nothing cached in this process is trusted.
+        logger.warning("catalog cache unreachable, listing version unknown: %s", exc)
+        return time.time_ns() // 1000
     if version is None:
         # Starts from the clock, not from 1: if the version key is evicted, its successor cannot be
         # a version whose (stale) values may still be cached.
@@ -303,12 +408,21 @@ def listing_cache_version() -> int:
     return int(version)
 
 
-def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
-    key = f"catalog:{name}:v{listing_cache_version()}"
-    value: _Cached | None = cache.get(key)
+def _cached(name: str, build: Any) -> Any:
+    """``build()``'s value, cached under the listing version; computed afresh, and a warning logged,
+    when the cache cannot be reached (a search still answers, only slower)."""
+    try:
+        key = f"catalog:{name}:v{listing_cache_version()}"
+        value = cache.get(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("catalog cache unreachable, computing %s without it: %s", name, exc)
+        return build()
     if value is None:
         value = build()
-        cache.set(key, value, LISTING_CACHE_SECONDS)
+        try:
+            cache.set(key, value, LISTING_CACHE_SECONDS)
+        except (RedisError, OSError) as exc:
+            logger.warning("catalog cache unreachable, %s not kept: %s", name, exc)
     return value
 
 

@@ -6,6 +6,8 @@ carries the same dicts). It reads only prefetched variants, so a list costs no e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -15,20 +17,30 @@ from catalog.models import Product, Variant
 from commerce.money import money_str
 
 
-def variant_to_dict(variant: Variant) -> dict[str, Any]:
+def _variant_dict(*, pk: int, sku: str, size: str, color: str, price: Decimal, stock: int) -> dict[str, Any]:
     return {
-        "id": str(variant.pk),
-        "sku": variant.sku,
-        "size": variant.size,
-        "color": variant.color,
-        "price": money_str(variant.price),
-        "stock": variant.stock,
-        "inStock": variant.stock > 0,
+        "id": str(pk),
+        "sku": sku,
+        "size": size,
+        "color": color,
+        "price": money_str(price),
+        "stock": stock,
+        "inStock": stock > 0,
     }
 
 
-def product_to_dict(product: Product) -> dict[str, Any]:
-    """``Product``: ids are strings, money two-place strings, ``price`` the lowest variant price."""
+def variant_to_dict(variant: Variant) -> dict[str, Any]:
+    return _variant_dict(
+        pk=variant.pk,
+        sku=variant.sku,
+        size=variant.size,
+        color=variant.color,
+        price=variant.price,
+        stock=variant.stock,
+    )
+
+
+def _product_dict(product: Product, variants: list[dict[str, Any]]) -> dict[str, Any]:
     price = product.price_from
     return {
         "id": str(product.pk),
@@ -41,8 +53,30 @@ def product_to_dict(product: Product) -> dict[str, Any]:
         "currency": settings.CURRENCY,
         "imageUrl": product.image_src,
         "tags": list(product.tags or []),
-        "variants": [variant_to_dict(v) for v in product.variants.all()],
+        "variants": variants,
     }
+
+
+def product_to_dict(product: Product) -> dict[str, Any]:
+    """``Product``: ids are strings, money two-place strings, ``price`` the lowest variant price."""
+    return _product_dict(product, [variant_to_dict(v) for v in product.variants.all()])
+
+
+def product_dicts(products: Iterable[Product]) -> list[dict[str, Any]]:
+    """:func:`product_to_dict` for a page of products whose variants were not prefetched: one query reads
+    them as plain rows (a page of 24 products can hold a thousand variants; no model instances)."""
+    products = list(products)
+    variants: dict[int, list[dict[str, Any]]] = {p.pk: [] for p in products}
+    rows = (
+        Variant.objects.filter(product_id__in=list(variants))
+        .order_by("id")
+        .values_list("product_id", "id", "sku", "size", "color", "price", "stock")
+    )
+    for product_id, pk, sku, size, color, price, stock in rows:
+        variants[product_id].append(
+            _variant_dict(pk=pk, sku=sku, size=size, color=color, price=price, stock=stock)
+        )
+    return [_product_dict(p, variants[p.pk]) for p in products]
 
 
 # Output serializers: they document the shape for /api/schema/; the views build dicts directly.

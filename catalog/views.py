@@ -19,9 +19,12 @@ from catalog.forms import page_search_form
 from catalog.models import Product
 from catalog.ranking import RankingProfile
 from catalog.selectors import (
+    LISTING_CACHE_SECONDS,
     SORTS,
+    SearchResults,
     catalog_facets,
     category_tree,
+    listing_cache_version,
     product_featured,
     product_get,
     product_search,
@@ -87,27 +90,39 @@ def _query_without_page(request: CatalogRequest) -> str:
     return urlencode([(k, v) for k, values in params.lists() for v in values if v != ""])
 
 
+# The filters and the cards of a page are the same for every shopper who sees the same page (the cards
+# carry price and "in stock", which bump the listing version when they change): rendered once per
+# version and query string, and kept as long as the other listing caches.
+FRAGMENT_SECONDS = LISTING_CACHE_SECONDS
+
+
 @require_GET
 def product_list(request: CatalogRequest) -> HttpResponse:
     form = page_search_form(request.GET)
     page = None
+    personal = False
     if form.is_valid():
         search = form.search_kwargs()
         try:
-            results = product_search(**search)
+            if search.get("sort") == "recommended" and request.user.is_authenticated:
+                results = product_search(**search)  # memory reads the variants for its reasons
+                page = _recommended_page(request, results, request.GET.get("page"))
+                personal = True
+            else:  # the same for every shopper (a guest's "recommended" is the plain order): cached
+                page = Paginator(SearchResults(**search), PAGE_SIZE).get_page(request.GET.get("page"))
         except InvalidSearch as exc:
             form.add_error(None, exc.message)
-        else:
-            if search.get("sort") == "recommended" and request.user.is_authenticated:
-                page = _recommended_page(request, results, request.GET.get("page"))
-            else:  # a guest's "recommended" is the plain order
-                page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     corrected = search_correction(form.cleaned_data.get("q") or "") if form.is_valid() else None
     context = {
         "form": form,
         "page": page,
         "base_query": _query_without_page(request),
         "corrected_query": corrected,
+        # A shopper's own order is never cached (0 seconds: rendered every time) and never read from a
+        # guest's cached cards for the same address (its own key).
+        "fragment_key": f"v{listing_cache_version()}:{request.GET.urlencode()}"
+        + (f":shopper-{request.user.pk}" if personal else ""),
+        "cards_seconds": 0 if personal else FRAGMENT_SECONDS,
     }
     # A history restore asks for the whole page even though it comes from htmx.
     if request.htmx and not request.htmx.history_restore_request:
@@ -116,7 +131,13 @@ def product_list(request: CatalogRequest) -> HttpResponse:
         # "Recommended for you" is offered only to a shopper with something remembered.
         remembered = ranking.remembers(profile=_shopper_profile(request))
         sorts = SORTS if remembered else {k: v for k, v in SORTS.items() if k != "recommended"}
-        context.update(facets=catalog_facets(), categories=category_tree(), sorts=sorts)
+        context.update(
+            facets=catalog_facets(),
+            categories=category_tree(),
+            sorts=sorts,
+            filters_seconds=FRAGMENT_SECONDS,
+            filters_key=f"{context['fragment_key']}:{remembered}",
+        )
         response = render(request, "catalog/product_list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response

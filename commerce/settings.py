@@ -198,6 +198,21 @@ _REDIS_SOCKET_OPTIONS = {
     "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
 }
 
+# A read replica for catalog reads (docs/scaling.md): set, the catalog's reads outside a transaction go
+# to it (commerce.db_router.CatalogReplicaRouter); writes, every other app and reads inside a transaction
+# stay on the primary. Empty: one database. In tests the replica mirrors the primary's test database.
+DATABASE_REPLICA_URL = _env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL and DATABASE_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["commerce.db_router.CatalogReplicaRouter"]
+
 if REDIS_URL:
     CACHES = {
         "default": {

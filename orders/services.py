@@ -22,6 +22,7 @@ from carts.models import Cart
 from carts.selectors import CartTotals, cart_totals, cart_with_lines
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
+from catalog.services import product_stock_after_sale, product_stock_refresh
 from commerce.accounts.models import User
 from commerce.audit.services import audit_record
 from commerce.errors import DomainError, InvalidInput
@@ -300,6 +301,7 @@ def _place(
                 f"Not enough stock left for {variant.product.name} ({variant.size} {variant.color}).",
                 details={"variantId": str(variant.pk), "sku": variant.sku},
             )
+    product_stock_after_sale(variant_ids=variant_ids)
     if totals.discount > 0 and cart.discount is not None:
         discount_record_use(discount=cart.discount)
     order = _order_create(
@@ -412,9 +414,11 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order
         order = _locked(order)
         if not order.can_cancel():
             raise _illegal(order, "cancelled")
+        restocked = []
         for line in order.lines.exclude(variant=None):
-            if line.variant_id is not None:  # the exclude above, which the checker cannot see
-                Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+            Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+            restocked.append(line.product_id)
+        product_stock_refresh(product_ids=restocked)
         _refund_payment(order, order.total)
         previous = order.status
         order.status = Order.Status.CANCELLED

@@ -7,6 +7,8 @@ does nothing on another database, so the embedded SQLite run migrates the same h
 import django.contrib.postgres.search
 from django.db import migrations, models
 
+from catalog.migrations._postgres import PostgresOnlySQL
+
 # One trigger computes the document from the product row, its category path and its variants'
 # colours; triggers on variants and categories touch the product so the document follows them.
 # Being triggers, they hold for every write path: services, admin, factories, bulk_create, raw SQL.
@@ -106,18 +108,6 @@ DROP FUNCTION IF EXISTS catalog_variant_touch_product();
 DROP FUNCTION IF EXISTS catalog_variant_touch_new_products();
 DROP FUNCTION IF EXISTS catalog_product_search_document();
 """
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """``RunSQL`` that runs only on PostgreSQL (the embedded SQLite database skips it)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

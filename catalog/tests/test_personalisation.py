@@ -165,3 +165,17 @@ def test_home_shows_a_for_you_row_and_the_memory_link_only_with_memory(client, s
     assert 'id="for-you-title"' in page and "Because you like Denimworks" in page
     client.logout()
     assert "What we remember" not in client.get("/").content.decode()
+
+
+def test_a_guests_cached_cards_never_stand_in_for_a_shoppers_own_order(client, db, member):
+    from django.test import Client
+
+    denim = Category.objects.create(name="Jeans", slug="jeans")
+    socks = Category.objects.create(name="Socks", slug="socks")
+    for i in range(3):
+        VariantFactory(product=ProductFactory(name=f"Sock {i}", brand="Stride", category=socks))
+    VariantFactory(product=ProductFactory(name="Straight Jeans", brand="Denimworks", category=denim))
+    preferences_update(user=member, changes={"brands": ["Denimworks"], "dislikedBrands": ["Stride"]})
+    guest_page = Client().get("/products/?sort=recommended").content.decode()  # cached for guests
+    assert _names(guest_page)[0] == "Sock 0"  # a guest's "recommended" is the plain order
+    assert _names(client.get("/products/?sort=recommended").content.decode())[0] == "Straight Jeans"

@@ -187,3 +187,42 @@ def test_adjust_stock_refuses_a_non_integer_change():
     variant = VariantFactory(stock=2)
     with pytest.raises(InvalidInput):
         variant_adjust_stock(variant_ids=[variant.pk], delta="3")
+
+
+def test_records_in_later_batches_find_products_written_by_earlier_ones(monkeypatch):
+    """The import writes in batches; a record matches what the records before it wrote, whichever batch."""
+    import catalog.services
+
+    monkeypatch.setattr(catalog.services, "IMPORT_BATCH", 2)
+    seen = []
+    result = catalog_import(
+        records=[
+            record("Velocity", "Stride", "Running Shoes", ["V-1"], price="99.00", stock=0),
+            record("Other", "Stride", "Socks", ["O-1"]),
+            # Same name and brand as the first: the same product, in the next batch, with a new variant.
+            record("velocity", "STRIDE", "Running Shoes", ["V-2"], price="79.00", stock=2, size="11"),
+        ],
+        progress=lambda done, total: seen.append(done),
+    )
+    assert seen == [1, 2, 3]
+    assert (result.products_created, result.variants_created) == (2, 3)
+    velocity = Product.objects.get(variants__sku="V-1")
+    assert set(velocity.variants.values_list("sku", flat=True)) == {"V-1", "V-2"}
+    assert (velocity.price_min, velocity.price_max, velocity.has_stock) == (
+        Decimal("79.00"),
+        Decimal("99.00"),
+        True,
+    )
+    assert velocity.sizes == ["10", "11"]
+
+
+def test_a_new_slug_in_the_file_renames_the_product_and_stays_unique():
+    catalog_import(
+        records=[
+            record("A", "Stride", "Socks", ["A-1"]),
+            {**record("B", "Stride", "Socks", ["B-1"]), "slug": "taken"},
+        ]
+    )
+    catalog_import(records=[{**record("A", "Stride", "Socks", ["A-1"]), "slug": "taken"}])
+    assert Product.objects.get(name="A").slug == "taken-2"
+    assert Product.objects.get(name="B").slug == "taken"

@@ -71,3 +71,24 @@ def test_two_racing_requests_with_one_key_make_one_order():
     results = run_threads(place, [(1,), (2,)])
     assert Order.objects.count() == 1
     assert results[0] == results[1] == Order.objects.get().number
+
+
+def test_two_checkouts_selling_the_last_units_of_two_variants_leave_the_product_sold_out():
+    """Each checkout sees the other's variant still in stock unless the in-stock flag's refresh waits for
+    the other (catalog.services.product_stock_refresh locks the product): the flag must end False."""
+    from catalog.models import Product
+    from catalog.tests.factories import ProductFactory
+
+    for _ in range(3):  # a race: a few rounds make a lucky interleaving unlikely to hide it
+        product = ProductFactory()
+        variants = [VariantFactory(product=product, stock=1), VariantFactory(product=product, stock=1)]
+        users = [UserFactory(), UserFactory()]
+        for u, v in zip(users, variants, strict=True):
+            cart_add_item(shopper=Shopper(user=u, session=None), variant_id=v.pk, quantity=1)
+
+        def checkout(u):
+            return order_place(user=u, shipping_address=ADDRESS, payment_method=PAY_OK)[0].number
+
+        results = run_threads(checkout, [(u,) for u in users])
+        assert len(results) == 2 and "insufficient_stock" not in results
+        assert Product.objects.values_list("has_stock", flat=True).get(pk=product.pk) is False
