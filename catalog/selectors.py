@@ -41,7 +41,7 @@ from django.db.models.functions import Lower
 from redis.exceptions import RedisError
 
 from catalog.errors import InvalidSearch, ProductNotFound
-from catalog.models import Category, Product, StorefrontSettings, Variant
+from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
 
 logger = logging.getLogger(__name__)
@@ -65,13 +65,13 @@ def _variants_prefetch() -> Prefetch[str, QuerySet[Variant], str]:
     return Prefetch("variants", queryset=Variant.objects.order_by("id"))
 
 
-def product_card_queryset() -> QuerySet[Product]:
+def product_card_queryset() -> ProductQuerySet:
     """Active products with what a product card needs (its category; price and stock are the product's
     own kept columns), in one query."""
     return Product.objects.active().select_related("category__parent").defer("search")
 
 
-def product_queryset() -> QuerySet[Product]:
+def product_queryset() -> ProductQuerySet:
     """Active products with their variants too (the API's ``Product``), in a constant number of queries."""
     return product_card_queryset().prefetch_related(_variants_prefetch())
 
@@ -211,7 +211,7 @@ def product_search(
     """
     sort, low, high = _checked_terms(sort, min_price, max_price)
 
-    qs = product_queryset()
+    qs: QuerySet[Product] = product_queryset()
     size = (size or "").strip()
     color = " ".join((color or "").lower().split())
     # The kept per-product summary (catalog.services.product_summaries_refresh) answers a lone price
@@ -241,7 +241,7 @@ def product_search(
         if in_stock_only:
             variant_filter &= Q(stock__gt=0)
         qs = qs.filter(Exists(Variant.objects.filter(variant_filter)))
-    if category not in (None, ""):
+    if category is not None and category != "":
         qs = qs.filter(_category_filter(category))
     if brand:
         qs = qs.filter(brand__iexact=brand.strip())
@@ -408,12 +408,12 @@ def listing_cache_version() -> int:
     return int(version)
 
 
-def _cached(name: str, build: Any) -> Any:
+def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
     """``build()``'s value, cached under the listing version; computed afresh, and a warning logged,
     when the cache cannot be reached (a search still answers, only slower)."""
     try:
         key = f"catalog:{name}:v{listing_cache_version()}"
-        value = cache.get(key)
+        value: _Cached | None = cache.get(key)
     except (RedisError, OSError) as exc:
         logger.warning("catalog cache unreachable, computing %s without it: %s", name, exc)
         return build()

@@ -214,10 +214,12 @@ def _category_for(
     return parent
 
 
-def _unique_slug(model, text: str, qualifier: str = "", exclude_pk: int | None = None) -> str:
+def _unique_slug(
+    model: type[Category] | type[Product], text: str, qualifier: str = "", exclude_pk: int | None = None
+) -> str:
     def taken(candidate: str) -> bool:
         rows = model.objects.filter(slug=candidate)
-        return (rows.exclude(pk=exclude_pk) if exclude_pk is not None else rows).exists()
+        return bool((rows.exclude(pk=exclude_pk) if exclude_pk is not None else rows).exists())
 
     return _free_slug(text, taken, qualifier)
 

@@ -109,7 +109,11 @@ def product_list(request: CatalogRequest) -> HttpResponse:
                 page = _recommended_page(request, results, request.GET.get("page"))
                 personal = True
             else:  # the same for every shopper (a guest's "recommended" is the plain order): cached
-                page = Paginator(SearchResults(**search), PAGE_SIZE).get_page(request.GET.get("page"))
+                # SearchResults pages like a queryset (count, slicing); the stubs know only sequences.
+                results_in_order = SearchResults(**search)
+                page = Paginator(results_in_order, PAGE_SIZE).get_page(  # type: ignore[arg-type]
+                    request.GET.get("page")
+                )
         except InvalidSearch as exc:
             form.add_error(None, exc.message)
     corrected = search_correction(form.cleaned_data.get("q") or "") if form.is_valid() else None

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.fields import ProhibitNullCharactersValidator
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 # Any text without NUL (DRF's CharField refuses it, PostgreSQL cannot store it). DRF also refuses a lone
@@ -161,7 +160,7 @@ def link(
     operation_id: str,
     *,
     parameters: dict[str, str] | None = None,
-    body: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
     description: str = "",
 ) -> dict[str, Any]:
     """One OpenAPI link to ``operation_id``; values are runtime expressions like ``$response.body#/id``."""
