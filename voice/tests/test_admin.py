@@ -49,7 +49,9 @@ def test_cancel_action_cancels_and_reports_finished_ones(staff_client):
     assert "already finished" in response.content.decode()
 
 
-def test_process_now_scans_and_places_calls_without_a_selection(staff_client, anytime, settings):
+def test_process_now_scans_and_places_calls_without_a_selection(
+    staff_client, anytime, settings, django_capture_on_commit_callbacks
+):
     settings.VOICE_ABANDONMENT_MINUTES = 0
     settings.VOICE_RECOVERY_SCHEDULER_ENABLED = False  # a person pressing the button overrides the schedule
     due = job_for(abandoned_cart(shopper()), due=timezone.now() - timedelta(seconds=1))
@@ -57,7 +59,10 @@ def test_process_now_scans_and_places_calls_without_a_selection(staff_client, an
     listing = staff_client.get(reverse("admin:voice_recoveryjob_changelist")).content.decode()
     assert reverse("admin:voice_recoveryjob_process_now") in listing and "Scan and process now" in listing
 
-    response = staff_client.post(reverse("admin:voice_recoveryjob_process_now"), follow=True)
+    # Work handed to Celery runs after commit (commerce.celery.enqueue); the test's transaction never
+    # commits, so its callbacks are run here as a commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("admin:voice_recoveryjob_process_now"), follow=True)
 
     assert "Scanned: 1 new job(s)" in response.content.decode()
     assert CallAttempt.objects.filter(job=due).count() == 1

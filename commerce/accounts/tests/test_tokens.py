@@ -27,7 +27,7 @@ def _bearer(secret: str) -> APIClient:
 
 
 def _line(variant, quantity: int) -> dict[str, object]:
-    return {"productId": variant.product_id, "variantId": variant.pk, "quantity": quantity}
+    return {"productId": str(variant.product_id), "variantId": str(variant.pk), "quantity": quantity}
 
 
 def test_token_page_creates_a_token_shown_once_and_stored_hashed(client):
