@@ -449,8 +449,13 @@ ROWS: tuple[Row, ...] = (
         "order_status",
         (
             r"^(?:when|where|has|have|did|is|are|will|do you know|can you tell me|i want to know|i'd lik"
-            r"e to know|tell me)\b.*\bmy(?: [\w']+){1,4} (?:arrive|arriving|arrived|ship|shipped|be deli"
-            r"vered|been delivered|get here|be here|come|coming|show up)\b",
+            r"e to know|tell me|how (?:much )?long(?:er)? (?:until|till|before))\b.*\bmy(?: [\w']+){1,4} "
+            r"(?:arrive|arrives|arriving|arrived|ship|ships|shipped|be delivered|been delivered|get here"
+            r"|gets here|be here|here yet|in yet|come|comes|coming|show up|shows up)\b",
+            # "I'm still waiting for my package", "how is my order doing"
+            r"\bwaiting (?:on|for) (?:my|the|our) (?:[\w']+ )?{ORDER_THING}\b",
+            r"\bhow(?: is|'s| are)? (?:my|the|our) (?:[\w']+ )?{ORDERISH}(?: is| are)? (?:doing|coming al"
+            r"ong|getting on)\b",
         ),
         0.8,
     ),
