@@ -5,8 +5,8 @@ A row is an intent, the patterns that read a clause as it (any one matching is e
 that veto it (``unless``: the row is skipped, the next one tried) and the confidence it gives. Patterns
 are regular expressions over the clause in lower case, typos corrected and filler ("can you please")
 stripped; ``{CART}``, ``{ORDERISH}``, ``{ORDER_THING}``, ``{ORDER_PROGRESS}``, ``{ORDER_ASKED}``,
-``{PRODUCT}`` and ``{COLOR}`` are filled from ``nlu_lexicon`` so the words live in one place (``fill``
-serves ``checks.py`` and ``clauses.py`` too). Intent names ending in ``*`` are families a
+``{PRODUCT}``, ``{COLOR}`` and ``{SIZE}`` are filled from ``nlu_lexicon`` so the words live in one
+place (``fill`` serves ``checks.py`` and ``clauses.py`` too). Intent names ending in ``*`` are families a
 resolver in ``engine.py`` settles from the slots (add vs search-and-add); ``refuse:*`` refuses the whole
 message. Order matters: specific rows before general ones (a complaint before "where is my order").
 
@@ -26,6 +26,7 @@ from ..nlu_lexicon import (
     ORDER_THING_WORDS,
     ORDER_WORDS,
     PRODUCT_NOUNS,
+    SIZE_WORDS,
 )
 
 
@@ -42,6 +43,8 @@ PLACEHOLDERS: dict[str, str] = {
     # words through ``Vocabulary``; these are for the checks, before any catalog is consulted)
     "PRODUCT": _one_of(tuple(sorted(PRODUCT_NOUNS))),
     "COLOR": _one_of(DEFAULT_COLORS),
+    # the letter sizes and their spelt-out names ("xl", "extra large"); numeric sizes are typed in the rows
+    "SIZE": _one_of(SIZE_WORDS),
 }
 # The shopper's own order and a word about its progress, in any order ("how far along is my purchase");
 # also a store-policy question's veto ("is the package delivered already" asks about that parcel).
@@ -292,8 +295,7 @@ ROWS: tuple[Row, ...] = (
             r"\bi(?:'m| am) (?:not )?(?:into|a fan of|a big fan of)\b",
             r"\bmy (?:\w+ )?size is\b",
             r"\bi(?:'m| am) (?:a |an )?size\b",
-            r"\bi(?:'m| am) (?:a |an )(?:xs|s|m|l|xl|xxl|small|medium|large|extra large|\d{1,2}(?:\.5)?)"
-            r"\b",
+            r"\bi(?:'m| am) (?:a |an )(?:{SIZE}|\d{1,2}(?:\.5)?)\b",
             r"\bi (?:usually |normally |typically |always |generally |mostly )?(?:wear|take)\b(?! "
             r"(?:off|out|back|it|them|the|a look))",
             r"\bmy (?:favorite|preferred) (?:brand|brands|color|colors|style|category)\b",
