@@ -148,11 +148,15 @@ ROWS: tuple[Row, ...] = (
             r"\b(?:close|resolve|end|withdraw|shut|cancel)\b.*\b(?:ticket|case|support request|complaint"
             r"|support issue)\b",
             r"\bmark\b.*\bresolved\b",
-            r"^(?!(?:is|has|was|are|have|did)\b).*\bmy (?:issue|problem|complaint)\b.*\b(?:resolved"
-            r"|solved|fixed|sorted)\b",
+            r"\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved|fixed|sorted)\b",
             r"\b(?:issue|problem) (?:is|has been) (?:resolved|solved|fixed|sorted)\b",
         ),
         0.9,
+        # "is my issue resolved?" asks how the ticket stands (support_status)
+        unless=(
+            r"^(?:is|has|was|are|have|did)\b.*\bmy (?:issue|problem|complaint)\b.*\b(?:resolved|solved"
+            r"|fixed|sorted)\b",
+        ),
     ),
     Row(
         "support_status",
