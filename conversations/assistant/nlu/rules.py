@@ -329,8 +329,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "change_order_address",
         (
-            r"\b(?:change|update|edit|correct|fix|modify|amend|replace)\b.*\b(?<!billing )(?<!email )"
-            r"(?<!house )(?<!houses )address\b",
+            r"\b(?:change|update|edit|correct|fix|modify|amend|replace)\b.*\baddress\b",
             r"\b(?:ship|send|deliver|redirect|reroute|mail)\b.*\b(?:to|at)\b.*\d",
             r"\bnew (?:shipping |delivery )?address\b",
             r"\baddress (?:is|should be)\b",
@@ -340,6 +339,8 @@ ROWS: tuple[Row, ...] = (
             r" (?!me\b|you\b)",
         ),
         0.9,
+        # another address than the delivery one ("update my email address") is not an order's
+        unless=(r"\b(?:billing|email|house|houses) address\b",),
     ),
     Row(
         "order_status",
