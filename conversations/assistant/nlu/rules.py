@@ -354,15 +354,20 @@ ROWS: tuple[Row, ...] = (
     Row(
         "request_refund",
         (
-            r"(?<!tax )\brefund\b",
+            r"\brefund\b",
             r"\bmoney back\b",
             r"\breimburse",
-            r"\b(?:return|send back|sending back)\b(?! to\b)(?! policy)(?! (?:on|flight|trip|date|home)\b"
-            r")",
+            r"\b(?:return|send back|sending back)\b",
             r"\bsend (?:it|them|these|those|this|(?:these|those|this|the|my) \w+(?: \w+)?) back\b",
             r"\bchargeback\b",
         ),
         0.88,
+        # the taxman's refund is not ours; "return policy" asks about the policy, "return to" / "return
+        # flight" / "return home" are not sending anything back
+        unless=(
+            r"\btax refund\b",
+            r"\b(?:return|send back|sending back) (?:to|policy|on|flight|trip|date|home)\b",
+        ),
     ),
     Row(
         "cancel*",
