@@ -511,14 +511,19 @@ ROWS: tuple[Row, ...] = (
         (
             r"\b(?:clear|empty|reset|wipe|trash|dump|nuke)\b.*\b{CART}\b",
             r"\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the i"
-            r"tems|all of it|all of them|every item|all my items|all my stuff)\b(?!.*\b(?:list|calendar"
-            r"|folder|inbox|phone|account|history|memory|data|preferences)\b)",
+            r"tems|all of it|all of them|every item|all my items|all my stuff)\b",
             r"\bempty (?:it|my cart)\b",
             r"\bstart over\b",
             r"^(?:clear|empty)(?: it| everything| all)?$",
             r"\b{CART} (?:cleared|emptied)\b",
         ),
         0.9,
+        # "delete everything from my shopping list" empties something else
+        unless=(
+            r"\b(?:remove|delete|take out|get rid of|drop|throw out)\s+(?:everything|all items|all the i"
+            r"tems|all of it|all of them|every item|all my items|all my stuff)\b.*\b(?:list|calendar|fol"
+            r"der|inbox|phone|account|history|memory|data|preferences)\b",
+        ),
     ),
     Row(
         "view_cart",
