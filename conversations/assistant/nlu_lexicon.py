@@ -318,6 +318,10 @@ LETTER_SIZES: dict[str, str] = {
     "xx-large": "XXL",
 }
 
+# The sizes a rule may name ({SIZE} in ``nlu/rules.py``): every letter size and its spelt-out name but
+# "med", which is also an everyday word ("I'm a med student").
+SIZE_WORDS: tuple[str, ...] = tuple(word for word in LETTER_SIZES if word != "med")
+
 # Product nouns that are not categories but still show the message is about the store's goods.
 PRODUCT_NOUNS: frozenset[str] = words(
     """

@@ -36,6 +36,18 @@ def test_an_unless_pattern_is_named_when_it_vetoes_a_row():
     assert "save_preference          pattern" in _explained("what do i wear when it rains?")
 
 
+def test_the_exceptions_moved_out_of_the_patterns_are_shown_as_vetoes():
+    for text, intent, veto in [
+        ("is my issue resolved", "support_close", 1),
+        ("update my email address", "change_order_address", 1),
+        ("i need help with my tax refund", "request_refund", 1),
+        ("tell me the return policy", "request_refund", 2),
+        ("delete everything from my shopping list", "clear_cart", 1),
+    ]:
+        whys = [why for _, name, why in explain(text).clauses[0].rows if name == intent]
+        assert whys and whys[0].endswith(f"unless {veto} vetoed it"), (text, whys)
+
+
 def test_whole_clause_checks_and_the_pending_question_are_explained():
     output = _explained("yes please")
     assert "check  1 deny                     'no': no match" in output

@@ -29,11 +29,14 @@ def _calls_at_any_hour(settings):
     settings.VOICE_QUIET_HOURS_START = settings.VOICE_QUIET_HOURS_END = 0
 
 
-def _called_shopper(*, phone: str = "+14155550123"):
-    """A shopper we called about a two-line cart, who has emptied the cart since: (user, cart, code)."""
+def _called_shopper(*, phone: str = "+14155550123", code_text: str | None = None):
+    """A shopper we called about a two-line cart, who has emptied the cart since: (user, cart, code).
+    ``code_text`` replaces the random code (a random one is all letters about one time in six)."""
     user = shopper(phone=phone)
     cart = abandoned_cart(user, lines=2)
     job_attempt_begin(job_id=job_for(cart).pk)
+    if code_text is not None:
+        RecoveryCode.objects.filter(job__cart=cart).update(code=code_text)
     code = RecoveryCode.objects.get(job__cart=cart)
     CartLine.objects.filter(cart=cart).delete()
     return user, cart, code
@@ -62,7 +65,7 @@ def _say(user, content: str) -> dict:
     ],
 )
 def test_a_signed_in_shopper_gets_the_recovered_cart_back_by_typing_the_code(phrasing):
-    user, cart, code = _called_shopper()
+    user, cart, code = _called_shopper(code_text="7K3M9X")
     reply = _say(user, phrasing.format(code=code.code, lower=code.code.lower()))
     assert reply["intent"] == "redeem_recovery_code"
     assert reply["actions"] == [
@@ -116,6 +119,14 @@ def test_an_unknown_code_or_another_shoppers_code_restores_nothing():
     assert not CartLine.objects.filter(cart__in=[cart, other_cart]).exists()
     code.refresh_from_db()
     assert code.used_at is None
+
+
+def test_an_all_letter_code_typed_bare_in_lower_case_is_taken_for_a_word_but_named_it_is_redeemed():
+    user, cart, code = _called_shopper(code_text="PQRSTW")
+    assert _say(user, "pqrstw")["intent"] != "redeem_recovery_code"
+    assert not CartLine.objects.filter(cart=cart).exists()
+    assert _say(user, "PQRSTW")["actions"][0]["status"] == "succeeded"
+    assert CartLine.objects.filter(cart=cart).count() == 2
 
 
 def test_a_bare_code_that_is_no_recovery_code_is_still_an_order_number():
