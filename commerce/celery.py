@@ -1,3 +1,4 @@
+import logging
 import os
 
 from celery import Celery
@@ -7,6 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 app = Celery("commerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue(
@@ -23,6 +26,11 @@ def enqueue(
     from django.conf import settings
     from django.db import transaction
 
+    if countdown and countdown > settings.CELERY_LONGEST_ETA_SECONDS:
+        # A longer ETA would outlive the broker's visibility timeout and be delivered twice.
+        longest = settings.CELERY_LONGEST_ETA_SECONDS
+        logger.warning("%s: countdown %ss clamped to %ss", task.name, countdown, longest)
+        countdown = longest
     if settings.CELERY_TASK_ALWAYS_EAGER:
         transaction.on_commit(lambda: task.apply(args, kwargs or {}))
         return

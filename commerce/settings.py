@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "commerce.accounts",
     "commerce.audit",
     "commerce.outbox",
+    "django_celery_results",
     "catalog",
     "carts",
     "orders",
@@ -205,7 +206,6 @@ else:
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -214,7 +214,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
 # Never wait long for a broker that is down: the outbox keeps the task and beat's sweep sends it later.
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS
+# Every task sets its own soft and hard time limits (a test checks); these catch any that does not.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=150)
+# The longest a published task may wait before it runs (an ETA): Celery's retry backoff stops at
+# 600 s (retry_backoff_max), the voice simulator's callback waits VOICE_SIMULATOR_CALLBACK_DELAY_SECONDS,
+# and commerce.celery.enqueue clamps any longer countdown. (Voice retry backoff is not an ETA: the
+# job's next_attempt_at is in the database and beat's scan picks it up.) With Redis as broker a task
+# not acknowledged within visibility_timeout is delivered again, so it must be longer than any ETA,
+# or a task waiting for its ETA would be delivered twice.
+CELERY_LONGEST_ETA_SECONDS = max(600, env.int("VOICE_SIMULATOR_CALLBACK_DELAY_SECONDS", default=3))
+CELERY_BROKER_VISIBILITY_TIMEOUT_SECONDS = max(3600, 2 * CELERY_LONGEST_ETA_SECONDS)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT_SECONDS,
     "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
     # Above kombu's one-second BRPOP, which would otherwise time out on an idle queue.
     "socket_timeout": max(2.0, REDIS_SOCKET_TIMEOUT_SECONDS),
@@ -230,6 +242,23 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = max(5, env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", 
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=10)
 OUTBOX_MAX_ATTEMPTS = max(1, env.int("OUTBOX_MAX_ATTEMPTS", default=25))
 _VOICE_SCAN_INTERVAL_SECONDS = max(5, env.int("VOICE_RECOVERY_SCAN_INTERVAL_SECONDS", default=30))
+# Failed tasks are kept (django-celery-results, Admin › Celery results › Task results) and nothing
+# else: successes are not stored. Retries show as RETRY until the last attempt.
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_STORE_ERRORS_EVEN_IF_IGNORED = True
+CELERY_RESULT_EXPIRES = timedelta(days=env.int("CELERY_FAILED_TASK_RETENTION_DAYS", default=14))
+# One beat: celery-redbeat keeps the schedule in Redis and holds a lock there, so a second beat started
+# by mistake waits for the lock and sends nothing; it takes over within CELERY_REDBEAT_LOCK_TIMEOUT
+# seconds of the first one dying. Beat wakes at least every 5 s and extends the lock each time.
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = dict(_REDIS_SOCKET_OPTIONS)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_REDBEAT_KEY_PREFIX", default="commerce:redbeat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=30)
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 # Every periodic task, in one place. Run exactly one beat process; each entry
 # expires so a run that waited longer than its period is dropped instead of piling up.
 CELERY_BEAT_SCHEDULE = {

@@ -18,9 +18,12 @@ from memory import services
 
 # IntegrityError: two first signals for one shopper racing to create a row; the retry finds it.
 RETRY = {"autoretry_for": (OperationalError, IntegrityError), "retry_backoff": True, "max_retries": 5}
+# Soft limit (SoftTimeLimitExceeded in the task), then hard limit (the worker process is replaced).
+ONE_SHOPPER = {"soft_time_limit": 30, "time_limit": 45}
+HOUSEKEEPING = {"soft_time_limit": 300, "time_limit": 360}
 
 
-@shared_task(name="memory.apply_signal", acks_late=True, **RETRY)
+@shared_task(name="memory.apply_signal", acks_late=True, **RETRY, **ONE_SHOPPER)
 def apply_signal_task(
     *, user_id: int, product_ids: list[int], signal: str, event_key: str, occurred_at: str | None = None
 ) -> bool:
@@ -30,7 +33,7 @@ def apply_signal_task(
     )
 
 
-@shared_task(name="memory.record_summary", acks_late=False, **RETRY)
+@shared_task(name="memory.record_summary", acks_late=False, **RETRY, **ONE_SHOPPER)
 def record_summary_task(*, user_id: int, conversation_label: str, text: str, channel: str = "web") -> bool:
     # Not acks_late: a summary is not keyed, and a lost one matters less than a doubled one.
     user = get_user_model().objects.filter(pk=user_id).first()
@@ -42,6 +45,6 @@ def record_summary_task(*, user_id: int, conversation_label: str, text: str, cha
     return True
 
 
-@shared_task(name="memory.cleanup", acks_late=True, **RETRY)
+@shared_task(name="memory.cleanup", acks_late=True, **RETRY, **HOUSEKEEPING)
 def cleanup_task() -> dict:
     return services.memory_cleanup()
