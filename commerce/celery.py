@@ -2,12 +2,16 @@ import logging
 import os
 
 from celery import Celery
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
 app = Celery("commerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# django-structlog in the worker: each task runs with the request id, user id and session id of the
+# request that published it (carried in the task's headers), plus its own task_id.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 logger = logging.getLogger(__name__)
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "commerce.audit",
     "commerce.outbox",
     "django_celery_results",
+    "django_structlog",
     "catalog",
     "carts",
     "orders",
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (even one refused by a later middleware) carries X-Request-ID.
+    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "commerce.headers.DuplicateHeaderMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -103,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "commerce.logs.RequestUserMiddleware",
     "commerce.audit.context.AuditContextMiddleware",
     "commerce.ratelimit.AdminRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -599,11 +603,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Structured logs (commerce/logs.py, docs/operations.md "Logs"): JSON lines in production, readable
+# key=value lines in the embedded run; each carries request_id, user_id and session_id (a digest) of the
+# request, socket or Celery task it belongs to. X-Request-ID is accepted (when sane) or made, and returned.
+from commerce.logs import configure_structlog, logging_config  # noqa: E402
+
+LOG_FORMAT = (_env_str("LOG_FORMAT").strip() or ("console" if (EMBEDDED or DEBUG) else "json")).lower()
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+configure_structlog()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# The header is read by commerce.logs, which keeps it only when it is a sane token.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
+# user_id is bound by commerce.logs itself; django-structlog's own lookup would read request.user again
+# after a failed request, which with the database down costs a second connect timeout.
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # the rate limiter's address (NUM_PROXIES) is the one to trust
+# The worker keeps this configuration instead of installing its own plain-text handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -20,6 +20,7 @@ from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
 from commerce.accounts.services import shopper_session_create
+from commerce.logs import bind_shopper
 
 PAGE_SESSION_KEY = "shopper_session_key"
 SESSION_HEADER = "HTTP_X_SESSION_ID"
@@ -53,6 +54,7 @@ def shopper_from_page(request: HttpRequest, *, create: bool = False) -> Shopper:
     if session is None and create:
         session = shopper_session_create(channel=ShopperSession.Channel.WEB, user=user)
         request.session[PAGE_SESSION_KEY] = session.key
+    bind_shopper(user, session.key if session else "")
     return Shopper(user=user, session=session)
 
 
@@ -88,6 +90,7 @@ def shopper_from_api(request: HttpRequest, *, create: bool = False, channel: str
     elif create and user is None:
         session = shopper_session_create(channel=channel)
         request._new_shopper_session = session
+    bind_shopper(user, session.key if session else "")
     return Shopper(user=user, session=session)
 
 

@@ -85,7 +85,11 @@ def test_a_task_that_fails_in_the_worker_is_kept_and_shown_to_staff():
     from celery.contrib.testing.worker import start_worker
     from django_celery_results.models import TaskResult
 
-    with celery_broker("memory://"), start_worker(app, pool="solo", perform_ping_check=False):
+    # A generous shutdown wait: on a loaded machine the worker thread may take a while to stop.
+    with (
+        celery_broker("memory://"),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60),
+    ):
         # A summary for a user id that is not a number: the task raises in the worker.
         result = app.send_task(
             "memory.record_summary", kwargs={"user_id": "nobody", "conversation_label": "x", "text": "y"}
