@@ -1,8 +1,10 @@
+import logging
 import math
 import os
 
 import redis
 from celery import Celery
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 from commerce.metrics import connect_worker_metrics, scrape_gauge
 
@@ -34,6 +36,13 @@ def celery_queue_length() -> float:
         client.close()
 
 
+# django-structlog in the worker: each task runs with the request id, user id and session id of the
+# request that published it (carried in the task's headers), plus its own task_id.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+logger = logging.getLogger(__name__)
+
+
 def enqueue(
     task, *, args: tuple = (), kwargs: dict | None = None, queue: str = "", countdown: int | None = None
 ) -> None:
@@ -48,6 +57,11 @@ def enqueue(
     from django.conf import settings
     from django.db import transaction
 
+    if countdown and countdown > settings.CELERY_LONGEST_ETA_SECONDS:
+        # A longer ETA would outlive the broker's visibility timeout and be delivered twice.
+        longest = settings.CELERY_LONGEST_ETA_SECONDS
+        logger.warning("%s: countdown %ss clamped to %ss", task.name, countdown, longest)
+        countdown = longest
     if settings.CELERY_TASK_ALWAYS_EAGER:
         transaction.on_commit(lambda: task.apply(args, kwargs or {}))
         return

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "commerce.accounts",
     "commerce.audit",
     "commerce.outbox",
+    "django_celery_results",
+    "django_structlog",
     "catalog",
     "carts",
     "orders",
@@ -93,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (even one refused by a later middleware) carries X-Request-ID.
+    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "commerce.headers.DuplicateHeaderMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -105,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "commerce.logs.RequestUserMiddleware",
     "commerce.audit.context.AuditContextMiddleware",
     "commerce.ratelimit.AdminRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -240,7 +245,6 @@ else:
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 # The Celery worker's own /metrics (commerce/metrics.py), behind METRICS_TOKEN; empty or 0: none.
 CELERY_METRICS_PORT = int(_env_str("CELERY_METRICS_PORT") or 0)
@@ -251,7 +255,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
 # Never wait long for a broker that is down: the outbox keeps the task and beat's sweep sends it later.
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS
+# Every task sets its own soft and hard time limits (a test checks); these catch any that does not.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=150)
+# The longest a published task may wait before it runs (an ETA): Celery's retry backoff stops at
+# 600 s (retry_backoff_max), the voice simulator's callback waits VOICE_SIMULATOR_CALLBACK_DELAY_SECONDS,
+# and commerce.celery.enqueue clamps any longer countdown. (Voice retry backoff is not an ETA: the
+# job's next_attempt_at is in the database and beat's scan picks it up.) With Redis as broker a task
+# not acknowledged within visibility_timeout is delivered again, so it must be longer than any ETA,
+# or a task waiting for its ETA would be delivered twice.
+CELERY_LONGEST_ETA_SECONDS = max(600, env.int("VOICE_SIMULATOR_CALLBACK_DELAY_SECONDS", default=3))
+CELERY_BROKER_VISIBILITY_TIMEOUT_SECONDS = max(3600, 2 * CELERY_LONGEST_ETA_SECONDS)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT_SECONDS,
     "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
     # Above kombu's one-second BRPOP, which would otherwise time out on an idle queue.
     "socket_timeout": max(2.0, REDIS_SOCKET_TIMEOUT_SECONDS),
@@ -267,6 +283,23 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = max(5, env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", 
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=10)
 OUTBOX_MAX_ATTEMPTS = max(1, env.int("OUTBOX_MAX_ATTEMPTS", default=25))
 _VOICE_SCAN_INTERVAL_SECONDS = max(5, env.int("VOICE_RECOVERY_SCAN_INTERVAL_SECONDS", default=30))
+# Failed tasks are kept (django-celery-results, Admin › Celery results › Task results) and nothing
+# else: successes are not stored. Retries show as RETRY until the last attempt.
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_STORE_ERRORS_EVEN_IF_IGNORED = True
+CELERY_RESULT_EXPIRES = timedelta(days=env.int("CELERY_FAILED_TASK_RETENTION_DAYS", default=14))
+# One beat: celery-redbeat keeps the schedule in Redis and holds a lock there, so a second beat started
+# by mistake waits for the lock and sends nothing; it takes over within CELERY_REDBEAT_LOCK_TIMEOUT
+# seconds of the first one dying. Beat wakes at least every 5 s and extends the lock each time.
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = dict(_REDIS_SOCKET_OPTIONS)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_REDBEAT_KEY_PREFIX", default="commerce:redbeat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=30)
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 # Every periodic task, in one place. Run exactly one beat process; each entry
 # expires so a run that waited longer than its period is dropped instead of piling up.
 CELERY_BEAT_SCHEDULE = {
@@ -643,11 +676,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Structured logs (commerce/logs.py, docs/operations.md "Logs"): JSON lines in production, readable
+# key=value lines in the embedded run; each carries request_id, user_id and session_id (a digest) of the
+# request, socket or Celery task it belongs to. X-Request-ID is accepted (when sane) or made, and returned.
+from commerce.logs import configure_structlog, logging_config  # noqa: E402
+
+LOG_FORMAT = (_env_str("LOG_FORMAT").strip() or ("console" if (EMBEDDED or DEBUG) else "json")).lower()
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+configure_structlog()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# The header is read by commerce.logs, which keeps it only when it is a sane token.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
+# user_id is bound by commerce.logs itself; django-structlog's own lookup would read request.user again
+# after a failed request, which with the database down costs a second connect timeout.
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # the rate limiter's address (NUM_PROXIES) is the one to trust
+# The worker keeps this configuration instead of installing its own plain-text handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

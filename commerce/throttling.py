@@ -14,8 +14,11 @@ class TieredRateThrottle(BaseThrottle):
         self._retry_after = 0
 
     def allow_request(self, request, view) -> bool:
+        from commerce.logs import bind_user
         from commerce.ratelimit import client_address, client_for, rate_check
 
+        # DRF has just authenticated the request (JWT, access token): its logs name the user from here.
+        bind_user(request.user)
         decision = rate_check(client_for(request.user, client_address(request)))
         self._retry_after = decision.retry_after
         return decision.allowed

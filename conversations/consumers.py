@@ -31,6 +31,7 @@ import uuid
 from datetime import UTC
 from typing import Any
 
+import structlog
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -46,6 +47,7 @@ from commerce.accounts.selectors import (
 from commerce.accounts.services import shopper_session_create, shopper_session_restore
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
+from commerce.logs import bind_shopper, request_id_from
 from commerce.ws_auth import client_address, query_params, user_for_credential
 from conversations import selectors
 from conversations.assistant.pipeline import respond_turn
@@ -148,7 +150,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send) -> None:
         """Channels joins the channel layer before ``connect`` runs (and listens on it throughout): with
         Redis unreachable that raises, and the shopper would see the socket fail without a reason. Here
-        the socket is accepted if it was not yet, told ``service_unavailable`` and closed with 1013."""
+        the socket is accepted if it was not yet, told ``service_unavailable`` and closed with 1013.
+
+        The socket's logs (and the Celery tasks its messages start) carry a request id for its whole
+        life: the handshake's ``X-Request-ID`` when sane, else a new one (commerce.logs)."""
+        structlog.contextvars.clear_contextvars()
+        handshake = dict(scope.get("headers") or [])
+        raw_id = handshake.get(b"x-request-id", b"").decode("latin-1")
+        structlog.contextvars.bind_contextvars(request_id=request_id_from(raw_id), transport="websocket")
         try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:
@@ -203,6 +212,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             key = params.get("sessionId", "").strip() or await _page_session_key(self.scope)
             session = await _shopper_session(user, key, self.chat_channel)
             self.shopper = Shopper(user=user, session=session)
+            bind_shopper(user, session.key)
             groups = [session_group(session.key)] + ([user_group(user.pk)] if user is not None else [])
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
@@ -213,6 +223,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_SERVICE_UNAVAILABLE)
             return
 
+        logger.info("chat socket opened")
         await self.send_event("session", {"sessionId": session.key, "expiresAt": _iso(session.expires_at)})
         history_limit = _history_limit(params.get("history", ""))
         if history_limit:

@@ -14,6 +14,8 @@ from conversations import services
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=300,
+    time_limit=360,
 )
 def summarize_idle_task() -> int:
     # Repeat-safe: each stretch is claimed by a conditional update before it is summarized.
@@ -42,6 +44,8 @@ def shadow_plan_task(payload: dict) -> dict:
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=300,
+    time_limit=360,
 )
 def purge_unused_guest_sessions_task() -> int:
     # Repeat-safe: a second run finds nothing the first one left behind.

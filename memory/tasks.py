@@ -23,9 +23,12 @@ RETRY: dict[str, Any] = {
     "retry_backoff": True,
     "max_retries": 5,
 }
+# Soft limit (SoftTimeLimitExceeded in the task), then hard limit (the worker process is replaced).
+ONE_SHOPPER: dict[str, Any] = {"soft_time_limit": 30, "time_limit": 45}
+HOUSEKEEPING: dict[str, Any] = {"soft_time_limit": 300, "time_limit": 360}
 
 
-@shared_task(name="memory.apply_signal", acks_late=True, **RETRY)
+@shared_task(name="memory.apply_signal", acks_late=True, **RETRY, **ONE_SHOPPER)
 def apply_signal_task(
     *, user_id: int, product_ids: list[int], signal: str, event_key: str, occurred_at: str | None = None
 ) -> bool:
@@ -35,7 +38,7 @@ def apply_signal_task(
     )
 
 
-@shared_task(name="memory.record_summary", acks_late=False, **RETRY)
+@shared_task(name="memory.record_summary", acks_late=False, **RETRY, **ONE_SHOPPER)
 def record_summary_task(*, user_id: int, conversation_label: str, text: str, channel: str = "web") -> bool:
     # Not acks_late: a summary is not keyed, and a lost one matters less than a doubled one.
     user = get_user_model().objects.filter(pk=user_id).first()
@@ -47,6 +50,6 @@ def record_summary_task(*, user_id: int, conversation_label: str, text: str, cha
     return True
 
 
-@shared_task(name="memory.cleanup", acks_late=True, **RETRY)
+@shared_task(name="memory.cleanup", acks_late=True, **RETRY, **HOUSEKEEPING)
 def cleanup_task() -> dict:
     return services.memory_cleanup()

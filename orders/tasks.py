@@ -13,6 +13,8 @@ from orders.services import idempotency_records_purge
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=300,
+    time_limit=360,
 )
 def purge_idempotency_records_task() -> int:
     # Safe to repeat: it deletes what has expired by now, whoever ran before.

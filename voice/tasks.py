@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/v1/voice/superu/callback"
 DB_RETRY: dict[str, Any] = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+# Soft limit (SoftTimeLimitExceeded raised in the task) and hard limit (the worker process is replaced):
+# a scan or a batch touches many rows; one call waits on the provider's HTTP timeouts.
+BATCH_LIMITS: dict[str, Any] = {"soft_time_limit": 120, "time_limit": 150}
+CALL_LIMITS: dict[str, Any] = {"soft_time_limit": 60, "time_limit": 90}
 
 
 def send(task, args: tuple = (), *, countdown: int | None = None, config: VoiceConfig | None = None) -> None:
@@ -39,7 +43,7 @@ def send(task, args: tuple = (), *, countdown: int | None = None, config: VoiceC
     enqueue(task, args=args, queue=(config or voice_config()).celery_queue, countdown=countdown)
 
 
-@shared_task(name="voice.recovery_scan", acks_late=True, **DB_RETRY)
+@shared_task(name="voice.recovery_scan", acks_late=True, **DB_RETRY, **BATCH_LIMITS)
 def recovery_scan_task(force: bool = False) -> dict:
     """Beat's entry point. Does nothing unless the scheduler is enabled (environment or admin)."""
     config = voice_config()
@@ -50,7 +54,7 @@ def recovery_scan_task(force: bool = False) -> dict:
     return {"created": result.created, "cancelled": result.cancelled}
 
 
-@shared_task(name="voice.process_due_jobs", acks_late=True, **DB_RETRY)
+@shared_task(name="voice.process_due_jobs", acks_late=True, **DB_RETRY, **BATCH_LIMITS)
 def process_due_jobs_task() -> dict:
     attempt_ids = services.process_due_jobs()
     config = voice_config()
@@ -60,7 +64,7 @@ def process_due_jobs_task() -> dict:
     return {"attempts": len(attempt_ids), "backlog": report.backlog}
 
 
-@shared_task(name="voice.place_call", acks_late=True, **DB_RETRY)
+@shared_task(name="voice.place_call", acks_late=True, **DB_RETRY, **CALL_LIMITS)
 def place_call_task(attempt_id: int) -> str:
     return services.attempt_dial(attempt_id=attempt_id).status
 
@@ -103,7 +107,7 @@ def simulator_callback_deliver(*, body: str, config: VoiceConfig | None = None) 
     return "in-process"
 
 
-@shared_task(name="voice.simulator_callback", acks_late=True, **DB_RETRY)
+@shared_task(name="voice.simulator_callback", acks_late=True, **DB_RETRY, **CALL_LIMITS)
 def simulator_callback_task(body: str) -> str:
     return simulator_callback_deliver(body=body)
 

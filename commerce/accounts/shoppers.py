@@ -25,6 +25,7 @@ from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
 from commerce.accounts.services import shopper_session_create
+from commerce.logs import bind_shopper
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -89,6 +90,7 @@ def shopper_from_page(request: HttpRequest, *, create: bool = False) -> Shopper:
     if session is None and create:
         session = shopper_session_create(channel=ShopperSession.Channel.WEB, user=user)
         request.session[PAGE_SESSION_KEY] = session.key
+    bind_shopper(user, session.key if session else "")
     return Shopper(user=user, session=session)
 
 
@@ -127,6 +129,7 @@ def shopper_from_api(
         session = shopper_session_create(channel=channel)
         # A mark for ShopperAPIMixin.finalize_response, which echoes the new key to the client.
         request._new_shopper_session = session  # type: ignore[union-attr]  # set here, read there
+    bind_shopper(user, session.key if session else "")
     return Shopper(user=user, session=session)
 
 

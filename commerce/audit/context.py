@@ -31,7 +31,8 @@ def request_meta_of(request: HttpRequest) -> RequestMeta:
     return RequestMeta(
         client_address=client_address(request)[:64],
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64],
+        # The id the logs carry (commerce.logs: the caller's when sane, else a new one).
+        request_id=(getattr(request, "request_id", "") or request.META.get("HTTP_X_REQUEST_ID", ""))[:64],
     )
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import override_settings
 from kombu import pools
+from kombu.transport import memory
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -43,14 +44,20 @@ def celery_broker(url: str) -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    def forget_in_memory_messages() -> None:
+        # kombu's in-memory broker keeps its queues for the whole process: start and end empty.
+        memory.Channel.queues.clear()
+
     previous = app.conf.broker_url
     app.conf.broker_url = url
     reset_pools()
+    forget_in_memory_messages()
     try:
         yield
     finally:
         app.conf.broker_url = previous
         reset_pools()
+        forget_in_memory_messages()
 
 
 @contextlib.contextmanager
