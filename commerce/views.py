@@ -26,6 +26,7 @@ RETRY_AFTER_SECONDS = 30
 
 def _database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After; the page is rendered without context processors (they read the database)."""
+    response: HttpResponse
     if request.path.startswith(API_PREFIX):
         response = error_response(
             503, "service_unavailable", "The store cannot reach its database; try again shortly."

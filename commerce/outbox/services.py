@@ -51,7 +51,7 @@ def _log_context() -> dict[str, Any]:
 def outbox_enqueue(
     *,
     task_name: str,
-    args: tuple | list = (),
+    args: tuple[Any, ...] | list[Any] = (),
     kwargs: dict[str, Any] | None = None,
     queue: str = "",
     countdown: int | None = None,

@@ -41,21 +41,23 @@ def celery_broker(url: str) -> Iterator[None]:
     def reset_pools() -> None:
         # kombu keeps its connection pools in a process-wide registry: drop them with the app's refs.
         pools.reset()
-        app._pool = None
-        app.amqp._producer_pool = None
+        # Private attributes, absent from celery-types' stubs: they are what kombu's reset leaves behind.
+        app._pool = None  # type: ignore[attr-defined]
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
     def forget_in_memory_messages() -> None:
         # kombu's in-memory broker keeps its queues for the whole process: start and end empty.
         memory.Channel.queues.clear()
 
     previous = app.conf.broker_url
-    app.conf.broker_url = url
+    # The stubs make broker_url read-only; Celery's configuration object takes assignments.
+    app.conf.broker_url = url  # type: ignore[misc]
     reset_pools()
     forget_in_memory_messages()
     try:
         yield
     finally:
-        app.conf.broker_url = previous
+        app.conf.broker_url = previous  # type: ignore[misc]
         reset_pools()
         forget_in_memory_messages()
 
