@@ -93,6 +93,19 @@ def test_health_reports_the_outbox_backlog(queued):
     assert outbox["oldestPendingSeconds"] >= 0
 
 
+def test_metrics_report_how_long_the_oldest_kept_task_has_waited(queued):
+    from commerce.metrics import metrics_text
+
+    with celery_broker(CLOSED_REDIS_URL):
+        enqueue(cleanup_task)
+    OutboxMessage.objects.update(created_at=timezone.now() - LATER)
+
+    lines = metrics_text().decode().splitlines()
+
+    lag = next(line for line in lines if line.startswith("commerce_outbox_oldest_unpublished_seconds "))
+    assert float(lag.split()[1]) >= LATER.total_seconds()
+
+
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 def test_eager_celery_runs_the_task_after_commit_without_an_outbox_row():
     from catalog.tests.factories import VariantFactory
