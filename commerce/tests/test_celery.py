@@ -17,6 +17,7 @@ from commerce.accounts.tests.factories import UserFactory
 from commerce.celery import app, enqueue
 from commerce.outbox.models import OutboxMessage
 from commerce.testing.faults import celery_broker
+from orders.acp.tasks import backoff_seconds
 from voice.selectors import voice_config
 
 OUR_PREFIXES = ("orders.", "carts.", "catalog.", "conversations.", "memory.", "voice.", "outbox.")
@@ -42,9 +43,11 @@ def test_the_broker_visibility_timeout_outlasts_the_longest_eta():
     visibility = app.conf.broker_transport_options["visibility_timeout"]
     assert visibility > longest
     for task in _our_tasks():
-        if task.autoretry_for and task.retry_backoff:
+        if getattr(task, "autoretry_for", ()) and task.retry_backoff:
             # Celery's default cap of an automatic retry's backoff is 600 s.
             assert getattr(task, "retry_backoff_max", 600) <= longest, task.name
+    # A task that retries by hand caps its own countdown the same way.
+    assert backoff_seconds(64) <= longest
     assert voice_config().simulator_callback_delay_seconds <= longest
 
 

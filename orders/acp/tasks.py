@@ -11,11 +11,12 @@ from orders.acp.idempotency import records_purge
 from orders.acp.services import WebhookDeliveryFailed, webhook_deliver, webhook_give_up
 
 BACKOFF_BASE_SECONDS = 10
-BACKOFF_MAX_SECONDS = 3600
 
 
 def backoff_seconds(retries: int) -> int:
-    return int(min(BACKOFF_BASE_SECONDS * 2**retries, BACKOFF_MAX_SECONDS))
+    """10 s doubling, capped at the longest ETA the broker's visibility timeout allows for (a retry
+    waiting longer would be delivered twice)."""
+    return int(min(BACKOFF_BASE_SECONDS * 2**retries, settings.CELERY_LONGEST_ETA_SECONDS))
 
 
 @shared_task(bind=True, name="orders.acp.deliver_webhook", acks_late=True, max_retries=None)
