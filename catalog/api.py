@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from catalog import ranking
 from catalog.forms import PRICE_PATTERN, search_kwargs_from_api
 from catalog.models import Product
-from catalog.selectors import SORTS, SearchResults, product_get, product_search, search_correction
+from catalog.selectors import SORTS, RankedProducts, SearchResults, product_get, search_correction
 from catalog.serializers import ProductListOut, ProductOut, product_dicts, product_to_dict
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
@@ -68,13 +68,12 @@ class ProductListView(APIView):
     def get(self, request: Request) -> Response:
         search = search_kwargs_from_api(request.query_params)
         limit, offset = parse_limit_offset(request.query_params)
-        results: SearchResults | QuerySet[Product]
+        results = SearchResults(**search)  # the same for every caller: cached until the catalog changes
+        ordered: SearchResults | RankedProducts | QuerySet[Product] = results
         if search.get("sort") == "recommended" and request.user.is_authenticated:
-            results = ranking.recommended(user=request.user, products=product_search(**search))
-        else:  # the same for every caller: cached until the catalog changes
-            results = SearchResults(**search)
-        total = results.count()
-        items = product_dicts(results[offset : offset + limit]) if offset < total else []
+            ordered = ranking.recommended_results(user=request.user, results=results)
+        total = ordered.count()
+        items = product_dicts(ordered[offset : offset + limit]) if offset < total else []
         body = {"items": items, "total": total, "limit": limit, "offset": offset}
         corrected = search_correction(search.get("query") or "")
         if corrected:

@@ -8,12 +8,13 @@ rule both the listing page and the products API follow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeGuard
 
 from django.db.models import QuerySet
 
 from catalog.models import Product
+from catalog.selectors import RankCandidate, RankedProducts, SearchResults
 from commerce.accounts.models import User
 from commerce.accounts.types import MaybeUser
 
@@ -24,6 +25,12 @@ class RankingProfile(Protocol):
     @property
     def is_empty(self) -> bool: ...
 
+    @property
+    def cache_token(self) -> str:
+        """Changes whenever anything the ranking reads of the shopper changes; empty: do not cache
+        what depends on this profile."""
+        ...
+
 
 class ShopperRanking(Protocol):
     def profile(self, *, user: User) -> RankingProfile:
@@ -31,6 +38,18 @@ class ShopperRanking(Protocol):
 
     def rank(self, *, user: User, products: QuerySet[Product], profile: RankingProfile) -> QuerySet[Product]:
         """``products`` in the shopper's order (lazy; ties keep the queryset's order)."""
+
+    def order(
+        self,
+        *,
+        user: User,
+        candidates: Callable[[], Sequence[RankCandidate]],
+        candidates_key: str,
+        profile: RankingProfile,
+    ) -> list[int]:
+        """The candidates' ids in the shopper's order (ties keep the candidates' order).
+        ``candidates_key`` names the candidates (a search at a catalog version), so the ranking may
+        cache its order; ``candidates()`` reads them when it does not."""
 
     def reasons(
         self, *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile
@@ -70,6 +89,28 @@ def recommended(
         return products
     profile = profile if profile is not None else _registered.profile(user=user)
     return _registered.rank(user=user, products=products, profile=profile)
+
+
+def recommended_results(
+    *, user: MaybeUser, results: SearchResults, profile: RankingProfile | None = None
+) -> SearchResults | RankedProducts | QuerySet[Product]:
+    """A search's results in the shopper's recommended order, paged like the search (``count()``,
+    slices). The matches and their rows come from the search's cache, so only the shopper's own scoring
+    runs per request; a search with more matches than the cache keeps is ordered by the database."""
+    if _registered is None or not _signed_in(user):
+        return results
+    profile = profile if profile is not None else _registered.profile(user=user)
+    if profile.is_empty:
+        return results
+    if not results.rankable():
+        return _registered.rank(user=user, products=results.queryset(), profile=profile)
+    order = _registered.order(
+        user=user,
+        candidates=results.rank_candidates,
+        candidates_key=results.candidates_key(),
+        profile=profile,
+    )
+    return RankedProducts(order)
 
 
 def recommendation_reasons(

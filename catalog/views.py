@@ -6,7 +6,6 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -21,13 +20,13 @@ from catalog.ranking import RankingProfile
 from catalog.selectors import (
     LISTING_CACHE_SECONDS,
     SORTS,
+    LazyProducts,
     SearchResults,
     catalog_facets,
     category_tree,
     listing_cache_version,
     product_featured,
     product_get,
-    product_search,
     search_correction,
     storefront_hero,
 )
@@ -61,20 +60,28 @@ def _shopper_profile(request: CatalogRequest) -> RankingProfile | None:
     return request._shopper_profile
 
 
-def _recommended_page(request: CatalogRequest, results: QuerySet[Product], page_number: str | None):
+def _recommended_page(request: CatalogRequest, results: SearchResults, page_number: str | None):
     """A page in "recommended for you" order, each card with its reason ("because you like denim").
 
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
     selectors answer so); a bounded number of queries whatever the page size.
     """
     profile = _shopper_profile(request)
-    ranked = ranking.recommended(user=request.user, products=results, profile=profile)
-    page = Paginator(ranked, PAGE_SIZE).get_page(page_number)
-    products = list(page.object_list)
-    reasons = ranking.recommendation_reasons(user=request.user, products=products, profile=profile)
-    for product in products:
-        product.recommendation_reason = reasons.get(product.pk, "")
-    page.object_list = products
+    ranked = ranking.recommended_results(user=request.user, results=results, profile=profile)
+    # RankedProducts and SearchResults page like a queryset (count, slicing); the stubs know only those.
+    page = Paginator(ranked, PAGE_SIZE).get_page(page_number)  # type: ignore[arg-type]
+
+    def with_reasons(products: list[Product]) -> None:
+        reasons = ranking.recommendation_reasons(user=request.user, products=products, profile=profile)
+        for product in products:
+            product.recommendation_reason = reasons.get(product.pk, "")  # type: ignore[attr-defined]  # for the card only
+
+    if isinstance(page.object_list, LazyProducts):  # read (and explained) only if the cards are rendered
+        page.object_list = page.object_list.then(with_reasons)
+    else:
+        products = list(page.object_list)
+        with_reasons(products)
+        page.object_list = products
     return page
 
 
@@ -94,6 +101,8 @@ def _query_without_page(request: CatalogRequest) -> str:
 # carry price and "in stock", which bump the listing version when they change): rendered once per
 # version and query string, and kept as long as the other listing caches.
 FRAGMENT_SECONDS = LISTING_CACHE_SECONDS
+# A shopper's recommended cards: as long as memory keeps their ranked order.
+PERSONAL_FRAGMENT_SECONDS = 60
 
 
 @require_GET
@@ -101,13 +110,15 @@ def product_list(request: CatalogRequest) -> HttpResponse:
     form = page_search_form(request.GET)
     page = None
     personal = False
+    personal_token = ""
     if form.is_valid():
         search = form.search_kwargs()
         try:
             if search.get("sort") == "recommended" and request.user.is_authenticated:
-                results = product_search(**search)  # memory reads the variants for its reasons
-                page = _recommended_page(request, results, request.GET.get("page"))
+                page = _recommended_page(request, SearchResults(**search), request.GET.get("page"))
                 personal = True
+                profile = _shopper_profile(request)
+                personal_token = profile.cache_token if profile is not None else ""
             else:  # the same for every shopper (a guest's "recommended" is the plain order): cached
                 # SearchResults pages like a queryset (count, slicing); the stubs know only sequences.
                 results_in_order = SearchResults(**search)
@@ -122,11 +133,14 @@ def product_list(request: CatalogRequest) -> HttpResponse:
         "page": page,
         "base_query": _query_without_page(request),
         "corrected_query": corrected,
-        # A shopper's own order is never cached (0 seconds: rendered every time) and never read from a
-        # guest's cached cards for the same address (its own key).
+        # A shopper's own order is cached under its own key, never a guest's for the same address: the
+        # shopper and their memory version (a write of their memory makes a new one), for as long as
+        # their ranked order is kept; with no version (nothing cached) it is rendered every time.
         "fragment_key": f"v{listing_cache_version()}:{request.GET.urlencode()}"
-        + (f":shopper-{request.user.pk}" if personal else ""),
-        "cards_seconds": 0 if personal else FRAGMENT_SECONDS,
+        + (f":shopper-{request.user.pk}:{personal_token}" if personal else ""),
+        "cards_seconds": (PERSONAL_FRAGMENT_SECONDS if personal_token else 0)
+        if personal
+        else FRAGMENT_SECONDS,
     }
     # A history restore asks for the whole page even though it comes from htmx.
     if request.htmx and not request.htmx.history_restore_request:

@@ -14,11 +14,13 @@ preferences), and two sinks: a disliked brand, or only disliked colours on offer
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
-from typing import Any
+from decimal import Decimal
+from functools import cached_property, reduce
+from typing import Any, NamedTuple, Protocol
 
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Exists,
@@ -34,6 +36,7 @@ from django.db.models import (
 
 from catalog.models import Product, Variant
 from catalog.ranking import RankingProfile
+from catalog.selectors import RankCandidate
 from commerce.accounts.models import User
 from commerce.accounts.types import MaybeUser
 from memory.sizes import kind_for_names
@@ -53,6 +56,9 @@ W_DISLIKED_COLORS_ONLY = -50.0
 AFFINITY_CAPS = {"brand": (2.0, 5.0), "category": (2.0, 5.0), "product": (1.5, 3.0)}
 # How many products get the full score (with the variant terms) when a large queryset is ranked.
 POOL = 300
+# How long a shopper's recommended order of one search is kept (a memory write or a catalog write
+# makes a new key at once; this bounds only the affinities' decay, as for the cached profile).
+ORDER_CACHE_SECONDS = 60
 # Only the strongest affinities enter the SQL expression, which keeps it small however long the history.
 MAX_AFFINITIES = {"brand": 20, "category": 30, "product": 50}
 
@@ -81,6 +87,9 @@ class Profile:
     liked_categories: dict[int, str] = field(default_factory=dict)
     # size kind -> (preferred size, category ids of that kind)
     sizes: dict[str, tuple[str, frozenset[int]]] = field(default_factory=dict)
+    # The shopper's memory version when this was built ("" when built outside the cache, e.g. for a
+    # given moment): what caches of orders and cards are keyed by.
+    cache_token: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -274,16 +283,106 @@ class Profile:
         found = {p.pk: p for p in products.filter(pk__in=ids)}
         return [found[pk] for pk in ids if pk in found]
 
+    # -- cached candidates (a search's matches with their rows) --------------------------------
+    def row_score(self, candidate: RankCandidate) -> float:
+        """:meth:`_row_parts`' sum for one candidate, in Python (the same terms and weights)."""
+        score = self._row_score_without_product(candidate.brand, candidate.category_id, candidate.tags)
+        if candidate.id in self.product_affinity:
+            score += self.product_affinity[candidate.id][1]
+        return score
+
+    def _row_score_without_product(self, brand: str, category_id: int, tags: tuple[str, ...]) -> float:
+        brands, disliked_brands, styles = self._lowered_prefs
+        score = 0.0
+        if brand in brands:
+            score += W_BRAND
+        if brand in disliked_brands:
+            score += W_DISLIKED_BRAND
+        if category_id in self.liked_categories:
+            score += W_CATEGORY
+        if not styles.isdisjoint(tags):
+            score += W_STYLE
+        if brand in self.brand_affinity:
+            score += self.brand_affinity[brand][1]
+        if category_id in self.category_affinity:
+            score += self.category_affinity[category_id][1]
+        return score
+
+    @cached_property
+    def _lowered_prefs(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        def lowered(values: Iterable[str]) -> frozenset[str]:
+            return frozenset(v.lower() for v in values)
+
+        p = self.prefs
+        return lowered(p.brands), lowered(p.disliked_brands), lowered(p.styles)
+
+    def row_scores(self, candidates: Sequence[RankCandidate]) -> list[float]:
+        """:meth:`row_score` of each candidate. A catalog has far fewer (brand, category, tags) kinds
+        than products, so each kind is scored once; only the product affinities differ per product."""
+        by_kind: dict[tuple[str, int, tuple[str, ...]], float] = {}
+        products = self.product_affinity
+        scores = []
+        for pk, brand, category_id, tags in candidates:
+            kind = (brand, category_id, tags)
+            score = by_kind.get(kind)
+            if score is None:
+                score = by_kind[kind] = self._row_score_without_product(brand, category_id, tags)
+            if pk in products:
+                score += products[pk][1]
+            scores.append(score)
+        return scores
+
+    def order(self, candidates: Sequence[RankCandidate], *, pool: int = POOL) -> list[int]:
+        """The candidates' ids in "recommended" order, by the same rule as :meth:`rank`: the ``pool``
+        best by row score ordered by the full score, the rest by row score; ties keep the candidates'
+        order. The row scores are computed here; the variant terms for the pool in one query."""
+        ids = [c.id for c in candidates]
+        if self.is_empty or not ids:
+            return ids
+        if not self._row_parts():
+            # Only colour, size or price remembered: every candidate gets the full score.
+            return self._by_full_score(ids, {pk: i for i, pk in enumerate(ids)})
+        row = self.row_scores(candidates)
+        # Python's sort is stable, reversed too, so equal scores keep the candidates' order.
+        by_row = sorted(range(len(ids)), key=row.__getitem__, reverse=True)
+        if not self._variant_parts():
+            return [ids[i] for i in by_row]
+        head = by_row[:pool]
+        full = self._by_full_score(
+            [ids[i] for i in head], {ids[i]: i for i in head}, row={ids[i]: row[i] for i in head}
+        )
+        return full + [ids[i] for i in by_row[pool:]]
+
+    def _by_full_score(
+        self, ids: list[int], position: dict[int, int], *, row: dict[int, float] | None = None
+    ) -> list[int]:
+        """``ids`` by the full score; with ``row`` (the row scores, already known) the database adds
+        only the variant terms."""
+        expression = _sum(self._variant_parts()) if row is not None else self.score_expression()
+        scores = dict(
+            Product.objects.filter(pk__in=ids)
+            .order_by()
+            .annotate(memory_score=expression)
+            .values_list("pk", "memory_score")
+        )
+        if row is not None:
+            scores = {pk: row[pk] + score for pk, score in scores.items()}
+        return sorted((pk for pk in ids if pk in scores), key=lambda pk: (-scores[pk], position[pk]))
+
     # -- the Python side -----------------------------------------------------------------------
-    def explain(self, product: Product) -> tuple[float, list[str]]:
+    def explain(
+        self, product: Product, variants: Sequence[VariantLike] | None = None
+    ) -> tuple[float, list[str]]:
         """The same score in Python, with a reason per positive term, best first.
 
-        Reads ``product.variants.all()`` (prefetch them) and its lowest price (annotation or variants).
+        ``variants``: the product's variants (rows or instances); default ``product.variants.all()``
+        (prefetch them).
         """
         p = self.prefs
         terms: list[tuple[float, str]] = []
         brand = product.brand.lower()
-        variants = list(product.variants.all())
+        if variants is None:
+            variants = list(product.variants.all())
         if any(b.lower() == brand for b in p.brands):
             terms.append((W_BRAND, f"because you like {product.brand}"))
         if any(b.lower() == brand for b in p.disliked_brands):
@@ -330,6 +429,42 @@ class Profile:
         score = sum(t for t, _ in terms)
         reasons = [r for t, r in sorted(terms, key=lambda x: -x[0]) if t > 0 and r]
         return score, reasons
+
+
+class VariantLike(Protocol):
+    """What :meth:`Profile.explain` reads of a variant: a :class:`Variant` or :class:`VariantFacts`."""
+
+    @property
+    def color(self) -> str: ...
+    @property
+    def size(self) -> str: ...
+    @property
+    def stock(self) -> int: ...
+    @property
+    def price(self) -> Decimal: ...
+
+
+class VariantFacts(NamedTuple):
+    """What :meth:`Profile.explain` reads of a variant (a :class:`Variant` has the same attributes)."""
+
+    color: str
+    size: str
+    stock: int
+    price: Decimal
+
+
+def variant_facts(product_ids: Iterable[int]) -> dict[int, list[VariantFacts]]:
+    """Product id -> its variants as plain rows, in one query (no model instances: a page of 24
+    products can hold a thousand variants)."""
+    facts: dict[int, list[VariantFacts]] = {}
+    rows = (
+        Variant.objects.filter(product_id__in=list(product_ids))
+        .order_by("id")
+        .values_list("product_id", "color", "size", "stock", "price")
+    )
+    for product_id, color, size, stock, price in rows:
+        facts.setdefault(product_id, []).append(VariantFacts(color, size, stock, price))
+    return facts
 
 
 def _path(cat: CategoryInfo, cats: dict[int, CategoryInfo]) -> list[CategoryInfo]:
@@ -381,6 +516,29 @@ class MemoryRanking:
         from memory.selectors import rank_products_for_user
 
         return rank_products_for_user(user=user, products=products, profile=_own(profile))
+
+    def order(
+        self,
+        *,
+        user: User,
+        candidates: Callable[[], Sequence[RankCandidate]],
+        candidates_key: str,
+        profile: RankingProfile,
+    ) -> list[int]:
+        """Cached per shopper, memory version and candidates (a search at a catalog version): paging
+        through a search, or coming back to it, ranks it once."""
+        from memory.selectors import profile_for
+
+        own = _own(profile)
+        ranker = own if own is not None else profile_for(user=user)
+        if not ranker.cache_token:
+            return ranker.order(candidates())
+        key = f"memory:order:{user.pk}:{ranker.cache_token}:{candidates_key}"
+        order: list[int] | None = cache.get(key)
+        if order is None:
+            order = ranker.order(candidates())
+            cache.set(key, order, ORDER_CACHE_SECONDS)
+        return order
 
     def reasons(
         self, *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile

@@ -8,6 +8,7 @@ guests have no long-term memory.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,8 @@ from catalog.models import Category, Product, Variant
 from commerce.accounts.models import User
 from commerce.accounts.types import MaybeUser
 from memory import conf
-from memory.models import Affinity, InteractionSummary, Preference, PreferenceKey
-from memory.ranking import CategoryInfo, Profile
+from memory.models import Affinity, InteractionSummary, Preference, PreferenceKey, decay
+from memory.ranking import CategoryInfo, Profile, variant_facts
 from memory.sizes import SIZE_KINDS, kind_for_names, kind_for_sizes
 from memory.types import AffinityView, Preferences
 
@@ -87,12 +88,16 @@ def affinities_list(
         return []
     now = now or timezone.now()
     views = []
-    for row in Affinity.objects.filter(user=user).only(
-        "id", "kind", "key", "label", "score", "last_event_at"
-    ):
-        weight = row.decayed_score(now)
+    # Rows, not model instances: a long history is hundreds of them, read on every ranked page.
+    rows = (
+        Affinity.objects.filter(user=user)
+        .order_by()
+        .values_list("id", "kind", "key", "label", "score", "last_event_at")
+    )
+    for pk, kind, key, label, score, last_event_at in rows:
+        weight = decay(score, last_event_at, now)
         if weight >= conf.AFFINITY_FLOOR:
-            views.append(AffinityView(row.pk, row.kind, row.key, row.label, weight, row.last_event_at))
+            views.append(AffinityView(pk, kind, key, label, weight, last_event_at))
     views.sort(key=lambda v: (-v.weight, v.kind, v.label))
     return views[:limit] if limit is not None else views
 
@@ -279,8 +284,43 @@ def color_for_product(
 
 
 # --- Recommendations --------------------------------------------------------------------------
+# A shopper's ranking profile is cached under their memory version, which every write of their
+# preferences or affinities bumps (memory.services.profile_changed); the timeout bounds how long the
+# affinities' decay (half-lives of days) is read as of the moment the profile was built.
+PROFILE_CACHE_SECONDS = 60
+
+
+def profile_version(*, user_id: int) -> int:
+    """The shopper's memory version (a new one after each write of what their ranking reads)."""
+    key = PROFILE_VERSION_KEY.format(user_id=user_id)
+    version = cache.get(key)
+    if version is None:
+        # From the clock, not 1: an evicted key's successor is never a version whose values may linger.
+        cache.add(key, time.time_ns() // 1000, PROFILE_VERSION_SECONDS)
+        version = cache.get(key) or time.time_ns() // 1000
+    return int(version)
+
+
+PROFILE_VERSION_KEY = "memory:profile-version:{user_id}"
+PROFILE_VERSION_SECONDS = 7 * 24 * 3600
+
+
 def profile_for(*, user: MaybeUser, now: datetime | None = None) -> Profile:
-    """The ranking profile of a shopper: preferences, decayed affinities, the category tree (<= 3 queries)."""
+    """The ranking profile of a shopper: preferences, decayed affinities, the category tree (<= 3 queries;
+    cached per memory version for a signed-in shopper, so a ranked page usually costs none)."""
+    if now is not None or not signed_in(user):
+        return _profile_build(user=user, now=now)
+    version = profile_version(user_id=user.pk)
+    key = f"memory:profile:{user.pk}:v{version}"
+    profile: Profile | None = cache.get(key)
+    if profile is None:
+        profile = _profile_build(user=user, now=None)
+        profile.cache_token = f"m{version}"
+        cache.set(key, profile, PROFILE_CACHE_SECONDS)
+    return profile
+
+
+def _profile_build(*, user: MaybeUser, now: datetime | None) -> Profile:
     prefs = preferences_get(user=user)
     affinities = affinities_list(user=user, now=now)
     categories: list[CategoryInfo] = []
@@ -337,9 +377,13 @@ def recommendation_reasons(
     profile = profile if profile is not None else profile_for(user=user)
     if profile.is_empty:
         return {}
+    products = list(products)
+    unfetched = {p.pk for p in products if "variants" not in getattr(p, "_prefetched_objects_cache", {})}
+    facts = variant_facts(unfetched) if unfetched else {}
     reasons = {}
     for product in products:
-        reason = _first(profile.explain(product)[1])
+        rows = facts.get(product.pk, []) if product.pk in unfetched else None
+        reason = _first(profile.explain(product, rows)[1])
         if reason:
             reasons[product.pk] = reason
     return reasons

@@ -43,10 +43,13 @@ from memory.models import (
     decay,
 )
 from memory.selectors import (
+    PROFILE_VERSION_KEY,
+    PROFILE_VERSION_SECONDS,
     CatalogVocabulary,
     catalog_vocabulary,
     normalise_term,
     preferences_get,
+    profile_version,
     signed_in,
 )
 from memory.signals import history_forgotten
@@ -278,6 +281,7 @@ def preferences_update(
     rows = preferences_validate(changes=changes)
     with transaction.atomic():
         _lock_user(user)
+        profile_changed(user_id=user.pk)
         stored = {p.key: p for p in Preference.objects.filter(user=user)}
         if merge:
             for field in LIST_FIELDS:
@@ -331,6 +335,7 @@ def preference_forget(*, user: MaybeUser, key: str, value: str | None = None) ->
         return False
     with transaction.atomic():
         _lock_user(user)
+        profile_changed(user_id=user.pk)
         audit_record(action="memory.forget", actor=user, obj=user, summary={"key": key, "value": value})
         if value is None:
             deleted, _ = Preference.objects.filter(user=user, key__in=FORGET_KEYS[key]).delete()
@@ -355,6 +360,7 @@ def preferences_clear(*, user: MaybeUser) -> int:
     if not _require_user(user):
         return 0
     with transaction.atomic():
+        profile_changed(user_id=user.pk)
         deleted, _ = Preference.objects.filter(user=user).delete()
         audit_record(action="memory.clear_preferences", actor=user, obj=user, summary={"deleted": deleted})
     return deleted
@@ -377,6 +383,7 @@ def affinity_forget(*, user: MaybeUser, affinity_id: int | str) -> None:
     if not _require_user(user) or not text.isdigit():
         raise AffinityNotFound("No such remembered interest.", details={"id": text})
     with transaction.atomic():
+        profile_changed(user_id=user.pk)
         deleted, _ = Affinity.objects.filter(user=user, pk=int(text)).delete()
         if deleted:
             audit_record(action="memory.forget_interest", actor=user, obj=user, summary={"id": text})
@@ -388,6 +395,7 @@ def affinities_clear(*, user: MaybeUser) -> int:
     if not _require_user(user):
         return 0
     with transaction.atomic():
+        profile_changed(user_id=user.pk)
         deleted, _ = Affinity.objects.filter(user=user).delete()
     return deleted
 
@@ -402,6 +410,7 @@ def memory_clear(*, user: MaybeUser) -> dict[str, int]:
         return {"preferences": 0, "affinities": 0, "history": 0}
     with transaction.atomic():
         _lock_user(user)
+        profile_changed(user_id=user.pk)
         counts = {
             "preferences": Preference.objects.filter(user=user).delete()[0],
             "affinities": Affinity.objects.filter(user=user).delete()[0],
@@ -411,6 +420,22 @@ def memory_clear(*, user: MaybeUser) -> dict[str, int]:
         audit_record(action="memory.clear", actor=user, obj=user, summary=counts)
         _announce_history_forgotten(user)
     return counts
+
+
+def profile_changed(*, user_id: int) -> None:
+    """What the shopper's ranking reads changed: a new memory version, so the cached profile and
+    recommended orders are not used again. At once (this request reads fresh) and after commit (a
+    profile built meanwhile from the old rows is not kept under the new version)."""
+    _bump_profile_version(user_id)
+    transaction.on_commit(lambda: _bump_profile_version(user_id))
+
+
+def _bump_profile_version(user_id: int) -> None:
+    key = PROFILE_VERSION_KEY.format(user_id=user_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet (or evicted): any new value invalidates
+        cache.set(key, profile_version(user_id=user_id) + 1, PROFILE_VERSION_SECONDS)
 
 
 def _announce_history_forgotten(user: MaybeUser) -> None:
@@ -571,6 +596,9 @@ def affinity_apply_signal(
             row.label = label
         Affinity.objects.bulk_update(list(existing.values()), ["score", "last_event_at", "label"])
         Affinity.objects.bulk_create(to_create)
+        # No new memory version here: interests inferred from browsing reach the cached profile and
+        # orders when they expire (PROFILE_CACHE_SECONDS), so a shopper going from a product back to
+        # the list finds it ranked already; what the shopper states or forgets counts at once.
     return True
 
 

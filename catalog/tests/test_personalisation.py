@@ -13,7 +13,7 @@ from catalog.models import Category, Product
 from catalog.tests.factories import ProductFactory, VariantFactory
 from commerce.accounts.tests.factories import UserFactory
 from memory.models import Affinity
-from memory.services import preferences_update
+from memory.services import preferences_update, profile_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -120,14 +120,20 @@ def test_recommended_listing_queries_do_not_grow_with_the_page(
         VariantFactory(product=ProductFactory(name=f"Sock {i}", brand="Stride", category=socks))
     VariantFactory(product=ProductFactory(name="Straight Jeans", brand="Denimworks", category=denim))
     preferences_update(user=member, changes={"brands": ["Denimworks"], "dislikedBrands": ["Stride"]})
-    client.get("/products/?sort=recommended")  # warm the session rows and the cached facets
+    client.get("/products/?sort=recommended")  # warm the session rows
+    # Both measured pages are cold: the catalog changed (a new search, order and cards) and so did the
+    # shopper's memory (a new profile), as after an edit and a "remember I like ...".
+    VariantFactory(product=ProductFactory(name="Sock 3", brand="Stride", category=socks))
+    client.get("/products/")  # rebuild the cached facets
+    profile_changed(user_id=member.pk)
     with django_assert_max_num_queries(40) as few:
         client.get("/products/?sort=recommended")
     baseline = len(few.captured_queries)  # read now: the next request resets the query log
 
-    for i in range(3, 40):
+    for i in range(4, 40):
         VariantFactory(product=ProductFactory(name=f"Sock {i}", brand="Stride", category=socks))
     client.get("/products/")  # the catalog changed: rebuild the cached facets
+    profile_changed(user_id=member.pk)
     with django_assert_max_num_queries(baseline) as many:
         page = client.get("/products/?sort=recommended").content.decode()
     assert page.count('class="card product-card"') == 24
@@ -179,3 +185,53 @@ def test_a_guests_cached_cards_never_stand_in_for_a_shoppers_own_order(client, d
     guest_page = Client().get("/products/?sort=recommended").content.decode()  # cached for guests
     assert _names(guest_page)[0] == "Sock 0"  # a guest's "recommended" is the plain order
     assert _names(client.get("/products/?sort=recommended").content.decode())[0] == "Straight Jeans"
+
+
+def test_a_stated_preference_reorders_the_next_recommended_page_at_once(client, small_catalog, member):
+    """The shopper's order and cards are cached per memory version: a new like is a new version."""
+    preferences_update(user=member, changes={"brands": ["Denimworks"]})
+    first = _names(client.get("/products/?sort=recommended").content.decode())
+    assert first[0] == "Slim Fit Jeans"
+    assert _names(client.get("/products/?sort=recommended").content.decode()) == first  # from the cache
+
+    preferences_update(user=member, changes={"brands": ["Urban Thread"]})
+    again = _names(client.get("/products/?sort=recommended").content.decode())
+    assert again[0] == "Campus Hoodie"
+    assert sorted(again) == sorted(first)
+
+
+def test_a_catalog_change_shows_in_a_cached_recommended_page(client, small_catalog, member):
+    preferences_update(user=member, changes={"brands": ["Denimworks"]})
+    client.get("/products/?sort=recommended")
+    ProductFactory(name="Wide Leg Jeans", brand="Denimworks", category=Category.objects.get(name="Jeans"))
+    VariantFactory(product=Product.objects.get(name="Wide Leg Jeans"))
+    page = _names(client.get("/products/?sort=recommended").content.decode())
+    assert set(page[:2]) == {"Slim Fit Jeans", "Wide Leg Jeans"}
+
+
+def test_a_shoppers_cached_cards_are_never_shown_to_another(client, small_catalog, member):
+    preferences_update(user=member, changes={"brands": ["Denimworks"]})
+    mine = client.get("/products/?sort=recommended").content.decode()
+    assert 'class="product-reason"' in mine
+
+    other = UserFactory()
+    preferences_update(user=other, changes={"brands": ["Urban Thread"]})
+    client.force_login(other)
+    theirs = client.get("/products/?sort=recommended").content.decode()
+    assert _names(theirs)[0] == "Campus Hoodie"
+    assert "because you like Denimworks" not in theirs
+    client.logout()
+    guest = client.get("/products/?sort=recommended").content.decode()
+    assert 'class="product-reason"' not in guest
+
+
+def test_products_api_recommended_order_follows_a_new_preference(small_catalog):
+    user = UserFactory()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    preferences_update(user=user, changes={"brands": ["Denimworks"]})
+    body = api.get("/api/v1/products?sort=recommended").json()
+    assert body["items"][0]["name"] == "Slim Fit Jeans"
+    assert body["total"] == Product.objects.filter(is_active=True).count()
+    preferences_update(user=user, changes={"brands": ["Urban Thread"]})
+    assert api.get("/api/v1/products?sort=recommended").json()["items"][0]["name"] == "Campus Hoodie"

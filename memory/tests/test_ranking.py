@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from catalog.models import Product
-from catalog.selectors import product_queryset, product_search
+from catalog.selectors import RankCandidate, product_queryset, product_search
+from memory.ranking import _sum
 from memory.selectors import profile_for, rank_products_for_user, recommend_for_user, recommendation_reasons
 from memory.services import affinity_apply_signal, preferences_update
 
@@ -151,3 +152,49 @@ def test_the_pool_orders_by_the_full_score_and_the_rest_by_the_row_score(user, s
     # With a pool of two, only the two Stride products (best row score) are fully scored.
     assert set(names(profile.rank(listing(), pool=2))[:2]) == {"Neon Tee", "Road Runner"}
     assert len(names(profile.rank(listing(), pool=2))) == 6
+
+
+def _candidates(products):
+    return [
+        RankCandidate(p.pk, p.brand.lower(), p.category_id, tuple(str(t).lower() for t in p.tags or []))
+        for p in products
+    ]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"brands": ["Stride"], "colors": ["grey"], "sizes": {"tops": "M"}, "priceMax": "70"},
+        {"dislikedBrands": ["Aerolite"], "categories": ["hoodies"], "styles": ["casual"]},
+        {"colors": ["grey"], "dislikedColors": ["neon"]},  # no row term: every candidate fully scored
+        {"brands": ["Northpeak"], "styles": ["denim"]},  # no variant term: the row score alone
+    ],
+)
+def test_ranking_cached_candidates_gives_the_databases_order(user, store, changes):
+    """The order computed from a search's cached rows (Python row scores, the variant terms of the pool
+    in one query) is the order the database gives the same queryset, pool and ties included."""
+    preferences_update(user=user, changes=changes)
+    affinity_apply_signal(user_id=user.pk, product_ids=[store.tee.pk], signal="cart_add", event_key="c")
+    profile = profile_for(user=user)
+    candidates = _candidates(listing())
+    for pool in (300, 2):
+        expected = [p.pk for p in profile.rank(listing(), pool=pool)]
+        assert profile.order(candidates, pool=pool) == expected, (changes, pool)
+
+
+def test_row_scores_in_python_match_the_sql_row_expression(user, store):
+    preferences_update(
+        user=user,
+        changes={
+            "brands": ["stride"],
+            "dislikedBrands": ["Aerolite"],
+            "categories": ["Tops"],
+            "styles": ["Casual"],
+        },
+    )
+    for i, product in enumerate(Product.objects.all()):
+        affinity_apply_signal(user_id=user.pk, product_ids=[product.pk], signal="view", event_key=f"v{i}")
+    profile = profile_for(user=user)
+    sql = dict(listing().annotate(row=_sum(profile._row_parts())).values_list("pk", "row"))
+    python = dict(zip([p.pk for p in listing()], profile.row_scores(_candidates(listing())), strict=True))
+    assert python == pytest.approx(sql)
