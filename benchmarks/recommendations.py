@@ -8,6 +8,14 @@ Uses its own database (``<name>_memory_bench`` on the same server, re-created un
 and of ranking a listing page (``rank_products_for_user`` over the catalog search, first page of
 24 with variants), next to the same listing page without memory, plus queries per call.
 In-process timings (no HTTP): what memory adds to a request.
+
+Then the pages themselves (issue 14's target: the recommended listing's p95 at most 2x the plain
+listing's), through Django's test client as the signed-in shopper: the whole catalog
+(``/products/``) and a search (``/products/?q=running+shoes``), plain and ``sort=recommended`` --
+*repeated* (the shopper pages back to a list: the order and cards are cached per memory version) and
+*cold* (a new memory version before every request, as right after "remember I like ...": the profile,
+the order and the cards are all computed afresh) -- and the same for the products API. Exit status 1
+when a repeated recommended page's p95 is above 2x the plain page's.
 """
 
 from __future__ import annotations
@@ -172,6 +180,9 @@ def main() -> int:
     os.environ.setdefault("SECRET_KEY", "benchmark-only-not-secret")
     os.environ["DJANGO_SETTINGS_MODULE"] = "commerce.settings"
     os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
+    os.environ.setdefault("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "1000000")
+    os.environ.setdefault("RATE_LIMIT_AUTHENTICATED_PER_MINUTE", "1000000")
     import django
 
     django.setup()
@@ -220,12 +231,56 @@ def main() -> int:
             lambda: page(product_search(query="running shoes")),
         ),
     ]
+    failed = _pages(user)
     top = recommend_for_user(user=user, limit=5)
     print("\ntop 5 for the shopper:")
     for product, reason in top:
         print(f"  {product.name} ({product.brand}, {product.category.name}): {reason}")
     assert results
-    return 0
+    return 1 if failed else 0
+
+
+def _pages(user) -> list[str]:
+    """Plain vs recommended pages, repeated and cold; returns the rows over the 2x target."""
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from memory.services import profile_changed
+
+    member = Client()
+    member.force_login(user)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+
+    def timed(client, path: str, *, cold: bool) -> tuple[float, float]:
+        assert client.get(path).status_code == 200
+        samples = []
+        for _ in range(RUNS):
+            if cold:
+                profile_changed(user_id=user.pk)  # outside the timing: what a memory write leaves
+            began = time.perf_counter()
+            assert client.get(path).status_code == 200
+            samples.append((time.perf_counter() - began) * 1000)
+        return _percentiles(samples)
+
+    print("\npages, signed in (ms; x = p95 / the plain page's p95; target: repeated <= 2x)")
+    failed = []
+    for client, label, plain_path, sep in (
+        (member, "listing page, whole catalog", "/products/", "?"),
+        (member, 'listing page, "running shoes"', "/products/?q=running+shoes", "&"),
+        (api, "products API, whole catalog", "/api/v1/products?limit=24", "&"),
+        (api, 'products API, "running shoes"', "/api/v1/products?query=running+shoes&limit=24", "&"),
+    ):
+        plain = timed(client, plain_path, cold=False)
+        print(f"  {label + ', plain':<52} p50 {plain[0]:6.1f}  p95 {plain[1]:6.1f}")
+        for kind, cold in (("recommended, repeated", False), ("recommended, cold", True)):
+            p50, p95 = timed(client, f"{plain_path}{sep}sort=recommended", cold=cold)
+            ratio = p95 / plain[1]
+            print(f"  {label + ', ' + kind:<52} p50 {p50:6.1f}  p95 {p95:6.1f}  x {ratio:4.2f}")
+            if not cold and ratio > 2:
+                failed.append(f"{label}, {kind}")
+    if failed:
+        print("over the 2x target: " + "; ".join(failed))
+    return failed
 
 
 if __name__ == "__main__":

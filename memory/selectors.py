@@ -25,7 +25,7 @@ from commerce.accounts.models import User
 from commerce.accounts.types import MaybeUser
 from memory import conf
 from memory.models import Affinity, InteractionSummary, Preference, PreferenceKey, decay
-from memory.ranking import CategoryInfo, Profile, variant_facts
+from memory.ranking import ORDER_CACHE_SECONDS, CategoryInfo, Profile, variant_facts
 from memory.sizes import SIZE_KINDS, kind_for_names, kind_for_sizes
 from memory.types import AffinityView, Preferences
 
@@ -352,7 +352,21 @@ def recommend_for_user(
     profile = profile_for(user=user)
     if profile.is_empty:
         return [(product, "") for product in base[:limit]]
-    products = profile.top(base, limit)
+    if base_queryset is not None or not profile.cache_token or user is None:
+        products = profile.top(base, limit)
+        return [(product, _first(profile.explain(product)[1])) for product in products]
+    # The home page's "For you" row: the picks are kept per memory and catalog version, like the
+    # recommended listing's order (docs/memory.md), and read back as fresh product rows.
+    from catalog.selectors import listing_cache_version
+
+    key = f"memory:for-you:{user.pk}:{profile.cache_token}:v{listing_cache_version()}:{limit}"
+    ids: list[int] | None = cache.get(key)
+    if ids is None:
+        products = profile.top(base, limit)
+        cache.set(key, [product.pk for product in products], ORDER_CACHE_SECONDS)
+    else:
+        found = {p.pk: p for p in base.filter(pk__in=ids)}
+        products = [found[pk] for pk in ids if pk in found]
     return [(product, _first(profile.explain(product)[1])) for product in products]
 
 

@@ -198,3 +198,13 @@ def test_row_scores_in_python_match_the_sql_row_expression(user, store):
     sql = dict(listing().annotate(row=_sum(profile._row_parts())).values_list("pk", "row"))
     python = dict(zip([p.pk for p in listing()], profile.row_scores(_candidates(listing())), strict=True))
     assert python == pytest.approx(sql)
+
+
+def test_for_you_picks_are_kept_until_the_shopper_states_something_new(user, store):
+    preferences_update(user=user, changes={"brands": ["Stride"]})
+    first = recommend_for_user(user=user, limit=3)
+    assert first[0][1] == "because you like Stride"
+    assert recommend_for_user(user=user, limit=3) == first  # kept: the same picks and reasons
+    preferences_update(user=user, changes={"brands": [], "dislikedBrands": ["Stride"]})
+    again = [p.brand for p, _ in recommend_for_user(user=user, limit=6)]
+    assert "Stride" not in again[:2]
