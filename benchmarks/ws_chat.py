@@ -197,6 +197,7 @@ def main() -> int:
         "REDIS_URL": redis_url,
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "DB_CONN_MAX_AGE": "0",
+        "DB_POOL_MAX_SIZE": "8",  # as docker-compose's ws service
         "DJANGO_SETTINGS_MODULE": "commerce.settings",
         "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
         # Every simulated shopper connects from the loopback address: the per-address guest connect

@@ -180,6 +180,19 @@ def _database() -> dict:
                 "keepalives_count": 3,
             }
         )
+        # DB_POOL_MAX_SIZE > 0: a psycopg connection pool per process instead of persistent
+        # connections (Django's own pool; CONN_MAX_AGE must then be 0). For Daphne: every
+        # database_sync_to_async call of a socket ends by closing its connection, which without a pool
+        # means a new PostgreSQL connection (a server process forked) for every message.
+        pool_size = env.int("DB_POOL_MAX_SIZE", default=0)
+        if pool_size > 0:
+            config["CONN_MAX_AGE"] = 0
+            config["OPTIONS"]["pool"] = {
+                "min_size": 1,
+                "max_size": pool_size,
+                # Waiting for a free connection is bounded like connecting: fail fast, never hang.
+                "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=5.0),
+            }
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL names the {engine!r} engine; this store runs on PostgreSQL or SQLite."
