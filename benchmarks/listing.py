@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
     BENCH_SETTINGS,
+    ISSUE_MAX_VARIANTS,
     LOOPBACK,
     ROOT,
     LoadResult,
@@ -98,6 +99,13 @@ def api_path(scenario: Scenario, limit: int = 24) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20_000, help="catalog size (default 20000)")
+    parser.add_argument(
+        "--max-variants",
+        type=int,
+        default=ISSUE_MAX_VARIANTS,
+        help=f"variants kept per product (default {ISSUE_MAX_VARIANTS}: ~144,000 for 20,000 products, the "
+        "issue's shape; 0: all the generator makes, ~400,000)",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in flight (default 16)")
     parser.add_argument("--servers", default="gunicorn", help="comma-separated: gunicorn,daphne")
@@ -132,7 +140,7 @@ def setup_django(bench_url: str) -> None:
     django.setup()
 
 
-def catalog_ready(expected_products: int) -> bool:
+def catalog_ready(expected_products: int, max_variants: int) -> bool:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
@@ -141,17 +149,24 @@ def catalog_ready(expected_products: int) -> bool:
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         return False
-    return Product.objects.count() == expected_products
+    if Product.objects.count() != expected_products:
+        return False
+    from django.db.models import Count, Max
+
+    from catalog.models import Variant
+
+    most = Variant.objects.values("product").annotate(n=Count("id")).aggregate(most=Max("n"))["most"] or 0
+    return most <= max_variants if max_variants else most > ISSUE_MAX_VARIANTS
 
 
-def load_catalog(count: int) -> float:
+def load_catalog(count: int, max_variants: int) -> float:
     """Migrates and imports ``count`` generated products; returns the import's seconds."""
     from django.core.management import call_command
 
     from catalog.services import catalog_import
 
     call_command("migrate", verbosity=0)
-    records = generated_catalog(count)
+    records = generated_catalog(count, max_variants=max_variants)
     variants = sum(len(r["variants"]) for r in records)
     print(f"importing {len(records)} products ({variants} variants) through catalog_import ...", flush=True)
     started = time.perf_counter()
@@ -454,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(bench_url)
     import_seconds = None
     try:
-        if reuse and catalog_ready(args.products):
+        if reuse and catalog_ready(args.products, args.max_variants):
             print(f"reusing {BENCH_DB}: it already holds {args.products} products", flush=True)
         else:
             if reuse:
@@ -462,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 connections.close_all()
                 create_database(base_url, BENCH_DB)
-            import_seconds = load_catalog(args.products)
+            import_seconds = load_catalog(args.products, args.max_variants)
 
         from django.conf import settings
 

@@ -44,7 +44,7 @@ from commerce.accounts.models import ShopperSession
 from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
-from commerce.accounts.services import shopper_session_create, shopper_session_restore
+from commerce.accounts.services import shopper_session_check, shopper_session_create
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
 from commerce.logs import bind_shopper, request_id_from
@@ -98,9 +98,6 @@ def _recent_history(shopper: Shopper, limit: int) -> list[dict[str, Any]]:
     return [selectors.message_to_dict(m) for m in selectors.history(conversation=conversation, limit=limit)]
 
 
-_claimed_by_an_account = database_sync_to_async(selectors.session_claimed_by_account)
-
-
 def _history_limit(raw: str) -> int:
     """``?history=N`` asks for the last N messages right after ``session``; 0 (the default) for none."""
     return min(int(raw), MAX_HISTORY_ON_CONNECT) if raw.isdigit() else 0
@@ -118,7 +115,7 @@ def _shopper_session(user, key: str, channel: str) -> ShopperSession:
 _guest_connect_check = sync_to_async(chat_guest_connect_check)
 _rate_check = sync_to_async(chat_rate_check)
 # A guest session purged as unused (``CHAT_GUEST_SESSION_PURGE_MINUTES``) while this socket held it.
-_session_restore = database_sync_to_async(shopper_session_restore)
+_session_check = database_sync_to_async(shopper_session_check)
 
 
 class _LiveStream:
@@ -316,14 +313,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except RateLimited as exc:
             await self.send_rate_limited(exc)
             return
+        claimed = False
         if self.shopper.user is None:
-            self.shopper = Shopper(user=None, session=await _session_restore(session=self.shopper.session))
+            session, claimed = await _session_check(session=self.shopper.session)
+            self.shopper = Shopper(user=None, session=session)
         try:
             text = message_content_clean(payload.get("content"))
         except DomainError as exc:
             await self.send_error(exc.code, exc.message)
             return
-        if self.shopper.user is None and await _claimed_by_an_account(self.shopper.session):
+        if claimed:
             # Signed in elsewhere (another tab, or a device this conversation was handed to): the
             # cart and conversation now belong to the account, which this guest socket is not.
             await self.send_error(

@@ -95,6 +95,8 @@ def conversation_for_shopper(*, shopper: Shopper) -> Conversation:
     )
     conversation = Conversation.objects.filter(**lookup).first()
     if conversation is not None:
+        if shopper.user is None:
+            conversation.session = shopper.session  # the same row: its key names the socket group
         return conversation
     try:
         with transaction.atomic():
@@ -347,12 +349,16 @@ def dialogue_state_save(*, conversation: Conversation, **fields: Any) -> Dialogu
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Unknown dialogue state fields: {sorted(unknown)}")
-    with transaction.atomic():
-        state, _ = DialogueState.objects.select_for_update().get_or_create(conversation=conversation)
-        for name, value in fields.items():
-            setattr(state, name, value)
-        state.save()
-    return state
+    # One UPDATE when the row exists (every turn but the first); else created, and if another
+    # connection created it meanwhile, updated after all.
+    if DialogueState.objects.filter(conversation=conversation).update(**fields, updated_at=timezone.now()):
+        return DialogueState(conversation=conversation, **fields)
+    try:
+        with transaction.atomic():
+            return DialogueState.objects.create(conversation=conversation, **fields)
+    except IntegrityError:
+        DialogueState.objects.filter(conversation=conversation).update(**fields)
+        return DialogueState(conversation=conversation, **fields)
 
 
 # --- handoff codes ("continue on your phone") -------------------------------------------------

@@ -281,6 +281,16 @@ def shopper_sessions_purge_unused(*, seen_before: datetime, batch: int = 5000) -
     return deleted
 
 
+def shopper_session_check(*, session: ShopperSession) -> tuple[ShopperSession, bool]:
+    """What a guest socket checks before each message, in one query: its session as stored (saved
+    again if it was purged, as :func:`shopper_session_restore`), and whether an account has since
+    claimed it (signed in on any device)."""
+    stored = ShopperSession.objects.filter(key=session.key).select_related("user").first()
+    if stored is None:
+        return shopper_session_restore(session=session), False
+    return stored, stored.user_id is not None
+
+
 def shopper_session_restore(*, session: ShopperSession) -> ShopperSession:
     """The session saved again under its own key if it was purged while a client (an open socket) still
     held it, so the page or client that names it keeps naming the same session."""

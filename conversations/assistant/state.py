@@ -7,6 +7,7 @@ changes back with :func:`save`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ class State:
     pending_clarification: dict[str, Any] | None = None
     pending_confirmation: dict[str, Any] | None = None
     last_shown_options: dict[str, str] = field(default_factory=dict)
+    # The fields as read from the database (None: never stored), so an unchanged state is not written.
+    stored: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def show(self, product_ids: list[int], *, size: Any = None, color: Any = None) -> None:
         """Products just shown, and the size/colour the shopper asked for when searching them."""
@@ -53,12 +56,16 @@ FIELDS = (
 
 
 def load(conversation: Conversation) -> State:
-    row = DialogueState.objects.filter(conversation=conversation).first()
+    row = DialogueState.objects.filter(conversation=conversation).values(*FIELDS).first()
     if row is None:
         return State()
-    return State(**{name: getattr(row, name) for name in FIELDS})
+    return State(**copy.deepcopy(row), stored=row)
 
 
 def save(conversation: Conversation, state: State) -> State:
-    dialogue_state_save(conversation=conversation, **{name: getattr(state, name) for name in FIELDS})
+    """Writes the state back, unless the turn left it as it was read (most turns ask no question)."""
+    fields = {name: getattr(state, name) for name in FIELDS}
+    if fields != state.stored:
+        dialogue_state_save(conversation=conversation, **fields)
+        state.stored = copy.deepcopy(fields)
     return state

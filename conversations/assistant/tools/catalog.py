@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.errors import InvalidSearch
 from catalog.models import Product
-from catalog.selectors import product_queryset, product_search, search_correction
+from catalog.selectors import SearchResults, product_queryset, search_correction
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
@@ -81,11 +81,12 @@ def search_products(
     )
     terms.setdefault("query", "")
     try:
-        found = list(product_search(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN])
+        # The same cached search as the listing and the API: the matches' ids per catalog version.
+        found = SearchResults(**terms, in_stock_only=True).products(MAX_PRODUCTS_SHOWN)
         if not found and category and category != terms["query"]:
             # a stray word ("shw", a filler) can hide what the kind of product names plainly
             terms["query"] = category
-            found = list(product_search(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN])
+            found = SearchResults(**terms, in_stock_only=True).products(MAX_PRODUCTS_SHOWN)
     except InvalidSearch as exc:
         return ToolResult(
             FAILED,

@@ -245,12 +245,27 @@ def schema_validated(name: str, schema: dict[str, Any], args: Any) -> dict[str, 
     if not isinstance(args, dict):
         raise InvalidArguments(f"{name}: arguments must be a JSON object.")
     cleaned = {k: v for k, v in args.items() if v is not None}
-    try:
-        jsonschema.validate(cleaned, schema)
-    except jsonschema.ValidationError as exc:
-        where = ".".join(str(p) for p in exc.absolute_path) or "arguments"
-        raise InvalidArguments(f"{name}: {where}: {exc.message}", where) from None
+    error = jsonschema.exceptions.best_match(_validator(name, schema).iter_errors(cleaned))
+    if error is not None:  # the same error jsonschema.validate would raise
+        where = ".".join(str(p) for p in error.absolute_path) or "arguments"
+        raise InvalidArguments(f"{name}: {where}: {error.message}", where)
     return cleaned
+
+
+# A validator per schema, built once: jsonschema.validate() checks the schema itself and builds a new
+# validator on every call, which cost more than the rest of a chat turn's rules work.
+_validators: dict[str, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(name: str, schema: dict[str, Any]) -> Any:
+    cached = _validators.get(name)
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+    _validators[name] = (schema, validator)
+    return validator
 
 
 # --- helpers several domains share ----------------------------------------------------------------
