@@ -16,7 +16,7 @@ from catalog.selectors import SORTS, RankedProducts, SearchResults, product_get,
 from catalog.serializers import ProductListOut, ProductOut, product_dicts, product_to_dict
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
-from commerce.openapi import TEXT_PATTERN, Error, link, response_links
+from commerce.openapi import TEXT_PATTERN, Error, error_response, link, response_links
 from commerce.pagination import limit_offset_parameters, parse_limit_offset
 
 __all__ = ["ProductDetailView", "ProductListView", "product_to_dict"]
@@ -63,7 +63,11 @@ class ProductListView(APIView):
             ),
             *limit_offset_parameters(),
         ],
-        responses={200: ProductListOut, 400: Error},
+        responses={
+            200: ProductListOut,
+            400: Error,
+            422: error_response("`invalid_filter`: minPrice is above maxPrice."),
+        },
     )
     def get(self, request: Request) -> Response:
         search = search_kwargs_from_api(request.query_params)

@@ -24,3 +24,10 @@ class InvalidSearch(InvalidInput):
     """A search filter value is unusable (``details["field"]`` names it)."""
 
     code = "invalid_filter"
+
+
+class InvalidPriceRange(InvalidSearch):
+    """``minPrice`` above ``maxPrice``: each is well formed, together they break a rule OpenAPI cannot
+    state across two parameters, so 422 (rule violated), same code and details as the 400s."""
+
+    status_code = 422

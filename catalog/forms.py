@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
-from catalog.errors import InvalidSearch
+from catalog.errors import InvalidPriceRange, InvalidSearch
 from catalog.selectors import SORTS
 
 # API parameter name -> form field name (the page uses the form names, ``q`` like the header search).
@@ -78,7 +79,8 @@ PRICE_PATTERN = r"^([0-9]{1,8}(\.[0-9]{1,2})?)?$"  # empty: no bound
 
 
 def search_kwargs_from_api(params: QueryDict) -> dict[str, Any]:
-    """``product_search`` arguments from API query parameters; :class:`InvalidSearch` (400) if unusable."""
+    """``product_search`` arguments from API query parameters; :class:`InvalidSearch` (400) if unusable,
+    :class:`InvalidPriceRange` (422) for a minPrice above maxPrice (the schema states each, not both)."""
     data = {form_name: params.get(api_name, "") for api_name, form_name in API_PARAMS.items()}
     # The API documents a JSON Schema boolean: "true" or "false", nothing else read as one of them.
     if data["in_stock"] not in ("", "true", "false"):
@@ -95,6 +97,11 @@ def search_kwargs_from_api(params: QueryDict) -> dict[str, Any]:
                 f"{api_name}: a price like 50 or 49.99.",
                 details={"field": api_name, "fields": {api_name: ["a price like 50 or 49.99"]}},
             )
+    if data["min_price"] and data["max_price"] and Decimal(data["min_price"]) > Decimal(data["max_price"]):
+        message = "The minimum price must not be above the maximum price."
+        raise InvalidPriceRange(
+            f"minPrice: {message}", details={"field": "minPrice", "fields": {"minPrice": [message]}}
+        )
     form = ProductSearchForm(data)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from commerce.accounts.shoppers import signed_in_user
 from commerce.openapi import Error, error_response, link, response_links
 from commerce.pagination import limit_offset_parameters, parse_limit_offset
-from memory.errors import InvalidPreference
+from memory.errors import MalformedPreferences
 from memory.models import Preference
 from memory.selectors import (
     history_queryset,
@@ -173,14 +173,23 @@ class PreferencesView(_SignedIn):
         request=PreferencesUpdateSchema,
         description=(
             "Partial update. Brands, categories, colours and styles must exist in the catalog "
-            "(case-insensitive); an unknown one is a 400 `invalid_preference` naming it, with "
-            "`details.suggestions`."
+            "(case-insensitive); an unknown one is a 422 `invalid_preference` naming it, with "
+            "`details.suggestions`. What this schema forbids (another key, a list that is not one) "
+            "is a 400 `invalid_preference`."
         ),
-        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED},
+        responses={
+            200: PreferencesSchema,
+            400: error_response("`invalid_preference`: not what this schema allows."),
+            401: UNAUTHORIZED,
+            422: error_response(
+                "`invalid_preference`: a brand, category, colour or style the catalog does not have, "
+                "a size that is not one, priceMin above priceMax, a value both liked and disliked."
+            ),
+        },
     )
     def put(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
-            raise InvalidPreference("Send preferences as a JSON object.", details={"field": None})
+            raise MalformedPreferences("Send preferences as a JSON object.", details={"field": None})
         prefs = preferences_update(user=request.user, changes=request.data, source=Preference.Source.API)
         return Response(prefs.to_dict())
 
@@ -205,10 +214,17 @@ class PreferenceKeyView(_SignedIn):
                 OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
                 required=False,
-                description="For a list key: forget only this value (e.g. one brand).",
+                description="For a list key: forget only this value (e.g. one brand); "
+                "with any other key a 422 `invalid_preference`.",
             ),
         ],
-        responses={200: PreferencesSchema, 400: Error, 401: UNAUTHORIZED, 404: Error},
+        responses={
+            200: PreferencesSchema,
+            400: Error,
+            401: UNAUTHORIZED,
+            404: Error,
+            422: error_response("`invalid_preference`: `value` given for a key that is not a list."),
+        },
     )
     def delete(self, request: Request, key: str) -> Response:
         value = request.query_params.get("value") or None

@@ -32,7 +32,13 @@ from commerce.audit.services import audit_record
 from commerce.errors import InvalidInput
 from commerce.money import quantize
 from memory import conf
-from memory.errors import AffinityNotFound, InvalidPreference, SummaryNotFound, UnknownPreferenceKey
+from memory.errors import (
+    AffinityNotFound,
+    InvalidPreference,
+    MalformedPreferences,
+    SummaryNotFound,
+    UnknownPreferenceKey,
+)
 from memory.models import (
     Affinity,
     AffinityKind,
@@ -107,6 +113,8 @@ class _Problem:
     message: str
     value: Any = None
     suggestions: tuple[str, ...] = ()
+    # What the API schema already forbids (400); any other problem is a rule refusing it (422).
+    malformed: bool = False
 
 
 def _suggest(key: str, choices: Mapping[str, str]) -> list[str]:
@@ -118,7 +126,7 @@ def _match_term(field: str, raw: Any, vocabulary: CatalogVocabulary) -> str | _P
     vocab_field, noun = LIST_FIELDS[field]
     choices: dict[str, str] = getattr(vocabulary, vocab_field)
     if not isinstance(raw, str) or not raw.strip():
-        return _Problem(field, f"Each {noun} must be a non-empty text.", raw)
+        return _Problem(field, f"Each {noun} must be a non-empty text.", raw, malformed=True)
     text = " ".join(raw.split())
     if len(text) > MAX_VALUE_LENGTH:
         return _Problem(field, f"A {noun} is at most {MAX_VALUE_LENGTH} characters.", text[:MAX_VALUE_LENGTH])
@@ -143,7 +151,7 @@ def _clean_list(field: str, raw: Any, vocabulary: CatalogVocabulary, problems: l
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list | tuple):
-        problems.append(_Problem(field, f"{field} must be a list of names.", raw))
+        problems.append(_Problem(field, f"{field} must be a list of names.", raw, malformed=True))
         return []
     if len(raw) > MAX_LIST_ITEMS:
         problems.append(_Problem(field, f"{field} holds at most {MAX_LIST_ITEMS} values.", len(raw)))
@@ -170,6 +178,7 @@ def _clean_size(kind: str, raw: Any, problems: list[_Problem]) -> str | None:
             f"“{raw}” is not a size for {kind}: {kind} come in {KIND_EXAMPLES[kind]}.{hint}",
             raw,
             tuple(others),
+            malformed=not isinstance(raw, str),  # the schema's sizes are text
         )
     )
     return None
@@ -182,7 +191,7 @@ PRICE_TEXT_PATTERN = r"^(\s*\$?[0-9]{1,7}(\.[0-9]+)?\s*)?$"  # empty: forget it
 
 def _clean_price(field: str, raw: Any, problems: list[_Problem]) -> Decimal | None:
     if isinstance(raw, str) and not re.fullmatch(PRICE_TEXT_PATTERN, raw, flags=re.ASCII):
-        raw = None  # reported below like any other unreadable amount
+        raw = None  # reported below like any other unreadable amount (the schema forbids it too)
     try:
         price = (
             Decimal(str(raw).strip().lstrip("$")) if isinstance(raw, str | int | float | Decimal) else None
@@ -190,14 +199,22 @@ def _clean_price(field: str, raw: Any, problems: list[_Problem]) -> Decimal | No
     except InvalidOperation:
         price = None
     if isinstance(raw, bool) or price is None or not price.is_finite() or price < 0 or price > MAX_PRICE:
-        problems.append(_Problem(field, f"{field} must be an amount from 0 to {MAX_PRICE:,}.", raw))
+        # Only text the schema's pattern allows can still be refused here (too large): a rule, not a shape.
+        schema_valid = isinstance(raw, str)
+        problems.append(
+            _Problem(
+                field, f"{field} must be an amount from 0 to {MAX_PRICE:,}.", raw, malformed=not schema_valid
+            )
+        )
         return None
     return quantize(price)
 
 
 def _raise(problems: list[_Problem]) -> None:
     first = problems[0]
-    raise InvalidPreference(
+    # 400 when the schema already says no (a shape), else 422: the rule or the catalog refused it.
+    error = MalformedPreferences if any(p.malformed for p in problems) else InvalidPreference
+    raise error(
         first.message,
         details={
             "field": first.field,
@@ -216,10 +233,10 @@ def preferences_validate(*, changes: Mapping[str, Any]) -> dict[str, Any]:
     ``details.suggestions`` close matches for an unknown brand, category, colour or style).
     """
     if not isinstance(changes, Mapping):
-        raise InvalidPreference("Send preferences as an object.", details={"field": None})
+        raise MalformedPreferences("Send preferences as an object.", details={"field": None})
     unknown = [k for k in changes if k not in UPDATE_FIELDS]
     if unknown:
-        raise InvalidPreference(
+        raise MalformedPreferences(
             f"Unknown preference “{unknown[0]}”: use {', '.join(UPDATE_FIELDS)}.",
             details={"field": unknown[0], "fields": {k: "Unknown preference." for k in unknown}},
         )
@@ -231,7 +248,9 @@ def preferences_validate(*, changes: Mapping[str, Any]) -> dict[str, Any]:
         if sizes is None:
             rows.update({f"sizes.{k}": None for k in SIZE_KINDS})
         elif not isinstance(sizes, Mapping) or any(k not in SIZE_KINDS for k in sizes):
-            problems.append(_Problem("sizes", "sizes is an object with tops, bottoms and/or shoes.", None))
+            problems.append(
+                _Problem("sizes", "sizes is an object with tops, bottoms and/or shoes.", None, malformed=True)
+            )
         else:
             for kind, raw in sizes.items():
                 rows[f"sizes.{kind}"] = None if raw in (None, "") else _clean_size(kind, raw, problems)
@@ -273,7 +292,8 @@ def preferences_update(
     a field left out is unchanged, ``None`` (or an empty list) removes it. Lists replace the stored
     list, unless ``merge=True`` (the chat's "remember I also like Stride"), which adds to it. A brand
     or colour newly liked leaves the disliked list and the other way round. Raises
-    :class:`InvalidPreference` (400) with the unknown value and suggestions; nothing is written then.
+    :class:`InvalidPreference` (422) with the unknown value and suggestions, or
+    :class:`MalformedPreferences` (400) for what the API schema forbids; nothing is written then.
     A guest gets the empty preferences back and nothing is stored.
     """
     if not _require_user(user):
@@ -322,7 +342,8 @@ def preference_forget(*, user: MaybeUser, key: str, value: str | None = None) ->
     ``dislikedBrands``, ``categories``, ``styles``, ``colors``, ``dislikedColors``, ``priceRange``
     (or ``price``), ``priceMin``, ``priceMax``. With ``value`` (list keys only) just that value
     leaves the list ("forget that I like Stride"). The rows are deleted. Returns whether anything
-    was forgotten. Raises :class:`UnknownPreferenceKey` (404) for any other key.
+    was forgotten. Raises :class:`UnknownPreferenceKey` (404) for any other key, and
+    :class:`InvalidPreference` (422) for a ``value`` with a key that is not a list.
     """
     if key not in FORGET_KEYS:
         raise UnknownPreferenceKey(
@@ -330,7 +351,12 @@ def preference_forget(*, user: MaybeUser, key: str, value: str | None = None) ->
             details={"key": key, "keys": list(FORGET_KEYS)},
         )
     if value is not None and key not in LIST_FIELDS:
-        raise InvalidInput(f"Only list preferences can forget one value, not {key}.", details={"key": key})
+        # A rule no schema can state (which keys are lists depends on the path): 422, like the others.
+        message = f"Only list preferences can forget one value, not {key}."
+        raise InvalidPreference(
+            message,
+            details={"key": key, "field": key, "value": value, "suggestions": [], "fields": {key: message}},
+        )
     if not _require_user(user):
         return False
     with transaction.atomic():

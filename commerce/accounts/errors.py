@@ -23,8 +23,20 @@ class InvalidCurrentPassword(DomainError):
 
 
 class InvalidRefreshToken(DomainError):
-    status_code = 400
+    """Sign-out with a refresh token that is not valid, is revoked or is another account's: 422 (the
+    request is well formed and the caller signed in; the token's state refuses it). Not 401, which
+    would tell the client its own access token failed."""
+
+    status_code = 422
     code = "invalid_token"
+
+
+class WeakPassword(DomainError):
+    """A password Django's validators refuse (too short, too common, all digits, too like the e-mail):
+    422, a rule (partly data: the common-password list) no schema states. ``details.fields`` names it."""
+
+    status_code = 422
+    code = "weak_password"
 
 
 class InvalidOtp(DomainError):

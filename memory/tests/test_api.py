@@ -60,9 +60,9 @@ def test_put_preferences_is_a_partial_update(auth_client, store):
     assert auth_client.get("/api/v1/memory/preferences").json() == body
 
 
-def test_put_an_unknown_brand_is_a_400_naming_it_with_suggestions(auth_client, store):
+def test_put_an_unknown_brand_is_a_422_naming_it_with_suggestions(auth_client, store):
     response = auth_client.put("/api/v1/memory/preferences", {"brands": ["Aerolit"]}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_preference"
     assert "Aerolit" in error["message"] and "Aerolite" in error["message"]
@@ -71,11 +71,34 @@ def test_put_an_unknown_brand_is_a_400_naming_it_with_suggestions(auth_client, s
 
 @pytest.mark.parametrize(
     "body",
-    [["brands"], {"sizes": "M"}, {"sizes": {"hats": "M"}}, {"priceMax": "cheap"}, {"sizes": {"tops": "10"}}],
+    [["brands"], {"sizes": "M"}, {"sizes": {"hats": "M"}}, {"priceMax": "cheap"}, {"hats": ["M"]}],
 )
-def test_put_bad_shapes_are_400s(auth_client, store, body):
+def test_put_what_the_schema_forbids_is_a_400(auth_client, store, body):
     response = auth_client.put("/api/v1/memory/preferences", body, format="json")
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_preference"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sizes": {"tops": "10"}},
+        {"colors": ["plaid-ish"]},
+        {"priceMin": "90", "priceMax": "10"},
+        {"priceMax": "9999999"},
+        {"brands": ["Stride"], "dislikedBrands": ["Stride"]},
+    ],
+)
+def test_put_what_a_rule_refuses_is_a_422(auth_client, store, body):
+    response = auth_client.put("/api/v1/memory/preferences", body, format="json")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_preference"
+    assert auth_client.get("/api/v1/memory/preferences").json()["brands"] == []
+
+
+def test_forget_one_value_of_a_key_that_is_not_a_list_is_a_422(auth_client, store):
+    response = auth_client.delete("/api/v1/memory/preferences/priceMin?value=10")
+    assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_preference"
 
 

@@ -57,7 +57,7 @@ def test_unknown_brand_is_refused_with_a_close_match(user, store):
     assert "Stirde" in caught.value.message and "Did you mean Stride?" in caught.value.message
     assert caught.value.details["field"] == "brands"
     assert caught.value.details["suggestions"] == ["Stride"]
-    assert caught.value.status_code == 400
+    assert caught.value.status_code == 422  # the catalog (data) refuses it: rule violated
     assert not Preference.objects.filter(user=user).exists()
 
 

@@ -27,11 +27,11 @@ def test_register_with_taken_email_is_a_clear_409(api_client, user):
     assert r.json()["error"]["code"] == "email_taken"
 
 
-def test_register_with_weak_password_names_the_field(api_client):
+def test_register_with_weak_password_is_a_422_naming_the_field(api_client):
     r = api_client.post("/api/v1/auth/register", {"email": "a@example.com", "password": "123"}, format="json")
-    assert r.status_code == 400
+    assert r.status_code == 422
     err = r.json()["error"]
-    assert err["code"] == "invalid_input" and "password" in err["details"]["fields"]
+    assert err["code"] == "weak_password" and "password" in err["details"]["fields"]
     assert not User.objects.filter(email="a@example.com").exists()
 
 

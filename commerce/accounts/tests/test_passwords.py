@@ -79,10 +79,11 @@ def test_logout_needs_a_signed_in_caller_and_their_own_token(user):
     )
     stranger, _ = _signed_in(UserFactory())
     response = stranger.post("/api/v1/auth/logout", {"refreshToken": refresh}, format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_token"
+    # 422, rule violated: the request is well formed and signed in; the token is not the caller's.
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_token"
     assert _refresh(APIClient(), refresh).status_code == 200  # not someone else's to end
     bad = stranger.post("/api/v1/auth/logout", {"refreshToken": "not-a-token"}, format="json")
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_token"
 
 
 # --- password change ------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def test_api_password_change_revokes_every_refresh_token(user, django_capture_on
     assert login.status_code == 200
 
 
-def test_api_password_change_refuses_a_wrong_current_or_a_weak_new_password(auth_client):
+def test_api_password_change_refuses_a_wrong_current_400_or_a_weak_new_password_422(auth_client):
     wrong = auth_client.post(
         "/api/v1/account/password", {"currentPassword": "nope", "newPassword": NEW_PASSWORD}, format="json"
     )
@@ -111,9 +112,9 @@ def test_api_password_change_refuses_a_wrong_current_or_a_weak_new_password(auth
     weak = auth_client.post(
         "/api/v1/account/password", {"currentPassword": PASSWORD, "newPassword": "password123"}, format="json"
     )
-    assert weak.status_code == 400
+    assert weak.status_code == 422
     error = weak.json()["error"]
-    assert error["code"] == "invalid_input" and "too common" in " ".join(
+    assert error["code"] == "weak_password" and "too common" in " ".join(
         error["details"]["fields"]["newPassword"]
     )
     auth_client.user.refresh_from_db()
@@ -195,7 +196,8 @@ def test_register_refuses_a_common_password_on_both_doors(api_client, client):
     api = api_client.post(
         "/api/v1/auth/register", {"email": "a@example.com", "password": "password123"}, format="json"
     )
-    assert api.status_code == 400 and "too common" in api.json()["error"]["message"]
+    assert api.status_code == 422 and "too common" in api.json()["error"]["message"]
+    assert api.json()["error"]["code"] == "weak_password"
     page = client.post(
         "/account/register/",
         {"email": "b@example.com", "password1": "password123", "password2": "password123"},
