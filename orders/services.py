@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from carts.models import Cart
@@ -25,6 +25,7 @@ from catalog.models import Variant
 from catalog.services import product_stock_refresh
 from commerce.accounts.models import User
 from commerce.audit.services import audit_record
+from commerce.celery import enqueue
 from commerce.errors import DomainError, InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
@@ -411,17 +412,46 @@ def _place(
                 gateway, reference=result.reference, amount=order.total, number=order.number
             )
     order_with_lines_known(order, lines=lines)
-    transaction.on_commit(lambda: _order_placed_notify(order))
+    transaction.on_commit(lambda: _order_status_notify(order))
+    _order_placed_hand_over(order)
     return order
 
 
-def _order_placed_notify(order: Order) -> None:
-    """After the commit: the placement's two status moves, then ``order_placed`` (memory, voice)."""
+def _order_placed_hand_over(order: Order) -> None:
+    """What other apps do about a new order (memory's purchase signal, voice's attribution and call
+    cancelling) is a worker's job, handed over in the checkout's transaction through the outbox: the
+    shopper does not wait for it, and a rolled-back checkout announces nothing. Without a broker
+    (eager tasks: the embedded run, tests) there is no worker, so the order in hand is announced here
+    right after the commit rather than read back by an inline task."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+        return
+    from orders.tasks import announce_order_placed_task  # orders.tasks imports this module
+
+    enqueue(announce_order_placed_task, args=(order.pk,))
+
+
+def _order_status_notify(order: Order) -> None:
+    """After the commit: the placement's two status moves (created, then paid)."""
     order_status_changed.send(sender=Order, order=order, from_status="", to_status=Order.Status.PENDING)
     order_status_changed.send(
         sender=Order, order=order, from_status=Order.Status.PENDING, to_status=Order.Status.PAID
     )
+
+
+def order_placed_announce(*, order_id: int) -> bool:
+    """Sends ``order_placed`` for a committed order (the worker's half of a checkout); False when the
+    order is gone. Safe to repeat: memory counts a purchase once per order and voice marks a job
+    recovered once."""
+    order = (
+        Order.objects.filter(pk=order_id)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .first()
+    )
+    if order is None:
+        return False
     order_placed.send(sender=Order, order=order)
+    return True
 
 
 def _return_orphaned_charge(gateway: PaymentGateway, *, reference: str, amount: Decimal, number: str) -> None:

@@ -88,7 +88,10 @@ def test_insufficient_stock_rolls_everything_back(user, filled_cart, variant):
     assert variant.stock == 1 and not Order.objects.exists()
 
 
-def test_order_placed_signal_fires_after_commit(user, filled_cart, django_capture_on_commit_callbacks):
+def test_order_placed_signal_fires_after_commit(
+    user, filled_cart, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no worker: announced in process once committed
     seen = []
 
     def receiver(sender, order, **kwargs):
@@ -101,6 +104,31 @@ def test_order_placed_signal_fires_after_commit(user, filled_cart, django_captur
     finally:
         order_placed.disconnect(dispatch_uid="test-order-placed")
     assert seen == [order.number]
+
+
+def test_with_a_broker_the_order_is_announced_by_a_worker_through_the_outbox(
+    user, filled_cart, settings, django_capture_on_commit_callbacks
+):
+    from commerce.outbox.models import OutboxMessage
+    from orders.tasks import announce_order_placed_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    seen = []
+
+    def receiver(sender, order, **kwargs):
+        seen.append((order.number, [line.sku for line in order.lines.all()]))
+
+    order_placed.connect(receiver, dispatch_uid="test-order-placed-worker")
+    try:
+        with django_capture_on_commit_callbacks(execute=False):  # nothing reaches a broker here
+            order = place(user)
+        assert seen == []  # the shopper's request did not wait for memory or voice
+        message = OutboxMessage.objects.get(task_name="orders.announce_order_placed")
+        assert message.args == [order.pk]
+        assert announce_order_placed_task(*message.args) is True
+    finally:
+        order_placed.disconnect(dispatch_uid="test-order-placed-worker")
+    assert seen == [(order.number, [line.sku for line in order.lines.order_by("id")])]
 
 
 def test_idempotent_replay_returns_the_same_order(user, filled_cart):
