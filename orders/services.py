@@ -507,7 +507,7 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order
         if not order.can_cancel():
             raise _illegal(order, "cancelled")
         restocked = []
-        for line in order.lines.exclude(variant=None):
+        for line in order.lines.exclude(variant=None).order_by("variant_id"):  # checkout's lock order
             if line.variant_id is not None:  # the exclude above, which the checker cannot see
                 Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
             restocked.append(line.product_id)

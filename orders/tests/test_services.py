@@ -514,3 +514,45 @@ def test_an_orders_history_outlives_the_order_and_the_admin_never_deletes_orders
     request = rf.get("/admin/orders/order/")
     request.user = user
     assert site._registry[Order].has_delete_permission(request) is False
+
+
+def test_a_line_already_short_is_refused_before_anything_is_written(user, filled_cart, variant):
+    variant.stock = 1  # the cart holds 2
+    variant.save()
+    with pytest.raises(DomainError) as err:
+        order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="short")
+    assert err.value.code == "insufficient_stock" and err.value.status_code == 409
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+    variant.stock = 5
+    variant.save()
+    order, created = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="short"
+    )
+    assert created and order.lines.count() == 2  # the same key places the order once stock is back
+
+
+def test_stock_is_taken_by_one_conditional_update_per_variant_in_variant_order(user, variant):
+    """No SELECT ... FOR UPDATE of variants: the UPDATE ... WHERE stock >= quantity locks and checks the
+    row at once, one variant after the other by id (so racing checkouts lock rows in one order)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carts.services import cart_add_item
+    from catalog.tests.factories import VariantFactory
+    from commerce.accounts.shoppers import Shopper
+
+    later = VariantFactory(stock=4)
+    shopper = Shopper(user=user, session=None)
+    cart_add_item(shopper=shopper, variant_id=later.pk, quantity=1)  # added first, locked second
+    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=2)
+    with CaptureQueriesContext(connection) as queries:
+        order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if "catalog_variant" in s and "FOR UPDATE" in s]
+    updates = [s for s in sql if s.startswith('UPDATE "catalog_variant"')]
+    assert len(updates) == 2
+    locked_ids = [int(s.split('"id" = ')[1].split()[0]) for s in updates]
+    assert locked_ids == sorted([variant.pk, later.pk])
+    variant.refresh_from_db()
+    later.refresh_from_db()
+    assert (variant.stock, later.stock) == (8, 3)
