@@ -223,8 +223,53 @@ class Checkouts:
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
+    lock_waits: dict = field(default_factory=dict)
+
     def percentile(self, p: int) -> float:
-        return LoadResult(len(self.latencies_ms), 0, 1, sorted(self.latencies_ms)).percentile(p)
+        return _percentile(self.latencies_ms, p)
+
+
+def _percentile(values: list[float], p: int) -> float:
+    return LoadResult(len(values), 0, 1, sorted(values)).percentile(p) if values else float("nan")
+
+
+class LockWatch:
+    """Samples ``pg_stat_activity`` of the bench database every 20 ms while a scenario runs: how many
+    sessions wait on a lock (row locks of stock, the idempotency index, ...)."""
+
+    def __init__(self, bench_url: str) -> None:
+        self.url = bench_url
+        self.samples: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                ).fetchone()
+                self.samples.append(row[0] if row else 0)
+                time.sleep(0.02)
+
+    def __enter__(self) -> LockWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def summary(self) -> dict:
+        waiting = [n for n in self.samples if n]
+        return {
+            "samples": len(self.samples),
+            "max": max(self.samples, default=0),
+            "share": len(waiting) / len(self.samples) if self.samples else 0.0,
+        }
 
 
 def checkout_once(client: JsonClient, shopper: int, product: int, variant: int, into: Checkouts) -> None:
@@ -368,12 +413,16 @@ def describe(name: str, result: Checkouts, health_rps: float) -> dict:
         "ofHealth": round(rate / health_rps, 3) if health_rps else None,
         "p50Ms": round(result.percentile(50), 1),
         "p95Ms": round(result.percentile(95), 1),
-        "orderP50Ms": round(statistics.median(result.order_ms), 1) if result.order_ms else None,
+        "orderP50Ms": round(_percentile(result.order_ms, 50), 1),
+        "orderP95Ms": round(_percentile(result.order_ms, 95), 1),
+        "lockWaits": result.lock_waits,
     }
     print(
         f"  {name}: {row['checkoutsPerSecond']} checkouts/s ({row['requestsPerSecond']} req/s), "
         f"{row['ofHealth']}x /health; add+order p50 {row['p50Ms']:.0f} ms, p95 {row['p95Ms']:.0f} ms "
-        f"(order alone p50 {row['orderP50Ms']} ms); {row['outcomes']}",
+        f"(order alone p50 {row['orderP50Ms']:.0f} ms, p95 {row['orderP95Ms']:.0f} ms); {row['outcomes']}; "
+        f"PostgreSQL sessions waiting on a lock: at most {result.lock_waits['max']} "
+        f"({result.lock_waits['share']:.0%} of {result.lock_waits['samples']} samples)",
         flush=True,
     )
     return row
@@ -405,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         env = server_env("gunicorn", bench_url)
         env["RATE_LIMIT_AUTHENTICATED_PER_MINUTE"] = "100000000"
         env["LOG_LEVEL"] = "WARNING"
-        name = f"gunicorn ({args.workers} sync workers)"
+        services = "Redis cache and broker" if env.get("REDIS_URL") else "local-memory cache, eager tasks"
+        name = f"gunicorn ({args.workers} sync workers, {services})"
         with running_server(
             "checkout-gunicorn",
             server_command("gunicorn", port, args.workers),
@@ -431,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
             for client in clients[: args.workers]:  # warm each worker on the checkout path
                 checkout_once(client, 0, *fixture.own[0], Checkouts())
             health_before = health()
-            distinct = scenario_distinct(clients, fixture, args)
+            with LockWatch(bench_url) as watch:
+                distinct = scenario_distinct(clients, fixture, args)
+            distinct.lock_waits = watch.summary()
             health_after = health()
             health_rps = statistics.mean([health_before.rps, health_after.rps])
             print(
@@ -441,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows = [describe("A: distinct products", distinct, health_rps)]
             failures += replay_check(clients, distinct.placed)
-            hot = scenario_hot(clients, fixture, args)
+            with LockWatch(bench_url) as watch:
+                hot = scenario_hot(clients, fixture, args)
+            hot.lock_waits = watch.summary()
             rows.append(describe("B: hot product", hot, health_rps))
             load_after = load_average()
             for client in clients:
