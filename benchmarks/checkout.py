@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="checkouts in flight (default 16)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds of scenario A")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--server", choices=("gunicorn", "daphne"), default="gunicorn", help="daphne: one ASGI process"
+    )
     parser.add_argument("--hot-variants", type=int, default=5, help="variants of the hot product")
     parser.add_argument("--hot-stock", type=int, default=5, help="units per hot variant (default 5)")
     return parser.parse_args(argv)
@@ -240,6 +243,7 @@ class LockWatch:
     def __init__(self, bench_url: str) -> None:
         self.url = bench_url
         self.samples: list[int] = []
+        self.waiting_on: dict[str, int] = {}  # statement (first words) -> samples seen waiting
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -248,11 +252,13 @@ class LockWatch:
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.is_set():
-                row = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                rows = conn.execute(
+                    "SELECT left(query, 60) FROM pg_stat_activity WHERE datname = current_database()"
                     " AND wait_event_type = 'Lock'"
-                ).fetchone()
-                self.samples.append(row[0] if row else 0)
+                ).fetchall()
+                self.samples.append(len(rows))
+                for (query,) in rows:
+                    self.waiting_on[query] = self.waiting_on.get(query, 0) + 1
                 time.sleep(0.02)
 
     def __enter__(self) -> LockWatch:
@@ -269,6 +275,7 @@ class LockWatch:
             "samples": len(self.samples),
             "max": max(self.samples, default=0),
             "share": len(waiting) / len(self.samples) if self.samples else 0.0,
+            "mostlyOn": max(self.waiting_on, key=self.waiting_on.__getitem__, default=""),
         }
 
 
@@ -422,7 +429,8 @@ def describe(name: str, result: Checkouts, health_rps: float) -> dict:
         f"{row['ofHealth']}x /health; add+order p50 {row['p50Ms']:.0f} ms, p95 {row['p95Ms']:.0f} ms "
         f"(order alone p50 {row['orderP50Ms']:.0f} ms, p95 {row['orderP95Ms']:.0f} ms); {row['outcomes']}; "
         f"PostgreSQL sessions waiting on a lock: at most {result.lock_waits['max']} "
-        f"({result.lock_waits['share']:.0%} of {result.lock_waits['samples']} samples)",
+        f"({result.lock_waits['share']:.0%} of {result.lock_waits['samples']} samples)"
+        + (f", mostly in: {result.lock_waits['mostlyOn']}" if result.lock_waits["mostlyOn"] else ""),
         flush=True,
     )
     return row
@@ -451,14 +459,18 @@ def main(argv: list[str] | None = None) -> int:
         fixture = build_fixture(args)
         connections.close_all()  # the server gets the database to itself
         port = free_port()
-        env = server_env("gunicorn", bench_url)
+        env = server_env(args.server, bench_url)
         env["RATE_LIMIT_AUTHENTICATED_PER_MINUTE"] = "100000000"
         env["LOG_LEVEL"] = "WARNING"
         services = "Redis cache and broker" if env.get("REDIS_URL") else "local-memory cache, eager tasks"
-        name = f"gunicorn ({args.workers} sync workers, {services})"
+        name = (
+            f"gunicorn ({args.workers} sync workers, {services})"
+            if args.server == "gunicorn"
+            else f"daphne (1 process, {services})"
+        )
         with running_server(
-            "checkout-gunicorn",
-            server_command("gunicorn", port, args.workers),
+            f"checkout-{args.server}",
+            server_command(args.server, port, args.workers),
             port=port,
             env=env,
             log_dir=RESULTS_DIR,
