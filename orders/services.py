@@ -334,9 +334,9 @@ def _place(
     claim: tuple[str, str] | None = None,
 ) -> Order:
     """The checkout transaction. Everything per shopper comes first (their cart's lock, the order, its
-    lines and history, the idempotency key); the rows other shoppers contend for (stock, then the
-    discount's use count) are locked last, so they are held only for the stock updates, the charge,
-    the payment row and the emptied cart before the commit."""
+    lines and history, the idempotency key, the emptied cart, the outbox row); the rows other shoppers
+    contend for (stock, then the discount's use count) are locked last, so they are held only for the
+    stock updates, the charge and the payment row before the commit."""
     cart, totals = _checkout_cart(user=user, cart_id=cart_id)
     now = timezone.now()
     order = _order_create(
@@ -386,9 +386,14 @@ def _place(
             (Order.Status.PENDING, Order.Status.PAID, "Payment approved"),
         )
     )
+    discount = cart.discount  # emptying the cart forgets it
+    cart_clear(cart=cart)
+    _order_placed_hand_over(order)
+    # From here on, rows other shoppers wait for: keep it to the stock, the discount, the charge and
+    # its record.
     _take_stock(totals.lines)
-    if totals.discount > 0 and cart.discount is not None:
-        discount_record_use(discount=cart.discount)
+    if totals.discount > 0 and discount is not None:
+        discount_record_use(discount=discount)
     gateway = get_gateway()
     result = gateway.charge(amount=order.total, token=token, reference=order.number)
     if not result.approved:
@@ -404,7 +409,6 @@ def _place(
             token_masked=mask_token(token),
             amount=order.total,
         )
-        cart_clear(cart=cart)
         recorded = True
     finally:
         if not recorded:
@@ -413,7 +417,6 @@ def _place(
             )
     order_with_lines_known(order, lines=lines)
     transaction.on_commit(lambda: _order_status_notify(order))
-    _order_placed_hand_over(order)
     return order
 
 

@@ -477,10 +477,10 @@ def test_a_failure_after_the_charge_refunds_it_and_rolls_back(user, filled_cart,
         ),
     )
 
-    def broken_clear(*, cart):
-        raise DomainError("The cart could not be emptied.", code="cart_busy")
+    def broken_mask(token):  # recording the payment, after the charge, fails
+        raise DomainError("The payment could not be recorded.", code="payment_record_failed")
 
-    monkeypatch.setattr(services, "cart_clear", broken_clear)
+    monkeypatch.setattr(services, "mask_token", broken_mask)
     with pytest.raises(DomainError):
         place(user)
     assert len(refunds) == 1 and refunds[0][0].startswith("ch_") and refunds[0][1] == Decimal("146.39")
