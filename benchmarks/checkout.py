@@ -478,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         ) as server:
             load_before = load_average()
             print(f"{name} on {LOOPBACK}:{server.port}, load average {load_before}", flush=True)
+            if not env.get("REDIS_URL"):
+                print(
+                    "  (no REDIS_URL: Celery tasks run inline in the request, e.g. memory's purchase signal;"
+                    " production has a broker, set REDIS_URL for its shape)",
+                    flush=True,
+                )
             clients = sign_in(server.port, fixture.emails, args.concurrency)
 
             def health() -> LoadResult:
