@@ -241,7 +241,7 @@ def _order_place(
         if existing is None:
             raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.") from None
         return existing, False
-    except DomainError:
+    except CartEmpty:
         # A request racing one with the same key waits on the cart's lock and then finds the cart
         # emptied by the winner's order: the winner's order is its answer, not "cart empty".
         existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
