@@ -89,8 +89,9 @@ def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
 
 def cart_clear(*, cart: Cart) -> None:
     """Empties the cart: lines, discount code and abandonment reason go (after an order, nothing
-    should linger)."""
-    with transaction.atomic():
+    should linger). Inside a caller's transaction (checkout) it adds no savepoint: a failure here
+    rolls the caller back whole."""
+    with transaction.atomic(savepoint=False):
         cart.lines.all().delete()
         if cart.discount_id is not None:
             cart.discount = None

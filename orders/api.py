@@ -188,7 +188,8 @@ class OrderListView(GenericAPIView):
             idempotency_key=key,
             request_hash=request_fingerprint(body.validated_data),
         )
-        order = order_get_for_user(user=request.user, order_id=order.number)
+        if not created:  # a replay: read the order as it is now (a new one comes with its lines)
+            order = order_get_for_user(user=request.user, order_id=order.number)
         return Response(
             order_to_dict(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -29,6 +29,22 @@ def order_get_for_user(*, user: User, order_id: str) -> Order:
     return order
 
 
+def order_with_lines_known(order: Order, *, lines: list[OrderLine]) -> Order:
+    """``order`` as :func:`orders_for_user` would read it (lines by id, refunds), from rows already in
+    memory: a just-placed order has exactly ``lines`` and no refunds, so answering it costs no query."""
+    # What prefetch_related leaves behind (Django's own attributes), filled from memory.
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    known_lines = OrderLine.objects.filter(order=order).order_by("id")
+    known_lines._result_cache = sorted(lines, key=lambda line: line.pk)
+    known_lines.__dict__["_prefetch_done"] = True
+    no_refunds = Refund.objects.filter(order=order)
+    no_refunds._result_cache = []
+    no_refunds.__dict__["_prefetch_done"] = True
+    cache["lines"] = known_lines
+    cache["refunds"] = no_refunds
+    return order
+
+
 def order_latest_for_user(user: User) -> Order | None:
     return orders_for_user(user).first()
 

@@ -14,17 +14,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from carts.models import Cart
-from carts.selectors import CartTotals, cart_totals, cart_with_lines
+from carts.selectors import CartTotals, LineTotal, cart_totals, cart_with_lines
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
-from catalog.services import product_stock_after_sale, product_stock_refresh
+from catalog.services import product_stock_refresh
 from commerce.accounts.models import User
 from commerce.audit.services import audit_record
+from commerce.celery import enqueue
 from commerce.errors import DomainError, InvalidInput
 from commerce.money import ZERO, quantize
 from orders.errors import (
@@ -58,7 +59,7 @@ from orders.models import (
     new_order_number,
 )
 from orders.payments import GatewayUnavailable, PaymentGateway, get_gateway, mask_token
-from orders.selectors import last_payment_method, last_shipping_address
+from orders.selectors import last_payment_method, last_shipping_address, order_with_lines_known
 from orders.signals import order_placed, order_status_changed
 
 logger = logging.getLogger(__name__)
@@ -226,24 +227,26 @@ def _order_place(
             return existing, False
     try:
         with transaction.atomic():
-            record = None
-            if claim is not None:
-                record = _claim_key(user=user, key=claim[0], request_hash=claim[1])
             order = _place(
                 user=user,
                 address=address,
                 token=token,
                 method_type=method_type,
                 cart_id=cart.pk if cart is not None else None,
+                claim=claim,
             )
-            if record is not None:
-                record.order = order
-                record.save(update_fields=["order"])
     except _KeyTaken:
         # Lost a race for this key: the winner has committed its order (PostgreSQL made us wait).
         existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
         if existing is None:
             raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.") from None
+        return existing, False
+    except CartEmpty:
+        # A request racing one with the same key waits on the cart's lock and then finds the cart
+        # emptied by the winner's order: the winner's order is its answer, not "cart empty".
+        existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
+        if existing is None:
+            raise
         return existing, False
     return order, True
 
@@ -252,27 +255,27 @@ class _KeyTaken(Exception):
     """Another request holds this user's idempotency key (raised inside order_place only)."""
 
 
-def _claim_key(*, user: User, key: str, request_hash: str) -> IdempotencyRecord:
-    """Inserts the key's record first, so a concurrent request with the same key waits on the unique
-    index and then fails here, before it takes stock or charges anything."""
+def _claim_key(*, user: User, order: Order, key: str, request_hash: str) -> None:
+    """Records the key with its order. A concurrent request with the same key waits here on the unique
+    index (before it charges anything) and then fails; its whole transaction rolls back, so no savepoint
+    is needed."""
     try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                user=user,
-                key=key,
-                request_hash=request_hash,
-                expires_at=timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
-            )
+        IdempotencyRecord.objects.create(
+            user=user,
+            key=key,
+            request_hash=request_hash,
+            order=order,
+            expires_at=timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+        )
     except IntegrityError:
         raise _KeyTaken from None
 
 
-def _place(
-    *, user: User, address: dict[str, str], token: str, method_type: str, cart_id: int | None = None
-) -> Order:
-    locked = Cart.objects.select_for_update()
+def _checkout_cart(*, user: User, cart_id: int | None) -> tuple[Cart, CartTotals]:
+    """The cart to place, locked (one shopper's checkouts of one cart run one after the other) and read
+    with its lines and discount in two queries, priced and checked: refused before anything is written."""
+    locked = cart_with_lines(Cart.objects.select_for_update(of=("self",)))
     cart = (locked.filter(pk=cart_id) if cart_id is not None else locked.filter(user=user)).first()
-    cart = cart_with_lines().get(pk=cart.pk) if cart is not None else None
     totals = cart_totals(cart)
     if cart is None or not totals.lines:
         raise CartEmpty("Your cart is empty.")
@@ -283,29 +286,63 @@ def _place(
             f"{totals.discount_note} Remove it from the cart to check out without it.",
             details={"code": cart.discount.code},
         )
-    # Lock the variants in one order (by pk) so concurrent checkouts cannot deadlock.
-    variant_ids = sorted(lt.line.variant_id for lt in totals.lines)
-    list(
-        Variant.objects.select_for_update()
-        .filter(pk__in=variant_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    for lt in totals.lines:
+        # The stock as last committed: a line already short is refused at once, without writing
+        # anything or waiting for a lock (the common answer when a hot product has sold out).
+        if lt.line.variant.stock < lt.line.quantity:
+            raise _insufficient(lt.line.variant)
+    return cart, totals
+
+
+def _insufficient(variant: Variant) -> InsufficientStock:
+    return InsufficientStock(
+        f"Not enough stock left for {variant.product.name} ({variant.size} {variant.color}).",
+        details={"variantId": str(variant.pk), "sku": variant.sku},
     )
-    for lt in sorted(totals.lines, key=lambda lt: lt.line.variant_id):
-        taken = Variant.objects.filter(pk=lt.line.variant_id, stock__gte=lt.line.quantity).update(
-            stock=F("stock") - lt.line.quantity
-        )
-        if taken != 1:
-            variant = lt.line.variant
-            raise InsufficientStock(
-                f"Not enough stock left for {variant.product.name} ({variant.size} {variant.color}).",
-                details={"variantId": str(variant.pk), "sku": variant.sku},
-            )
-    product_stock_after_sale(variant_ids=variant_ids)
-    if totals.discount > 0 and cart.discount is not None:
-        discount_record_use(discount=cart.discount)
+
+
+TAKE_STOCK_SQL = (
+    'UPDATE "catalog_variant" SET "stock" = "stock" - %s WHERE "id" = %s AND "stock" >= %s RETURNING "stock"'
+)
+
+
+def _take_stock(lines: list[LineTotal]) -> None:
+    """Takes each line's quantity off its variant's stock: one conditional UPDATE per variant, in pk order
+    (so concurrent checkouts lock rows in one order and cannot deadlock), which locks the row, refuses to
+    go below zero and returns what is left; products whose variant just sold out get their flag refreshed."""
+    sold_out: list[int] = []
+    with connection.cursor() as cursor:
+        for lt in sorted(lines, key=lambda lt: lt.line.variant_id):
+            quantity = lt.line.quantity
+            cursor.execute(TAKE_STOCK_SQL, [quantity, lt.line.variant_id, quantity])
+            row = cursor.fetchone()
+            if row is None:
+                raise _insufficient(lt.line.variant)
+            lt.line.variant.stock = row[0]
+            if row[0] == 0:
+                sold_out.append(lt.line.variant.product_id)
+    product_stock_refresh(product_ids=sold_out)
+
+
+def _place(
+    *,
+    user: User,
+    address: dict[str, str],
+    token: str,
+    method_type: str,
+    cart_id: int | None = None,
+    claim: tuple[str, str] | None = None,
+) -> Order:
+    """The checkout transaction. Everything per shopper comes first (their cart's lock, the order, its
+    lines and history, the idempotency key, the emptied cart, the outbox row); the rows other shoppers
+    contend for (stock, then the discount's use count) are locked last, so they are held only for the
+    stock updates, the charge and the payment row before the commit."""
+    cart, totals = _checkout_cart(user=user, cart_id=cart_id)
+    now = timezone.now()
     order = _order_create(
         user=user,
+        status=Order.Status.PAID,  # visible to nobody before the commit, which needs the charge
+        paid_at=now,
         currency=settings.CURRENCY,
         subtotal=totals.subtotal,
         discount=totals.discount,
@@ -317,7 +354,9 @@ def _place(
         payment_method_type=method_type,
         payment_token=token if token.startswith("pm_test_") else "",
     )
-    OrderLine.objects.bulk_create(
+    if claim is not None:
+        _claim_key(user=user, order=order, key=claim[0], request_hash=claim[1])
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             variant=lt.line.variant,
@@ -331,7 +370,30 @@ def _place(
         )
         for lt in totals.lines
     )
-    _record(order, from_status="", actor=user, note="Order placed")
+    label = _actor_label(order, user)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            order_number=order.number,
+            from_status=from_status,
+            to_status=to_status,
+            actor=user,
+            actor_label=label,
+            note=note,
+        )
+        for from_status, to_status, note in (
+            ("", Order.Status.PENDING, "Order placed"),
+            (Order.Status.PENDING, Order.Status.PAID, "Payment approved"),
+        )
+    )
+    discount = cart.discount  # emptying the cart forgets it
+    cart_clear(cart=cart)
+    _order_placed_hand_over(order)
+    # From here on, rows other shoppers wait for: keep it to the stock, the discount, the charge and
+    # its record.
+    _take_stock(totals.lines)
+    if totals.discount > 0 and discount is not None:
+        discount_record_use(discount=discount)
     gateway = get_gateway()
     result = gateway.charge(amount=order.total, token=token, reference=order.number)
     if not result.approved:
@@ -347,19 +409,52 @@ def _place(
             token_masked=mask_token(token),
             amount=order.total,
         )
-        order.status = Order.Status.PAID
-        order.paid_at = timezone.now()
-        order.save(update_fields=["status", "paid_at", "updated_at"])
-        _record(order, from_status=Order.Status.PENDING, actor=user, note="Payment approved")
-        cart_clear(cart=cart)
         recorded = True
     finally:
         if not recorded:
             _return_orphaned_charge(
                 gateway, reference=result.reference, amount=order.total, number=order.number
             )
-    transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+    order_with_lines_known(order, lines=lines)
+    transaction.on_commit(lambda: _order_status_notify(order))
     return order
+
+
+def _order_placed_hand_over(order: Order) -> None:
+    """What other apps do about a new order (memory's purchase signal, voice's attribution and call
+    cancelling) is a worker's job, handed over in the checkout's transaction through the outbox: the
+    shopper does not wait for it, and a rolled-back checkout announces nothing. Without a broker
+    (eager tasks: the embedded run, tests) there is no worker, so the order in hand is announced here
+    right after the commit rather than read back by an inline task."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+        return
+    from orders.tasks import announce_order_placed_task  # orders.tasks imports this module
+
+    enqueue(announce_order_placed_task, args=(order.pk,))
+
+
+def _order_status_notify(order: Order) -> None:
+    """After the commit: the placement's two status moves (created, then paid)."""
+    order_status_changed.send(sender=Order, order=order, from_status="", to_status=Order.Status.PENDING)
+    order_status_changed.send(
+        sender=Order, order=order, from_status=Order.Status.PENDING, to_status=Order.Status.PAID
+    )
+
+
+def order_placed_announce(*, order_id: int) -> bool:
+    """Sends ``order_placed`` for a committed order (the worker's half of a checkout); False when the
+    order is gone. Safe to repeat: memory counts a purchase once per order and voice marks a job
+    recovered once."""
+    order = (
+        Order.objects.filter(pk=order_id)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .first()
+    )
+    if order is None:
+        return False
+    order_placed.send(sender=Order, order=order)
+    return True
 
 
 def _return_orphaned_charge(gateway: PaymentGateway, *, reference: str, amount: Decimal, number: str) -> None:
@@ -415,7 +510,7 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order
         if not order.can_cancel():
             raise _illegal(order, "cancelled")
         restocked = []
-        for line in order.lines.exclude(variant=None):
+        for line in order.lines.exclude(variant=None).order_by("variant_id"):  # checkout's lock order
             if line.variant_id is not None:  # the exclude above, which the checker cannot see
                 Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
             restocked.append(line.product_id)

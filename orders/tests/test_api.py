@@ -173,3 +173,16 @@ def test_empty_cart_and_sold_out_answers(auth_client, filled_cart, variant):
 def test_invalid_token_is_422(auth_client, filled_cart):
     r = post_order(auth_client, {**BODY, "paymentMethod": {"type": "card", "token": "4242424242424242"}})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_payment_token"
+
+
+def test_a_new_order_answers_what_is_stored_and_a_replay_the_same(auth_client, filled_cart):
+    """The 201 is built from the rows the checkout just wrote (no read back): it must equal what
+    GET /orders/{id} and a replay of the key read from the database."""
+    key = uuid.uuid4().hex
+    placed = post_order(auth_client, key=key)
+    assert placed.status_code == 201
+    stored = auth_client.get(f"/api/v1/orders/{placed.json()['id']}")
+    replay = post_order(auth_client, key=key)
+    assert replay.status_code == 200
+    assert placed.json() == stored.json() == replay.json()
+    assert [item["quantity"] for item in placed.json()["items"]] == [2, 1]

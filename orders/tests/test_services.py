@@ -88,7 +88,10 @@ def test_insufficient_stock_rolls_everything_back(user, filled_cart, variant):
     assert variant.stock == 1 and not Order.objects.exists()
 
 
-def test_order_placed_signal_fires_after_commit(user, filled_cart, django_capture_on_commit_callbacks):
+def test_order_placed_signal_fires_after_commit(
+    user, filled_cart, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no worker: announced in process once committed
     seen = []
 
     def receiver(sender, order, **kwargs):
@@ -101,6 +104,31 @@ def test_order_placed_signal_fires_after_commit(user, filled_cart, django_captur
     finally:
         order_placed.disconnect(dispatch_uid="test-order-placed")
     assert seen == [order.number]
+
+
+def test_with_a_broker_the_order_is_announced_by_a_worker_through_the_outbox(
+    user, filled_cart, settings, django_capture_on_commit_callbacks
+):
+    from commerce.outbox.models import OutboxMessage
+    from orders.tasks import announce_order_placed_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    seen = []
+
+    def receiver(sender, order, **kwargs):
+        seen.append((order.number, [line.sku for line in order.lines.all()]))
+
+    order_placed.connect(receiver, dispatch_uid="test-order-placed-worker")
+    try:
+        with django_capture_on_commit_callbacks(execute=False):  # nothing reaches a broker here
+            order = place(user)
+        assert seen == []  # the shopper's request did not wait for memory or voice
+        message = OutboxMessage.objects.get(task_name="orders.announce_order_placed")
+        assert message.args == [order.pk]
+        assert announce_order_placed_task(*message.args) is True
+    finally:
+        order_placed.disconnect(dispatch_uid="test-order-placed-worker")
+    assert seen == [(order.number, [line.sku for line in order.lines.order_by("id")])]
 
 
 def test_idempotent_replay_returns_the_same_order(user, filled_cart):
@@ -449,10 +477,10 @@ def test_a_failure_after_the_charge_refunds_it_and_rolls_back(user, filled_cart,
         ),
     )
 
-    def broken_clear(*, cart):
-        raise DomainError("The cart could not be emptied.", code="cart_busy")
+    def broken_mask(token):  # recording the payment, after the charge, fails
+        raise DomainError("The payment could not be recorded.", code="payment_record_failed")
 
-    monkeypatch.setattr(services, "cart_clear", broken_clear)
+    monkeypatch.setattr(services, "mask_token", broken_mask)
     with pytest.raises(DomainError):
         place(user)
     assert len(refunds) == 1 and refunds[0][0].startswith("ch_") and refunds[0][1] == Decimal("146.39")
@@ -486,3 +514,45 @@ def test_an_orders_history_outlives_the_order_and_the_admin_never_deletes_orders
     request = rf.get("/admin/orders/order/")
     request.user = user
     assert site._registry[Order].has_delete_permission(request) is False
+
+
+def test_a_line_already_short_is_refused_before_anything_is_written(user, filled_cart, variant):
+    variant.stock = 1  # the cart holds 2
+    variant.save()
+    with pytest.raises(DomainError) as err:
+        order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="short")
+    assert err.value.code == "insufficient_stock" and err.value.status_code == 409
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+    variant.stock = 5
+    variant.save()
+    order, created = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="short"
+    )
+    assert created and order.lines.count() == 2  # the same key places the order once stock is back
+
+
+def test_stock_is_taken_by_one_conditional_update_per_variant_in_variant_order(user, variant):
+    """No SELECT ... FOR UPDATE of variants: the UPDATE ... WHERE stock >= quantity locks and checks the
+    row at once, one variant after the other by id (so racing checkouts lock rows in one order)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carts.services import cart_add_item
+    from catalog.tests.factories import VariantFactory
+    from commerce.accounts.shoppers import Shopper
+
+    later = VariantFactory(stock=4)
+    shopper = Shopper(user=user, session=None)
+    cart_add_item(shopper=shopper, variant_id=later.pk, quantity=1)  # added first, locked second
+    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=2)
+    with CaptureQueriesContext(connection) as queries:
+        order_place(user=user, shipping_address=ADDRESS, payment_method=PAY_OK)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if "catalog_variant" in s and "FOR UPDATE" in s]
+    updates = [s for s in sql if s.startswith('UPDATE "catalog_variant"')]
+    assert len(updates) == 2
+    locked_ids = [int(s.split('"id" = ')[1].split()[0]) for s in updates]
+    assert locked_ids == sorted([variant.pk, later.pk])
+    variant.refresh_from_db()
+    later.refresh_from_db()
+    assert (variant.stock, later.stock) == (8, 3)
