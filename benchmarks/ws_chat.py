@@ -45,17 +45,15 @@ from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a sc
 )
 
 RESPONSE_TIMEOUT_SECONDS = 60
-# One shopper's visit: what people do in the panel, in order (the reference needs the search before it,
-# and "size 10 in white" answers the assistant's "which size?").
+# One shopper's visit, issue 14's six ordinary turns in order: a search, an add with a size (by
+# reference to the search), the cart, a policy question, another search, "make it 2" (the line added).
 SCRIPT = [
-    ("greeting", "hi"),
     ("search", "show me running shoes under $150"),
-    ("add by reference", "add the first one"),
-    ("add by reference", "size 10 in white"),
+    ("add with a size", "add the first one in size 10 in white"),
     ("view cart", "what's in my cart?"),
     ("policy question", "what is your return policy?"),
     ("search", "show me hoodies in black"),
-    ("greeting", "thanks"),
+    ("make it 2", "make it 2"),
 ]
 
 
@@ -166,6 +164,19 @@ def service_versions(base_url: str, redis_url: str) -> str:
     return f"PostgreSQL {postgres}, Redis {redis_version}"
 
 
+def statements_per_message(env: dict[str, str]) -> list[dict]:
+    """benchmarks/chat_queries.py on the benchmark's database, in a process with the servers' settings."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("chat_queries.py"))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def load_average() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -240,6 +251,7 @@ def main() -> int:
             results = asyncio.run(load(urls, args.clients, messages))
             pings_after = asyncio.run(ping_rate(urls, args.clients))
             load_after = load_average()
+        per_message = statements_per_message(env)
     finally:
         if not args.keep_database:
             drop_database(base_url, bench_db)
@@ -284,6 +296,12 @@ def main() -> int:
         print(
             f"  work done: {results.carts_with_items}/{results.carts_viewed} carts held the shoe "
             "when the shopper asked for the cart"
+        )
+    print("per message, in process (one guest socket, the second of two visits; every SQL statement):")
+    for row in per_message:
+        print(
+            f"    {row['kind']:17} intent {row['intent']:22} {row['statements']:3} statements"
+            f"  {row['ms']:6.1f} ms  ({row['text']})"
         )
     print("understanding (NLU) per message, in-process: " + understanding_timing())
     failed = results.errors or not results.latencies or results.carts_with_items < results.carts_viewed

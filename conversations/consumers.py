@@ -333,6 +333,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_event("typing", {"on": True})
         stream = payload.get("stream") is True
         live = _LiveStream(self) if stream else None
+        # The conversation's other sockets hear of the two messages after this one has its answer.
+        live_events: list[tuple[str, dict[str, Any]]] = []
         try:
             turn = await database_sync_to_async(respond_turn)(
                 shopper=self.shopper,
@@ -340,6 +342,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 channel=self.chat_channel,
                 origin=self.channel_name,
                 on_delta=live.delta if live is not None else None,
+                push=lambda group, event: live_events.append((group, event)),
             )
         except DomainError as exc:
             await self.send_event("typing", {"on": False})
@@ -356,6 +359,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     await self.send_event("stream_delta", {"messageId": live.message_id, "delta": delta})
             await self.send_event("stream_end", {"messageId": live.message_id})
         await self.send_event("response", {**turn.reply, "html": turn.html})
+        await self._push_live(live_events)
+
+    async def _push_live(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        if self.channel_layer is None:
+            return
+        for group, event in events:
+            try:
+                await self.channel_layer.group_send(group, event)
+            except (OSError, RedisError) as exc:
+                # The rows are committed and the history shows them; a missed live push fails nothing.
+                logger.warning("Could not push a chat message to %s: %s", group, exc)
 
     # --- events from the channel layer -------------------------------------------------------
 

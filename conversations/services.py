@@ -12,6 +12,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -134,12 +135,14 @@ def message_record(
     actions: list[dict[str, Any]] | None = None,
     origin: str | None = None,
     planning: dict[str, Any] | None = None,
+    push: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Message:
     """Stores one message and, after commit, pushes it to the conversation's other open sockets.
 
     ``origin`` is the channel name of the socket the message came from: that socket shows the
     message itself (as its ``response``) and skips the push. ``planning`` (assistant messages): how
-    the reply was planned, by :data:`PLANNING_FIELDS`.
+    the reply was planned, by :data:`PLANNING_FIELDS`. ``push(group, event)``, when given, sends the
+    live event instead of this thread (a socket sends it after its own answer, off the reply's path).
     """
     planning = {k: v for k, v in (planning or {}).items() if k in PLANNING_FIELDS and v is not None}
     with transaction.atomic():
@@ -160,7 +163,7 @@ def message_record(
         )
         group = conversation.group_name
         event = {"type": CHAT_EVENT, "role": role, "content": content, "channel": channel, "origin": origin}
-        transaction.on_commit(lambda: _push(group, event))
+        transaction.on_commit(lambda: (push or _push)(group, event))
     return message
 
 

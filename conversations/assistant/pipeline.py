@@ -80,12 +80,15 @@ def respond_turn(
     channel: str,
     origin: str | None = None,
     on_delta: Callable[[str], None] | None = None,
+    push: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Turn:
     """Records the message, serves it and records the reply.
 
     ``origin`` is the channel name of the socket the message came from, so the live push of these
     two messages to the conversation's other sockets skips it. ``on_delta`` receives the model's text
-    as it is generated (the socket's ``stream_delta``); joined, the deltas are the reply's text. Raises
+    as it is generated (the socket's ``stream_delta``); joined, the deltas are the reply's text.
+    ``push``: how the two messages' live events reach the conversation's other sockets (see
+    :func:`services.message_record`; default: from this thread, after commit). Raises
     ``EmptyMessage`` or ``MessageTooLong`` for unusable text (nothing is recorded then).
     """
     started = time.monotonic()
@@ -103,6 +106,7 @@ def respond_turn(
         intent=name,
         confidence=confidence,
         origin=origin,
+        push=push,
     )
     ctx = Context(
         shopper=shopper,
@@ -128,6 +132,7 @@ def respond_turn(
         actions=outcome.actions,
         origin=origin,
         planning=outcome.planning,
+        push=push,
     )
     if outcome.shadow:
         model_planner.shadow_plan_later(message_id=assistant_message.pk, text=text, shopper=shopper)
