@@ -13,6 +13,11 @@ def quantize(amount: Decimal) -> Decimal:
 
 def money_str(amount: Decimal) -> str:
     """The contract's money format: a decimal string with two places, e.g. ``"129.99"``."""
+    if isinstance(amount, Decimal):
+        text = str(amount)
+        # Already two places, as the database's prices are: a page of products holds hundreds.
+        if len(text) > 3 and text[-3] == "." and text[-2:].isdigit():
+            return text
     return f"{quantize(amount):.2f}"
 
 
