@@ -6,7 +6,8 @@ selling from what still works (docker-compose.yml's container health checks use 
 
 ``/health`` is readiness, what nginx, a load balancer and an operator read: 200 when every check
 passes; 503 as soon as one the store depends on is ``down`` (database, cache, channel layer, Celery
-broker), with ``failed`` naming them, so a load balancer or an operator sees which. ``outbox`` reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
+broker), with ``failed`` naming them, so a load balancer or an operator sees which. ``outbox``
+reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
 """
 
 from __future__ import annotations
