@@ -156,8 +156,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # simplejwt's token errors carry a dict; keep its code, flatten the message.
         code = "invalid_token" if detail.get("code") == "token_not_valid" else code
         detail = detail.get("detail", detail)
-    details = None
-    if isinstance(exc, exceptions.Throttled) and exc.wait:
-        details = {"retryAfter": max(1, math.ceil(exc.wait))}  # DRF already set Retry-After
-    response.data = error_body(code, message or _first_message(detail), details)
+    extra: dict[str, Any] | None = None
+    wait = getattr(exc, "wait", None)  # Throttled's seconds (absent from the stubs)
+    if isinstance(exc, exceptions.Throttled) and wait:
+        extra = {"retryAfter": max(1, math.ceil(wait))}  # DRF already set Retry-After
+    response.data = error_body(code, message or _first_message(detail), extra)
     return response
