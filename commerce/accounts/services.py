@@ -185,6 +185,15 @@ def _refresh_tokens_revoke(*, user: User) -> int:
     return len(tokens)
 
 
+def _access_tokens_revoke(*, user: User, reason: str) -> int:
+    """Revokes every live personal access token: a thief who had the password could have made one, so
+    changing it (or signing out everywhere) must end that access too (docs/agents.md)."""
+    revoked = PersonalAccessToken.objects.filter(user=user).active().update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(action="token.revoke", actor=user, obj=user, summary={"all": revoked, "reason": reason})
+    return revoked
+
+
 def _credentials_revoked_on_commit(*, user: User, reason: str) -> None:
     transaction.on_commit(lambda: credentials_revoked.send(sender=User, user=user, reason=reason))
 
@@ -206,6 +215,7 @@ def refresh_token_revoke(*, user: User, refresh_token: str) -> None:
 def user_sign_out_everywhere(*, user: User) -> int:
     """Every refresh token of the user is refused from now on and open sockets close (4401)."""
     revoked = _refresh_tokens_revoke(user=user)
+    _access_tokens_revoke(user=user, reason="signed_out_everywhere")
     _credentials_revoked_on_commit(user=user, reason="signed_out_everywhere")
     return revoked
 
@@ -226,6 +236,7 @@ def user_change_password(
         user.set_password(new_password)
         user.save(update_fields=["password"])
         _refresh_tokens_revoke(user=user)
+        _access_tokens_revoke(user=user, reason="password_changed")
         _credentials_revoked_on_commit(user=user, reason="password_changed")
     return user
 
@@ -234,6 +245,7 @@ def user_change_password(
 def user_password_was_reset(*, user: User) -> None:
     """After a reset by e-mail (Django's view set the password): the same revocation as a change."""
     _refresh_tokens_revoke(user=user)
+    _access_tokens_revoke(user=user, reason="password_changed")
     _credentials_revoked_on_commit(user=user, reason="password_changed")
 
 
