@@ -44,7 +44,13 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue(
-    task, *, args: tuple = (), kwargs: dict | None = None, queue: str = "", countdown: int | None = None
+    task,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    queue: str = "",
+    countdown: int | None = None,
+    robust: bool = False,
 ) -> None:
     """Hands ``task`` to Celery once the caller's transaction commits; nothing if it rolls back.
 
@@ -52,7 +58,9 @@ def enqueue(
     the caller's transaction, published after commit and again by beat's sweep if the broker was down,
     so work decided in a request is never lost. Eager (the embedded run, tests) it runs here after
     commit. Read at call time (not from the app's configuration at start-up), so a test or an operator
-    that switches ``CELERY_TASK_ALWAYS_EAGER`` is obeyed.
+    that switches ``CELERY_TASK_ALWAYS_EAGER`` is obeyed. ``robust``: when run eagerly, a task that
+    still fails after its retries is logged instead of raised into the request (for work, like an
+    e-mail, whose failure must not fail the request; with a broker it is a failed task for staff).
     """
     from django.conf import settings
     from django.db import transaction
@@ -63,7 +71,7 @@ def enqueue(
         logger.warning("%s: countdown %ss clamped to %ss", task.name, countdown, longest)
         countdown = longest
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        transaction.on_commit(lambda: task.apply(args, kwargs or {}))
+        transaction.on_commit(lambda: task.apply(args, kwargs or {}), robust=robust)
         return
     from commerce.outbox.services import outbox_enqueue
 

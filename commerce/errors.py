@@ -8,6 +8,7 @@ Services raise :class:`DomainError` (or an app's subclass); DRF views let it pro
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -124,7 +125,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
         # Every 429 says when to come back (CONTRACT.md section 6), whichever limiter refused.
-        retry_after = getattr(exc, "retry_after", None) or exc.details.get("retryAfterSeconds")
+        retry_after = getattr(exc, "retry_after", None)
         if exc.status_code == 429 and retry_after:
             response["Retry-After"] = str(retry_after)
         return response
@@ -155,5 +156,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # simplejwt's token errors carry a dict; keep its code, flatten the message.
         code = "invalid_token" if detail.get("code") == "token_not_valid" else code
         detail = detail.get("detail", detail)
-    response.data = error_body(code, message or _first_message(detail))
+    extra: dict[str, Any] | None = None
+    wait = getattr(exc, "wait", None)  # Throttled's seconds (absent from the stubs)
+    if isinstance(exc, exceptions.Throttled) and wait:
+        extra = {"retryAfter": max(1, math.ceil(wait))}  # DRF already set Retry-After
+    response.data = error_body(code, message or _first_message(detail), extra)
     return response

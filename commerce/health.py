@@ -1,8 +1,13 @@
-"""``GET /health``: what the site depends on, checked live (CONTRACT.md, Operations).
+"""``GET /health`` (readiness) and ``GET /health/live`` (liveness) (CONTRACT.md, Operations).
 
-200 when every check passes; 503 as soon as one the store depends on is ``down`` (database, cache,
-channel layer, Celery broker), with ``failed`` naming them, so a load balancer or an operator sees
-which. ``outbox`` reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
+``/health/live`` says only that this process answers: no database query, no cache, no broker, so a
+Redis or PostgreSQL outage never makes the orchestrator restart web processes that could keep
+selling from what still works (docker-compose.yml's container health checks use it).
+
+``/health`` is readiness, what nginx, a load balancer and an operator read: 200 when every check
+passes; 503 as soon as one the store depends on is ``down`` (database, cache, channel layer, Celery
+broker), with ``failed`` naming them, so a load balancer or an operator sees which. ``outbox``
+reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
 """
 
 from __future__ import annotations
@@ -87,6 +92,13 @@ def _check_voice() -> dict[str, str]:
     from voice.selectors import voice_health
 
     return voice_health()
+
+
+@never_cache
+@require_GET
+def live(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Nothing it depends on is consulted."""
+    return JsonResponse({"status": "ok"})
 
 
 @never_cache

@@ -11,7 +11,8 @@
   cannot live in those files: they register with :func:`scrape_gauge` and are computed by whichever
   process answers the scrape, in either mode.
 - :func:`connect_worker_metrics`: the Celery worker serves its own ``/metrics`` on
-  ``CELERY_METRICS_PORT`` (empty or 0: none), behind ``METRICS_TOKEN`` like the site's.
+  ``CELERY_METRICS_PORT`` (empty or 0: none), behind ``METRICS_TOKEN`` like the site's, and
+  ``/health/live`` there for the container's liveness check.
 """
 
 from __future__ import annotations
@@ -97,9 +98,14 @@ def token_allows(authorization: str, expected: str) -> bool:
 
 # --- The Celery worker's exporter ------------------------------------------------------------------
 def exporter_app(token: str) -> Callable[..., Iterable[bytes]]:
-    """A WSGI app answering ``GET /metrics`` (bearer ``token`` when set) with :func:`metrics_text`."""
+    """A WSGI app answering ``GET /metrics`` (bearer ``token`` when set) with :func:`metrics_text`, and
+    ``GET /health/live`` (no token: it tells nothing) for the container's liveness check: the worker's
+    main process answers, whatever the broker's state (a Redis outage must not get it restarted)."""
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/health/live":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"status": "ok"}']
         if environ.get("PATH_INFO") != "/metrics":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"Not found.\n"]

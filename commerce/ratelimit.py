@@ -222,7 +222,12 @@ def penalty_lift(*, penalty: RatePenalty, by: object | None) -> None:
 
 
 def rate_limited_response(retry_after: int) -> HttpResponse:
-    response = error_response(429, "rate_limited", f"Too many requests: try again in {retry_after} seconds.")
+    response = error_response(
+        429,
+        "rate_limited",
+        f"Too many requests: try again in {retry_after} seconds.",
+        {"retryAfter": retry_after},  # the same details as every other limiter (commerce.errors.RateLimited)
+    )
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -390,7 +390,7 @@ def _secure_default(name: str, default: bool | int) -> bool | int:
 
 SECURE_SSL_REDIRECT = _secure_default("SECURE_SSL_REDIRECT", SECURE_BY_DEFAULT)
 # Container health checks and the Prometheus scrape reach the app directly over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/live$", r"^metrics$"]
 SECURE_HSTS_SECONDS = _secure_default("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_BY_DEFAULT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _secure_default("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Preloading commits the whole domain to HTTPS in browsers for good: the operator's decision, not ours,

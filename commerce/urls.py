@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from commerce.dashboard import DashboardAdminSite
-from commerce.health import health
+from commerce.health import health, live
 from commerce.security import csp_report, metrics
 
 APPS = ["commerce.accounts", "catalog", "carts", "orders", "conversations", "memory", "voice"]
@@ -22,6 +22,7 @@ admin.site.__class__ = DashboardAdminSite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("health/live", live, name="health-live"),
     path("metrics", metrics, name="prometheus-django-metrics"),
     path("csp-report/", csp_report, name="csp-report"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

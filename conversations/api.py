@@ -294,14 +294,14 @@ class HandoffRedeemView(APIView):
             404: error_response("`handoff_code_not_found`."),
             409: error_response("`handoff_code_used`."),
             422: error_response("`handoff_code_expired`."),
-            429: error_response("`handoff_rate_limited`, with `Retry-After`."),
+            429: error_response("`rate_limited`, with `Retry-After`."),
         },
         tags=["conversation"],
         operation_id="handoff_redeem",
         description="Spends a handoff code; use the returned sessionId from now on (X-Session-Id): it "
         "names the same cart and conversation as the device that asked for the code. Errors: 400 "
         "handoff_code_invalid, 404 handoff_code_not_found, 409 handoff_code_used, 422 "
-        "handoff_code_expired, 403 handoff_sign_in_required, 429 handoff_rate_limited (5 refused "
+        "handoff_code_expired, 403 handoff_sign_in_required, 429 rate_limited (5 refused "
         "codes per 10 minutes per IP, session and account).",
     )
     def post(self, request: Request) -> Response:

@@ -1,6 +1,6 @@
 """Conversation and support error codes (raised by services, rendered by each door)."""
 
-from commerce.errors import DomainError, InvalidInput, NotFound
+from commerce.errors import DomainError, InvalidInput, NotFound, RateLimited
 
 
 class TicketNotFound(NotFound):
@@ -43,6 +43,6 @@ class HandoffSignInRequired(DomainError):
     code = "handoff_sign_in_required"
 
 
-class HandoffRateLimited(DomainError):
-    status_code = 429
-    code = "handoff_rate_limited"
+class HandoffRateLimited(RateLimited):
+    """Too many refused codes: the contract's one limiter answer, 429 ``rate_limited`` with
+    ``Retry-After`` (CONTRACT.md section 6), like every other limiter."""

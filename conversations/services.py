@@ -469,13 +469,13 @@ def handoff_redeem(
 
     Every refused code (malformed, unknown, used, expired, someone else's) counts against the
     caller's IP, session and account; after ``HANDOFF_MAX_FAILURES`` in ten minutes every attempt
-    is refused with 429 ``handoff_rate_limited``, a right code included.
+    is refused with 429 ``rate_limited`` (``Retry-After``), a right code included.
     """
     keys = _handoff_failure_keys(client_ip=client_ip, user=user, session=session)
     if any((cache.get(key) or 0) >= HANDOFF_MAX_FAILURES for key in keys):
         raise HandoffRateLimited(
             "Too many wrong codes. Wait ten minutes, then try again.",
-            details={"retryAfterSeconds": HANDOFF_FAILURE_WINDOW_SECONDS},
+            retry_after=HANDOFF_FAILURE_WINDOW_SECONDS,
         )
     normalized = handoff_code_normalize(code)
     if not normalized:

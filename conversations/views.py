@@ -81,6 +81,7 @@ def handoff_continue(request: HttpRequest) -> HttpResponse:
     """The page where another device enters a code and takes over the conversation and cart."""
     form = HandoffForm(request.POST or None)
     status = 200
+    retry_after: int | None = None
     if request.method == "POST" and form.is_valid():
         shopper = shopper_from_page(request)
         try:
@@ -94,6 +95,7 @@ def handoff_continue(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error("code", exc.message)
             status = exc.status_code
+            retry_after = getattr(exc, "retry_after", None)
         else:
             remember_page_session(request, session)
             messages.success(
@@ -102,4 +104,7 @@ def handoff_continue(request: HttpRequest) -> HttpResponse:
             return redirect("/")
     elif request.method == "POST":
         status = 400
-    return render(request, HANDOFF_TEMPLATE, {"form": form}, status=status)
+    response = render(request, HANDOFF_TEMPLATE, {"form": form}, status=status)
+    if status == 429 and retry_after:
+        response["Retry-After"] = str(retry_after)  # every 429 says when to come back (CONTRACT section 6)
+    return response

@@ -1,7 +1,8 @@
 """Container health check: exit 0 when ``GET <url>`` (local, http) answers 200, else 1 (no curl here).
 
 Sent with ``Host: web``, the one host name the compose file always adds to ALLOWED_HOSTS, so the check
-works whatever site names the operator allows. ``/health`` answers 503 when the database is unreachable.
+works whatever site names the operator allows. The containers check ``/health/live`` (liveness: the
+process answers); ``/health`` (readiness) answers 503 when a dependency is down.
 """
 
 from __future__ import annotations

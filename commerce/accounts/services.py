@@ -8,11 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -129,6 +134,45 @@ def password_reset_allowed(*, client: str) -> None:
         )
 
 
+PASSWORD_RESET_SUBJECT_TEMPLATE = "accounts/password_reset_subject.txt"
+PASSWORD_RESET_EMAIL_TEMPLATE = "accounts/password_reset_email.txt"
+
+
+def password_reset_mail_enqueue(*, user: User, domain: str, site_name: str, use_https: bool) -> None:
+    """Hands the reset e-mail to Celery through the outbox (in the caller's transaction): the request
+    answers the same whatever SMTP does, and the mail is retried until it goes (or shows as failed)."""
+    from commerce.accounts.tasks import send_password_reset_mail_task
+    from commerce.celery import enqueue
+
+    enqueue(
+        send_password_reset_mail_task,
+        kwargs={"user_id": user.pk, "domain": domain, "site_name": site_name, "use_https": use_https},
+        robust=True,  # the embedded run (eager): a mail that cannot go is logged, the request answers
+    )
+
+
+def password_reset_mail_send(*, user_id: int, domain: str, site_name: str, use_https: bool) -> bool:
+    """Sends one reset e-mail (Django's token, made now: nothing secret waited in the outbox or the
+    broker). False when the account is gone, inactive or cannot use a password any more. SMTP errors
+    propagate: the task retries them."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password() or not user.email:
+        return False
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": site_name,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if use_https else "http",
+    }
+    subject = "".join(render_to_string(PASSWORD_RESET_SUBJECT_TEMPLATE, context).splitlines())
+    body = render_to_string(PASSWORD_RESET_EMAIL_TEMPLATE, context)
+    EmailMultiAlternatives(subject, body, None, [user.email]).send()
+    return True
+
+
 def _refresh_tokens_revoke(*, user: User) -> int:
     """Blacklists every outstanding refresh token of the user; returns how many."""
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
@@ -139,6 +183,15 @@ def _refresh_tokens_revoke(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
     )
     return len(tokens)
+
+
+def _access_tokens_revoke(*, user: User, reason: str) -> int:
+    """Revokes every live personal access token: a thief who had the password could have made one, so
+    changing it (or signing out everywhere) must end that access too (docs/agents.md)."""
+    revoked = PersonalAccessToken.objects.filter(user=user).active().update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(action="token.revoke", actor=user, obj=user, summary={"all": revoked, "reason": reason})
+    return revoked
 
 
 def _credentials_revoked_on_commit(*, user: User, reason: str) -> None:
@@ -162,6 +215,7 @@ def refresh_token_revoke(*, user: User, refresh_token: str) -> None:
 def user_sign_out_everywhere(*, user: User) -> int:
     """Every refresh token of the user is refused from now on and open sockets close (4401)."""
     revoked = _refresh_tokens_revoke(user=user)
+    _access_tokens_revoke(user=user, reason="signed_out_everywhere")
     _credentials_revoked_on_commit(user=user, reason="signed_out_everywhere")
     return revoked
 
@@ -182,6 +236,7 @@ def user_change_password(
         user.set_password(new_password)
         user.save(update_fields=["password"])
         _refresh_tokens_revoke(user=user)
+        _access_tokens_revoke(user=user, reason="password_changed")
         _credentials_revoked_on_commit(user=user, reason="password_changed")
     return user
 
@@ -190,6 +245,7 @@ def user_change_password(
 def user_password_was_reset(*, user: User) -> None:
     """After a reset by e-mail (Django's view set the password): the same revocation as a change."""
     _refresh_tokens_revoke(user=user)
+    _access_tokens_revoke(user=user, reason="password_changed")
     _credentials_revoked_on_commit(user=user, reason="password_changed")
 
 

@@ -105,7 +105,7 @@ def test_the_production_shape_has_the_secure_defaults_on(tmp_path):
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert values["SESSION_COOKIE_SECURE"] is True
     assert values["CSRF_COOKIE_SECURE"] is True
-    assert values["SECURE_REDIRECT_EXEMPT"] == ["^health$", "^metrics$"]
+    assert values["SECURE_REDIRECT_EXEMPT"] == ["^health$", "^health/live$", "^metrics$"]
 
 
 def test_a_plain_http_rig_switches_each_default_off_by_its_django_name(tmp_path):

@@ -167,6 +167,28 @@ def test_with_redis_refusing_connections_the_store_keeps_selling_and_loses_nothi
     assert _sample("commerce_rate_limit_fail_open_total") > fail_open_before
 
 
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_readiness_fails_and_liveness_answers_without_touching_anything():
+    """The containers' health checks use /health/live: a Redis outage must not get processes that
+    keep selling restarted; /health (readiness, for nginx and operators) names what failed."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    errors_before = _sample("django_http_responses_total_by_status_total", status="503")
+    with redis_at(CLOSED_REDIS_URL):
+        assert _health().status_code == 503
+        after_ready = _sample("django_http_responses_total_by_status_total", status="503")
+        with CaptureQueriesContext(db) as queries:
+            live = _timed(lambda: Client().get("/health/live"))
+        assert live.status_code == 200
+        assert live.json() == {"status": "ok"}
+        assert live["Cache-Control"].startswith("max-age=0")
+        assert len(queries) == 0
+    # Only the readiness answer counted as a 503; the liveness answer is no error.
+    assert after_ready == errors_before + 1
+    assert _sample("django_http_responses_total_by_status_total", status="503") == after_ready
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_redis_cut_then_back_the_store_sells_throughout_and_recovers_by_itself(fault_proxy):
@@ -247,6 +269,9 @@ def test_with_postgresql_down_requests_fail_fast_with_the_error_page_or_json(dat
     connection.close()
     page = _timed(lambda: browser.get("/cart/"))
     assert page.status_code == 503 and b"Back in a moment" in page.content
+    # Readiness says so (after the connect timeout); liveness answers at once, so the process is kept.
+    assert Client().get("/health").status_code == 503
+    assert _timed(lambda: Client().get("/health/live")).json() == {"status": "ok"}
     assert page["Retry-After"]
     refused = _timed(lambda: api.get("/api/v1/orders"))
     assert refused.status_code == 503

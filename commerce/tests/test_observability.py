@@ -182,6 +182,7 @@ def test_the_worker_exporter_starts_on_worker_ready_and_answers_only_the_token(s
         assert _get(f"{url}/metrics")[0] == 403
         assert _get(f"{url}/metrics", "wrong")[0] == 403
         assert _get(f"{url}/elsewhere", "worker-scrape-token")[0] == 404
+        assert _get(f"{url}/health/live") == (200, '{"status": "ok"}')  # liveness: no token needed
         status, text = _get(f"{url}/metrics", "worker-scrape-token")
         assert status == 200 and "commerce_security_events" in text
     finally:

@@ -57,15 +57,19 @@ def test_the_compose_demo_loaders_give_the_readme_demo_codes_and_policies():
 
 def test_web_socket_and_worker_containers_have_health_checks():
     services = _compose()["services"]
-    assert services["web"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health"
-    assert services["ws"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8001/health"
-    assert "inspect ping" in services["worker"]["healthcheck"]["test"][-1]
+    # Liveness, not readiness: a Redis or database outage must not get running processes restarted.
+    assert services["web"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health/live"
+    assert services["ws"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8001/health/live"
+    # The worker's own exporter answers liveness (a broker ping would fail with Redis down).
+    assert services["worker"]["healthcheck"]["test"][-1] == "http://127.0.0.1:9808/health/live"
+    assert services["worker"]["environment"]["CELERY_METRICS_PORT"] == "9808"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_health_check_script_passes_a_live_site_and_fails_a_closed_port(live_server, settings):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "web"]  # the Host the script sends
     assert healthcheck.healthy(f"{live_server.url}/health")
+    assert healthcheck.healthy(f"{live_server.url}/health/live")
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -64,6 +64,7 @@ def test_a_refusal_is_the_contracts_429_with_the_seconds_left_of_the_minute():
     assert refused.json()["error"]["code"] == "rate_limited"
     # the client's minute began with its first request, 20 seconds ago
     assert refused["Retry-After"] == "40"
+    assert refused.json()["error"]["details"] == {"retryAfter": 40}  # the shape every limiter answers
     assert not RatePenalty.objects.exists()
 
 
@@ -144,6 +145,11 @@ def test_an_address_under_penalty_is_refused_on_the_admin_sign_in_page_too():
     assert [api.get(URL).status_code for _ in range(3)] == [200, 429, 429]
     refused = browser.get("/admin/login/")
     assert refused.status_code == 429 and int(refused["Retry-After"]) == 60
+    assert refused.json()["error"] == {
+        "code": "rate_limited",
+        "message": "Too many requests: try again in 60 seconds.",
+        "details": {"retryAfter": 60},
+    }
 
 
 CLOSED_PORT_CACHE = {

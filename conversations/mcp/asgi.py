@@ -86,7 +86,8 @@ def _admitted(request: _HeadersOnly) -> tuple[PersonalAccessToken | None, Refusa
     decision = rate_check(client_for(token.user if token else None, client_address(request)))  # type: ignore[arg-type]
     if not decision.allowed:
         message = f"Too many requests: try again in {decision.retry_after} seconds."
-        return token, (429, error_body("rate_limited", message), {"Retry-After": str(decision.retry_after)})
+        body = error_body("rate_limited", message, {"retryAfter": decision.retry_after})
+        return token, (429, body, {"Retry-After": str(decision.retry_after)})
     return token, None
 
 

@@ -211,11 +211,15 @@ def test_rate_limit_is_a_429_on_the_page_and_in_the_api(api_client):
     response = _redeem_on_page(phone, "ZZZZ-ZZZZ", ip="192.0.2.1")
     assert response.status_code == 429
     assert "Too many wrong codes" in response.content.decode()
+    assert response["Retry-After"] == str(services.HANDOFF_FAILURE_WINDOW_SECONDS)
     api = api_client.post(
         "/api/v1/handoff/redeem", {"code": "ZZZZ-ZZZZ"}, format="json", REMOTE_ADDR="192.0.2.1"
     )
     assert api.status_code == 429
-    assert api.json()["error"]["code"] == "handoff_rate_limited"
+    # The contract's one limiter shape (CONTRACT.md section 6), like login, register and chat.
+    assert api.json()["error"]["code"] == "rate_limited"
+    assert api.json()["error"]["details"] == {"retryAfter": services.HANDOFF_FAILURE_WINDOW_SECONDS}
+    assert api["Retry-After"] == str(services.HANDOFF_FAILURE_WINDOW_SECONDS)
 
 
 # --- accounts ------------------------------------------------------------------------------------

@@ -152,3 +152,49 @@ def test_token_requests_are_rate_limited_like_any_signed_in_client(settings):
     api = _bearer(secret)
     statuses = [api.get("/api/v1/cart").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+# --- a changed password ends token access too (a thief with the password could have made one) ---------
+def _jwt_client(user) -> APIClient:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    refresh = RefreshToken.for_user(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+    client.refresh = str(refresh)  # type: ignore[attr-defined]
+    return client
+
+
+def test_a_password_change_revokes_every_access_token():
+    from commerce.accounts.tests.factories import PASSWORD
+
+    user = UserFactory()
+    _token, secret = access_token_create(user=user, name="agent", scopes=["cart"], expires_in_days=30)
+    assert _bearer(secret).get("/api/v1/cart").status_code == 200
+    changed = _jwt_client(user).post(
+        "/api/v1/account/password",
+        {"currentPassword": PASSWORD, "newPassword": "a-new-long-passphrase-42"},
+        format="json",
+    )
+    assert changed.status_code == 204
+    refused = _bearer(secret).get("/api/v1/cart")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_token"
+    assert PersonalAccessToken.objects.get().revoked_at is not None
+    assert AuditEvent.objects.filter(action="token.revoke", summary__reason="password_changed").exists()
+
+
+def test_signing_out_everywhere_revokes_every_access_token():
+    user = UserFactory()
+    _token, secret = access_token_create(user=user, name="agent", scopes=[], expires_in_days=30)
+    client = _jwt_client(user)
+    out = client.post(
+        "/api/v1/auth/logout", {"refreshToken": client.refresh, "everywhere": True}, format="json"
+    )
+    assert out.status_code == 204
+    assert _bearer(secret).get("/api/v1/cart").status_code == 401
+
+
+def test_the_token_page_says_a_password_change_revokes_the_tokens(client):
+    client.force_login(UserFactory())
+    page = client.get(reverse("accounts:tokens")).content.decode()
+    assert "Changing your password or signing out everywhere revokes every token" in page
