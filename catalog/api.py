@@ -12,8 +12,21 @@ from rest_framework.views import APIView
 from catalog import ranking
 from catalog.forms import PRICE_PATTERN, search_kwargs_from_api
 from catalog.models import Product
-from catalog.selectors import SORTS, RankedProducts, SearchResults, product_get, search_correction
-from catalog.serializers import ProductListOut, ProductOut, product_dicts, product_to_dict
+from catalog.selectors import (
+    SORTS,
+    LazyProducts,
+    RankedProducts,
+    SearchResults,
+    product_get,
+    search_correction,
+)
+from catalog.serializers import (
+    ProductListOut,
+    ProductOut,
+    product_dicts,
+    product_dicts_by_id,
+    product_to_dict,
+)
 from catalog.signals import product_viewed
 from commerce.accounts.authentication import OptionalJWTAuthentication, PersonalAccessTokenAuthentication
 from commerce.openapi import TEXT_PATTERN, Error, error_response, link, response_links
@@ -77,7 +90,11 @@ class ProductListView(APIView):
         if search.get("sort") == "recommended" and request.user.is_authenticated:
             ordered = ranking.recommended_results(user=request.user, results=results)
         total = ordered.count()
-        items = product_dicts(ordered[offset : offset + limit]) if offset < total else []
+        page: LazyProducts | QuerySet[Product] | list[Product] = (
+            ordered[offset : offset + limit] if offset < total else []
+        )
+        # A cached search's page names its products by id: their JSON is cached too, stock read fresh.
+        items = product_dicts_by_id(page.ids()) if isinstance(page, LazyProducts) else product_dicts(page)
         body = {"items": items, "total": total, "limit": limit, "offset": offset}
         corrected = search_correction(search.get("query") or "")
         if corrected:

@@ -433,6 +433,10 @@ class LazyProducts(Sequence[Product]):
                 self._then(self._products)
         return self._products
 
+    def ids(self) -> list[int]:
+        """The products' ids, in order, without reading the products."""
+        return self._ids() if self._products is None else [p.pk for p in self._products]
+
     def then(self, callback: Callable[[list[Product]], None]) -> LazyProducts:
         """The same products, with ``callback`` run on them when they are first read."""
         return LazyProducts(self._ids, callback)
@@ -529,6 +533,29 @@ def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
         except (RedisError, OSError) as exc:
             logger.warning("catalog cache unreachable, %s not kept: %s", name, exc)
     return value
+
+
+def cached_many(names: list[str], build: Callable[[list[str]], dict[str, _Cached]]) -> dict[str, _Cached]:
+    """:func:`_cached` for many values at once (one cache round trip): ``build(missing names)`` makes
+    those not cached. A value ``build`` does not return is left out. Computed afresh, and a warning
+    logged, when the cache cannot be reached."""
+    try:
+        version = listing_cache_version()
+        keys = {name: f"catalog:{name}:v{version}" for name in names}
+        found: dict[str, _Cached] = cache.get_many(list(keys.values()))
+    except (RedisError, OSError) as exc:
+        logger.warning("catalog cache unreachable, computing %s values without it: %s", len(names), exc)
+        return build(names)
+    values = {name: found[keys[name]] for name in names if keys[name] in found}
+    missing = [name for name in names if name not in values]
+    if missing:
+        built = build(missing)
+        values.update(built)
+        try:
+            cache.set_many({keys[name]: value for name, value in built.items()}, LISTING_CACHE_SECONDS)
+        except (RedisError, OSError) as exc:
+            logger.warning("catalog cache unreachable, %s values not kept: %s", len(built), exc)
+    return values
 
 
 # --- the catalog's own vocabulary: typo correction for every search ------------------------------------

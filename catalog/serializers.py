@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import Product, Variant
+from catalog.selectors import cached_many
 from commerce.money import money_str
 
 
@@ -77,6 +78,36 @@ def product_dicts(products: Iterable[Product]) -> list[dict[str, Any]]:
             _variant_dict(pk=pk, sku=sku, size=size, color=color, price=price, stock=stock)
         )
     return [_product_dict(p, variants[p.pk]) for p in products]
+
+
+def product_dicts_by_id(ids: list[int]) -> list[dict[str, Any]]:
+    """:func:`product_dicts` for products named by id (a page of a cached search), in that order.
+
+    What is the same for every caller -- a product with its variants, less their stock -- is cached per
+    product under the listing version that every catalog write bumps (prices, names, variants added or
+    removed, a category renamed); the stock of every variant is read fresh in one query, so a sale shows
+    at once. Products no longer found (deactivated since the search) are left out.
+    """
+
+    def build(names: list[str]) -> dict[str, dict[str, Any]]:
+        wanted = [int(name.rsplit(":", 1)[1]) for name in names]
+        fresh = Product.objects.active().select_related("category").filter(pk__in=wanted)
+        return {f"product-json:{d['id']}": d for d in product_dicts(fresh)}
+
+    cached = cached_many([f"product-json:{pk}" for pk in ids], build)
+    stock = dict(Variant.objects.filter(product_id__in=ids).values_list("id", "stock"))
+    items = []
+    for pk in ids:
+        product = cached.get(f"product-json:{pk}")
+        if product is None:
+            continue
+        variants = []
+        for variant in product["variants"]:
+            count = stock.get(int(variant["id"]))
+            if count is not None:  # a variant deleted since is a catalog write: a new version anyway
+                variants.append({**variant, "stock": count, "inStock": count > 0})
+        items.append({**product, "variants": variants})
+    return items
 
 
 # Output serializers: they document the shape for /api/schema/; the views build dicts directly.

@@ -85,10 +85,12 @@ class _ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        # Django's private helpers, which its stubs leave out; the same calls as its own get_client.
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # not in the stubs
         client = self._clients.get(index)
         if client is None:
-            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
+            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # not in the stubs
         return client
 
 

@@ -159,3 +159,31 @@ def test_min_price_above_max_price_is_a_422_rule_violated(api_client, small_cata
     error = response.json()["error"]
     assert error["code"] == "invalid_filter" and error["details"]["field"] == "minPrice"
     assert api_client.get("/api/v1/products", {"minPrice": "10", "maxPrice": "10"}).status_code == 200
+
+
+def _item(api_client, name: str) -> dict:
+    items = api_client.get("/api/v1/products", {"query": name}).json()["items"]
+    return next(i for i in items if i["name"] == name)
+
+
+def test_a_cached_page_shows_a_sale_a_price_change_and_a_withdrawal_at_once(api_client, small_catalog):
+    """A product's JSON is cached per catalog version; its variants' stock is read on every request."""
+    hoodie = Product.objects.get(name="Campus Hoodie")
+    variant = hoodie.variants.get()
+    first = _item(api_client, "Campus Hoodie")
+    assert first == product_to_dict(hoodie) | {"variants": first["variants"]}
+    assert first["variants"][0]["stock"] == variant.stock
+
+    # A sale that leaves stock is not a catalog write (no new version): the count is still fresh.
+    type(variant).objects.filter(pk=variant.pk).update(stock=1)
+    assert _item(api_client, "Campus Hoodie")["variants"][0] == first["variants"][0] | {"stock": 1}
+
+    variant.price = "64.50"
+    variant.save()  # a catalog write: a new version
+    again = _item(api_client, "Campus Hoodie")
+    assert again["price"] == "64.50" and again["variants"][0]["price"] == "64.50"
+
+    hoodie.is_active = False
+    hoodie.save()
+    names = [i["name"] for i in api_client.get("/api/v1/products", {"query": "hoodie"}).json()["items"]]
+    assert "Campus Hoodie" not in names
