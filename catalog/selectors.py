@@ -16,7 +16,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar, overload
@@ -463,6 +465,18 @@ def product_get(*, product_id: int | str) -> Product:
     return product
 
 
+def product_variant_stock(*, product_id: int) -> list[tuple[int, int]]:
+    """``(variant id, stock)`` of a product's variants in page order (by id), one light query: the part of
+    a product page that changes without a listing version (a sale that leaves units). Empty for a product
+    without variants, an inactive one or no such id (the caller then reads the product itself)."""
+    rows = (
+        Variant.objects.filter(product_id=product_id, product__is_active=True)
+        .order_by("id")
+        .values_list("pk", "stock")
+    )
+    return [(pk, stock) for pk, stock in rows]
+
+
 def product_named(*, phrase: str) -> Product | None:
     """The one active product whose name holds every word of ``phrase`` as whole words ("cloud" ->
     Cloud Hoodie, "trail runner" -> Trail Runner 2); None when no product or several do."""
@@ -502,7 +516,26 @@ LISTING_CACHE_SECONDS = 600
 LISTING_VERSION_KEY = "catalog:listing-version"
 
 
+# A read-only page reads the version once (catalog.views pins it for the request): the listing page
+# otherwise asked Redis for it five times (facets, tree, vocabulary, search, fragments).
+_pinned_listing_version: ContextVar[int | None] = ContextVar("catalog_listing_version", default=None)
+
+
+@contextmanager
+def listing_version_pinned() -> Iterator[int]:
+    """Within the block ``listing_cache_version()`` answers the version read on entry, with no round
+    trip. Only for reads: a catalog write inside the block would not be seen by the block's reads."""
+    token = _pinned_listing_version.set(listing_cache_version())
+    try:
+        yield _pinned_listing_version.get() or 0
+    finally:
+        _pinned_listing_version.reset(token)
+
+
 def listing_cache_version() -> int:
+    pinned = _pinned_listing_version.get()
+    if pinned is not None:
+        return pinned
     try:
         version = cache.get(LISTING_VERSION_KEY)
     except (RedisError, OSError) as exc:

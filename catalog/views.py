@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
 
 from catalog import ranking
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.forms import page_search_form
-from catalog.models import Product
+from catalog.models import LOW_STOCK_THRESHOLD, Product
 from catalog.ranking import RankingProfile
 from catalog.selectors import (
     LISTING_CACHE_SECONDS,
@@ -25,8 +35,10 @@ from catalog.selectors import (
     catalog_facets,
     category_tree,
     listing_cache_version,
+    listing_version_pinned,
     product_featured,
     product_get,
+    product_variant_stock,
     search_correction,
     storefront_hero,
 )
@@ -34,6 +46,7 @@ from catalog.signals import product_viewed
 from commerce.accounts.shoppers import ShopperRequest
 
 PAGE_SIZE = 24
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -105,7 +118,19 @@ FRAGMENT_SECONDS = LISTING_CACHE_SECONDS
 PERSONAL_FRAGMENT_SECONDS = 60
 
 
+def _one_listing_version(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The listing version read once for the whole (read-only) page, not once per cached part."""
+
+    @wraps(view)
+    def pinned(request: CatalogRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with listing_version_pinned():
+            return view(request, *args, **kwargs)
+
+    return pinned
+
+
 @require_GET
+@_one_listing_version
 def product_list(request: CatalogRequest) -> HttpResponse:
     form = page_search_form(request.GET)
     page = None
@@ -150,8 +175,9 @@ def product_list(request: CatalogRequest) -> HttpResponse:
         remembered = ranking.remembers(profile=_shopper_profile(request))
         sorts = SORTS if remembered else {k: v for k, v in SORTS.items() if k != "recommended"}
         context.update(
-            facets=catalog_facets(),
-            categories=category_tree(),
+            # Read only when the filters fragment is not cached (each is a cache round trip).
+            facets=SimpleLazyObject(catalog_facets),
+            categories=SimpleLazyObject(category_tree),
             sorts=sorts,
             filters_seconds=FRAGMENT_SECONDS,
             filters_key=f"{context['fragment_key']}:{remembered}",
@@ -161,33 +187,91 @@ def product_list(request: CatalogRequest) -> HttpResponse:
     return response
 
 
-@require_GET
-def product_detail(request: CatalogRequest, product_id: str) -> HttpResponse:
-    try:
-        product = product_get(product_id=product_id)
-    except ProductNotFound:
-        raise Http404("No such product.") from None
-    # A signed-in shopper's view feeds their interests (deduplicated, written by a task after commit).
-    product_viewed.send(sender=Product, user=request.user, product_id=product.pk)
-    variants = list(product.variants.all())
-    wanted = request.GET.get("variant", "")
-    selected = next((v for v in variants if str(v.pk) == wanted), None) or next(
-        (v for v in variants if v.in_stock), None
+# A product page's shopper-independent parts (catalog/_product_detail_parts.html), rendered without a
+# request and kept per product, listing version (every write of the product, its variants, its category
+# bumps it), what its variants' stock shows and the selected variant. Stock is read fresh on every view
+# (one light query): a sale that leaves units does not bump the version but changes "Only N left".
+DETAIL_SECONDS = LISTING_CACHE_SECONDS
+DETAIL_PARTS_TEMPLATE = "catalog/_product_detail_parts.html"
+
+
+def _stock_shown(stock: int) -> int:
+    """What a variant's stock shows on the page: "Only N left" below the threshold, else only whether it
+    is on sale; so selling one of forty units keeps the cached page."""
+    return stock if stock <= LOW_STOCK_THRESHOLD else LOW_STOCK_THRESHOLD + 1
+
+
+def _selected_variant_id(stock: list[tuple[int, int]], wanted: str) -> int | None:
+    """The variant the page opens on: ``?variant=`` if the product has it, else the first in stock."""
+    return next((pk for pk, _ in stock if str(pk) == wanted), None) or next(
+        (pk for pk, units in stock if units > 0), None
     )
+
+
+def _detail_parts(product: Product, selected_id: int | None) -> dict[str, Any]:
+    variants = list(product.variants.all())
+    selected = next((v for v in variants if v.pk == selected_id), None)
     colours: dict[str, list] = {}
     for v in variants:
         colours.setdefault(v.color or "default", []).append(v)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "variants": variants,
-            "colours": colours,
-            "selected": selected,
-            "sold_out": all(not v.in_stock for v in variants),
-        },
-    )
+    context = {
+        "product": product,
+        "colours": colours,
+        "selected": selected,
+        "sold_out": all(not v.in_stock for v in variants),
+    }
+    return {
+        "title": product.name,
+        "description": Truncator(product.description).chars(150),
+        # No request: no context processor runs, so no CSRF token, nonce or cart can be cached here.
+        "intro": render_to_string(f"{DETAIL_PARTS_TEMPLATE}#intro", context),
+        "picker": render_to_string(f"{DETAIL_PARTS_TEMPLATE}#picker", context),
+    }
+
+
+def product_detail_parts_key(
+    *, product_id: int, stock: list[tuple[int, int]], selected_id: int | None
+) -> str:
+    shown = ",".join(f"{pk}:{_stock_shown(units)}" for pk, units in stock)
+    digest = hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
+    return f"catalog:product-page:{product_id}:v{listing_cache_version()}:{digest}:{selected_id or 0}"
+
+
+@require_GET
+@_one_listing_version
+def product_detail(request: CatalogRequest, product_id: str) -> HttpResponse:
+    text = product_id.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise Http404("No such product.")
+    stock = product_variant_stock(product_id=int(text))
+    selected_id = _selected_variant_id(stock, request.GET.get("variant", ""))
+    parts: dict[str, Any] | None = None
+    key = ""
+    try:
+        key = product_detail_parts_key(product_id=int(text), stock=stock, selected_id=selected_id)
+        parts = cache.get(key) if stock else None  # a product without variants is read every time
+    except (RedisError, OSError) as exc:
+        logger.warning("catalog cache unreachable, product page rendered without it: %s", exc)
+    if parts is None:
+        try:
+            product = product_get(product_id=text)
+        except ProductNotFound:
+            raise Http404("No such product.") from None
+        # The variants read with the product may be newer than ``stock``: pick from them.
+        fresh = [(v.pk, v.stock) for v in product.variants.all()]
+        if fresh != stock:
+            stock, key = fresh, ""
+            selected_id = _selected_variant_id(stock, request.GET.get("variant", ""))
+        parts = _detail_parts(product, selected_id)
+        if key:
+            try:
+                cache.set(key, parts, DETAIL_SECONDS)
+            except (RedisError, OSError) as exc:
+                logger.warning("catalog cache unreachable, product page not kept: %s", exc)
+    # A signed-in shopper's view feeds their interests (deduplicated, written by a task after commit).
+    product_viewed.send(sender=Product, user=request.user, product_id=int(text))
+    detail = {**parts, "intro": mark_safe(parts["intro"]), "picker": mark_safe(parts["picker"])}  # noqa: S308  # rendered by our template, escaped there
+    return render(request, "catalog/product_detail.html", {"detail": detail})
 
 
 COLOUR_HEX = {
