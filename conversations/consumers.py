@@ -126,11 +126,13 @@ _workers = (
     if settings.CHAT_WORKER_THREADS
     else None
 )
-_on = {"thread_sensitive": _workers is None, "executor": _workers}
-_rate_check = sync_to_async(chat_rate_check, **_on)
+_one_thread = _workers is None
+_rate_check = sync_to_async(chat_rate_check, thread_sensitive=_one_thread, executor=_workers)
 # A guest session purged as unused (``CHAT_GUEST_SESSION_PURGE_MINUTES``) while this socket held it.
-_session_check = database_sync_to_async(shopper_session_check, **_on)
-_respond_turn = database_sync_to_async(respond_turn, **_on)
+_session_check = database_sync_to_async(
+    shopper_session_check, thread_sensitive=_one_thread, executor=_workers
+)
+_respond_turn = database_sync_to_async(respond_turn, thread_sensitive=_one_thread, executor=_workers)
 
 
 class _LiveStream:
