@@ -659,6 +659,11 @@ WS_HEARTBEAT_TIMEOUT_SECONDS = env.int("WS_HEARTBEAT_TIMEOUT_SECONDS", default=7
 # Messages a minute through the chat (socket and POST /interactions/message), counted per socket, per
 # shopper session and per user in the shared cache; 0 turns the limit off.
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+# Worker threads per Daphne process serving chat messages (conversations/consumers.py); at most the
+# connection pool's size when there is one; 0: Channels' one thread for every socket of the process.
+CHAT_WORKER_THREADS = max(
+    0, min(env.int("CHAT_WORKER_THREADS", default=4), env.int("DB_POOL_MAX_SIZE", default=0) or 1_000)
+)
 # Guest (not signed-in) socket connects a minute per client address; 0 turns the limit off.
 CHAT_GUEST_CONNECTS_PER_MINUTE = env.int("CHAT_GUEST_CONNECTS_PER_MINUTE", default=20)
 # A guest session with nothing in it (no message, cart or handoff code) is deleted by beat once it is

@@ -28,6 +28,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from typing import Any
 
@@ -113,9 +114,25 @@ def _shopper_session(user, key: str, channel: str) -> ShopperSession:
 
 
 _guest_connect_check = sync_to_async(chat_guest_connect_check)
-_rate_check = sync_to_async(chat_rate_check)
+
+# A message's work (the limit, the session check, the turn) runs on a small pool of worker threads
+# shared by the process's sockets, not on the one thread Channels otherwise gives every socket of the
+# process (where 25 sockets' messages wait in one queue while each one waits on PostgreSQL). One
+# socket's messages still run one after another (the consumer awaits each); the pool is no larger
+# than DB_POOL_MAX_SIZE when that is set, so a worker never waits for a database connection.
+# CHAT_WORKER_THREADS=0 keeps Channels' single thread.
+_workers = (
+    ThreadPoolExecutor(max_workers=settings.CHAT_WORKER_THREADS, thread_name_prefix="chat")
+    if settings.CHAT_WORKER_THREADS
+    else None
+)
+_one_thread = _workers is None
+_rate_check = sync_to_async(chat_rate_check, thread_sensitive=_one_thread, executor=_workers)
 # A guest session purged as unused (``CHAT_GUEST_SESSION_PURGE_MINUTES``) while this socket held it.
-_session_check = database_sync_to_async(shopper_session_check)
+_session_check = database_sync_to_async(
+    shopper_session_check, thread_sensitive=_one_thread, executor=_workers
+)
+_respond_turn = database_sync_to_async(respond_turn, thread_sensitive=_one_thread, executor=_workers)
 
 
 class _LiveStream:
@@ -336,7 +353,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The conversation's other sockets hear of the two messages after this one has its answer.
         live_events: list[tuple[str, dict[str, Any]]] = []
         try:
-            turn = await database_sync_to_async(respond_turn)(
+            turn = await _respond_turn(
                 shopper=self.shopper,
                 text=text,
                 channel=self.chat_channel,

@@ -39,6 +39,7 @@ class Execution:
     suggestions: list[str] = field(default_factory=list)
     cart: Cart | None = None
     cart_touched: bool = False
+    cart_loaded: bool = False  # ``cart`` is current and loaded with its lines (see ToolResult.cart_loaded)
     # per action, in order: what the shopper was told and the products shown (a model's tool results)
     step_texts: list[str] = field(default_factory=list)
     step_products: list[list[dict[str, Any]]] = field(default_factory=list)
@@ -58,7 +59,7 @@ class Execution:
             if s not in self.suggestions:
                 self.suggestions.append(s)
         if result.cart is not None:
-            self.cart, self.cart_touched = result.cart, True
+            self.cart, self.cart_touched, self.cart_loaded = result.cart, True, result.cart_loaded
 
 
 class _RolledBack(Exception):

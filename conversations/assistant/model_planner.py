@@ -425,7 +425,7 @@ def _merge(into: Execution, ran: Execution) -> None:
         if suggestion not in into.suggestions:
             into.suggestions.append(suggestion)
     if ran.cart_touched:
-        into.cart, into.cart_touched = ran.cart, True
+        into.cart, into.cart_touched, into.cart_loaded = ran.cart, True, ran.cart_loaded
 
 
 def _cart_dict(execution: Execution) -> dict[str, Any] | None:
@@ -434,6 +434,8 @@ def _cart_dict(execution: Execution) -> dict[str, Any] | None:
 
     if not execution.cart_touched or execution.cart is None:
         return None
+    if execution.cart_loaded:
+        return cart_to_dict(execution.cart)
     return cart_to_dict(cart_with_lines().filter(pk=execution.cart.pk).first())
 
 

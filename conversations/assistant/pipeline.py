@@ -170,7 +170,8 @@ def _nlu_context(state: dialogue_state.State) -> NluContext:
 def _outcome_of(execution: Execution) -> Outcome:
     cart = None
     if execution.cart_touched and execution.cart is not None:
-        cart = cart_to_dict(cart_with_lines().filter(pk=execution.cart.pk).first())
+        loaded = execution.cart if execution.cart_loaded else None
+        cart = cart_to_dict(loaded or cart_with_lines().filter(pk=execution.cart.pk).first())
     return Outcome(
         text=execution.text or "Done.",
         actions=execution.actions,

@@ -7,6 +7,7 @@ pytest-asyncio is not installed: each socket test is a sync test that runs one c
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -64,8 +65,28 @@ def run(coro) -> Any:
             return await coro
         finally:
             await sync_to_async(connections.close_all)()
+            await _close_on_chat_workers()
 
     return asyncio.run(main())
+
+
+async def _close_on_chat_workers() -> None:
+    """Closes the database connections of the consumer's message workers (one task on each thread:
+    each waits at a barrier until all have closed theirs, so no thread runs two)."""
+    from conversations import consumers
+
+    workers = consumers._workers
+    if workers is None:
+        return
+    count = workers._max_workers
+    everyone = threading.Barrier(count)
+
+    def close() -> None:
+        connections.close_all()
+        everyone.wait(timeout=TIMEOUT)
+
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(workers, close) for _ in range(count)))
 
 
 async def open_socket(

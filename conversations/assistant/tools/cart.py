@@ -264,8 +264,12 @@ def add_to_cart(
     # "running shoes in size 10", then "add the second one": size 10, as searched (the message wins)
     args = {**ctx.state.options_for(found.pk), **args}
     variant, notes = _resolve_variant(ctx, found, args)
-    cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
-    line = CartLine.objects.get(cart=cart, variant=variant)
+    added = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
+    # the cart as it now stands, read once: the line added and the reply's cart both come from it
+    cart = cart_with_lines().get(pk=added.pk)
+    line = next((x for x in cart.lines.all() if x.variant_id == variant.pk), None)
+    if line is None:  # removed by another of the shopper's sockets in between
+        raise Unresolved(ToolResult(FAILED, f"{variant.label} is no longer in the cart."))
     ctx.state.last_cart_line_id = line.pk
     label = variant.label
     return ToolResult(
@@ -273,6 +277,7 @@ def add_to_cart(
         f"Added {quantity} x {label} to the cart.",
         text=" ".join([*notes, f"Added {quantity} x {label} to your cart (now {line.quantity})."]),
         cart=cart,
+        cart_loaded=True,
         suggestions=["Show my cart", "Checkout"],
     )
 
@@ -513,10 +518,12 @@ def clear_cart(ctx: ToolContext) -> ToolResult:
 
 
 def cart_summary(cart: Cart | None) -> str:
-    """The cart in words: one line per item, then the totals (from ``cart_totals`` only)."""
+    """The cart in words: one line per item, then the totals (from ``cart_totals`` only).
+
+    ``cart`` is loaded by ``cart_with_lines()`` (as ``cart_for_shopper`` returns it): nothing is read again.
+    """
     if cart is None:
         return "Your cart is empty."
-    cart = cart_with_lines().get(pk=cart.pk)
     totals = cart_totals(cart)
     if not totals.lines:
         return "Your cart is empty."
@@ -538,6 +545,7 @@ def view_cart(ctx: ToolContext) -> ToolResult:
         f"Showed the cart ({items(count)}).",
         text=cart_summary(cart),
         cart=cart,
+        cart_loaded=True,
         links=[Link("Open your cart", "/cart/")],
         suggestions=["Checkout"] if count else ["Show me running shoes"],
     )

@@ -55,6 +55,9 @@ class ToolResult:
     text: str = ""  # what the shopper is told (defaults to the detail)
     products: list[dict[str, Any]] = field(default_factory=list)
     cart: Cart | None = None  # set when the tool changed or showed the cart
+    # the cart above is as it stands after the tool, loaded by ``cart_with_lines()`` (lines, their
+    # variants and products, the discount): the reply's cart is built from it without reading it again
+    cart_loaded: bool = False
     links: list[Link] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
 
