@@ -16,7 +16,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar, overload
@@ -502,7 +503,29 @@ LISTING_CACHE_SECONDS = 600
 LISTING_VERSION_KEY = "catalog:listing-version"
 
 
+_pinned_version = threading.local()
+
+
+@contextmanager
+def listing_version_pinned() -> Iterator[None]:
+    """Within the block, :func:`listing_cache_version` reads the shared version once and then repeats it
+    (per thread): a read-only request that consults several cached values (a search, its products' JSON,
+    the spelling corrector) makes one round trip for the version instead of one per value. Only for
+    blocks that write nothing to the catalog."""
+    if getattr(_pinned_version, "value", None) is not None:
+        yield  # nested: the outer block's version
+        return
+    _pinned_version.value = listing_cache_version()
+    try:
+        yield
+    finally:
+        _pinned_version.value = None
+
+
 def listing_cache_version() -> int:
+    pinned: int | None = getattr(_pinned_version, "value", None)
+    if pinned is not None:
+        return pinned
     try:
         version = cache.get(LISTING_VERSION_KEY)
     except (RedisError, OSError) as exc:
@@ -622,6 +645,29 @@ def search_correction(query: str) -> str | None:
 
     corrected = re.sub(r"[A-Za-z]+", fix, query)
     return corrected if changed else None
+
+
+_corrections: OrderedDict[tuple[int, str], str | None] = OrderedDict()
+_corrections_lock = threading.Lock()
+CORRECTIONS_KEPT = 512
+
+
+def search_correction_cached(query: str) -> str | None:
+    """:func:`search_correction`, remembered per process for each (listing version, query): a repeated
+    typo search ("runing shoes") does not correct its words again until the catalog changes."""
+    if not query:
+        return None
+    key = (listing_cache_version(), query)
+    with _corrections_lock:
+        if key in _corrections:
+            _corrections.move_to_end(key)
+            return _corrections[key]
+    corrected = search_correction(query)
+    with _corrections_lock:
+        _corrections[key] = corrected
+        while len(_corrections) > CORRECTIONS_KEPT:
+            _corrections.popitem(last=False)
+    return corrected
 
 
 def category_tree() -> list[CategoryNode]:
