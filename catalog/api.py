@@ -17,8 +17,9 @@ from catalog.selectors import (
     LazyProducts,
     RankedProducts,
     SearchResults,
+    listing_version_pinned,
     product_get,
-    search_correction,
+    search_correction_cached,
 )
 from catalog.serializers import (
     ProductListOut,
@@ -85,6 +86,11 @@ class ProductListView(APIView):
     def get(self, request: Request) -> Response:
         search = search_kwargs_from_api(request.query_params)
         limit, offset = parse_limit_offset(request.query_params)
+        # One read of the listing version serves the search, its products' JSON and the correction.
+        with listing_version_pinned():
+            return Response(self._body(request, search, limit, offset))
+
+    def _body(self, request: Request, search: dict, limit: int, offset: int) -> dict:
         results = SearchResults(**search)  # the same for every caller: cached until the catalog changes
         ordered: SearchResults | RankedProducts | QuerySet[Product] = results
         if search.get("sort") == "recommended" and request.user.is_authenticated:
@@ -96,10 +102,10 @@ class ProductListView(APIView):
         # A cached search's page names its products by id: their JSON is cached too, stock read fresh.
         items = product_dicts_by_id(page.ids()) if isinstance(page, LazyProducts) else product_dicts(page)
         body = {"items": items, "total": total, "limit": limit, "offset": offset}
-        corrected = search_correction(search.get("query") or "")
+        corrected = search_correction_cached(search.get("query") or "")
         if corrected:
             body["correctedQuery"] = corrected  # what was searched for, when a word was misspelt
-        return Response(body)
+        return body
 
 
 class ProductDetailView(APIView):

@@ -657,6 +657,29 @@ def search_correction(query: str) -> str | None:
     return corrected if changed else None
 
 
+_corrections: OrderedDict[tuple[int, str], str | None] = OrderedDict()
+_corrections_lock = threading.Lock()
+CORRECTIONS_KEPT = 512
+
+
+def search_correction_cached(query: str) -> str | None:
+    """:func:`search_correction`, remembered per process for each (listing version, query): a repeated
+    typo search ("runing shoes") does not correct its words again until the catalog changes."""
+    if not query:
+        return None
+    key = (listing_cache_version(), query)
+    with _corrections_lock:
+        if key in _corrections:
+            _corrections.move_to_end(key)
+            return _corrections[key]
+    corrected = search_correction(query)
+    with _corrections_lock:
+        _corrections[key] = corrected
+        while len(_corrections) > CORRECTIONS_KEPT:
+            _corrections.popitem(last=False)
+    return corrected
+
+
 def category_tree() -> list[CategoryNode]:
     """The whole category tree (roots first, children in order) with active product counts.
 

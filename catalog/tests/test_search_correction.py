@@ -81,3 +81,18 @@ def test_the_chat_corrects_the_same_way(unseen_catalog):
 @pytest.mark.postgres
 def test_a_typo_search_on_postgresql_uses_the_same_correction(unseen_catalog):
     test_a_typo_search_finds_the_running_shoes_not_the_running_socks(unseen_catalog)
+
+
+def test_the_apis_remembered_correction_follows_a_catalog_write(unseen_catalog, api_client):
+    """The API remembers a query's correction per catalog version: a product that makes the typed word
+    a catalog word (a write, so a new version) is searched for as typed on the very next request."""
+    params = {"query": "stomr"}
+    assert "correctedQuery" not in api_client.get("/api/v1/products", params).json()
+    parkas = CategoryFactory(name="Parkas", slug="parkas")
+    ProductFactory(name="Storm Shell", brand="Lumen", category=parkas, tags=["parka"])
+    catalog_listing_changed()
+    assert api_client.get("/api/v1/products", params).json()["correctedQuery"] == "storm"
+
+    ProductFactory(name="Stomr Runner", brand="Lumen", category=parkas)  # now the catalog's own word
+    catalog_listing_changed()
+    assert "correctedQuery" not in api_client.get("/api/v1/products", params).json()
