@@ -17,6 +17,7 @@ from commerce.accounts.tests.factories import UserFactory
 from commerce.celery import app, enqueue
 from commerce.outbox.models import OutboxMessage
 from commerce.testing.faults import celery_broker
+from commerce.testing.task_results import wait_for_task_result
 from orders.acp.tasks import backoff_seconds
 from voice.selectors import voice_config
 
@@ -97,9 +98,7 @@ def test_a_task_that_fails_in_the_worker_is_kept_and_shown_to_staff():
         result = app.send_task(
             "memory.record_summary", kwargs={"user_id": "nobody", "conversation_label": "x", "text": "y"}
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not TaskResult.objects.filter(task_id=result.id).exists():
-            time.sleep(0.2)
+        wait_for_task_result(task_id=result.id)
     failed = TaskResult.objects.get(task_id=result.id)
     assert failed.status == "FAILURE" and failed.task_name == "memory.record_summary"
     staff = Client()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from commerce.accounts.tests.factories import UserFactory
 from commerce.outbox.models import OutboxMessage
 from commerce.outbox.services import outbox_sweep
 from commerce.testing.faults import CLOSED_REDIS_URL, celery_broker
+from commerce.testing.task_results import wait_for_task_result
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FLAKY = "commerce.accounts.tests.test_reset_mail.FlakyEmailBackend"
@@ -127,9 +127,7 @@ def test_a_mail_that_never_goes_is_a_failed_task_staff_can_see(smtp, monkeypatch
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60),
     ):
         assert _ask(user.email).status_code == 302
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not TaskResult.objects.filter(status="FAILURE").exists():
-            time.sleep(0.2)
+        wait_for_task_result(status="FAILURE")
     failed = TaskResult.objects.get(task_name="accounts.send_password_reset_mail")
     assert failed.status == "FAILURE" and "SMTPServerDisconnected" in failed.result
     # The first try and its one retry at least (the whole suite's embedded pass has been seen to add
