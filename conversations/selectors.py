@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from commerce.accounts.models import ShopperSession, User
+from commerce.accounts.models import User
 from commerce.accounts.shoppers import Shopper
 from commerce.money import percent
 from conversations.errors import TicketNotFound
@@ -27,11 +27,6 @@ def conversation_find(*, shopper: Shopper) -> Conversation | None:
     if shopper.session is not None:
         return Conversation.objects.filter(session=shopper.session).first()
     return None
-
-
-def session_claimed_by_account(session: ShopperSession) -> bool:
-    """Whether a guest session has since signed in (on any device), so a guest may no longer use it."""
-    return ShopperSession.objects.filter(pk=session.pk, user__isnull=False).exists()
 
 
 def history(*, conversation: Conversation | None, limit: int = HISTORY_DEFAULT_LIMIT) -> list[Message]:
