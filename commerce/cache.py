@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pybreaker
@@ -163,6 +163,68 @@ class FailSoftRedisCache(NativeRedisCache):
 
     def clear(self) -> None:
         self._soft("clear", None, super().clear)
+
+    def count_many_strict(self, keys: Sequence[str], cost: int, timeout: int) -> list[int]:
+        """:func:`count_many` on Redis: ``SET key 0 NX EX timeout`` and ``INCRBY key cost`` for every key in
+        one ``MULTI``/``EXEC``, so one round trip and no counter ever left without its expiry (Django's
+        ``add`` + ``incr`` take three round trips a key). Counters are stored as Django stores ints (raw),
+        so ``get``/``incr`` read them as usual."""
+
+        def count() -> list[int]:
+            pipe = self._cache.get_client(write=True).pipeline(transaction=True)
+            for key in keys:
+                stored = self.make_and_validate_key(key)
+                pipe.set(stored, 0, ex=timeout, nx=True)
+                pipe.incrby(stored, cost)
+            return [int(value) for value in pipe.execute()[1::2]]
+
+        return self.call_strict("count_many", count)
+
+    def read_and_add_strict(self, read: Sequence[str], add: tuple[str, Any, int]) -> tuple[list[Any], bool]:
+        """:func:`read_and_add` on Redis: the ``GET``s and the ``SET NX EX`` pipelined, one round trip."""
+        add_key, add_value, add_timeout = add
+        serializer = self._cache._serializer  # type: ignore[attr-defined]  # Django's own, not in the stubs
+
+        def read_and_add() -> tuple[list[Any], bool]:
+            pipe = self._cache.get_client(write=True).pipeline(transaction=False)
+            for key in read:
+                pipe.get(self.make_and_validate_key(key))
+            stored_add_key = self.make_and_validate_key(add_key)
+            pipe.set(stored_add_key, serializer.dumps(add_value), ex=add_timeout, nx=True)
+            *values, added = pipe.execute()
+            return [None if value is None else serializer.loads(value) for value in values], bool(added)
+
+        return self.call_strict("read_and_add", read_and_add)
+
+
+def count_many(keys: Sequence[str], *, cost: int = 1, timeout: int) -> list[int]:
+    """Adds ``cost`` to each counter in ``keys`` and returns their new values; a counter that did not
+    exist starts at 0 and lives ``timeout`` seconds from then. One round trip on Redis (the rate limits
+    call this on every request and chat message); raises :class:`CacheUnavailable` when Redis is not
+    there, so each caller decides what an outage means (the limits fail open)."""
+    backend = caches["default"]
+    if isinstance(backend, FailSoftRedisCache):
+        return backend.count_many_strict(keys, cost, timeout)
+    counts = []
+    for key in keys:  # the embedded cache: atomic within its one process
+        backend.add(key, 0, timeout)
+        try:
+            counts.append(backend.incr(key, cost))
+        except ValueError:  # expired between add() and incr(): this hit starts it again
+            backend.set(key, cost, timeout)
+            counts.append(cost)
+    return counts
+
+
+def read_and_add(read: Sequence[str], add: tuple[str, Any, int]) -> tuple[list[Any], bool]:
+    """The values of the ``read`` keys (``None`` when absent), then ``add(key, value, timeout)`` of the
+    ``add`` triple, and whether it stored. One round trip on Redis; raises :class:`CacheUnavailable` when
+    Redis is not there. The reads happen before the add, so a read of the added key sees its old value."""
+    backend = caches["default"]
+    if isinstance(backend, FailSoftRedisCache):
+        return backend.read_and_add_strict(read, add)
+    values = [backend.get(key) for key in read]
+    return values, backend.add(*add)
 
 
 class _StrictView:

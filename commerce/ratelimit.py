@@ -9,8 +9,9 @@ minute starts with the client's first request after the last one ended). A clien
 ``RATE_LIMIT_PENALTY_MINUTES`` (1, 5, 30 by default; the last repeats), and during it every request is
 refused with the time left as ``Retry-After``. Levels are forgotten a day after the last penalty.
 
-Every count lives in the shared cache and changes only through ``add``/``incr`` (atomic in Redis), so
-all web processes agree on the budget, the refusals and the penalty. A penalty is also written to
+Every count lives in the shared cache and changes only through :func:`commerce.cache.count_many`
+(``SET NX EX`` + ``INCRBY`` in one ``MULTI`` on Redis), so all web processes agree on the budget, the
+refusals and the penalty; a request costs two round trips to Redis (penalty and minute, then the count). A penalty is also written to
 :class:`~commerce.accounts.models.RatePenalty`, the admin's registry, from which staff lift it.
 
 With the cache unreachable the limiter fails open: the request goes through, with a log line and
@@ -36,7 +37,7 @@ from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from commerce.accounts.models import RatePenalty
-from commerce.cache import CacheUnavailable, strict_cache
+from commerce.cache import CacheUnavailable, count_many, read_and_add, strict_cache
 from commerce.errors import error_response
 from commerce.security_events import record_security_event
 
@@ -102,33 +103,28 @@ def _window_keys(client: str, start: float) -> tuple[str, str]:
     return f"rl:count:{client}:{start!r}", f"rl:refused:{client}:{start!r}"
 
 
-def _window_start(client: str, moment: float) -> float:
+def _window_start(client: str, moment: float, stored: float | None, started: bool) -> float:
     """When the client's current minute began: its first request after the last minute ended.
 
     A minute of the client's own (not of the clock) refuses a burst the same way whenever it starts,
-    and the start is kept as a timestamp so ``Retry-After`` can be computed exactly.
+    and the start is kept as a timestamp so ``Retry-After`` can be computed exactly. ``stored`` and
+    ``started`` are the window key's value and whether this request's ``add`` created it.
     """
-    key = _window_key(client)
-    if strict_cache().add(key, moment, WINDOW_SECONDS):
+    if started:
         return moment
-    start = strict_cache().get(key)
     # A start a little after ``moment`` is another process (or thread) that read the clock later and
     # stored first: the same minute. Only a minute that is over (seen past the key's expiry, as after a
     # clock jump) starts again here.
-    if start is None or moment - start >= WINDOW_SECONDS:
-        strict_cache().set(key, moment, WINDOW_SECONDS)
+    if stored is None or moment - stored >= WINDOW_SECONDS:
+        strict_cache().set(_window_key(client), moment, WINDOW_SECONDS)
         return moment
-    return start
+    return stored
 
 
-def _incr(key: str, timeout: int) -> int:
+def _count(key: str, timeout: int) -> int:
     """Atomically add one to ``key``, creating it (with ``timeout``) if absent."""
-    strict_cache().add(key, 0, timeout)
-    try:
-        return strict_cache().incr(key)
-    except ValueError:  # expired between add and incr: this request starts it again
-        strict_cache().add(key, 1, timeout)
-        return 1
+    (count,) = count_many([key], timeout=timeout)
+    return count
 
 
 def _penalty_minutes(level: int) -> int:
@@ -148,12 +144,13 @@ def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
     return decision
 
 
+def _seconds_left(ends_at: float | None, now: float) -> int:
+    return 0 if ends_at is None else max(0, math.ceil(ends_at - now))
+
+
 def penalty_retry_after(client: str, *, now: float | None = None) -> int:
     """Seconds left of the client's penalty window, 0 when it has none."""
-    ends_at = strict_cache().get(_penalty_key(client))
-    if ends_at is None:
-        return 0
-    return max(0, math.ceil(ends_at - (time.time() if now is None else now)))
+    return _seconds_left(strict_cache().get(_penalty_key(client)), time.time() if now is None else now)
 
 
 def penalty_check(client: Client) -> Decision:
@@ -169,8 +166,7 @@ def penalty_check(client: Client) -> Decision:
 def _escalate(client: Client, now: float) -> int:
     """Give ``client`` its next penalty window; returns its length in seconds."""
     level_key = _level_key(client.key)
-    strict_cache().add(level_key, 0, LEVEL_TTL_SECONDS)
-    level = strict_cache().incr(level_key)
+    level = _count(level_key, LEVEL_TTL_SECONDS)
     strict_cache().touch(level_key, LEVEL_TTL_SECONDS)
     minutes = _penalty_minutes(level)
     seconds = minutes * 60
@@ -191,16 +187,22 @@ def rate_check(client: Client, *, now: float | None = None) -> Decision:
     moment = time.time() if now is None else now
 
     def check() -> Decision:
-        left = penalty_retry_after(client.key, now=moment)
+        # Every request pays two round trips to Redis: this one (penalty, the minute's start) and the
+        # count. A request refused by a penalty may start a minute; its count starts at zero all the same.
+        window_key = _window_key(client.key)
+        (penalty_ends_at, stored_start), started = read_and_add(
+            [_penalty_key(client.key), window_key], (window_key, moment, WINDOW_SECONDS)
+        )
+        left = _seconds_left(penalty_ends_at, moment)
         if left:
             return Decision(allowed=False, retry_after=left)
-        start = _window_start(client.key, moment)
+        start = _window_start(client.key, moment, stored_start, started)
         count_key, refused_key = _window_keys(client.key, start)
         limit = getattr(settings, TIER_SETTINGS[client.tier])
-        if _incr(count_key, COUNTER_TTL_SECONDS) <= limit:
+        if _count(count_key, COUNTER_TTL_SECONDS) <= limit:
             return Decision(allowed=True)
         # Exactly one request sees the second refusal of a window, so one process escalates, once.
-        if _incr(refused_key, COUNTER_TTL_SECONDS) == 2:
+        if _count(refused_key, COUNTER_TTL_SECONDS) == 2:
             return Decision(allowed=False, retry_after=_escalate(client, moment))
         left = math.ceil(start + WINDOW_SECONDS - moment)
         return Decision(allowed=False, retry_after=min(WINDOW_SECONDS, max(1, left)))

@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.services import shopper_sessions_purge_unused, shopper_sign_in
 from commerce.accounts.shoppers import Shopper
+from commerce.cache import CacheUnavailable, count_many
 from commerce.errors import RateLimited
 from commerce.ws_auth import ws_tickets_revoke
 from conversations.errors import (
@@ -622,21 +623,12 @@ def _rate_hit(keys: list[str], *, limit: int, cost: int = 1) -> int | None:
     now = time.time()
     window = int(now // RATE_WINDOW_SECONDS)
     retry_after = max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now))
-    over = False
     try:
-        for key in keys:
-            windowed = f"{key}:{window}"
-            # add() starts the window's counter with its expiry; incr() is atomic and keeps the expiry.
-            cache.add(windowed, 0, timeout=2 * RATE_WINDOW_SECONDS)
-            try:
-                count = cache.incr(windowed, cost)
-            except ValueError:  # evicted between add() and incr()
-                cache.set(windowed, cost, timeout=2 * RATE_WINDOW_SECONDS)
-                count = cost
-            over = over or count > limit
-    except (OSError, RedisError) as exc:
+        counts = count_many([f"{key}:{window}" for key in keys], cost=cost, timeout=2 * RATE_WINDOW_SECONDS)
+    except CacheUnavailable as exc:
         logger.warning("Chat rate limit not checked, message let through (cache unavailable): %s", exc)
         return None
+    over = any(count > limit for count in counts)
     return retry_after if over else None
 
 

@@ -40,8 +40,8 @@ from commerce.accounts.selectors import session_belongs_to_another
 from commerce.accounts.signals import credentials_revoked, shopper_signed_in
 from commerce.accounts.throttle import login_failure_record, normalise_login, raise_if_locked
 from commerce.audit.services import audit_record
+from commerce.cache import count_many
 from commerce.errors import InvalidInput, NotFound, RateLimited
-from commerce.ratelimit import _incr
 
 
 def shopper_session_create(
@@ -128,7 +128,8 @@ def user_authenticate(*, email: str, password: str, request: HttpRequest) -> Use
 
 def password_reset_allowed(*, client: str) -> None:
     """Counts one reset e-mail asked for by this client address; over PASSWORD_RESET_PER_HOUR, refused."""
-    if _incr(f"accounts:password-reset:{client}", 3600) > settings.PASSWORD_RESET_PER_HOUR:
+    (asked,) = count_many([f"accounts:password-reset:{client}"], timeout=3600)
+    if asked > settings.PASSWORD_RESET_PER_HOUR:
         raise RateLimited(
             "Too many password reset requests from here. Try again in an hour.", retry_after=3600
         )

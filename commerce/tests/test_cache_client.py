@@ -1,9 +1,11 @@
-"""The Redis cache keeps one redis-py client per connection pool (commerce/cache.py)."""
+"""The Redis cache keeps one redis-py client per connection pool, and counts in one round trip
+(commerce/cache.py)."""
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 
-from commerce.cache import FailSoftRedisCache
+from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many, read_and_add
 
 
 @pytest.mark.redis
@@ -16,3 +18,61 @@ def test_the_redis_cache_reuses_its_client_between_operations():
     assert cache.get("reuse:check") == 42
     assert cache._cache.get_client("b", write=True) is first
     assert cache._cache.get_client("c") is first  # one server: reads use the same pool
+
+
+@pytest.mark.redis
+def test_counters_on_redis_take_one_round_trip_and_keep_their_expiry(monkeypatch):
+    cache = caches["default"]
+    assert isinstance(cache, FailSoftRedisCache)
+    cache.delete_many(["count:a", "count:b"])
+    client = cache._cache.get_client(write=True)
+    executed: list[int] = []
+    real_pipeline = client.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+
+        def execute(*a, **k):
+            executed.append(len(pipe.command_stack))
+            return real_execute(*a, **k)
+
+        pipe.execute = execute
+        return pipe
+
+    monkeypatch.setattr(client, "pipeline", counting_pipeline)
+    assert count_many(["count:a", "count:b"], cost=3, timeout=30) == [3, 3]
+    assert count_many(["count:a"], timeout=30) == [4]
+    assert executed == [4, 2]  # one MULTI/EXEC each: SET NX EX + INCRBY per key
+    assert cache.get("count:a") == 4  # Django reads the counter as it stores ints
+    assert 0 < client.ttl(cache.make_and_validate_key("count:a")) <= 30
+
+
+@pytest.mark.redis
+def test_read_and_add_on_redis_reads_before_it_adds():
+    cache = caches["default"]
+    cache.delete_many(["raa:read", "raa:add"])
+    cache.set("raa:read", {"ends": 12.5}, 30)
+    assert read_and_add(["raa:read", "raa:add"], ("raa:add", 7.25, 30)) == ([{"ends": 12.5}, None], True)
+    assert read_and_add(["raa:add", "raa:missing"], ("raa:add", 9.0, 30)) == ([7.25, None], False)
+    assert cache.get("raa:add") == 7.25
+
+
+@pytest.mark.redis
+def test_counters_raise_cache_unavailable_when_redis_is_gone():
+    broken = FailSoftRedisCache("redis://127.0.0.1:18699/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("commerce.cache.caches", {"default": broken})
+        with pytest.raises(CacheUnavailable):
+            count_many(["gone"], timeout=30)
+        with pytest.raises(CacheUnavailable):
+            read_and_add(["gone"], ("gone", 1, 30))
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_counters_on_the_embedded_cache_count_and_expire():
+    caches["default"].clear()
+    assert count_many(["local:a", "local:b"], cost=2, timeout=30) == [2, 2]
+    assert count_many(["local:a"], timeout=30) == [3]
+    assert read_and_add(["local:a", "local:c"], ("local:c", 1.5, 30)) == ([3, None], True)
+    assert read_and_add(["local:c"], ("local:c", 2.5, 30)) == ([1.5], False)

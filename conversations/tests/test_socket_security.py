@@ -19,7 +19,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -28,6 +27,7 @@ from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import PAGE_SESSION_KEY
 from commerce.accounts.signals import credentials_revoked
 from commerce.accounts.tests.factories import UserFactory
+from commerce.cache import FailSoftRedisCache
 from conversations import services
 from conversations.models import Conversation, Message
 from conversations.tasks import purge_unused_guest_sessions_task
@@ -405,10 +405,11 @@ def test_the_socket_and_rest_share_a_sessions_limit(settings, frozen_window):
 def test_a_cache_failure_lets_messages_through_with_a_log_line(settings, monkeypatch, caplog):
     settings.CHAT_MESSAGES_PER_MINUTE = 1
 
-    def broken(*args, **kwargs):
-        raise RedisConnectionError("Redis is down")
-
-    monkeypatch.setattr(services.cache, "add", broken)
+    # the shared counters on a Redis that is not there (commerce.cache: the breaker's CacheUnavailable)
+    unreachable = FailSoftRedisCache(
+        "redis://127.0.0.1:18699/0", {"OPTIONS": {"socket_connect_timeout": 0.2}}
+    )
+    monkeypatch.setattr("commerce.cache.caches", {"default": unreachable})
     session = ShopperSession.objects.create(channel="api")
     with caplog.at_level(logging.WARNING, logger="conversations.services"):
         statuses = [_chat_post(session.key).status_code for _ in range(2)]
