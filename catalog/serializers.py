@@ -6,6 +6,7 @@ carries the same dicts). It reads only prefetched variants, so a list costs no e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import Product, Variant
-from catalog.selectors import cached_many
+from catalog.selectors import cached_many, variant_stock_by_id
 from commerce.money import money_str
 
 
@@ -80,33 +81,71 @@ def product_dicts(products: Iterable[Product]) -> list[dict[str, Any]]:
     return [_product_dict(p, variants[p.pk]) for p in products]
 
 
-def product_dicts_by_id(ids: list[int]) -> list[dict[str, Any]]:
-    """:func:`product_dicts` for products named by id (a page of a cached search), in that order.
+# Each variant's stock inside a cached product's JSON text: the text is cut there and the fresh figures
+# go between the pieces. json.dumps writes the mark as the six characters \u0000 inside quotes, which a
+# string value cannot produce unescaped (its quotes are escaped), so only the marked places match.
+_STOCK_MARK = "\x00"
+_STOCK_SLOT = '"stock":"\\u0000","inStock":"\\u0000"'
+
+
+def dumps_json(value: Any) -> str:
+    """JSON text as the API's renderer writes it (DRF's JSONRenderer: compact, UTF-8, not ASCII-escaped)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _product_json_pieces(product: dict[str, Any]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The product's JSON cut where each variant's stock goes: ``(variant ids, pieces)`` with one piece
+    more than variants, so ``pieces[0] + stock(v0) + pieces[1] + ... + pieces[-1]`` is the JSON."""
+    marked = [{**v, "stock": _STOCK_MARK, "inStock": _STOCK_MARK} for v in product["variants"]]
+    pieces = tuple(dumps_json({**product, "variants": marked}).split(_STOCK_SLOT))
+    ids = tuple(int(v["id"]) for v in product["variants"])
+    if len(pieces) != len(ids) + 1:  # cannot happen with json.dumps; a wrong cut must never be served
+        raise ValueError(f"product {product['id']}: {len(pieces)} pieces for {len(ids)} variants")
+    return ids, pieces
+
+
+def _stock_text(count: int) -> str:
+    return f'"stock":{count},"inStock":{"true" if count > 0 else "false"}'
+
+
+def product_json_by_id(ids: list[int]) -> list[str]:
+    """The contract's ``Product`` JSON text of each product named by id (a page of a cached search), in
+    that order; what :func:`product_dicts` gives, already encoded.
 
     What is the same for every caller -- a product with its variants, less their stock -- is cached per
     product under the listing version that every catalog write bumps (prices, names, variants added or
-    removed, a category renamed); the stock of every variant is read fresh in one query, so a sale shows
-    at once. Products no longer found (deactivated since the search) are left out.
+    removed, a category renamed), as JSON text cut where the stock goes; the stock of every variant is
+    read fresh in one query, so a sale shows at once. Encoding 24 products with ~190 variants per
+    request was a third of the products API's time (measured). Products no longer found (deactivated
+    since the search) are left out.
     """
 
-    def build(names: list[str]) -> dict[str, dict[str, Any]]:
+    def build(names: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[str, ...]]]:
         wanted = [int(name.rsplit(":", 1)[1]) for name in names]
         fresh = Product.objects.active().select_related("category").filter(pk__in=wanted)
-        return {f"product-json:{d['id']}": d for d in product_dicts(fresh)}
+        return {f"product-json-pieces:{d['id']}": _product_json_pieces(d) for d in product_dicts(fresh)}
 
-    cached = cached_many([f"product-json:{pk}" for pk in ids], build)
-    stock = dict(Variant.objects.filter(product_id__in=ids).values_list("id", "stock"))
+    cached = cached_many([f"product-json-pieces:{pk}" for pk in ids], build)
+    stock = variant_stock_by_id(ids)
     items = []
     for pk in ids:
-        product = cached.get(f"product-json:{pk}")
-        if product is None:
+        entry = cached.get(f"product-json-pieces:{pk}")
+        if entry is None:
             continue
-        variants = []
-        for variant in product["variants"]:
-            count = stock.get(int(variant["id"]))
-            if count is not None:  # a variant deleted since is a catalog write: a new version anyway
-                variants.append({**variant, "stock": count, "inStock": count > 0})
-        items.append({**product, "variants": variants})
+        variant_ids, pieces = entry
+        if all(variant_id in stock for variant_id in variant_ids):
+            text = [pieces[0]]
+            for variant_id, piece in zip(variant_ids, pieces[1:], strict=True):
+                text += (_stock_text(stock[variant_id]), piece)
+            items.append("".join(text))
+        else:  # a variant deleted since the cache was filled (its write bumps the version: rare)
+            product = json.loads(pieces[0] + "".join(_stock_text(0) + p for p in pieces[1:]))
+            product["variants"] = [
+                {**v, "stock": stock[int(v["id"])], "inStock": stock[int(v["id"])] > 0}
+                for v in product["variants"]
+                if int(v["id"]) in stock
+            ]
+            items.append(dumps_json(product))
     return items
 
 

@@ -11,8 +11,9 @@ refused with the time left as ``Retry-After``. Levels are forgotten a day after 
 
 Every count lives in the shared cache and changes only through :func:`commerce.cache.count_many`
 (``SET NX EX`` + ``INCRBY`` in one ``MULTI`` on Redis), so all web processes agree on the budget, the
-refusals and the penalty; a request costs two round trips to Redis (penalty and minute, then the count). A penalty is also written to
-:class:`~commerce.accounts.models.RatePenalty`, the admin's registry, from which staff lift it.
+refusals and the penalty; a request costs two round trips to Redis (penalty and minute, then the
+count). A penalty is also written to :class:`~commerce.accounts.models.RatePenalty`, the admin's
+registry, from which staff lift it.
 
 With the cache unreachable the limiter fails open: the request goes through, with a log line and
 ``commerce_rate_limit_fail_open_total``, rather than every API call answering 500.

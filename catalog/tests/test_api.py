@@ -211,3 +211,47 @@ def test_a_search_page_reads_the_catalog_version_once(api_client, small_catalog,
     hoodie.save()
     names = [i["name"] for i in api_client.get("/api/v1/products", {"query": "runing"}).json()["items"]]
     assert "Campus Running Hoodie" in names
+
+
+AWKWARD_NAMES = [
+    'Quote " and backslash \\ inside',
+    'Fake slot "stock":"\\u0000","inStock":"\\u0000" in the name',
+    "Ünïcode — 雨 ☂ and a tab\tand a newline\n",
+]
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES)
+def test_the_spliced_product_json_equals_the_contract_dict_for_any_text(name):
+    """The cached JSON is cut where each variant's stock goes; text that looks like a cut never moves it."""
+    import json
+
+    from catalog.serializers import product_dicts, product_json_by_id
+
+    product = ProductFactory(name=name, description=name, tags=[name, "x"])
+    VariantFactory(product=product, sku="AWK-1", size=name[:20], color="red", price="10.00", stock=3)
+    VariantFactory(product=product, sku="AWK-2", size="M", color=name[:40], price="12.50", stock=0)
+    expected = product_dicts(Product.objects.filter(pk=product.pk))
+    for _ in range(2):  # built, then read back from the cache
+        assert [json.loads(text) for text in product_json_by_id([product.pk])] == expected
+
+
+def test_the_spliced_json_carries_each_variants_own_fresh_stock_and_drops_a_deleted_one():
+    import json
+
+    from django.db import connection
+
+    from catalog.models import Variant
+    from catalog.serializers import product_json_by_id
+
+    product = ProductFactory(name="Splice Tee")
+    kept = [VariantFactory(product=product, sku=f"SPL-{i}", size=str(i), stock=i) for i in range(1, 4)]
+    assert [v["stock"] for v in json.loads(product_json_by_id([product.pk])[0])["variants"]] == [1, 2, 3]
+    Variant.objects.filter(pk=kept[1].pk).update(stock=0)  # a sale: no catalog write, the cache stays
+    Variant.objects.filter(pk=kept[2].pk).update(stock=40)
+    variants = json.loads(product_json_by_id([product.pk])[0])["variants"]
+    assert [(v["stock"], v["inStock"]) for v in variants] == [(1, True), (0, False), (40, True)]
+    # A variant gone behind the cache's back (no version bump): it is left out, the rest still served.
+    with connection.cursor() as cursor:  # raw SQL: no signal, so no version bump
+        cursor.execute(f"DELETE FROM {Variant._meta.db_table} WHERE id = %s", [kept[0].pk])
+    variants = json.loads(product_json_by_id([product.pk])[0])["variants"]
+    assert [v["sku"] for v in variants] == ["SPL-2", "SPL-3"] and variants[0]["inStock"] is False
