@@ -314,13 +314,6 @@ class SearchResults:
         start, stop = item.start or 0, item.stop if item.stop is not None else self.count()
         return LazyProducts(lambda: self._page_ids(start, stop))
 
-    def products(self, limit: int) -> list[Product]:
-        """The first ``limit`` matches with their variants (the API's ``Product``): the ids from the
-        cache, the rows read fresh in two primary-key queries."""
-        ids = self._page_ids(0, limit)
-        found = {p.pk: p for p in product_queryset().filter(pk__in=ids)}
-        return [found[pk] for pk in ids if pk in found]
-
     def _page_ids(self, start: int, stop: int) -> list[int]:
         if stop <= SEARCH_CACHED_IDS:
             return self._cached_head()[1][start:stop]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from catalog.errors import InvalidSearch
 from catalog.models import Product
 from catalog.selectors import SearchResults, product_queryset, search_correction
+from catalog.serializers import product_dicts_cached
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
@@ -18,6 +19,7 @@ from conversations.assistant.tools.registry import (
     given,
     object_schema,
     show,
+    show_dicts,
     tool,
 )
 
@@ -81,12 +83,15 @@ def search_products(
     )
     terms.setdefault("query", "")
     try:
-        # The same cached search as the listing and the API: the matches' ids per catalog version.
-        found = SearchResults(**terms, in_stock_only=True).products(MAX_PRODUCTS_SHOWN)
+        # The same cached search as the listing and the API: the matches' ids per catalog version, their
+        # JSON cached too (stock read fresh).
+        found = product_dicts_cached(SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids())
         if not found and category and category != terms["query"]:
             # a stray word ("shw", a filler) can hide what the kind of product names plainly
             terms["query"] = category
-            found = SearchResults(**terms, in_stock_only=True).products(MAX_PRODUCTS_SHOWN)
+            found = product_dicts_cached(
+                SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids()
+            )
     except InvalidSearch as exc:
         return ToolResult(
             FAILED,
@@ -104,7 +109,7 @@ def search_products(
             suggestions=["Show me hoodies", "Show me running shoes"],
             links=[Link("Browse all products", reverse("catalog:product-list"))],
         )
-    products = show(ctx, found, size=terms.get("size"), color=terms.get("color"))
+    products = show_dicts(ctx, found, size=terms.get("size"), color=terms.get("color"))
     lines = [
         f"{i}. {p['name']} by {p['brand']}" + (f" - ${p['price']}" if p["price"] else "")
         for i, p in enumerate(products, start=1)

@@ -277,8 +277,13 @@ def _validator(name: str, schema: dict[str, Any]) -> Any:
 def show(ctx: ToolContext, products: list[Product], **options: Any) -> list[dict[str, Any]]:
     """Products to answer with; they become what "the second one" means (``options``: the size and
     colour searched with)."""
-    ctx.state.show([p.pk for p in products], **options)
-    return [product_to_dict(p) for p in products]
+    return show_dicts(ctx, [product_to_dict(p) for p in products], **options)
+
+
+def show_dicts(ctx: ToolContext, products: list[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
+    """:func:`show` for products already in the contract's JSON shape."""
+    ctx.state.show([int(p["id"]) for p in products], **options)
+    return products
 
 
 def sign_in_link(next_url: str) -> Link:
