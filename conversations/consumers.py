@@ -51,7 +51,7 @@ from commerce.errors import DomainError, RateLimited
 from commerce.logs import bind_shopper, request_id_from
 from commerce.ws_auth import client_address, query_params, user_for_credential
 from conversations import selectors
-from conversations.assistant.pipeline import respond_turn
+from conversations.assistant.pipeline import Turn, respond_turn
 from conversations.assistant.reply import render_message_html, stream_chunks
 from conversations.models import session_group, user_group
 from conversations.services import chat_guest_connect_check, chat_rate_check, message_content_clean
@@ -128,11 +128,25 @@ _workers = (
 )
 _one_thread = _workers is None
 _rate_check = sync_to_async(chat_rate_check, thread_sensitive=_one_thread, executor=_workers)
-# A guest session purged as unused (``CHAT_GUEST_SESSION_PURGE_MINUTES``) while this socket held it.
-_session_check = database_sync_to_async(
-    shopper_session_check, thread_sensitive=_one_thread, executor=_workers
-)
-_respond_turn = database_sync_to_async(respond_turn, thread_sensitive=_one_thread, executor=_workers)
+
+
+class _SessionClaimed(Exception):
+    """The guest session this socket speaks for has been signed in to an account since it opened."""
+
+
+def _guest_checked_turn(*, shopper: Shopper, **turn: Any) -> tuple[Shopper, Turn]:
+    """A message's turn, after a guest's session check, in the same worker hop and database connection
+    (a hop costs a pool checkout and its health check): the session as stored (saved again if it was
+    purged as unused, ``CHAT_GUEST_SESSION_PURGE_MINUTES``), refused when an account has claimed it."""
+    if shopper.user is None:
+        session, claimed = shopper_session_check(session=shopper.session)
+        if claimed:
+            raise _SessionClaimed
+        shopper = Shopper(user=None, session=session)
+    return shopper, respond_turn(shopper=shopper, **turn)
+
+
+_respond_turn = database_sync_to_async(_guest_checked_turn, thread_sensitive=_one_thread, executor=_workers)
 
 
 class _LiveStream:
@@ -330,22 +344,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except RateLimited as exc:
             await self.send_rate_limited(exc)
             return
-        claimed = False
-        if self.shopper.user is None:
-            session, claimed = await _session_check(session=self.shopper.session)
-            self.shopper = Shopper(user=None, session=session)
         try:
             text = message_content_clean(payload.get("content"))
         except DomainError as exc:
             await self.send_error(exc.code, exc.message)
-            return
-        if claimed:
-            # Signed in elsewhere (another tab, or a device this conversation was handed to): the
-            # cart and conversation now belong to the account, which this guest socket is not.
-            await self.send_error(
-                "session_signed_in",
-                "This conversation now belongs to an account. Reload the page (signed in) to continue.",
-            )
             return
         await self.send_event("typing", {"on": True})
         stream = payload.get("stream") is True
@@ -353,7 +355,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The conversation's other sockets hear of the two messages after this one has its answer.
         live_events: list[tuple[str, dict[str, Any]]] = []
         try:
-            turn = await _respond_turn(
+            self.shopper, turn = await _respond_turn(
                 shopper=self.shopper,
                 text=text,
                 channel=self.chat_channel,
@@ -361,6 +363,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 on_delta=live.delta if live is not None else None,
                 push=lambda group, event: live_events.append((group, event)),
             )
+        except _SessionClaimed:
+            # Signed in elsewhere (another tab, or a device this conversation was handed to): the
+            # cart and conversation now belong to the account, which this guest socket is not.
+            await self.send_event("typing", {"on": False})
+            await self.send_error(
+                "session_signed_in",
+                "This conversation now belongs to an account. Reload the page (signed in) to continue.",
+            )
+            return
         except DomainError as exc:
             await self.send_event("typing", {"on": False})
             if live is not None and live.started:
