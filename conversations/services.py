@@ -7,6 +7,7 @@ joined. The channel layer delivers at most once; the database row is the record,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -137,6 +138,7 @@ def message_record(
     origin: str | None = None,
     planning: dict[str, Any] | None = None,
     push: Callable[[str, dict[str, Any]], None] | None = None,
+    counted: bool = True,
 ) -> Message:
     """Stores one message and, after commit, pushes it to the conversation's other open sockets.
 
@@ -144,9 +146,11 @@ def message_record(
     message itself (as its ``response``) and skips the push. ``planning`` (assistant messages): how
     the reply was planned, by :data:`PLANNING_FIELDS`. ``push(group, event)``, when given, sends the
     live event instead of this thread (a socket sends it after its own answer, off the reply's path).
+    ``counted=False``: the caller counts the message on the conversation itself, with
+    :func:`conversation_messages_counted` (a chat turn counts its two messages in one statement).
     """
     planning = {k: v for k, v in (planning or {}).items() if k in PLANNING_FIELDS and v is not None}
-    with transaction.atomic():
+    with transaction.atomic() if counted else contextlib.nullcontext():
         if role == Message.Role.USER:
             _summary_schedule_due(conversation)
         message = Message.objects.create(
@@ -159,13 +163,19 @@ def message_record(
             actions=actions or [],
             **planning,
         )
-        Conversation.objects.filter(pk=conversation.pk).update(
-            updated_at=timezone.now(), unsummarized=F("unsummarized") + 1
-        )
+        if counted:
+            conversation_messages_counted(conversation=conversation, messages=1)
         group = conversation.group_name
         event = {"type": CHAT_EVENT, "role": role, "content": content, "channel": channel, "origin": origin}
         transaction.on_commit(lambda: (push or _push)(group, event))
     return message
+
+
+def conversation_messages_counted(*, conversation: Conversation, messages: int) -> None:
+    """``messages`` new messages on the conversation: its activity time and what is left to summarize."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        updated_at=timezone.now(), unsummarized=F("unsummarized") + messages
+    )
 
 
 def _push(group: str, event: dict[str, Any]) -> None:

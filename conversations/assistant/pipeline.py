@@ -98,6 +98,8 @@ def respond_turn(
     understanding = understand(text, context=_nlu_context(state))
     top = understanding.intents[0]
     name, confidence, slots = top.name, float(top.confidence), dict(top.slots)
+    # The user's message is stored first and kept whatever becomes of the turn; the conversation row
+    # counts the turn's messages once, at its end (one statement where two messages took two each).
     user_message = services.message_record(
         conversation=conversation,
         role=Message.Role.USER,
@@ -107,33 +109,40 @@ def respond_turn(
         confidence=confidence,
         origin=origin,
         push=push,
+        counted=False,
     )
-    ctx = Context(
-        shopper=shopper,
-        conversation=conversation,
-        state=state,
-        text=text,
-        channel=channel,
-        slots=slots,
-        understanding=understanding,
-        on_delta=on_delta,
-    )
-    outcome = _serve(ctx)
-    name = outcome.intent or name
-    confidence = ctx.confidence if outcome.intent else confidence
-    dialogue_state.save(conversation, ctx.state)
-    assistant_message = services.message_record(
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        content=outcome.text,
-        channel=channel,
-        intent=name,
-        confidence=confidence,
-        actions=outcome.actions,
-        origin=origin,
-        planning=outcome.planning,
-        push=push,
-    )
+    recorded = 1
+    try:
+        ctx = Context(
+            shopper=shopper,
+            conversation=conversation,
+            state=state,
+            text=text,
+            channel=channel,
+            slots=slots,
+            understanding=understanding,
+            on_delta=on_delta,
+        )
+        outcome = _serve(ctx)
+        name = outcome.intent or name
+        confidence = ctx.confidence if outcome.intent else confidence
+        dialogue_state.save(conversation, ctx.state)
+        assistant_message = services.message_record(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            content=outcome.text,
+            channel=channel,
+            intent=name,
+            confidence=confidence,
+            actions=outcome.actions,
+            origin=origin,
+            planning=outcome.planning,
+            push=push,
+            counted=False,
+        )
+        recorded = 2
+    finally:
+        services.conversation_messages_counted(conversation=conversation, messages=recorded)
     if outcome.shadow:
         model_planner.shadow_plan_later(message_id=assistant_message.pk, text=text, shopper=shopper)
     message_answered(
