@@ -76,6 +76,17 @@ def _admin_features_without_the_code_step():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _health_asks_every_time():
+    """Fault tests read /health right after breaking a dependency: each call asks again. What it
+    remembers in production (HEALTH_CHECK_CACHE_SECONDS) is tested with it on (commerce/tests/
+    test_operations.py)."""
+    from django.test import override_settings
+
+    with override_settings(HEALTH_CHECK_CACHE_SECONDS=0):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and cached values must not leak from one test into the next."""

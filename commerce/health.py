@@ -8,12 +8,21 @@ selling from what still works (docker-compose.yml's container health checks use 
 passes; 503 as soon as one the store depends on is ``down`` (database, cache, channel layer, Celery
 broker), with ``failed`` naming them, so a load balancer or an operator sees which. ``outbox``
 reports the tasks waiting for the broker (docs/operations.md, Faults and recovery).
+
+The channel layer's and the broker's answers are remembered by each process for
+``HEALTH_CHECK_CACHE_SECONDS`` (5 by default; 0: every call asks): they were four fifths of a call's
+cost (a new broker connection, an event loop for the layer's send), and a balancer polling every
+second would otherwise hold a web worker that long each time. The database and cache are asked on
+every call.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -26,6 +35,25 @@ from django.views.decorators.http import require_GET
 from commerce.cache import strict_cache
 
 logger = logging.getLogger(__name__)
+
+
+_remembered: dict[str, tuple[float, str]] = {}
+_clock = time.monotonic
+_remembered_lock = threading.Lock()
+
+
+def _remembered_check(name: str, check: Callable[[], str]) -> str:
+    """``check()``'s answer, asked again once ``HEALTH_CHECK_CACHE_SECONDS`` have passed (per process)."""
+    keep = float(settings.HEALTH_CHECK_CACHE_SECONDS)
+    now = _clock()
+    with _remembered_lock:
+        answer = _remembered.get(name)
+    if keep > 0 and answer is not None and now - answer[0] < keep:
+        return answer[1]
+    value = check()
+    with _remembered_lock:
+        _remembered[name] = (now, value)
+    return value
 
 
 def _check_database() -> str:
@@ -107,8 +135,8 @@ def health(request: HttpRequest) -> JsonResponse:
     checks = {
         "database": _check_database(),
         "cache": _check_cache(),
-        "channelLayer": _check_channel_layer(),
-        "celery": _check_celery(),
+        "channelLayer": _remembered_check("channelLayer", _check_channel_layer),
+        "celery": _remembered_check("celery", _check_celery),
         "llm": _check_llm(),
         "voice": _check_voice(),
     }

@@ -211,6 +211,8 @@ DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
 REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS", default=1.0)
 REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0)
 REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
+# /health remembers the channel layer's and the broker's answers this long per process (commerce/health.py).
+HEALTH_CHECK_CACHE_SECONDS = env.float("HEALTH_CHECK_CACHE_SECONDS", default=5.0)
 _REDIS_SOCKET_OPTIONS = {
     "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
     "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,

@@ -165,3 +165,45 @@ def test_a_session_signed_with_the_retired_key_still_opens(settings):
         signing.loads(token)
     settings.SECRET_KEY_FALLBACKS = ["retired-key-for-the-test-0123456789"]
     assert signing.loads(token) == {"cart": 1}
+
+
+@pytest.mark.django_db
+def test_health_remembers_the_broker_and_channel_layer_answers_for_a_few_seconds(
+    client, settings, monkeypatch
+):
+    """A balancer polling /health asks the broker and the layer once per HEALTH_CHECK_CACHE_SECONDS per
+    process; the database and the cache on every call."""
+    from commerce import health
+
+    settings.HEALTH_CHECK_CACHE_SECONDS = 5
+    clock = [1000.0]
+    asked = {"celery": 0, "channelLayer": 0, "database": 0}
+
+    def counted(name, answer):
+        def check():
+            asked[name] += 1
+            return answer
+
+        return check
+
+    monkeypatch.setattr(health, "_clock", lambda: clock[0])
+    monkeypatch.setattr(health, "_remembered", {})
+    monkeypatch.setattr(health, "_check_celery", counted("celery", "ok"))
+    monkeypatch.setattr(health, "_check_channel_layer", counted("channelLayer", "ok"))
+    monkeypatch.setattr(health, "_check_database", counted("database", "ok"))
+    for _ in range(3):
+        assert client.get("/health").json()["checks"]["celery"] == "ok"
+    assert asked == {"celery": 1, "channelLayer": 1, "database": 3}
+
+    monkeypatch.setattr(health, "_check_celery", counted("celery", "down"))
+    clock[0] += 4.9
+    assert client.get("/health").status_code == 200  # still remembered
+    clock[0] += 0.2
+    answer = client.get("/health")
+    assert answer.status_code == 503 and answer.json()["failed"] == ["celery"]
+    assert asked["celery"] == 2 and asked["channelLayer"] == 2
+
+    settings.HEALTH_CHECK_CACHE_SECONDS = 0
+    client.get("/health")
+    client.get("/health")
+    assert asked["celery"] == 4
