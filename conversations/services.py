@@ -89,14 +89,17 @@ def message_content_clean(content: Any) -> str:
 # --- conversations ---------------------------------------------------------------------------
 
 
-def conversation_for_shopper(*, shopper: Shopper) -> Conversation:
-    """The shopper's conversation, created on first use: the account's when signed in, else the session's."""
+def conversation_for_shopper(*, shopper: Shopper, with_state: bool = False) -> Conversation:
+    """The shopper's conversation, created on first use: the account's when signed in, else the session's.
+
+    ``with_state``: its dialogue state read in the same query (a chat turn reads both)."""
     if shopper.user is None and shopper.session is None:
         raise SignInRequired("A conversation needs a session id or a signed-in user.")
     lookup: dict[str, User | ShopperSession | None] = (
         {"user": shopper.user} if shopper.user is not None else {"session": shopper.session}
     )
-    conversation = Conversation.objects.filter(**lookup).first()
+    found = Conversation.objects.filter(**lookup)
+    conversation = (found.select_related("state") if with_state else found).first()
     if conversation is not None:
         if shopper.user is None:
             conversation.session = shopper.session  # the same row: its key names the socket group

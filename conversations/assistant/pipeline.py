@@ -93,7 +93,7 @@ def respond_turn(
     """
     started = time.monotonic()
     text = services.message_content_clean(text)
-    conversation = services.conversation_for_shopper(shopper=shopper)
+    conversation = services.conversation_for_shopper(shopper=shopper, with_state=True)
     state = dialogue_state.load(conversation)
     understanding = understand(text, context=_nlu_context(state))
     top = understanding.intents[0]

@@ -56,9 +56,18 @@ FIELDS = (
 
 
 def load(conversation: Conversation) -> State:
-    row = DialogueState.objects.filter(conversation=conversation).values(*FIELDS).first()
-    if row is None:
-        return State()
+    """The conversation's state: read with the conversation when it was loaded with its ``state``
+    (``conversation_for_shopper(..., with_state=True)``: one query a message), else in a query."""
+    if Conversation.state.is_cached(conversation):
+        try:
+            stored = conversation.state
+        except DialogueState.DoesNotExist:
+            return State()
+        row = {name: getattr(stored, name) for name in FIELDS}
+    else:
+        row = DialogueState.objects.filter(conversation=conversation).values(*FIELDS).first()
+        if row is None:
+            return State()
     return State(**copy.deepcopy(row), stored=row)
 
 
