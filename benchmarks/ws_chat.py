@@ -1,14 +1,15 @@
 """WebSocket chat benchmark: 50 concurrent chat clients against Daphne with the Redis channel layer.
 
-Starts ``--processes`` Daphne processes (default 1) serving ``commerce.asgi`` on a PostgreSQL database
-of their own (``<name>_ws_bench`` on the server of ``DATABASE_URL``; created, migrated, loaded with
-the demo catalog and store policies, dropped at the end), all on the Redis of ``REDIS_URL`` as channel
-layer and cache. Each client is a guest with its own shopper session (the socket's ``session`` event),
-connected to one of the processes in turn, and sends a shopper's visit one message at a time, waiting
-for each answer; the time from sending a ``message`` frame to receiving its ``response`` event is
-measured, overall and per kind of message. A client whose cart is empty when it asks for it counts as
-a failure: the benchmark must measure the assistant doing the work, not answering "sorry".
-Also prints the understanding time per message (rules NLU, in-process) over the labelled evaluation set.
+Starts ``--processes`` Daphne processes (default 2, the issue's shape) serving ``commerce.asgi`` on a
+PostgreSQL database of their own (``<name>_ws_bench`` on the server of ``DATABASE_URL``; created,
+migrated, loaded with the demo catalog and store policies, dropped at the end), all on the Redis of
+``REDIS_URL`` as channel layer and cache. Each client is a guest with its own shopper session (the
+socket's ``session`` event), connected to one of the processes in turn, and sends a shopper's visit one
+message at a time, waiting for each answer; the time from sending a ``message`` frame to receiving its
+``response`` event is measured, overall and per kind of message. A client whose cart is empty when it
+asks for it counts as a failure: the benchmark must measure the assistant doing the work, not answering
+"sorry". Also prints the understanding time per message (rules NLU, in-process) over the labelled
+evaluation set.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python benchmarks/ws_chat.py [--clients 50] [--messages 8] [--processes 1]
@@ -185,7 +186,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--messages", type=int, default=len(SCRIPT), help="messages per client")
-    parser.add_argument("--processes", type=int, default=1, help="Daphne processes sharing the Redis layer")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="Daphne processes sharing the Redis layer (issue 14: 2)"
+    )
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
     base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
