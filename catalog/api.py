@@ -109,7 +109,7 @@ class ProductListView(APIView):
             if isinstance(page, LazyProducts)
             else [dumps_json(item) for item in product_dicts(page)]
         )
-        tail = {"total": total, "limit": limit, "offset": offset}
+        tail: dict[str, int | str] = {"total": total, "limit": limit, "offset": offset}
         corrected = search_correction_cached(search.get("query") or "")
         if corrected:
             tail["correctedQuery"] = corrected  # what was searched for, when a word was misspelt

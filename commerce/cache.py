@@ -183,7 +183,7 @@ class FailSoftRedisCache(NativeRedisCache):
     def read_and_add_strict(self, read: Sequence[str], add: tuple[str, Any, int]) -> tuple[list[Any], bool]:
         """:func:`read_and_add` on Redis: the ``GET``s and the ``SET NX EX`` pipelined, one round trip."""
         add_key, add_value, add_timeout = add
-        serializer = self._cache._serializer  # type: ignore[attr-defined]  # Django's own, not in the stubs
+        serializer = self._cache._serializer  # Django's own serializer (raw ints, pickled others)
 
         def read_and_add() -> tuple[list[Any], bool]:
             pipe = self._cache.get_client(write=True).pipeline(transaction=False)

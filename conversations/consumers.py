@@ -138,7 +138,7 @@ def _guest_checked_turn(*, shopper: Shopper, **turn: Any) -> tuple[Shopper, Turn
     """A message's turn, after a guest's session check, in the same worker hop and database connection
     (a hop costs a pool checkout and its health check): the session as stored (saved again if it was
     purged as unused, ``CHAT_GUEST_SESSION_PURGE_MINUTES``), refused when an account has claimed it."""
-    if shopper.user is None:
+    if shopper.user is None and shopper.session is not None:  # a guest socket always has its session
         session, claimed = shopper_session_check(session=shopper.session)
         if claimed:
             raise _SessionClaimed
