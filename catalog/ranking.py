@@ -8,8 +8,8 @@ rule both the listing page and the products API follow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeGuard
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeGuard
 
 from django.db.models import QuerySet
 
@@ -46,10 +46,13 @@ class ShopperRanking(Protocol):
         candidates: Callable[[], Sequence[RankCandidate]],
         candidates_key: str,
         profile: RankingProfile,
+        search: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """The candidates' ids in the shopper's order (ties keep the candidates' order).
         ``candidates_key`` names the candidates (a search at a catalog version), so the ranking may
-        cache its order; ``candidates()`` reads them when it does not."""
+        cache its order; ``candidates()`` reads them when it does not. ``search``: the search's
+        arguments (``SearchResults(**search)`` gives the same candidates), so the ranking may remember
+        what the shopper looks at and rank it again ahead of their next visit."""
 
     def reasons(
         self, *, user: MaybeUser, products: Iterable[Product], profile: RankingProfile
@@ -92,11 +95,17 @@ def recommended(
 
 
 def recommended_results(
-    *, user: MaybeUser, results: SearchResults, profile: RankingProfile | None = None
+    *,
+    user: MaybeUser,
+    results: SearchResults,
+    profile: RankingProfile | None = None,
+    seen: bool = True,
 ) -> SearchResults | RankedProducts | QuerySet[Product]:
     """A search's results in the shopper's recommended order, paged like the search (``count()``,
     slices). The matches and their rows come from the search's cache, so only the shopper's own scoring
-    runs per request; a search with more matches than the cache keeps is ordered by the database."""
+    runs per request; a search with more matches than the cache keeps is ordered by the database.
+    ``seen``: the shopper is looking at it (the ranking may remember the search); False when the order
+    is computed ahead of a view."""
     if _registered is None or not _signed_in(user):
         return results
     profile = profile if profile is not None else _registered.profile(user=user)
@@ -109,6 +118,7 @@ def recommended_results(
         candidates=results.rank_candidates,
         candidates_key=results.candidates_key(),
         profile=profile,
+        search=results.terms() if seen else None,
     )
     return RankedProducts(order)
 

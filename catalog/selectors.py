@@ -325,6 +325,11 @@ class SearchResults:
         :data:`RANK_CANDIDATES_MAX` matches); otherwise the ranking runs in the database."""
         return self.count() <= RANK_CANDIDATES_MAX
 
+    def terms(self) -> dict[str, Any]:
+        """The search's arguments: ``SearchResults(**terms)`` is the same search again (a ranking that
+        remembers a shopper's searches can rank them later, off the request)."""
+        return dict(self._search)
+
     def candidates_key(self) -> str:
         """Names this search's candidates at the current catalog version (for caches of orders)."""
         return f"{self._key}:v{listing_cache_version()}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, InvalidCacheBackendError, cache, caches
+from django.core.cache.utils import make_template_fragment_key
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -43,7 +44,9 @@ from catalog.selectors import (
     storefront_hero,
 )
 from catalog.signals import product_viewed
+from commerce.accounts.models import User
 from commerce.accounts.shoppers import ShopperRequest
+from commerce.accounts.types import MaybeUser
 
 PAGE_SIZE = 24
 logger = logging.getLogger(__name__)
@@ -79,13 +82,23 @@ def _recommended_page(request: CatalogRequest, results: SearchResults, page_numb
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
     selectors answer so); a bounded number of queries whatever the page size.
     """
-    profile = _shopper_profile(request)
-    ranked = ranking.recommended_results(user=request.user, results=results, profile=profile)
+    return _ranked_page(request.user, _shopper_profile(request), results, page_number)
+
+
+def _ranked_page(
+    user: MaybeUser,
+    profile: RankingProfile | None,
+    results: SearchResults,
+    page_number: str | None,
+    *,
+    seen: bool = True,
+) -> Page:
+    ranked = ranking.recommended_results(user=user, results=results, profile=profile, seen=seen)
     # RankedProducts and SearchResults page like a queryset (count, slicing); the stubs know only those.
     page = Paginator(ranked, PAGE_SIZE).get_page(page_number)  # type: ignore[arg-type]
 
     def with_reasons(products: list[Product]) -> None:
-        reasons = ranking.recommendation_reasons(user=request.user, products=products, profile=profile)
+        reasons = ranking.recommendation_reasons(user=user, products=products, profile=profile)
         for product in products:
             product.recommendation_reason = reasons.get(product.pk, "")  # type: ignore[attr-defined]  # for the card only
 
@@ -96,6 +109,51 @@ def _recommended_page(request: CatalogRequest, results: SearchResults, page_numb
         with_reasons(products)
         page.object_list = products
     return page
+
+
+def _personal_cards_key(*, results: SearchResults, page_number: int, user_id: int, token: str) -> str:
+    """A shopper's recommended cards: the search at the catalog version, the page, the shopper and their
+    memory version (however the address spells the search), so they can be rendered ahead of the view."""
+    return f"{results.candidates_key()}:p{page_number}:shopper-{user_id}:{token}"
+
+
+CARDS_TEMPLATE = "catalog/_listing_cards.html"
+
+
+def recommended_listing_warm(*, user: User, search: Mapping[str, Any]) -> bool:
+    """Ranks a shopper's recommended listing under their current memory version and renders its first
+    page of cards into the cache, where the next view of it looks (the same code as the view: the
+    ranking hook's cached order, the cards' reasons, the same template and key). For a task, after the
+    shopper's memory changed. False, and nothing done, when the view would not cache either (nothing
+    remembered, no memory version, a search too large for the cached ranking). Raises InvalidSearch."""
+    results = SearchResults(**search)
+    with listing_version_pinned():
+        profile = ranking.shopper_profile(user=user)
+        if profile is None or not ranking.remembers(profile=profile) or not profile.cache_token:
+            return False
+        if not results.rankable():
+            return False
+        page = _ranked_page(user, profile, results, None, seen=False)
+        key = make_template_fragment_key(
+            "listing-cards",
+            [
+                _personal_cards_key(
+                    results=results, page_number=page.number, user_id=user.pk, token=profile.cache_token
+                )
+            ],
+        )
+        fragments = _fragment_cache()
+        if fragments.get(key) is None:
+            fragments.set(key, render_to_string(CARDS_TEMPLATE, {"page": page}), PERSONAL_FRAGMENT_SECONDS)
+    return True
+
+
+def _fragment_cache() -> BaseCache:
+    """The cache the ``{% cache %}`` tag uses (Django's rule: ``template_fragments`` if configured)."""
+    try:
+        return caches["template_fragments"]
+    except InvalidCacheBackendError:
+        return caches[DEFAULT_CACHE_ALIAS]
 
 
 @require_GET
@@ -136,14 +194,19 @@ def product_list(request: CatalogRequest) -> HttpResponse:
     page = None
     personal = False
     personal_token = ""
+    cards_key = ""
     if form.is_valid():
         search = form.search_kwargs()
         try:
             if search.get("sort") == "recommended" and request.user.is_authenticated:
-                page = _recommended_page(request, SearchResults(**search), request.GET.get("page"))
+                results = SearchResults(**search)
+                page = _recommended_page(request, results, request.GET.get("page"))
                 personal = True
                 profile = _shopper_profile(request)
                 personal_token = profile.cache_token if profile is not None else ""
+                cards_key = _personal_cards_key(
+                    results=results, page_number=page.number, user_id=request.user.pk, token=personal_token
+                )
             else:  # the same for every shopper (a guest's "recommended" is the plain order): cached
                 # SearchResults pages like a queryset (count, slicing); the stubs know only sequences.
                 results_in_order = SearchResults(**search)
@@ -153,16 +216,18 @@ def product_list(request: CatalogRequest) -> HttpResponse:
         except InvalidSearch as exc:
             form.add_error(None, exc.message)
     corrected = search_correction(form.cleaned_data.get("q") or "") if form.is_valid() else None
+    address_key = f"v{listing_cache_version()}:{request.GET.urlencode()}"
     context = {
         "form": form,
         "page": page,
         "base_query": _query_without_page(request),
         "corrected_query": corrected,
-        # A shopper's own order is cached under its own key, never a guest's for the same address: the
-        # shopper and their memory version (a write of their memory makes a new one), for as long as
-        # their ranked order is kept; with no version (nothing cached) it is rendered every time.
-        "fragment_key": f"v{listing_cache_version()}:{request.GET.urlencode()}"
-        + (f":shopper-{request.user.pk}:{personal_token}" if personal else ""),
+        # A shopper's own cards are cached under their own key, never a guest's for the same address:
+        # the search, the page, the shopper and their memory version (a write of their memory makes a
+        # new one), for as long as their ranked order is kept, and rendered ahead of the view after such
+        # a write (recommended_listing_warm); with no version (nothing cached) rendered every time.
+        # Everyone else's cards are named by the address.
+        "cards_key": cards_key if personal else address_key,
         "cards_seconds": (PERSONAL_FRAGMENT_SECONDS if personal_token else 0)
         if personal
         else FRAGMENT_SECONDS,
@@ -180,7 +245,9 @@ def product_list(request: CatalogRequest) -> HttpResponse:
             categories=SimpleLazyObject(category_tree),
             sorts=sorts,
             filters_seconds=FRAGMENT_SECONDS,
-            filters_key=f"{context['fragment_key']}:{remembered}",
+            # Nothing of the shopper's is in the filters (the sort menu varies only with `remembered`):
+            # shared by every page of this address, so a new memory version does not render them again.
+            filters_key=f"{address_key}:{remembered}",
         )
         response = render(request, "catalog/product_list.html", context)
     patch_vary_headers(response, ["HX-Request"])

@@ -14,7 +14,7 @@ preferences), and two sinks: a disliked brand, or only disliked colours on offer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, reduce
@@ -504,6 +504,12 @@ def _order_of(products: QuerySet[Product]) -> list[Any]:
     return order
 
 
+def order_cache_key(*, user_id: int, cache_token: str, candidates_key: str) -> str:
+    """Where a shopper's order of one search is kept: their memory version (``cache_token``) and the
+    search at a catalog version (``candidates_key``) name it, so no other shopper or version reads it."""
+    return f"memory:order:{user_id}:{cache_token}:{candidates_key}"
+
+
 class MemoryRanking:
     """Catalog's ``ShopperRanking`` hook (``catalog/ranking.py``), registered in ``MemoryConfig.ready``."""
 
@@ -524,20 +530,29 @@ class MemoryRanking:
         candidates: Callable[[], Sequence[RankCandidate]],
         candidates_key: str,
         profile: RankingProfile,
+        search: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Cached per shopper, memory version and candidates (a search at a catalog version): paging
-        through a search, or coming back to it, ranks it once."""
-        from memory.selectors import profile_for
+        through a search, or coming back to it, ranks it once. With ``search``, the shopper's recent
+        recommended listings are remembered (read in the same round trip as the order), so a new
+        memory version can rank them ahead of the next view (``memory.services.recommended_orders_warm``)."""
+        from memory.selectors import RECENT_LISTINGS_KEY, profile_for
 
         own = _own(profile)
         ranker = own if own is not None else profile_for(user=user)
         if not ranker.cache_token:
             return ranker.order(candidates())
-        key = f"memory:order:{user.pk}:{ranker.cache_token}:{candidates_key}"
-        order: list[int] | None = cache.get(key)
+        key = order_cache_key(user_id=user.pk, cache_token=ranker.cache_token, candidates_key=candidates_key)
+        recent_key = RECENT_LISTINGS_KEY.format(user_id=user.pk)
+        found = cache.get_many([key, recent_key] if search is not None else [key])
+        order: list[int] | None = found.get(key)
         if order is None:
             order = ranker.order(candidates())
             cache.set(key, order, ORDER_CACHE_SECONDS)
+        if search is not None:
+            from memory.services import recommended_listing_seen
+
+            recommended_listing_seen(user_id=user.pk, search=search, recent=found.get(recent_key))
         return order
 
     def reasons(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -318,6 +318,41 @@ def profile_for(*, user: MaybeUser, now: datetime | None = None) -> Profile:
         profile.cache_token = f"m{version}"
         cache.set(key, profile, PROFILE_CACHE_SECONDS)
     return profile
+
+
+# The listings a shopper last saw in "recommended for you" order, newest first: what a new memory
+# version ranks again in the background (memory.services.recommended_orders_warm). Per shopper, at
+# most RECENT_LISTINGS_KEPT searches seen within RECENT_LISTINGS_SECONDS.
+RECENT_LISTINGS_KEY = "memory:recent-listings:{user_id}"
+RECENT_LISTINGS_KEPT = 5
+RECENT_LISTINGS_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class RecentListing:
+    """One search seen in recommended order: ``SearchResults(**search)`` is that search again."""
+
+    key: str
+    search: dict[str, Any]
+    seen_at: float
+
+
+def listing_identity(search: Mapping[str, Any]) -> str:
+    """The same search, however its arguments were spelt (empty ones left out, values as text)."""
+    return repr(sorted((k, str(v)) for k, v in search.items() if v not in (None, "", False)))
+
+
+def recommended_listings_recent(
+    *, user_id: int, recent: list[RecentListing] | None = None, now: float | None = None
+) -> list[RecentListing]:
+    """The shopper's recent recommended listings, newest first, none older than the window (one cache
+    read, none when ``recent`` is the value already read)."""
+    if recent is None:
+        recent = cache.get(RECENT_LISTINGS_KEY.format(user_id=user_id))
+    if not isinstance(recent, list):
+        return []
+    oldest = (now if now is not None else time.time()) - RECENT_LISTINGS_SECONDS
+    return [r for r in recent if isinstance(r, RecentListing) and r.seen_at >= oldest][:RECENT_LISTINGS_KEPT]
 
 
 def _profile_build(*, user: MaybeUser, now: datetime | None) -> Profile:

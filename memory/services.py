@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,11 +52,17 @@ from memory.models import (
 from memory.selectors import (
     PROFILE_VERSION_KEY,
     PROFILE_VERSION_SECONDS,
+    RECENT_LISTINGS_KEPT,
+    RECENT_LISTINGS_KEY,
+    RECENT_LISTINGS_SECONDS,
     CatalogVocabulary,
+    RecentListing,
     catalog_vocabulary,
+    listing_identity,
     normalise_term,
     preferences_get,
     profile_version,
+    recommended_listings_recent,
     signed_in,
 )
 from memory.signals import history_forgotten
@@ -451,9 +458,83 @@ def memory_clear(*, user: MaybeUser) -> dict[str, int]:
 def profile_changed(*, user_id: int) -> None:
     """What the shopper's ranking reads changed: a new memory version, so the cached profile and
     recommended orders are not used again. At once (this request reads fresh) and after commit (a
-    profile built meanwhile from the old rows is not kept under the new version)."""
+    profile built meanwhile from the old rows is not kept under the new version). Then, if the shopper
+    has looked at recommended listings lately, they are ranked again under the new version by a task
+    (after the commit's bump), so the next view finds its order ready."""
     _bump_profile_version(user_id)
     transaction.on_commit(lambda: _bump_profile_version(user_id))
+    _schedule_recommended_orders_warm(user_id)
+
+
+# A warm published later than this (the broker was down and the outbox's sweep sent it) is dropped:
+# the shopper has moved on, and their next view ranks on its own.
+WARM_STALE_SECONDS = 300
+
+
+def _schedule_recommended_orders_warm(user_id: int) -> None:
+    if not recommended_listings_recent(user_id=user_id):
+        return  # nothing to warm (or the cache is away: the next view is cold, as before)
+    from commerce.celery import enqueue
+    from memory.tasks import warm_recommended_orders_task
+
+    # robust: run eagerly (the embedded run), a failed warm is logged, never raised into the write.
+    enqueue(
+        warm_recommended_orders_task,
+        kwargs={"user_id": user_id, "requested_at": time.time()},
+        robust=True,
+    )
+
+
+def recommended_listing_seen(
+    *, user_id: int, search: Mapping[str, Any], recent: list[RecentListing] | None
+) -> bool:
+    """Remembers that the shopper saw ``search`` in recommended order (``recent``: the list as just
+    read with the order). Written only when the search is new to the list or last noted a while ago,
+    so a shopper paging through a listing costs no cache write per page. True when written."""
+    now = time.time()
+    listings = recommended_listings_recent(user_id=user_id, recent=recent or [], now=now)
+    identity = listing_identity(search)
+    known = next((r for r in listings if r.key == identity), None)
+    if known is not None and now - known.seen_at < RECENT_LISTING_REFRESH_SECONDS:
+        return False
+    entry = RecentListing(key=identity, search=dict(search), seen_at=now)
+    kept = [entry, *(r for r in listings if r.key != identity)][:RECENT_LISTINGS_KEPT]
+    # A lost race with the shopper's other tab drops one listing from the list: it is only warmed less.
+    cache.set(RECENT_LISTINGS_KEY.format(user_id=user_id), kept, RECENT_LISTINGS_SECONDS)
+    return True
+
+
+# How often a listing the shopper keeps viewing has its "seen" time written again.
+RECENT_LISTING_REFRESH_SECONDS = 300
+
+
+def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) -> int:
+    """Ranks the shopper's recent recommended listings under their current memory version, and renders
+    each one's first page of cards, where the next view looks for them: catalog's
+    ``recommended_listing_warm`` runs the view's own code (this app's ranking hook, with its cached
+    order; the cards' reasons; the same template and cache key). The profile is built (and cached) once
+    for all of them. Returns how many listings were warmed.
+
+    Nothing for a deleted shopper, a shopper with nothing remembered (the view shows the plain order)
+    or a search too large for cached candidates (the view ranks it in the database). Safe to run twice:
+    it only fills caches under versioned keys, and skips what is already there.
+    """
+    if requested_at is not None and time.time() - requested_at > WARM_STALE_SECONDS:
+        return 0
+    listings = recommended_listings_recent(user_id=user_id)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if not listings or user is None:
+        return 0
+    from catalog.errors import InvalidSearch
+    from catalog.views import recommended_listing_warm
+
+    warmed = 0
+    for listing in listings:
+        try:
+            warmed += recommended_listing_warm(user=user, search=listing.search)
+        except (InvalidSearch, TypeError) as exc:  # remembered by an older release, say
+            logger.info("recommended listing not warmed: %s", exc)
+    return warmed
 
 
 def _bump_profile_version(user_id: int) -> None:

@@ -3,6 +3,8 @@
 - ``memory.apply_signal``: one view / cart add / purchase -> affinities. Its ``event_key`` receipt
   (unique) makes a redelivery a no-op, so ``acks_late`` is safe.
 - ``memory.record_summary``: one conversation summary, written off the request path.
+- ``memory.warm_recommended_orders``: after a memory write, the shopper's recent recommended listings
+  ranked again under the new memory version (only caches are filled; a lost or doubled one is harmless).
 - ``memory.cleanup`` (beat, daily): retention (summaries 180 days, faded affinities, old receipts).
 """
 
@@ -48,6 +50,12 @@ def record_summary_task(*, user_id: int, conversation_label: str, text: str, cha
         user=user, conversation_label=conversation_label, text=text, channel=channel
     )
     return True
+
+
+@shared_task(name="memory.warm_recommended_orders", acks_late=False, **ONE_SHOPPER)
+def warm_recommended_orders_task(*, user_id: int, requested_at: float | None = None) -> int:
+    # No retries: a warm that fails leaves the next view to rank on its own, as without the warm.
+    return services.recommended_orders_warm(user_id=user_id, requested_at=requested_at)
 
 
 @shared_task(name="memory.cleanup", acks_late=True, **RETRY, **HOUSEKEEPING)
