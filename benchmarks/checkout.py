@@ -10,8 +10,11 @@ What it does (``make bench-checkout``; needs PostgreSQL in ``DATABASE_URL``):
 3. measures ``/health`` (the yardstick: the ratio to it is the figure to compare across machines),
    then **scenario A**, 50 shoppers each on a product of their own with 16 checkouts in flight for
    ``--seconds`` (closed loop: ``POST /cart/items`` then ``POST /orders`` with a fresh
-   ``Idempotency-Key``), then ``/health`` again; a sample of the placed requests is then sent again with
-   the same key and body and must answer 200 with the same order;
+   ``Idempotency-Key``), then ``/health`` again; the CPU the gunicorn workers, their PostgreSQL sessions
+   and this load generator used per checkout is printed beside the latencies (on a shared machine it
+   moves far less with the neighbours' load than latency does; Redis, shared, is not counted); a
+   sample of the placed requests is then sent again with the same key and body and must answer 200
+   with the same order;
 4. **scenario B**, the hot product: 50 shoppers at once (16 in flight) on 5 variants that hold stock for
    only some of them (``--hot-stock`` units each); the rest must be refused (409 insufficient_stock);
 5. checks the database: no stock below zero, units sold = initial stock - final stock per variant,
@@ -227,6 +230,7 @@ class Checkouts:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     lock_waits: dict = field(default_factory=dict)
+    cpu: dict = field(default_factory=dict)  # CPU ms per checkout (scenario A)
 
     def percentile(self, p: int) -> float:
         return _percentile(self.latencies_ms, p)
@@ -234,6 +238,63 @@ class Checkouts:
 
 def _percentile(values: list[float], p: int) -> float:
     return LoadResult(len(values), 0, 1, sorted(values)).percentile(p) if values else float("nan")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+LOCK_WATCH_NAME = "checkout-bench-lockwatch"
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere or once gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total * 1000 / CLOCK_TICKS
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _database_backends(bench_url: str) -> list[int]:
+    """The server's sessions on the bench database (the workers' persistent connections)."""
+    import psycopg
+
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name <> %s",
+            [LOCK_WATCH_NAME],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuWatch:
+    """CPU used while a scenario runs by the server's workers and their PostgreSQL sessions, and by
+    this load generator: per checkout, a figure the neighbours' load moves far less than latency."""
+
+    def __init__(self, server_pid: int, bench_url: str) -> None:
+        self.workers = _children(server_pid)
+        self.backends = _database_backends(bench_url)
+
+    def __enter__(self) -> CpuWatch:
+        self.start = (_cpu_ms(self.workers), _cpu_ms(self.backends), time.process_time() * 1000)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = (_cpu_ms(self.workers), _cpu_ms(self.backends), time.process_time() * 1000)
+        self.used = [b - a for a, b in zip(self.start, end, strict=True)]
+
+    def per_checkout(self, checkouts: int) -> dict:
+        workers, database, generator = (round(ms / checkouts, 1) if checkouts else 0.0 for ms in self.used)
+        return {"workersMs": workers, "postgresMs": database, "loadGeneratorMs": generator}
 
 
 class LockWatch:
@@ -250,7 +311,7 @@ class LockWatch:
     def _run(self) -> None:
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(self.url, autocommit=True, application_name=LOCK_WATCH_NAME) as conn:
             while not self.stop.is_set():
                 rows = conn.execute(
                     "SELECT left(query, 60) FROM pg_stat_activity WHERE datname = current_database()"
@@ -423,6 +484,7 @@ def describe(name: str, result: Checkouts, health_rps: float) -> dict:
         "orderP50Ms": round(_percentile(result.order_ms, 50), 1),
         "orderP95Ms": round(_percentile(result.order_ms, 95), 1),
         "lockWaits": result.lock_waits,
+        "cpuPerCheckoutMs": result.cpu,
     }
     print(
         f"  {name}: {row['checkoutsPerSecond']} checkouts/s ({row['requestsPerSecond']} req/s), "
@@ -433,6 +495,12 @@ def describe(name: str, result: Checkouts, health_rps: float) -> dict:
         + (f", mostly in: {result.lock_waits['mostlyOn']}" if result.lock_waits["mostlyOn"] else ""),
         flush=True,
     )
+    if result.cpu:
+        print(
+            f"    CPU per checkout: gunicorn workers {result.cpu['workersMs']} ms, their PostgreSQL sessions "
+            f"{result.cpu['postgresMs']} ms, load generator {result.cpu['loadGeneratorMs']} ms",
+            flush=True,
+        )
     return row
 
 
@@ -499,9 +567,10 @@ def main(argv: list[str] | None = None) -> int:
             for client in clients[: args.workers]:  # warm each worker on the checkout path
                 checkout_once(client, 0, *fixture.own[0], Checkouts())
             health_before = health()
-            with LockWatch(bench_url) as watch:
+            with LockWatch(bench_url) as watch, CpuWatch(server.process.pid, bench_url) as cpu:
                 distinct = scenario_distinct(clients, fixture, args)
             distinct.lock_waits = watch.summary()
+            distinct.cpu = cpu.per_checkout(len(distinct.latencies_ms))
             health_after = health()
             health_rps = statistics.mean([health_before.rps, health_after.rps])
             print(

@@ -85,7 +85,8 @@ class CartItemsView(ShopperAPIMixin, APIView):
             variant_id=data.validated_data["variantId"],
             quantity=data.validated_data["quantity"],
         )
-        return _cart_response(cart, status_code=status.HTTP_201_CREATED)
+        # The service answers with the cart's lines as it left them: no second read.
+        return Response(cart_to_dict(cart), status=status.HTTP_201_CREATED)
 
 
 class CartItemView(ShopperAPIMixin, APIView):

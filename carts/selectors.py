@@ -102,6 +102,18 @@ def cart_with_lines(queryset: QuerySet[Cart] | None = None) -> QuerySet[Cart]:
     )
 
 
+def cart_with_lines_known(cart: Cart, *, lines: list[CartLine]) -> Cart:
+    """``cart`` as :func:`cart_with_lines` would read it, from rows already in memory: a write that
+    has just read and changed every line under the cart's lock answers with them at no query.
+    ``lines`` must hold their variants and products, and the cart its discount (or none)."""
+    # What prefetch_related leaves behind (Django's own attributes), filled from memory.
+    known = CartLine.objects.filter(cart=cart)
+    known._result_cache = lines
+    known.__dict__["_prefetch_done"] = True
+    cart.__dict__.setdefault("_prefetched_objects_cache", {})["lines"] = known
+    return cart
+
+
 def cart_line_options(cart: Cart | None) -> dict[int, list[Variant]]:
     """Per cart line id, every size/colour of its product, by colour then size (one query for the
     whole cart): what the cart page offers to change a line to. One-option products are left out."""

@@ -32,7 +32,7 @@ from carts.errors import (
     VariantProductMismatch,
 )
 from carts.models import AbandonmentReason, Cart, CartLine, Discount
-from carts.selectors import cart_totals, cart_with_lines
+from carts.selectors import cart_totals, cart_with_lines, cart_with_lines_known
 from catalog.models import Product, Variant
 from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
@@ -214,9 +214,17 @@ def _line_total_allowed(variant: Variant, *, in_cart: int, adding: int) -> int:
 
 
 def _locked_cart(shopper: Shopper) -> Cart:
-    """The shopper's cart, row-locked on PostgreSQL so one cart's writes run one after another."""
-    cart = cart_get_or_create_for_shopper(shopper=shopper)
-    return Cart.objects.select_for_update().get(pk=cart.pk)
+    """The shopper's cart with its discount, row-locked on PostgreSQL so one cart's writes run one after
+    another (the discount's row is not locked: every cart using the code would queue on it). One query
+    when the cart exists, which is every write but a shopper's first."""
+    owner = _owner_filter(shopper)
+    if owner is None:
+        raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
+    locked = Cart.objects.select_for_update(of=("self",)).select_related("discount")
+    cart = locked.filter(**owner).first()
+    if cart is None:
+        cart = locked.get(pk=cart_get_or_create_for_shopper(shopper=shopper).pk)
+    return cart
 
 
 def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine]:
@@ -238,7 +246,8 @@ def cart_add_item(
 ) -> Cart:
     """Adds ``quantity`` of a variant; the same variant grows its line (at most 50, never past stock).
 
-    ``product_id``, when given (the API sends both), must be the variant's product.
+    ``product_id``, when given (the API sends both), must be the variant's product. The cart comes back
+    with its discount and lines loaded as :func:`~carts.selectors.cart_with_lines` would read them.
     """
     _check_quantity(quantity)
     pk = _as_pk(variant_id)
@@ -259,16 +268,19 @@ def cart_add_item(
         )
     with transaction.atomic():
         cart = _locked_cart(shopper)
-        line = cart.lines.filter(variant=variant).first()
+        # Every line, not just this variant's: under the cart's lock they are the cart as it will stand,
+        # so the caller answers with them instead of reading the cart again.
+        lines = list(cart.lines.select_related("variant__product"))
+        line = next((x for x in lines if x.variant_id == variant.pk), None)
         in_cart = line.quantity if line else 0
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)
         if line is None:
-            CartLine.objects.create(cart=cart, variant=variant, quantity=wanted)
+            lines.append(CartLine.objects.create(cart=cart, variant=variant, quantity=wanted))
         else:
             line.quantity = wanted
             line.save(update_fields=["quantity"])
         _touch(cart)
-    return cart
+    return cart_with_lines_known(cart, lines=lines)
 
 
 def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) -> Cart:

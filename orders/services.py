@@ -19,7 +19,7 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from carts.models import Cart
-from carts.selectors import CartTotals, LineTotal, cart_totals, cart_with_lines
+from carts.selectors import CartTotals, LineTotal, cart_totals, cart_with_lines, cart_with_lines_known
 from carts.services import cart_clear, discount_record_use
 from catalog.models import Variant
 from catalog.services import product_stock_refresh
@@ -146,21 +146,28 @@ def _replay(*, user: User, key: str, fingerprint: str) -> Order | None:
 NUMBER_ATTEMPTS = 8
 
 
+class _NumberTaken(Exception):
+    """The order number drawn is already another order's (raised inside order_place only)."""
+
+    def __init__(self, number: str, error: IntegrityError) -> None:
+        super().__init__(number)
+        self.number = number
+        self.error = error
+
+
 def _order_create(**fields: Any) -> Order:
-    """Creates the order under a fresh random number, drawing again when the number is taken.
+    """Creates the order under a fresh random number.
 
     31^6 numbers make a clash rare but not impossible, and a check-then-insert would still race, so
-    the unique index decides: each attempt runs in a savepoint, so a clash costs only that attempt.
+    the unique index decides. A clash aborts the checkout's transaction and :func:`_order_place` runs it
+    again with a new number: nothing has been written or charged yet (the order is the first write), and
+    no savepoint per order is needed for a case this rare.
     """
-    for attempt in range(NUMBER_ATTEMPTS):
-        number = new_order_number()
-        try:
-            with transaction.atomic():
-                return Order.objects.create(number=number, **fields)
-        except IntegrityError:
-            if attempt == NUMBER_ATTEMPTS - 1 or not Order.objects.filter(number=number).exists():
-                raise  # not a number clash (or the space is implausibly full): let it surface
-    raise AssertionError("unreachable")  # the loop returns or raises
+    number = new_order_number()
+    try:
+        return Order.objects.create(number=number, **fields)
+    except IntegrityError as error:
+        raise _NumberTaken(number, error) from error
 
 
 def order_place(
@@ -209,7 +216,8 @@ def _order_place(
 
     Stock, payment, the order and the emptied cart commit together or not at all: a declined card
     leaves the cart as it was and takes no stock. With an idempotency key the same request returns the
-    same order; two racing requests with one key meet at the unique constraint and make one order.
+    same order; two racing requests with one key meet at the unique constraint and make one order. The
+    key is claimed right after the order row, before any stock is taken or anything charged.
     """
     address = address_validate(shipping_address)
     if not isinstance(payment_method, dict) or not str(payment_method.get("token") or "").strip():
@@ -222,33 +230,41 @@ def _order_place(
             idempotency_key,
             request_hash or request_fingerprint({"address": address, "payment": payment_method}),
         )
-        existing = _replay(user=user, key=claim[0], fingerprint=claim[1])
-        if existing is not None:
+    # The key is not looked up first: the unique index on it answers in the checkout's own transaction,
+    # which saves every new order a query; a replay, rare, pays for it with a rolled-back attempt.
+    for attempt in range(1, NUMBER_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                order = _place(
+                    user=user,
+                    address=address,
+                    token=token,
+                    method_type=method_type,
+                    cart_id=cart.pk if cart is not None else None,
+                    claim=claim,
+                )
+        except _NumberTaken as clash:
+            if attempt == NUMBER_ATTEMPTS or not Order.objects.filter(number=clash.number).exists():
+                raise clash.error from None  # not a number clash (or the space is implausibly full)
+            continue
+        except _KeyTaken:
+            # The key is stored: this request again, or one that raced it and won (PostgreSQL made us
+            # wait for its commit); its order is the answer. A key only just expired is dropped by
+            # _replay, and the order is then placed on the next attempt.
+            existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
+            if existing is not None:
+                return existing, False
+            continue
+        except DomainError:
+            # Refused before the key was reached (the cart emptied by this key's order, stock since
+            # sold, a discount since expired): when the key already placed an order, that order is
+            # the answer, whatever the cart says now.
+            existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
+            if existing is None:
+                raise
             return existing, False
-    try:
-        with transaction.atomic():
-            order = _place(
-                user=user,
-                address=address,
-                token=token,
-                method_type=method_type,
-                cart_id=cart.pk if cart is not None else None,
-                claim=claim,
-            )
-    except _KeyTaken:
-        # Lost a race for this key: the winner has committed its order (PostgreSQL made us wait).
-        existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
-        if existing is None:
-            raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.") from None
-        return existing, False
-    except CartEmpty:
-        # A request racing one with the same key waits on the cart's lock and then finds the cart
-        # emptied by the winner's order: the winner's order is its answer, not "cart empty".
-        existing = _replay(user=user, key=claim[0], fingerprint=claim[1]) if claim is not None else None
-        if existing is None:
-            raise
-        return existing, False
-    return order, True
+        return order, True
+    raise IdempotencyInProgress("An order with this Idempotency-Key is still being placed.")
 
 
 class _KeyTaken(Exception):
@@ -274,8 +290,12 @@ def _claim_key(*, user: User, order: Order, key: str, request_hash: str) -> None
 def _checkout_cart(*, user: User, cart_id: int | None) -> tuple[Cart, CartTotals]:
     """The cart to place, locked (one shopper's checkouts of one cart run one after the other) and read
     with its lines and discount in two queries, priced and checked: refused before anything is written."""
-    locked = cart_with_lines(Cart.objects.select_for_update(of=("self",)))
+    locked = Cart.objects.select_for_update(of=("self",)).select_related("discount")
     cart = (locked.filter(pk=cart_id) if cart_id is not None else locked.filter(user=user)).first()
+    if cart is not None:
+        # Read after the lock is held, in a statement of its own, so a checkout that waited for
+        # another one of this cart sees the lines that one left (none, once it has placed them).
+        cart_with_lines_known(cart, lines=list(cart.lines.select_related("variant__product")))
     totals = cart_totals(cart)
     if cart is None or not totals.lines:
         raise CartEmpty("Your cart is empty.")

@@ -142,6 +142,61 @@ def test_idempotent_replay_returns_the_same_order(user, filled_cart):
     assert Order.objects.count() == 1
 
 
+def test_a_replay_answers_its_order_even_when_the_cart_was_filled_again(user, filled_cart, variant):
+    """The key is checked in the checkout's own transaction, so a replay meets a cart the shopper has
+    filled since: it answers the first order and leaves that cart, the stock and the charges alone."""
+    from carts.services import cart_add_item
+
+    first = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
+    )[0]
+    cart_add_item(shopper=filled_cart, variant_id=variant.pk, quantity=1)
+    variant.refresh_from_db()
+    stock_before = variant.stock
+    again, created = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
+    )
+    variant.refresh_from_db()
+    assert not created and again.pk == first.pk
+    assert Order.objects.count() == 1 and Payment.objects.count() == 1
+    assert variant.stock == stock_before
+    assert list(CartLine.objects.filter(cart__user=user).values_list("variant_id", "quantity")) == [
+        (variant.pk, 1)
+    ]
+
+
+def test_a_replay_answers_its_order_when_the_cart_now_holds_what_is_sold_out(user, filled_cart, variant):
+    from carts.services import cart_add_item
+
+    first = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
+    )[0]
+    cart_add_item(shopper=filled_cart, variant_id=variant.pk, quantity=3)
+    Variant.objects.filter(pk=variant.pk).update(stock=0)
+    again, created = order_place(
+        user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
+    )
+    assert not created and again.pk == first.pk and Order.objects.count() == 1
+
+
+def test_a_new_key_is_not_looked_up_before_the_checkout(user, filled_cart):
+    """The unique index on the key answers inside the checkout's transaction: no read of it first."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        order_place(
+            user=user,
+            shipping_address=ADDRESS,
+            payment_method=PAY_OK,
+            idempotency_key="k1",
+            request_hash="h1",
+        )
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if "orders_idempotencyrecord" in sql]
+    assert IdempotencyRecord.objects.filter(key="k1").count() == 1
+
+
 def test_same_key_other_body_is_refused(user, filled_cart):
     order_place(
         user=user, shipping_address=ADDRESS, payment_method=PAY_OK, idempotency_key="k1", request_hash="h1"
