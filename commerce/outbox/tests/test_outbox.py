@@ -118,3 +118,27 @@ def test_eager_celery_runs_the_task_after_commit_without_an_outbox_row():
         assert not SignalReceipt.objects.exists(), "nothing runs before the commit"
     assert SignalReceipt.objects.count() == 1
     assert not OutboxMessage.objects.exists()
+
+
+def test_the_requests_own_publish_takes_one_statement_and_never_undoes_a_sweepers_send(queued):
+    """After its commit the request sends the message it holds and marks it sent in one conditional
+    update: no lock, no read. A sweep that sent it first (a publish stalled past the grace) stays."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        enqueue(cleanup_task)
+        written = len(captured.captured_queries)
+    after_commit = [q["sql"] for q in captured.captured_queries[written:] if "outbox" in q["sql"]]
+    assert len(after_commit) == 1 and after_commit[0].startswith("UPDATE")
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+
+    from commerce.outbox import services
+
+    stale = OutboxMessage.objects.create(task_name=cleanup_task.name, args=[], kwargs={}, log_context={})
+    OutboxMessage.objects.filter(pk=stale.pk).update(
+        status=OutboxMessage.Status.SENT, attempts=1, sent_at=timezone.now()
+    )
+    assert services._publish_own(stale) is False  # sent by the sweep meanwhile: left as it is
+    stale.refresh_from_db()
+    assert (stale.status, stale.attempts) == (OutboxMessage.Status.SENT, 1)
