@@ -227,18 +227,22 @@ def _locked_cart(shopper: Shopper) -> Cart:
     return cart
 
 
-def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine]:
-    """The shopper's (row-locked) cart and one of its lines; another cart's line id is not found."""
+def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, list[CartLine]]:
+    """The shopper's (row-locked) cart with its discount, one of its lines and all of them (with their
+    variants and products, read under the lock: the cart as the write will leave it, so the caller can
+    answer without reading it again); another cart's line id is not found."""
     pk = _as_pk(line_id)
     owner = _owner_filter(shopper)
     cart = line = None
+    lines: list[CartLine] = []
     if pk is not None and owner is not None:
-        cart = Cart.objects.select_for_update().filter(**owner).first()
+        cart = Cart.objects.select_for_update(of=("self",)).select_related("discount").filter(**owner).first()
         if cart is not None:
-            line = cart.lines.select_related("variant__product").filter(pk=pk).first()
+            lines = list(cart.lines.select_related("variant__product"))
+            line = next((x for x in lines if x.pk == pk), None)
     if cart is None or line is None:
         raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})
-    return cart, line
+    return cart, line, lines
 
 
 def cart_add_item(
@@ -287,16 +291,17 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     """Sets a line's quantity; 0 removes it. Raising it past stock is refused, lowering never is."""
     _check_quantity(quantity, allow_zero=True)
     with transaction.atomic():
-        cart, line = _owned_line(shopper, line_id)
+        cart, line, lines = _owned_line(shopper, line_id)
         if quantity == 0:
             line.delete()
+            lines.remove(line)
         elif quantity != line.quantity:
             if quantity > line.quantity:
                 _check_stock(line.variant, quantity, in_cart=0)
             line.quantity = quantity
             line.save(update_fields=["quantity"])
         _touch(cart)
-    return cart
+    return cart_with_lines_known(cart, lines=lines)
 
 
 def cart_set_variant_quantity(*, shopper: Shopper, variant_id: int | str, quantity: int) -> Cart:
@@ -349,7 +354,7 @@ def cart_change_option(
     if not (size or color or variant_id):
         raise OptionRequired("Choose the size or colour to change to.")
     with transaction.atomic():
-        cart, line = _owned_line(shopper, line_id)
+        cart, line, _ = _owned_line(shopper, line_id)
         current = line.variant
         product = current.product
         if not product.is_active:
@@ -399,10 +404,11 @@ def cart_change_option(
 
 def cart_remove_line(*, shopper: Shopper, line_id: int | str) -> Cart:
     with transaction.atomic():
-        cart, line = _owned_line(shopper, line_id)
+        cart, line, lines = _owned_line(shopper, line_id)
         line.delete()
+        lines.remove(line)
         _touch(cart)
-    return cart
+    return cart_with_lines_known(cart, lines=lines)
 
 
 # --- discounts -----------------------------------------------------------------------------------------

@@ -65,3 +65,20 @@ def test_adding_answers_with_every_line_of_the_cart_as_it_now_stands(auth_client
     assert [i["quantity"] for i in body["items"]] == [3, 2]
     assert (body["subtotal"], body["itemCount"]) == ("130.00", 5)
     assert body["items"][0]["name"] == first.product.name
+
+
+@pytest.mark.parametrize("change", ["quantity", "remove"])
+def test_changing_or_removing_a_line_answers_from_the_lines_read_under_the_lock(auth_client, change):
+    first, second = VariantFactory(price=Decimal("20.00")), VariantFactory(price=Decimal("35.00"))
+    _add(auth_client, first)
+    line_id = _add(auth_client, second, 2).json()["items"][1]["id"]
+    with CaptureQueriesContext(connection) as captured:
+        if change == "quantity":
+            response = auth_client.put(f"/api/v1/cart/items/{line_id}", {"quantity": 3}, format="json")
+        else:
+            response = auth_client.delete(f"/api/v1/cart/items/{line_id}")
+    statements = _statements(captured.captured_queries)
+    assert response.status_code == 200
+    assert _reads_of("carts_cart", statements) == 1 and _reads_of("carts_cartline", statements) == 1
+    assert response.json() == auth_client.get("/api/v1/cart").json()  # what a fresh read says
+    assert [i["quantity"] for i in response.json()["items"]] == ([1, 3] if change == "quantity" else [1])

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from carts.models import Cart, CartLine
-from carts.selectors import cart_for_shopper, cart_totals, cart_with_lines
+from carts.selectors import cart_for_shopper, cart_totals
 from carts.services import (
     cart_add_item,
     cart_apply_discount,
@@ -264,12 +264,10 @@ def add_to_cart(
     # "running shoes in size 10", then "add the second one": size 10, as searched (the message wins)
     args = {**ctx.state.options_for(found.pk), **args}
     variant, notes = _resolve_variant(ctx, found, args)
-    added = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
-    # the cart as it now stands, read once: the line added and the reply's cart both come from it
-    cart = cart_with_lines().get(pk=added.pk)
-    line = next((x for x in cart.lines.all() if x.variant_id == variant.pk), None)
-    if line is None:  # removed by another of the shopper's sockets in between
-        raise Unresolved(ToolResult(FAILED, f"{variant.label} is no longer in the cart."))
+    # the cart as it now stands, with its lines as read under its lock: the line added and the reply's
+    # cart both come from it, with no read after the write
+    cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
+    line = next(x for x in cart.lines.all() if x.variant_id == variant.pk)
     ctx.state.last_cart_line_id = line.pk
     label = variant.label
     return ToolResult(
@@ -378,7 +376,13 @@ def update_cart_quantity(
     cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
     ctx.state.last_cart_line_id = line.pk if quantity else None
     label = line.variant.label
-    return ToolResult(SUCCEEDED, f"Set {label} to {quantity}.", cart=cart, suggestions=["Show my cart"])
+    return ToolResult(
+        SUCCEEDED,
+        f"Set {label} to {quantity}.",
+        cart=cart,
+        cart_loaded=True,  # with its lines as read under its lock
+        suggestions=["Show my cart"],
+    )
 
 
 @tool(
@@ -499,7 +503,7 @@ def remove_from_cart(
     cart = cart_remove_line(shopper=ctx.shopper, line_id=line.pk)
     if ctx.state.last_cart_line_id == line.pk:
         ctx.state.last_cart_line_id = None
-    return ToolResult(SUCCEEDED, f"Removed {line.variant.label} from the cart.", cart=cart)
+    return ToolResult(SUCCEEDED, f"Removed {line.variant.label} from the cart.", cart=cart, cart_loaded=True)
 
 
 @tool(
