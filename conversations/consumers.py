@@ -54,7 +54,12 @@ from conversations import selectors
 from conversations.assistant.pipeline import Turn, respond_turn
 from conversations.assistant.reply import render_message_html, stream_chunks
 from conversations.models import session_group, user_group
-from conversations.services import chat_guest_connect_check, chat_rate_check, message_content_clean
+from conversations.services import (
+    CHAT_EVENTS,
+    chat_guest_connect_check,
+    chat_rate_check,
+    message_content_clean,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +397,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _push_live(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         if self.channel_layer is None:
             return
+        # A turn's two messages go to their group as one event: every socket of the conversation hears
+        # each channel-layer event, this one included (it drops its own), so one event is half the work.
+        by_group: dict[str, list[dict[str, Any]]] = {}
         for group, event in events:
+            by_group.setdefault(group, []).append(event)
+        for group, batch in by_group.items():
+            event = batch[0] if len(batch) == 1 else {"type": CHAT_EVENTS, "events": batch}
             try:
                 await self.channel_layer.group_send(group, event)
             except (OSError, RedisError) as exc:
@@ -400,6 +411,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 logger.warning("Could not push a chat message to %s: %s", group, exc)
 
     # --- events from the channel layer -------------------------------------------------------
+
+    async def chat_messages(self, event: dict[str, Any]) -> None:
+        """A turn's messages recorded on another socket of this conversation, in order."""
+        for message in event["events"]:
+            await self.chat_message(message)
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         """A message of this conversation recorded elsewhere (another tab, REST, staff)."""

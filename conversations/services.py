@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 TRANSCRIPT_MESSAGES = 20
 CHAT_EVENT = "chat.message"
+# Several of them at once (a socket's turn: the shopper's message and the reply), ``{"events": [...]}``.
+CHAT_EVENTS = "chat.messages"
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
