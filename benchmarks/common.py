@@ -167,14 +167,20 @@ def running_server(
                 time.sleep(0.2)
             yield server
         finally:
-            if process.poll() is None:
-                # The whole process group: gunicorn's workers go with their master.
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stops a server started with ``start_new_session=True`` and its whole process group (gunicorn's
+    workers go with their master): SIGTERM, then SIGKILL after 15 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 # --- Load ------------------------------------------------------------------------------------

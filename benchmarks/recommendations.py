@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from benchmarks.common import (  # noqa: E402
     database_exists,
     database_url_for,
     generated_catalog,
+    stop_process_group,
 )
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "20000"))
@@ -299,13 +299,7 @@ def _worker_if_needed():
                     raise SystemExit(f"the Celery worker did not start; see {log_path}")
             yield f"a Celery worker (solo pool, its own process) on the Redis broker; log {log_path}"
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process_group(process)
 
 
 def _drain_queue(timeout: float = 60.0) -> None:
