@@ -47,7 +47,10 @@ from benchmarks.common import (  # noqa: E402
     ROOT,
     LoadResult,
     bench_database_name,
+    child_pids,
+    cpu_ms,
     create_database,
+    database_backends,
     database_url_for,
     drop_database,
     free_port,
@@ -240,40 +243,7 @@ def _percentile(values: list[float], p: int) -> float:
     return LoadResult(len(values), 0, 1, sorted(values)).percentile(p) if values else float("nan")
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 LOCK_WATCH_NAME = "checkout-bench-lockwatch"
-
-
-def _cpu_ms(pids: list[int]) -> float:
-    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere or once gone)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
-    return total * 1000 / CLOCK_TICKS
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _database_backends(bench_url: str) -> list[int]:
-    """The server's sessions on the bench database (the workers' persistent connections)."""
-    import psycopg
-
-    with psycopg.connect(bench_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name <> %s",
-            [LOCK_WATCH_NAME],
-        ).fetchall()
-    return [pid for (pid,) in rows]
 
 
 class CpuWatch:
@@ -281,15 +251,15 @@ class CpuWatch:
     this load generator: per checkout, a figure the neighbours' load moves far less than latency."""
 
     def __init__(self, server_pid: int, bench_url: str) -> None:
-        self.workers = _children(server_pid)
-        self.backends = _database_backends(bench_url)
+        self.workers = child_pids(server_pid)
+        self.backends = database_backends(bench_url, exclude_application=LOCK_WATCH_NAME)
 
     def __enter__(self) -> CpuWatch:
-        self.start = (_cpu_ms(self.workers), _cpu_ms(self.backends), time.process_time() * 1000)
+        self.start = (cpu_ms(self.workers), cpu_ms(self.backends), time.process_time() * 1000)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        end = (_cpu_ms(self.workers), _cpu_ms(self.backends), time.process_time() * 1000)
+        end = (cpu_ms(self.workers), cpu_ms(self.backends), time.process_time() * 1000)
         self.used = [b - a for a, b in zip(self.start, end, strict=True)]
 
     def per_checkout(self, checkouts: int) -> dict:

@@ -105,6 +105,42 @@ def drop_database(base_url: str, name: str) -> None:
 
 
 # --- Servers ---------------------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere or once gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total * 1000 / CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def database_backends(database_url: str, *, exclude_application: str = "") -> list[int]:
+    """The PostgreSQL sessions on that database other than this one (a server's pooled or persistent
+    connections), leaving out those whose application_name is ``exclude_application``."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name <> %s",
+            [exclude_application],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def free_port() -> int:
     """A free loopback port: from ``BENCH_PORTS`` ("8103-8109") when set (a shared machine where each
     person has their own ports), else any the system picks."""

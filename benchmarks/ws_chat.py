@@ -38,7 +38,9 @@ from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a sc
     LOOPBACK,
     ROOT,
     bench_database_name,
+    cpu_ms,
     create_database,
+    database_backends,
     database_url_for,
     drop_database,
     free_port,
@@ -66,6 +68,27 @@ class Results:
     carts_viewed: int = 0
     carts_with_items: int = 0
     seconds: float = 0.0
+    cpu_ms: list[float] = field(default_factory=list)  # Daphne processes, their PostgreSQL sessions
+
+
+class CpuPids:
+    """The CPU a run costs the Daphne servers and their PostgreSQL sessions (the pools open sessions
+    as the load grows: one that opens during the run counts from zero)."""
+
+    def __init__(self, servers: list[int], database_url: str) -> None:
+        self.servers, self.database_url = servers, database_url
+
+    def _sessions(self) -> dict[int, float]:
+        return {pid: cpu_ms([pid]) for pid in database_backends(self.database_url)}
+
+    def start(self) -> None:
+        self.servers_before, self.sessions_before = cpu_ms(self.servers), self._sessions()
+
+    def used(self) -> list[float]:
+        """Milliseconds of CPU since ``start``: [the servers, their PostgreSQL sessions]."""
+        sessions = self._sessions()
+        database = sum(ms - self.sessions_before.get(pid, 0.0) for pid, ms in sessions.items())
+        return [cpu_ms(self.servers) - self.servers_before, database]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -113,8 +136,12 @@ async def shopper(
                     break
 
 
-async def load(urls: list[str], clients: int, messages: list[tuple[str, str]]) -> Results:
-    """``clients`` shoppers at once, spread over the servers in turn."""
+async def load(
+    urls: list[str], clients: int, messages: list[tuple[str, str]], cpu: CpuPids | None = None
+) -> Results:
+    """``clients`` shoppers at once, spread over the servers in turn; with ``cpu``, the CPU those
+    processes used while the messages ran (a figure the machine's other load moves far less than
+    latency)."""
     results = Results()
     ready: list[bool] = []
     go = asyncio.Event()
@@ -126,10 +153,14 @@ async def load(urls: list[str], clients: int, messages: list[tuple[str, str]]) -
     deadline = time.perf_counter() + RESPONSE_TIMEOUT_SECONDS
     while len(ready) < clients and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
+    if cpu:
+        cpu.start()
     started = time.perf_counter()
     go.set()
     outcomes = await running
     results.seconds = time.perf_counter() - started
+    if cpu:
+        results.cpu_ms = cpu.used()
     results.errors.extend(f"{type(r).__name__}: {r}" for r in outcomes if isinstance(r, BaseException))
     return results
 
@@ -271,7 +302,8 @@ def main() -> int:
             asyncio.run(load(urls, 2 * len(urls), messages[:3]))  # warm-up: imports, first queries
             load_before = load_average()
             pings_before = asyncio.run(ping_rate(urls, args.clients))
-            results = asyncio.run(load(urls, args.clients, messages))
+            cpu = CpuPids([s.process.pid for s in servers], db_url)
+            results = asyncio.run(load(urls, args.clients, messages, cpu))
             pings_after = asyncio.run(ping_rate(urls, args.clients))
             load_after = load_average()
         per_message = statements_per_message(env)
@@ -308,6 +340,12 @@ def main() -> int:
         print(
             f"  round trip ms: p50 {percentile(lat, 0.50):.0f}, p95 {percentile(lat, 0.95):.0f}, "
             f"p99 {percentile(lat, 0.99):.0f}, max {max(lat):.0f}, mean {statistics.fmean(lat):.0f}"
+        )
+        daphne_ms, postgres_ms = (ms / len(lat) for ms in results.cpu_ms)
+        print(
+            f"  CPU per message: Daphne {daphne_ms:.1f} ms (all processes), their PostgreSQL sessions "
+            f"{postgres_ms:.1f} ms; {os.cpu_count()} CPUs allow at most "
+            f"{os.cpu_count() * 1000 / (daphne_ms + postgres_ms):.0f} messages/s at that cost"
         )
         for kind, values in results.by_kind.items():
             print(

@@ -75,22 +75,33 @@ def redis_breaker(
         return breaker
 
 
-class _ReusedClientRedisCacheClient(RedisCacheClient):
-    """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool: Django builds a new
-    one for every cache operation, and redis-py fills a table of ~170 response callbacks for each (about
-    a tenth of a cached page's time, measured). A ``redis.Redis`` is safe to share between threads."""
+# The process's ``redis.Redis`` clients (each with its connection pool), by server and pool options.
+_process_clients: dict[tuple[str, str], Any] = {}
+_process_clients_lock = threading.Lock()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+
+class _ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, sharing one ``redis.Redis`` (and its connection pool) per server
+    across the whole process.
+
+    Django builds a new ``redis.Redis`` for every cache operation, and redis-py fills a table of ~170
+    response callbacks for each (about a tenth of a cached page's time, measured). Django also keeps a
+    cache backend per thread *and per asyncio task* (``caches`` is context-local): under Daphne every
+    socket had its own backend, its own pool and so its own new Redis connections (a connect and a
+    handshake on each socket's first cache call, measured at ~2% of a chat process's CPU). A
+    ``redis.Redis`` and its pool are safe to share between threads; the pool reconnects after a fork."""
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        # Django's private helpers, which its stubs leave out; the same calls as its own get_client.
+        # Django's private helpers and attributes, which its stubs leave out.
         index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # not in the stubs
-        client = self._clients.get(index)
+        shared_key = (self._servers[index], repr(sorted(self._pool_options.items())))  # type: ignore[attr-defined]  # not in the stubs
+        client = _process_clients.get(shared_key)
         if client is None:
-            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
-            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # not in the stubs
+            with _process_clients_lock:
+                client = _process_clients.get(shared_key)
+                if client is None:
+                    pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
+                    client = _process_clients[shared_key] = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # not in the stubs
         return client
 
 

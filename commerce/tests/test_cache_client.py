@@ -1,7 +1,11 @@
 """The Redis cache keeps one redis-py client per connection pool, and counts in one round trip
 (commerce/cache.py)."""
 
+import asyncio
+import threading
+
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.test import override_settings
 
@@ -18,6 +22,33 @@ def test_the_redis_cache_reuses_its_client_between_operations():
     assert cache.get("reuse:check") == 42
     assert cache._cache.get_client("b", write=True) is first
     assert cache._cache.get_client("c") is first  # one server: reads use the same pool
+
+
+@pytest.mark.redis
+def test_every_socket_task_of_a_process_shares_one_redis_client():
+    """Django keeps a cache backend per asyncio task (``caches`` is context-local): under Daphne each
+    socket would otherwise open its own pool and Redis connections."""
+    backends, clients = set(), set()
+
+    def use_the_cache() -> None:
+        cache = caches["default"]
+        backends.add(id(cache._cache))
+        clients.add(id(cache._cache.get_client(write=True)))
+        cache.get("shared:check")
+
+    async def socket() -> None:
+        for _ in range(2):
+            await sync_to_async(use_the_cache, thread_sensitive=False)()
+
+    async def sockets() -> None:
+        await asyncio.gather(*(socket() for _ in range(5)))
+
+    # A new thread starts with an empty context, as Daphne's event loop does: nothing cached yet.
+    loop_thread = threading.Thread(target=asyncio.run, args=(sockets(),))
+    loop_thread.start()
+    loop_thread.join()
+    assert len(backends) > 1  # Django's own behaviour, which is why the client is shared
+    assert len(clients) == 1
 
 
 @pytest.mark.redis

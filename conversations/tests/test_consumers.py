@@ -61,6 +61,31 @@ def test_ping_gets_pong():
     assert run(scenario()) == {"type": "pong", "payload": {}}
 
 
+def test_frames_do_not_hop_to_the_shared_sync_thread_to_close_database_connections(monkeypatch):
+    """Channels' dispatch closes stale connections on the process's one sync thread before every frame;
+    the chat socket's database work closes its own in the worker that holds the connection."""
+    hops: list[str] = []
+
+    async def counted_hop() -> None:
+        hops.append("aclose_old_connections")
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted_hop)
+
+    async def scenario():
+        socket, _ = await open_socket()
+        await send(socket, "ping")
+        pong = await socket.receive_json_from(timeout=TIMEOUT)
+        await send(socket, "message", {"content": "hello"})
+        response, _ = await receive_until(socket, "response")
+        await socket.disconnect()
+        return pong, response
+
+    pong, response = run(scenario())
+    assert pong["type"] == "pong" and response["payload"]["reply"]
+    assert hops == []
+    assert Message.objects.count() == 2  # the turn's database work still happened
+
+
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
