@@ -46,7 +46,7 @@ from commerce.accounts.models import ShopperSession
 from commerce.accounts.selectors import (
     shopper_session_usable_by,
 )
-from commerce.accounts.services import shopper_session_check, shopper_session_create
+from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
 from commerce.logs import bind_shopper, request_id_from
@@ -59,6 +59,7 @@ from conversations.services import (
     CHAT_EVENTS,
     chat_guest_connect_check,
     chat_rate_check,
+    guest_turn_start,
     message_content_clean,
 )
 
@@ -142,14 +143,16 @@ class _SessionClaimed(Exception):
 
 def _guest_checked_turn(*, shopper: Shopper, **turn: Any) -> tuple[Shopper, Turn]:
     """A message's turn, after a guest's session check, in the same worker hop and database connection
-    (a hop costs a pool checkout and its health check): the session as stored (saved again if it was
+    (a hop costs a pool checkout and its health check) and, once the conversation exists, the same
+    query as the conversation (``guest_turn_start``): the session as stored (saved again if it was
     purged as unused, ``CHAT_GUEST_SESSION_PURGE_MINUTES``), refused when an account has claimed it."""
+    conversation = None
     if shopper.user is None and shopper.session is not None:  # a guest socket always has its session
-        session, claimed = shopper_session_check(session=shopper.session)
+        session, claimed, conversation = guest_turn_start(session=shopper.session)
         if claimed:
             raise _SessionClaimed
         shopper = Shopper(user=None, session=session)
-    return shopper, respond_turn(shopper=shopper, **turn)
+    return shopper, respond_turn(shopper=shopper, conversation=conversation, **turn)
 
 
 _respond_turn = database_sync_to_async(_guest_checked_turn, thread_sensitive=_one_thread, executor=_workers)

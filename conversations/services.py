@@ -29,7 +29,11 @@ from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
 from commerce.accounts.models import ShopperSession, User
-from commerce.accounts.services import shopper_sessions_purge_unused, shopper_sign_in
+from commerce.accounts.services import (
+    shopper_session_check,
+    shopper_sessions_purge_unused,
+    shopper_sign_in,
+)
 from commerce.accounts.shoppers import Shopper
 from commerce.cache import CacheUnavailable, count_many
 from commerce.errors import RateLimited
@@ -111,6 +115,22 @@ def conversation_for_shopper(*, shopper: Shopper, with_state: bool = False) -> C
             return Conversation.objects.create(**lookup)
     except IntegrityError:  # two connections of one shopper started the conversation together
         return Conversation.objects.get(**lookup)
+
+
+def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, Conversation | None]:
+    """What a guest socket checks before each message, and the conversation the turn needs, in one query
+    once the conversation exists: the session as stored, whether an account has claimed it since the
+    socket opened, and the session's conversation with its dialogue state (else ``None``: the turn
+    finds or starts it). Before the first message it is :func:`shopper_session_check` (a purged
+    session is saved again)."""
+    conversation = (
+        Conversation.objects.filter(session_id=session.pk).select_related("session", "state").first()
+    )
+    if conversation is None:
+        stored, claimed = shopper_session_check(session=session)
+        return stored, claimed, None
+    stored = conversation.session
+    return stored, stored.user_id is not None, conversation
 
 
 PLANNING_FIELDS = (

@@ -81,6 +81,7 @@ def respond_turn(
     origin: str | None = None,
     on_delta: Callable[[str], None] | None = None,
     push: Callable[[str, dict[str, Any]], None] | None = None,
+    conversation: Conversation | None = None,
 ) -> Turn:
     """Records the message, serves it and records the reply.
 
@@ -88,12 +89,15 @@ def respond_turn(
     two messages to the conversation's other sockets skips it. ``on_delta`` receives the model's text
     as it is generated (the socket's ``stream_delta``); joined, the deltas are the reply's text.
     ``push``: how the two messages' live events reach the conversation's other sockets (see
-    :func:`services.message_record`; default: from this thread, after commit). Raises
+    :func:`services.message_record`; default: from this thread, after commit). ``conversation``: the
+    shopper's conversation read with its dialogue state (``services.guest_turn_start``), else it is
+    found here. Raises
     ``EmptyMessage`` or ``MessageTooLong`` for unusable text (nothing is recorded then).
     """
     started = time.monotonic()
     text = services.message_content_clean(text)
-    conversation = services.conversation_for_shopper(shopper=shopper, with_state=True)
+    if conversation is None:
+        conversation = services.conversation_for_shopper(shopper=shopper, with_state=True)
     state = dialogue_state.load(conversation)
     understanding = understand(text, context=_nlu_context(state))
     top = understanding.intents[0]

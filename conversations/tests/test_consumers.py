@@ -473,3 +473,36 @@ def test_a_models_text_reaches_the_socket_as_the_vendor_streams_it_in_order(fake
     assert "".join(words) == events[-1]["payload"]["reply"] and events[-1]["payload"]["planner"] == "llm"
     # streamed live: the first word arrived well before the last one was generated
     assert arrival[deltas[-1]] - arrival[deltas[0]] > 0.5
+
+
+def test_a_guest_message_reads_its_session_with_the_conversation_in_one_query(monkeypatch):
+    """The session check before each message (claimed by an account? purged?) rides on the query that
+    loads the conversation and its dialogue state, once the conversation exists."""
+    from django.db.backends import utils
+
+    statements: list[str] = []
+    execute = utils.CursorWrapper._execute
+
+    def recorded(self, sql, params, *rest):  # every connection and thread: the turn runs in a worker
+        statements.append(sql)
+        return execute(self, sql, params, *rest)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute", recorded)
+
+    async def scenario():
+        socket, _ = await open_socket()
+        await send(socket, "message", {"content": "hello"})
+        await receive_until(socket, "response")
+        statements.clear()
+        await send(socket, "message", {"content": "what is your return policy?"})
+        response, _ = await receive_until(socket, "response")
+        await socket.disconnect()
+        return response
+
+    response = run(scenario())
+    assert response["payload"]["reply"]
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "accounts_shoppersession"' in sql]
+    joined = [sql for sql in reads if 'FROM "conversations_conversation"' in sql]
+    assert len(joined) == 1
+    assert '"accounts_shoppersession"' in joined[0] and '"conversations_dialoguestate"' in joined[0]
