@@ -135,8 +135,8 @@ def database_backends(database_url: str, *, exclude_application: str = "") -> li
     with psycopg.connect(database_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name <> %s",
-            [exclude_application],
+            " AND (%s = '' OR application_name <> %s)",
+            [exclude_application, exclude_application],
         ).fetchall()
     return [pid for (pid,) in rows]
 

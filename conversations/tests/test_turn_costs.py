@@ -120,3 +120,22 @@ def test_a_turn_reads_the_conversation_and_its_dialogue_state_in_one_query(guest
     ]
     assert len(reads) == 1 and 'FROM "conversations_conversation"' in reads[0]
     assert reply["intent"] == "add_to_cart"  # "the second one" was resolved from the state so read
+
+
+def test_make_it_two_reads_the_cart_once_under_its_lock(guest, running_shoes):
+    respond(shopper=guest, text="show me running shoes under $150", channel="web")
+    respond(shopper=guest, text="add the first one in size 10", channel="web")
+    with CaptureQueriesContext(connection) as captured:
+        reply = respond(shopper=guest, text="make it 2", channel="web")
+    assert _cart_reads(captured.captured_queries) == 1
+    assert [i["quantity"] for i in reply["cart"]["items"]] == [2]
+    assert CartLine.objects.get(cart__session=guest.session).quantity == 2
+
+
+def test_make_it_two_after_the_last_line_left_the_cart_elsewhere(guest, running_shoes):
+    respond(shopper=guest, text="show me running shoes under $150", channel="web")
+    respond(shopper=guest, text="add the first one in size 10", channel="web")
+    CartLine.objects.filter(cart__session=guest.session).delete()  # removed in another tab
+    reply = respond(shopper=guest, text="make it 2", channel="web")
+    assert "Your cart is empty" in reply["reply"]
+    assert not CartLine.objects.filter(cart__session=guest.session).exists()

@@ -5,9 +5,11 @@ Every tool acts on the session's own cart (``ctx.shopper``) through the carts ap
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
+from carts.errors import CartLineNotFound
 from carts.models import Cart, CartLine
 from carts.selectors import cart_for_shopper, cart_totals
 from carts.services import (
@@ -292,6 +294,12 @@ def _lines(ctx: ToolContext) -> list[CartLine]:
     return list(cart.lines.all()) if cart is not None else []
 
 
+def _names_a_line(args: dict[str, Any]) -> bool:
+    """Whether the words pick a cart line themselves (by product, colour, size or position) rather than
+    meaning the last one touched."""
+    return any(args.get(k) for k in ("brand", "product", "category", "color", "ordinal"))
+
+
 def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
     """The cart line a message means: by words matched against the lines, else the last touched one."""
     lines = _lines(ctx)
@@ -361,21 +369,28 @@ def update_cart_quantity(
     color: str | None = None,
     size: str | None = None,
 ) -> ToolResult:
-    line = _resolve_line(
-        ctx,
-        given(
-            ordinal=ordinal,
-            reference=reference,
-            product=product,
-            brand=brand,
-            category=category,
-            color=color,
-            size=size,
-        ),
+    line_ref = given(
+        ordinal=ordinal,
+        reference=reference,
+        product=product,
+        brand=brand,
+        category=category,
+        color=color,
+        size=size,
     )
-    cart = cart_set_quantity(shopper=ctx.shopper, line_id=line.pk, quantity=int(quantity))
-    ctx.state.last_cart_line_id = line.pk if quantity else None
-    label = line.variant.label
+    last = ctx.state.last_cart_line_id
+    changed = None
+    if quantity and last and not _names_a_line(line_ref):
+        # "make it 2" means the line last touched, as _resolve_line would pick it: the write reads the
+        # lines under its lock and refuses a line no longer in the cart (then the lines are read here).
+        with contextlib.suppress(CartLineNotFound):
+            cart = cart_set_quantity(shopper=ctx.shopper, line_id=last, quantity=int(quantity))
+            changed = next(x for x in cart.lines.all() if x.pk == last)
+    if changed is None:
+        changed = _resolve_line(ctx, line_ref)
+        cart = cart_set_quantity(shopper=ctx.shopper, line_id=changed.pk, quantity=int(quantity))
+    ctx.state.last_cart_line_id = changed.pk if quantity else None
+    label = changed.variant.label
     return ToolResult(
         SUCCEEDED,
         f"Set {label} to {quantity}.",
