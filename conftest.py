@@ -19,8 +19,9 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("suite", suppress_health_check=[HealthCheck.too_slow], deadline=None)
 hypothesis_settings.load_profile("suite")
 
-# The fake model vendor (``fake_llm`` fixture) for any test that reaches a model.
-pytest_plugins = ["commerce.testing.fake_llm", "commerce.testing.faults"]
+# The fake model vendor (``fake_llm`` fixture) for any test that reaches a model; the faults rig; the
+# embedded run's SQLite connections reading uncommitted (threads share its in-memory test database).
+pytest_plugins = ["commerce.testing.fake_llm", "commerce.testing.faults", "commerce.testing.sqlite"]
 
 
 def _missing_service(marker: str) -> str | None:
