@@ -225,7 +225,7 @@ def count_queries(shopper) -> dict[str, dict[int, int]]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    import catalog.views
+    import catalog.listing
 
     client = Client()
     member = Client()
@@ -234,11 +234,11 @@ def count_queries(shopper) -> dict[str, dict[int, int]]:
     scenario = SCENARIOS[0]
     client.get(page_path(scenario))  # the first request fills per-process caches (content types ...)
     member.get(recommended_path(scenario))
-    default_page_size = catalog.views.PAGE_SIZE
+    default_page_size = catalog.listing.PAGE_SIZE
     try:
         for size in PAGE_SIZES:
-            # The page size is a constant of the view; changing it in-process is the only way to ask.
-            catalog.views.PAGE_SIZE = size
+            # The page size is a constant of the listing pages; changing it in-process is the only way to ask.
+            catalog.listing.PAGE_SIZE = size
             with CaptureQueriesContext(connection) as ctx:
                 response = client.get(page_path(scenario))
             assert response.status_code == 200, response.status_code
@@ -254,7 +254,7 @@ def count_queries(shopper) -> dict[str, dict[int, int]]:
             assert len(response.json()["items"]) == size, "too few results to fill the page"
             counts["api"][size] = len(ctx.captured_queries)
     finally:
-        catalog.views.PAGE_SIZE = default_page_size
+        catalog.listing.PAGE_SIZE = default_page_size
     return counts
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, InvalidCacheBackendError, cache, caches
-from django.core.cache.utils import make_template_fragment_key
-from django.core.paginator import Page, Paginator
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -23,7 +22,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
-from catalog import ranking
+from catalog import listing, ranking
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.forms import page_search_form
 from catalog.models import LOW_STOCK_THRESHOLD, Product
@@ -31,7 +30,6 @@ from catalog.ranking import RankingProfile
 from catalog.selectors import (
     LISTING_CACHE_SECONDS,
     SORTS,
-    LazyProducts,
     SearchResults,
     catalog_facets,
     category_tree,
@@ -44,11 +42,8 @@ from catalog.selectors import (
     storefront_hero,
 )
 from catalog.signals import product_viewed
-from commerce.accounts.models import User
 from commerce.accounts.shoppers import ShopperRequest
-from commerce.accounts.types import MaybeUser
 
-PAGE_SIZE = 24
 logger = logging.getLogger(__name__)
 
 
@@ -82,78 +77,7 @@ def _recommended_page(request: CatalogRequest, results: SearchResults, page_numb
     A shopper with nothing remembered gets ``results`` in their plain order and no reasons (memory's
     selectors answer so); a bounded number of queries whatever the page size.
     """
-    return _ranked_page(request.user, _shopper_profile(request), results, page_number)
-
-
-def _ranked_page(
-    user: MaybeUser,
-    profile: RankingProfile | None,
-    results: SearchResults,
-    page_number: str | None,
-    *,
-    seen: bool = True,
-) -> Page:
-    ranked = ranking.recommended_results(user=user, results=results, profile=profile, seen=seen)
-    # RankedProducts and SearchResults page like a queryset (count, slicing); the stubs know only those.
-    page = Paginator(ranked, PAGE_SIZE).get_page(page_number)  # type: ignore[arg-type]
-
-    def with_reasons(products: list[Product]) -> None:
-        reasons = ranking.recommendation_reasons(user=user, products=products, profile=profile)
-        for product in products:
-            product.recommendation_reason = reasons.get(product.pk, "")  # type: ignore[attr-defined]  # for the card only
-
-    if isinstance(page.object_list, LazyProducts):  # read (and explained) only if the cards are rendered
-        page.object_list = page.object_list.then(with_reasons)
-    else:
-        products = list(page.object_list)
-        with_reasons(products)
-        page.object_list = products
-    return page
-
-
-def _personal_cards_key(*, results: SearchResults, page_number: int, user_id: int, token: str) -> str:
-    """A shopper's recommended cards: the search at the catalog version, the page, the shopper and their
-    memory version (however the address spells the search), so they can be rendered ahead of the view."""
-    return f"{results.candidates_key()}:p{page_number}:shopper-{user_id}:{token}"
-
-
-CARDS_TEMPLATE = "catalog/_listing_cards.html"
-
-
-def recommended_listing_warm(*, user: User, search: Mapping[str, Any]) -> bool:
-    """Ranks a shopper's recommended listing under their current memory version and renders its first
-    page of cards into the cache, where the next view of it looks (the same code as the view: the
-    ranking hook's cached order, the cards' reasons, the same template and key). For a task, after the
-    shopper's memory changed. False, and nothing done, when the view would not cache either (nothing
-    remembered, no memory version, a search too large for the cached ranking). Raises InvalidSearch."""
-    results = SearchResults(**search)
-    with listing_version_pinned():
-        profile = ranking.shopper_profile(user=user)
-        if profile is None or not ranking.remembers(profile=profile) or not profile.cache_token:
-            return False
-        if not results.rankable():
-            return False
-        page = _ranked_page(user, profile, results, None, seen=False)
-        key = make_template_fragment_key(
-            "listing-cards",
-            [
-                _personal_cards_key(
-                    results=results, page_number=page.number, user_id=user.pk, token=profile.cache_token
-                )
-            ],
-        )
-        fragments = _fragment_cache()
-        if fragments.get(key) is None:
-            fragments.set(key, render_to_string(CARDS_TEMPLATE, {"page": page}), PERSONAL_FRAGMENT_SECONDS)
-    return True
-
-
-def _fragment_cache() -> BaseCache:
-    """The cache the ``{% cache %}`` tag uses (Django's rule: ``template_fragments`` if configured)."""
-    try:
-        return caches["template_fragments"]
-    except InvalidCacheBackendError:
-        return caches[DEFAULT_CACHE_ALIAS]
+    return listing.ranked_page(request.user, _shopper_profile(request), results, page_number)
 
 
 @require_GET
@@ -172,8 +96,6 @@ def _query_without_page(request: CatalogRequest) -> str:
 # carry price and "in stock", which bump the listing version when they change): rendered once per
 # version and query string, and kept as long as the other listing caches.
 FRAGMENT_SECONDS = LISTING_CACHE_SECONDS
-# A shopper's recommended cards: as long as memory keeps their ranked order.
-PERSONAL_FRAGMENT_SECONDS = 60
 
 
 def _one_listing_version(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -204,13 +126,13 @@ def product_list(request: CatalogRequest) -> HttpResponse:
                 personal = True
                 profile = _shopper_profile(request)
                 personal_token = profile.cache_token if profile is not None else ""
-                cards_key = _personal_cards_key(
+                cards_key = listing.personal_cards_key(
                     results=results, page_number=page.number, user_id=request.user.pk, token=personal_token
                 )
             else:  # the same for every shopper (a guest's "recommended" is the plain order): cached
                 # SearchResults pages like a queryset (count, slicing); the stubs know only sequences.
                 results_in_order = SearchResults(**search)
-                page = Paginator(results_in_order, PAGE_SIZE).get_page(  # type: ignore[arg-type]
+                page = Paginator(results_in_order, listing.PAGE_SIZE).get_page(  # type: ignore[arg-type]
                     request.GET.get("page")
                 )
         except InvalidSearch as exc:
@@ -228,7 +150,7 @@ def product_list(request: CatalogRequest) -> HttpResponse:
         # a write (recommended_listing_warm); with no version (nothing cached) rendered every time.
         # Everyone else's cards are named by the address.
         "cards_key": cards_key if personal else address_key,
-        "cards_seconds": (PERSONAL_FRAGMENT_SECONDS if personal_token else 0)
+        "cards_seconds": (listing.PERSONAL_FRAGMENT_SECONDS if personal_token else 0)
         if personal
         else FRAGMENT_SECONDS,
     }

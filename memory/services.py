@@ -510,9 +510,9 @@ RECENT_LISTING_REFRESH_SECONDS = 300
 
 def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) -> int:
     """Ranks the shopper's recent recommended listings under their current memory version, and renders
-    each one's first page of cards, where the next view looks for them: catalog's
-    ``recommended_listing_warm`` runs the view's own code (this app's ranking hook, with its cached
-    order; the cards' reasons; the same template and cache key). The profile is built (and cached) once
+    each one's first page of cards, where the next view looks for them:
+    ``catalog.listing.recommended_listing_warm`` runs the code the view runs (this app's ranking hook,
+    with its cached order; the cards' reasons; the same template and cache key). The profile is built (and cached) once
     for all of them. Returns how many listings were warmed.
 
     Nothing for a deleted shopper, a shopper with nothing remembered (the view shows the plain order)
@@ -526,7 +526,7 @@ def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) 
     if not listings or user is None:
         return 0
     from catalog.errors import InvalidSearch
-    from catalog.views import recommended_listing_warm
+    from catalog.listing import recommended_listing_warm
 
     warmed = 0
     for listing in listings:

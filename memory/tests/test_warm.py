@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError as BrokerDown
 
 from catalog.selectors import SearchResults
-from catalog.views import _personal_cards_key
+from catalog.listing import personal_cards_key
 from commerce.outbox.models import OutboxMessage
 from memory.models import Preference
 from memory.ranking import order_cache_key
@@ -58,7 +58,7 @@ def whole_catalog_order_key(user) -> str:
 def cards_key(user) -> str:
     profile = profile_for(user=user)
     results = SearchResults(query="", sort="recommended")
-    key = _personal_cards_key(results=results, page_number=1, user_id=user.pk, token=profile.cache_token)
+    key = personal_cards_key(results=results, page_number=1, user_id=user.pk, token=profile.cache_token)
     return make_template_fragment_key("listing-cards", [key])
 
 
