@@ -14,10 +14,15 @@ from django.conf import settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from commerce import prepared as prepared_queries
+
 # Property tests judge the code, not the machine: on a loaded 2-core runner input generation can take
 # longer than Hypothesis' health check allows, which says nothing about the code under test.
 hypothesis_settings.register_profile("suite", suppress_health_check=[HealthCheck.too_slow], deadline=None)
 hypothesis_settings.load_profile("suite")
+
+# Every use of a remembered query's SQL (commerce.prepared) is checked against a fresh build.
+prepared_queries.VERIFY = True
 
 # The fake model vendor (``fake_llm`` fixture) for any test that reaches a model; the faults rig; the
 # embedded run's SQLite connections reading uncommitted (threads share its in-memory test database).

@@ -15,6 +15,7 @@ from carts.models import Cart, CartLine, Discount
 from catalog.models import Variant
 from catalog.selectors import size_sort_key
 from commerce.money import ZERO, quantize
+from commerce.prepared import prepared
 
 if TYPE_CHECKING:
     from commerce.accounts.models import ShopperSession, User
@@ -98,7 +99,9 @@ def cart_with_lines(queryset: QuerySet[Cart] | None = None) -> QuerySet[Cart]:
     """Carts with everything :func:`cart_totals` and the serializers read, in a fixed number of queries."""
     queryset = queryset if queryset is not None else Cart.objects.all()
     return queryset.select_related("discount").prefetch_related(
-        Prefetch("lines", queryset=CartLine.objects.select_related("variant__product"))
+        Prefetch(
+            "lines", queryset=prepared(CartLine.objects.select_related("variant__product"), "carts.lines")
+        )
     )
 
 
@@ -137,9 +140,11 @@ def cart_for_shopper(shopper: Shopper | None) -> Cart | None:
     if shopper is None:
         return None
     if shopper.user is not None:
-        return cart_with_lines().filter(user=shopper.user).first()
+        return cart_with_lines(prepared(Cart.objects.filter(user=shopper.user), "carts.of_user")).first()
     if shopper.session is not None:
-        return cart_with_lines().filter(session=shopper.session).first()
+        return cart_with_lines(
+            prepared(Cart.objects.filter(session=shopper.session), "carts.of_session")
+        ).first()
     return None
 
 

@@ -39,6 +39,7 @@ from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import InvalidInput
 from commerce.money import money_str
+from commerce.prepared import prepared
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
 
@@ -221,7 +222,7 @@ def _locked_cart(shopper: Shopper) -> Cart:
     if owner is None:
         raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
     locked = Cart.objects.select_for_update(of=("self",)).select_related("discount")
-    cart = locked.filter(**owner).first()
+    cart = prepared(locked.filter(**owner), "carts.locked").first()
     if cart is None:
         cart = locked.get(pk=cart_get_or_create_for_shopper(shopper=shopper).pk)
     return cart
@@ -236,9 +237,10 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, l
     cart = line = None
     lines: list[CartLine] = []
     if pk is not None and owner is not None:
-        cart = Cart.objects.select_for_update(of=("self",)).select_related("discount").filter(**owner).first()
+        locked = Cart.objects.select_for_update(of=("self",)).select_related("discount").filter(**owner)
+        cart = prepared(locked, "carts.locked").first()
         if cart is not None:
-            lines = list(cart.lines.select_related("variant__product"))
+            lines = list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
             line = next((x for x in lines if x.pk == pk), None)
     if cart is None or line is None:
         raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})

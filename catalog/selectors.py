@@ -47,6 +47,7 @@ from redis.exceptions import RedisError
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
+from commerce.prepared import prepared
 
 logger = logging.getLogger(__name__)
 
@@ -478,7 +479,8 @@ def product_variant_stock(*, product_id: int) -> list[tuple[int, int]]:
 def variant_stock_by_id(product_ids: Sequence[int]) -> dict[int, int]:
     """``{variant id: stock}`` of every variant of these products, one light query (the part of a cached
     product JSON that is read fresh)."""
-    return dict(Variant.objects.filter(product_id__in=list(product_ids)).values_list("id", "stock"))
+    stock = Variant.objects.filter(product_id__in=list(product_ids)).values_list("id", "stock")
+    return dict(prepared(stock, "catalog.variant_stock"))
 
 
 def product_named(*, phrase: str) -> Product | None:

@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from commerce.accounts.models import User
 from commerce.accounts.shoppers import Shopper
 from commerce.money import percent
+from commerce.prepared import prepared
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket
 
@@ -88,7 +89,9 @@ def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     """
     words = f" {_normalise(text)} "
     best, best_score = None, 0
-    for policy in StorePolicy.objects.filter(is_active=True).order_by("pk"):
+    for policy in prepared(
+        StorePolicy.objects.filter(is_active=True).order_by("pk"), "conversations.policies"
+    ):
         score = 0
         for keyword in policy.keyword_list:
             phrase = _normalise(keyword)

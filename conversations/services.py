@@ -37,6 +37,7 @@ from commerce.accounts.services import (
 from commerce.accounts.shoppers import Shopper
 from commerce.cache import CacheUnavailable, count_many
 from commerce.errors import RateLimited
+from commerce.prepared import prepared
 from commerce.ws_auth import ws_tickets_revoke
 from conversations.errors import (
     EmptyMessage,
@@ -123,14 +124,15 @@ def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, 
     socket opened, and the session's conversation with its dialogue state (else ``None``: the turn
     finds or starts it). Before the first message it is :func:`shopper_session_check` (a purged
     session is saved again)."""
-    conversation = (
-        Conversation.objects.filter(session_id=session.pk).select_related("session", "state").first()
-    )
-    if conversation is None:
+    conversation = prepared(
+        Conversation.objects.filter(session_id=session.pk).select_related("session", "state"),
+        "conversations.guest_turn_start",
+    ).first()
+    joined = conversation.session if conversation is not None else None  # found by it: never None then
+    if conversation is None or joined is None:
         stored, claimed = shopper_session_check(session=session)
         return stored, claimed, None
-    stored = conversation.session
-    return stored, stored.user_id is not None, conversation
+    return joined, joined.user_id is not None, conversation
 
 
 PLANNING_FIELDS = (

@@ -10,6 +10,7 @@ from catalog.errors import InvalidSearch
 from catalog.models import Product
 from catalog.selectors import SearchResults, product_queryset, search_correction
 from catalog.serializers import product_dicts_cached
+from commerce.prepared import prepared
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
@@ -142,7 +143,7 @@ def product_shown(ctx: ToolContext, *, product_id: int | None, ordinal: int | No
         raise Unresolved(
             ToolResult(SKIPPED, "No product named.", text="Which product? Search first, then pick one.")
         )
-    product = product_queryset().filter(pk=product_id).first()
+    product = prepared(product_queryset().filter(pk=product_id), "assistant.product_shown").first()
     if product is None:
         raise Unresolved(ToolResult(FAILED, "That product is no longer available."))
     return product
