@@ -258,7 +258,9 @@ def cart_add_item(
     _check_quantity(quantity)
     pk = _as_pk(variant_id)
     variant = (
-        Variant.objects.select_related("product").filter(pk=pk, product__is_active=True).first()
+        prepared(
+            Variant.objects.select_related("product").filter(pk=pk, product__is_active=True), "carts.variant"
+        ).first()
         if pk is not None
         else None
     )
@@ -276,7 +278,7 @@ def cart_add_item(
         cart = _locked_cart(shopper)
         # Every line, not just this variant's: under the cart's lock they are the cart as it will stand,
         # so the caller answers with them instead of reading the cart again.
-        lines = list(cart.lines.select_related("variant__product"))
+        lines = list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
         line = next((x for x in lines if x.variant_id == variant.pk), None)
         in_cart = line.quantity if line else 0
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)

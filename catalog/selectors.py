@@ -67,7 +67,8 @@ SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
 
 
 def _variants_prefetch() -> Prefetch[str, QuerySet[Variant], str]:
-    return Prefetch("variants", queryset=Variant.objects.order_by("id"))
+    variants = prepared(Variant.objects.order_by("id"), "catalog.variants_of_products")
+    return Prefetch("variants", queryset=variants)
 
 
 def product_card_queryset() -> ProductQuerySet:
