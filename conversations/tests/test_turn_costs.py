@@ -18,8 +18,9 @@ from conversations.assistant.pipeline import respond
 pytestmark = pytest.mark.django_db
 
 # (message, intent, ceiling on its statements, savepoints aside: a test runs inside a transaction, where
-# every atomic block adds two). Today, here: 14, 15, 6, 5, 9, 10; on PostgreSQL in the benchmark (a
-# warm search cache, no test transaction): 7, 12, 7, 6, 7, 11.
+# every atomic block adds two). On PostgreSQL in the benchmark (a new guest's visit, warm search cache,
+# no test transaction; 2026-12-05): 11, 17, 6, 5, 6, 8 (the first search creates the conversation and
+# the add the cart).
 VISIT = [
     ("show me running shoes under $150", "product_search", 15),
     ("add the first one in size 10", "add_to_cart", 16),
