@@ -512,8 +512,8 @@ def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) 
     """Ranks the shopper's recent recommended listings under their current memory version, and renders
     each one's first page of cards, where the next view looks for them:
     ``catalog.listing.recommended_listing_warm`` runs the code the view runs (this app's ranking hook,
-    with its cached order; the cards' reasons; the same template and cache key). The profile is built (and cached) once
-    for all of them. Returns how many listings were warmed.
+    with its cached order; the cards' reasons; the same template and cache key). The profile is built
+    (and cached) once for all of them. Returns how many listings were warmed.
 
     Nothing for a deleted shopper, a shopper with nothing remembered (the view shows the plain order)
     or a search too large for cached candidates (the view ranks it in the database). Safe to run twice:

@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError as BrokerDown
 
-from catalog.selectors import SearchResults
 from catalog.listing import personal_cards_key
+from catalog.selectors import SearchResults
 from commerce.outbox.models import OutboxMessage
 from memory.models import Preference
 from memory.ranking import order_cache_key
