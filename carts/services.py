@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from carts.errors import (
@@ -214,6 +214,21 @@ def _line_total_allowed(variant: Variant, *, in_cart: int, adding: int) -> int:
     return wanted
 
 
+def _locked_carts() -> QuerySet[Cart]:
+    """Carts with their discount, each row-locked as it is read (see :func:`_locked_cart`)."""
+    return Cart.objects.select_for_update(of=("self",)).select_related("discount")
+
+
+def _locked_cart_of(owner: dict[str, User | ShopperSession]) -> Cart | None:
+    return prepared(_locked_carts().filter(**owner), "carts.locked").first()
+
+
+def _lines_under_lock(cart: Cart) -> list[CartLine]:
+    """Every line of a cart whose row the caller has locked, with their variants and products: the cart
+    as the write will leave it, so the caller answers with them instead of reading the cart again."""
+    return list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
+
+
 def _locked_cart(shopper: Shopper) -> Cart:
     """The shopper's cart with its discount, row-locked on PostgreSQL so one cart's writes run one after
     another (the discount's row is not locked: every cart using the code would queue on it). One query
@@ -221,10 +236,9 @@ def _locked_cart(shopper: Shopper) -> Cart:
     owner = _owner_filter(shopper)
     if owner is None:
         raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
-    locked = Cart.objects.select_for_update(of=("self",)).select_related("discount")
-    cart = prepared(locked.filter(**owner), "carts.locked").first()
+    cart = _locked_cart_of(owner)
     if cart is None:
-        cart = locked.get(pk=cart_get_or_create_for_shopper(shopper=shopper).pk)
+        cart = _locked_carts().get(pk=cart_get_or_create_for_shopper(shopper=shopper).pk)
     return cart
 
 
@@ -237,10 +251,9 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, l
     cart = line = None
     lines: list[CartLine] = []
     if pk is not None and owner is not None:
-        locked = Cart.objects.select_for_update(of=("self",)).select_related("discount").filter(**owner)
-        cart = prepared(locked, "carts.locked").first()
+        cart = _locked_cart_of(owner)
         if cart is not None:
-            lines = list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
+            lines = _lines_under_lock(cart)
             line = next((x for x in lines if x.pk == pk), None)
     if cart is None or line is None:
         raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})
@@ -276,9 +289,7 @@ def cart_add_item(
         )
     with transaction.atomic():
         cart = _locked_cart(shopper)
-        # Every line, not just this variant's: under the cart's lock they are the cart as it will stand,
-        # so the caller answers with them instead of reading the cart again.
-        lines = list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
+        lines = _lines_under_lock(cart)  # every line, not just this variant's
         line = next((x for x in lines if x.variant_id == variant.pk), None)
         in_cart = line.quantity if line else 0
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)

@@ -294,10 +294,14 @@ def _lines(ctx: ToolContext) -> list[CartLine]:
     return list(cart.lines.all()) if cart is not None else []
 
 
+# The words _resolve_line matches against a cart's lines (a size only weighs among lines they match).
+_LINE_WORDS = ("brand", "product", "category", "color")
+
+
 def _names_a_line(args: dict[str, Any]) -> bool:
-    """Whether the words pick a cart line themselves (by product, colour, size or position) rather than
-    meaning the last one touched."""
-    return any(args.get(k) for k in ("brand", "product", "category", "color", "ordinal"))
+    """Whether the words pick a cart line themselves (by what it is or its position) rather than meaning
+    the last one touched, as :func:`_resolve_line` reads them."""
+    return any(args.get(k) for k in (*_LINE_WORDS, "ordinal"))
 
 
 def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
@@ -305,7 +309,7 @@ def _resolve_line(ctx: ToolContext, args: dict[str, Any]) -> CartLine:
     lines = _lines(ctx)
     if not lines:
         raise Unresolved(ToolResult(FAILED, "Your cart is empty."))
-    phrase = " ".join(str(args[k]) for k in ("brand", "product", "category", "color") if args.get(k))
+    phrase = " ".join(str(args[k]) for k in _LINE_WORDS if args.get(k))
     if phrase:
         wanted = _words(phrase)
         scored = []
