@@ -45,12 +45,11 @@ from benchmarks.common import (  # noqa: E402
     BENCH_SETTINGS,
     LOOPBACK,
     ROOT,
+    CpuWatch,
     LoadResult,
     bench_database_name,
     child_pids,
-    cpu_ms,
     create_database,
-    database_backends,
     database_url_for,
     drop_database,
     free_port,
@@ -246,25 +245,9 @@ def _percentile(values: list[float], p: int) -> float:
 LOCK_WATCH_NAME = "checkout-bench-lockwatch"
 
 
-class CpuWatch:
-    """CPU used while a scenario runs by the server's workers and their PostgreSQL sessions, and by
-    this load generator: per checkout, a figure the neighbours' load moves far less than latency."""
-
-    def __init__(self, server_pid: int, bench_url: str) -> None:
-        self.workers = child_pids(server_pid)
-        self.backends = database_backends(bench_url, exclude_application=LOCK_WATCH_NAME)
-
-    def __enter__(self) -> CpuWatch:
-        self.start = (cpu_ms(self.workers), cpu_ms(self.backends), time.process_time() * 1000)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        end = (cpu_ms(self.workers), cpu_ms(self.backends), time.process_time() * 1000)
-        self.used = [b - a for a, b in zip(self.start, end, strict=True)]
-
-    def per_checkout(self, checkouts: int) -> dict:
-        workers, database, generator = (round(ms / checkouts, 1) if checkouts else 0.0 for ms in self.used)
-        return {"workersMs": workers, "postgresMs": database, "loadGeneratorMs": generator}
+def _per_checkout(used: list[float], checkouts: int) -> dict:
+    workers, database, generator = (round(ms / checkouts, 1) if checkouts else 0.0 for ms in used)
+    return {"workersMs": workers, "postgresMs": database, "loadGeneratorMs": generator}
 
 
 class LockWatch:
@@ -537,10 +520,15 @@ def main(argv: list[str] | None = None) -> int:
             for client in clients[: args.workers]:  # warm each worker on the checkout path
                 checkout_once(client, 0, *fixture.own[0], Checkouts())
             health_before = health()
-            with LockWatch(bench_url) as watch, CpuWatch(server.process.pid, bench_url) as cpu:
+            with (
+                LockWatch(bench_url) as watch,
+                CpuWatch(
+                    child_pids(server.process.pid), bench_url, exclude_application=LOCK_WATCH_NAME
+                ) as cpu,
+            ):
                 distinct = scenario_distinct(clients, fixture, args)
             distinct.lock_waits = watch.summary()
-            distinct.cpu = cpu.per_checkout(len(distinct.latencies_ms))
+            distinct.cpu = _per_checkout(cpu.used, len(distinct.latencies_ms))
             health_after = health()
             health_rps = statistics.mean([health_before.rps, health_after.rps])
             print(

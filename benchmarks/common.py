@@ -141,6 +141,30 @@ def database_backends(database_url: str, *, exclude_application: str = "") -> li
     return [pid for (pid,) in rows]
 
 
+class CpuWatch:
+    """CPU used while a run lasts (``with``) by the server's processes, their PostgreSQL sessions and this
+    load generator, in ms: a figure the neighbours' load moves far less than latency. A session the
+    server's pool opens during the run counts from zero; ``exclude_application`` leaves out a watcher's
+    own session."""
+
+    def __init__(self, servers: list[int], database_url: str, *, exclude_application: str = "") -> None:
+        self.servers, self.database_url, self.exclude = servers, database_url, exclude_application
+        self.used: list[float] = []  # [servers, their PostgreSQL sessions, this process]
+
+    def _sessions(self) -> dict[int, float]:
+        backends = database_backends(self.database_url, exclude_application=self.exclude)
+        return {pid: cpu_ms([pid]) for pid in backends}
+
+    def __enter__(self) -> CpuWatch:
+        self._start = (cpu_ms(self.servers), self._sessions(), time.process_time() * 1000)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        servers, sessions, generator = self._start
+        database = sum(ms - sessions.get(pid, 0.0) for pid, ms in self._sessions().items())
+        self.used = [cpu_ms(self.servers) - servers, database, time.process_time() * 1000 - generator]
+
+
 def free_port() -> int:
     """A free loopback port: from ``BENCH_PORTS`` ("8103-8109") when set (a shared machine where each
     person has their own ports), else any the system picks."""

@@ -30,17 +30,16 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import (  # noqa: I001 - benchmarks/ is on sys.path when run as a script
     LOOPBACK,
     ROOT,
+    CpuWatch,
     bench_database_name,
-    cpu_ms,
     create_database,
-    database_backends,
     database_url_for,
     drop_database,
     free_port,
@@ -69,26 +68,6 @@ class Results:
     carts_with_items: int = 0
     seconds: float = 0.0
     cpu_ms: list[float] = field(default_factory=list)  # Daphne processes, their PostgreSQL sessions
-
-
-class CpuPids:
-    """The CPU a run costs the Daphne servers and their PostgreSQL sessions (the pools open sessions
-    as the load grows: one that opens during the run counts from zero)."""
-
-    def __init__(self, servers: list[int], database_url: str) -> None:
-        self.servers, self.database_url = servers, database_url
-
-    def _sessions(self) -> dict[int, float]:
-        return {pid: cpu_ms([pid]) for pid in database_backends(self.database_url)}
-
-    def start(self) -> None:
-        self.servers_before, self.sessions_before = cpu_ms(self.servers), self._sessions()
-
-    def used(self) -> list[float]:
-        """Milliseconds of CPU since ``start``: [the servers, their PostgreSQL sessions]."""
-        sessions = self._sessions()
-        database = sum(ms - self.sessions_before.get(pid, 0.0) for pid, ms in sessions.items())
-        return [cpu_ms(self.servers) - self.servers_before, database]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -137,7 +116,7 @@ async def shopper(
 
 
 async def load(
-    urls: list[str], clients: int, messages: list[tuple[str, str]], cpu: CpuPids | None = None
+    urls: list[str], clients: int, messages: list[tuple[str, str]], cpu: CpuWatch | None = None
 ) -> Results:
     """``clients`` shoppers at once, spread over the servers in turn; with ``cpu``, the CPU those
     processes used while the messages ran (a figure the machine's other load moves far less than
@@ -153,14 +132,13 @@ async def load(
     deadline = time.perf_counter() + RESPONSE_TIMEOUT_SECONDS
     while len(ready) < clients and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
+    with cpu or nullcontext():
+        started = time.perf_counter()
+        go.set()
+        outcomes = await running
+        results.seconds = time.perf_counter() - started
     if cpu:
-        cpu.start()
-    started = time.perf_counter()
-    go.set()
-    outcomes = await running
-    results.seconds = time.perf_counter() - started
-    if cpu:
-        results.cpu_ms = cpu.used()
+        results.cpu_ms = cpu.used[:2]
     results.errors.extend(f"{type(r).__name__}: {r}" for r in outcomes if isinstance(r, BaseException))
     return results
 
@@ -302,7 +280,7 @@ def main() -> int:
             asyncio.run(load(urls, 2 * len(urls), messages[:3]))  # warm-up: imports, first queries
             load_before = load_average()
             pings_before = asyncio.run(ping_rate(urls, args.clients))
-            cpu = CpuPids([s.process.pid for s in servers], db_url)
+            cpu = CpuWatch([s.process.pid for s in servers], db_url)
             results = asyncio.run(load(urls, args.clients, messages, cpu))
             pings_after = asyncio.run(ping_rate(urls, args.clients))
             load_after = load_average()
