@@ -80,12 +80,18 @@ def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
     cart = Cart.objects.filter(**owner).first()
     if cart is not None:
         return cart
+    return _cart_created(owner) or Cart.objects.get(**owner)
+
+
+def _cart_created(owner: dict[str, User | ShopperSession]) -> Cart | None:
+    """A new cart for ``owner``; ``None`` when another first request of the same shopper created it
+    meanwhile (the owner's cart is unique). A savepoint, so losing that race leaves the caller's
+    transaction usable."""
     try:
-        # A savepoint, so that losing a creation race leaves the caller's transaction usable.
         with transaction.atomic():
             return Cart.objects.create(**owner)
-    except IntegrityError:  # two first requests of one shopper raced; the other one created it
-        return Cart.objects.get(**owner)
+    except IntegrityError:
+        return None
 
 
 def cart_clear(*, cart: Cart) -> None:
@@ -229,17 +235,22 @@ def _lines_under_lock(cart: Cart) -> list[CartLine]:
     return list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
 
 
-def _locked_cart(shopper: Shopper) -> Cart:
+def _locked_cart(shopper: Shopper) -> tuple[Cart, bool]:
     """The shopper's cart with its discount, row-locked on PostgreSQL so one cart's writes run one after
-    another (the discount's row is not locked: every cart using the code would queue on it). One query
-    when the cart exists, which is every write but a shopper's first."""
+    another (the discount's row is not locked: every cart using the code would queue on it), and whether
+    it was created just now (then it has no lines and no discount, and no other transaction sees it
+    before this one commits: the insert is its lock). One query when the cart exists, which is every
+    write but a shopper's first; the first inserts it without reading again."""
     owner = _owner_filter(shopper)
     if owner is None:
         raise SessionRequired("No shopper to hold a cart: sign in or send a session id.")
     cart = _locked_cart_of(owner)
-    if cart is None:
-        cart = _locked_carts().get(pk=cart_get_or_create_for_shopper(shopper=shopper).pk)
-    return cart
+    if cart is not None:
+        return cart, False
+    created = _cart_created(owner)
+    if created is not None:
+        return created, True
+    return _locked_carts().get(**owner), False  # the other request's cart: waits for its lock
 
 
 def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, list[CartLine]]:
@@ -288,8 +299,8 @@ def cart_add_item(
             details={"productId": str(product_id), "variantId": str(variant_id)},
         )
     with transaction.atomic():
-        cart = _locked_cart(shopper)
-        lines = _lines_under_lock(cart)  # every line, not just this variant's
+        cart, created = _locked_cart(shopper)
+        lines = [] if created else _lines_under_lock(cart)  # every line, not just this variant's
         line = next((x for x in lines if x.variant_id == variant.pk), None)
         in_cart = line.quantity if line else 0
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)
@@ -485,7 +496,7 @@ def discount_create_single_use(*, prefix: str, kind: str, value: Decimal, valid_
 def cart_apply_discount(*, shopper: Shopper, code: str) -> Cart:
     """Puts a discount code on the cart (replacing any other); the code is matched case-insensitively."""
     with transaction.atomic():
-        cart = _locked_cart(shopper)
+        cart, _ = _locked_cart(shopper)
         subtotal = cart_totals(cart_with_lines().get(pk=cart.pk)).subtotal
         discount = _usable_discount(code, subtotal=subtotal)
         cart.discount = discount
@@ -496,7 +507,7 @@ def cart_apply_discount(*, shopper: Shopper, code: str) -> Cart:
 
 def cart_remove_discount(*, shopper: Shopper) -> Cart:
     with transaction.atomic():
-        cart = _locked_cart(shopper)
+        cart, _ = _locked_cart(shopper)
         cart.discount = None
         Cart.objects.filter(pk=cart.pk).update(discount=None)
         _touch(cart)

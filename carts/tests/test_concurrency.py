@@ -39,6 +39,20 @@ def test_concurrent_adds_of_one_variant_lose_no_quantity_and_make_one_line():
     assert CartLine.objects.get().quantity == 16
 
 
+def test_concurrent_first_adds_of_different_variants_make_one_cart_with_every_line():
+    variants = [VariantFactory(stock=10) for _ in range(6)]
+    shopper = Shopper(user=None, session=ShopperSessionFactory())
+
+    @_in_thread
+    def add(variant):
+        return cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=1).pk
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        carts = set(pool.map(add, variants))
+    assert carts == {Cart.objects.get().pk}  # the requests that lost the creation race used its cart
+    assert sorted(CartLine.objects.values_list("variant_id", flat=True)) == sorted(v.pk for v in variants)
+
+
 def test_concurrent_adds_never_pass_stock():
     variant = VariantFactory(stock=5)
     shopper = Shopper(user=None, session=ShopperSessionFactory())

@@ -53,6 +53,19 @@ def test_adding_to_a_cart_stays_under_its_statement_ceiling_and_reads_the_cart_o
         assert _reads_of("carts_cartline", statements) == 1
 
 
+def test_a_first_add_creates_the_cart_without_reading_it_or_its_lines_again(auth_client, user):
+    variant = VariantFactory(price=Decimal("20.00"))
+    with CaptureQueriesContext(connection) as captured:
+        response = _add(auth_client, variant, 2)
+    statements = _statements(captured.captured_queries)
+    assert response.status_code == 201
+    assert _reads_of("carts_cart", statements) == 1  # the locked read that finds no cart
+    assert _reads_of("carts_cartline", statements) == 0  # a cart made just now has no lines
+    assert len(statements) <= ADD_CEILING, (len(statements), [sql[:120] for sql in statements])
+    line = CartLine.objects.get(cart__user=user)
+    assert [(i["id"], i["quantity"]) for i in response.json()["items"]] == [(str(line.pk), 2)]
+
+
 def test_adding_answers_with_every_line_of_the_cart_as_it_now_stands(auth_client, user):
     first, second = VariantFactory(price=Decimal("20.00")), VariantFactory(price=Decimal("35.00"))
     _add(auth_client, first)
