@@ -259,6 +259,10 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery ----------------------------------------------------------------------------------
+# A memory write (a stated preference, a forgotten interest) ranks the shopper's most recent this many
+# recommended listings again itself, after its commit and before it answers; the rest are ranked by a
+# Celery task (docs/memory.md, "Warming after a memory write"). 0: all by the task.
+MEMORY_WARM_INLINE_LISTINGS = env.int("MEMORY_WARM_INLINE_LISTINGS", default=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 # The Celery worker's own /metrics (commerce/metrics.py), behind METRICS_TOKEN; empty or 0: none.

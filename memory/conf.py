@@ -20,6 +20,13 @@ def view_dedupe_seconds() -> int:
     return int(getattr(settings, "MEMORY_VIEW_DEDUPE_SECONDS", 1800))
 
 
+def warm_inline_listings() -> int:
+    """How many of a shopper's most recent recommended listings a memory write ranks again itself,
+    after its commit and before it answers (the rest, and these again at no cost, by the background
+    task): the listing the shopper goes back to right after "I prefer ..." is ready when they do."""
+    return max(0, int(getattr(settings, "MEMORY_WARM_INLINE_LISTINGS", 1)))
+
+
 # How much each kind of signal adds to an affinity (before decay).
 SIGNAL_WEIGHTS: dict[str, float] = {"view": 1.0, "cart_add": 3.0, "purchase": 5.0}
 # Below this decayed score an affinity is noise: the cleanup task deletes it and nothing shows it.

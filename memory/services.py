@@ -474,9 +474,18 @@ WARM_STALE_SECONDS = 300
 def _schedule_recommended_orders_warm(user_id: int) -> None:
     if not recommended_listings_recent(user_id=user_id):
         return  # nothing to warm (or the cache is away: the next view is cold, as before)
+    from django.conf import settings
+
     from commerce.celery import enqueue
     from memory.tasks import warm_recommended_orders_task
 
+    inline = conf.warm_inline_listings()
+    if inline and not settings.CELERY_TASK_ALWAYS_EAGER:  # eager, the task below runs here anyway
+        # The listing the shopper is most likely to open next, ranked before the write answers: a
+        # queued task can still be waiting when they do. robust: a failed warm is logged, never raised.
+        transaction.on_commit(
+            lambda: recommended_orders_warm(user_id=user_id, most_recent=inline), robust=True
+        )
     # robust: run eagerly (the embedded run), a failed warm is logged, never raised into the write.
     enqueue(
         warm_recommended_orders_task,
@@ -508,7 +517,9 @@ def recommended_listing_seen(
 RECENT_LISTING_REFRESH_SECONDS = 300
 
 
-def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) -> int:
+def recommended_orders_warm(
+    *, user_id: int, requested_at: float | None = None, most_recent: int | None = None
+) -> int:
     """Ranks the shopper's recent recommended listings under their current memory version, and renders
     each one's first page of cards, where the next view looks for them:
     ``catalog.listing.recommended_listing_warm`` runs the code the view runs (this app's ranking hook,
@@ -517,11 +528,12 @@ def recommended_orders_warm(*, user_id: int, requested_at: float | None = None) 
 
     Nothing for a deleted shopper, a shopper with nothing remembered (the view shows the plain order)
     or a search too large for cached candidates (the view ranks it in the database). Safe to run twice:
-    it only fills caches under versioned keys, and skips what is already there.
+    it only fills caches under versioned keys, and skips what is already there. ``most_recent``: only
+    that many of the newest listings (the write's own warm, ``MEMORY_WARM_INLINE_LISTINGS``).
     """
     if requested_at is not None and time.time() - requested_at > WARM_STALE_SECONDS:
         return 0
-    listings = recommended_listings_recent(user_id=user_id)
+    listings = recommended_listings_recent(user_id=user_id)[:most_recent]
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if not listings or user is None:
         return 0

@@ -188,3 +188,56 @@ def test_a_late_warm_is_dropped(user, store, django_capture_on_commit_callbacks)
     cache.delete(whole_catalog_order_key(user))
     assert recommended_orders_warm(user_id=user.pk, requested_at=0.0) == 0
     assert recommended_orders_warm(user_id=user.pk) == 1
+
+
+def order_key(user, query: str) -> str:
+    results = SearchResults(query=query, sort="recommended")
+    profile = profile_for(user=user)
+    return order_cache_key(
+        user_id=user.pk, cache_token=profile.cache_token, candidates_key=results.candidates_key()
+    )
+
+
+def test_with_a_broker_the_write_ranks_the_newest_listing_itself_and_queues_the_rest(
+    user, store, settings, django_capture_on_commit_callbacks
+):
+    state(user, {"brands": ["Stride"]}, django_capture_on_commit_callbacks)
+    client = signed_in(user)
+    client.get("/products/?sort=recommended&q=tee")
+    names(client)  # the whole catalog, seen last: the listing the shopper goes back to
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with mock.patch("commerce.outbox.services._send"):  # the broker takes the task; no worker runs it
+        state(user, {"styles": ["denim"]}, django_capture_on_commit_callbacks)
+
+    assert cache.get(whole_catalog_order_key(user)) is not None  # ready before the write answered
+    assert cache.get(cards_key(user)) is not None
+    assert cache.get(order_key(user, "tee")) is None  # older: the task's
+    assert OutboxMessage.objects.get(task_name=WARM_TASK).kwargs["user_id"] == user.pk
+
+
+def test_no_listing_is_ranked_in_the_write_when_the_setting_is_zero(
+    user, store, settings, django_capture_on_commit_callbacks
+):
+    state(user, {"brands": ["Stride"]}, django_capture_on_commit_callbacks)
+    names(signed_in(user))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.MEMORY_WARM_INLINE_LISTINGS = 0
+    with mock.patch("commerce.outbox.services._send"):
+        state(user, {"styles": ["denim"]}, django_capture_on_commit_callbacks)
+    assert cache.get(whole_catalog_order_key(user)) is None
+    assert OutboxMessage.objects.filter(task_name=WARM_TASK).exists()
+
+
+def test_a_failing_warm_in_the_write_does_not_fail_it(
+    user, store, settings, django_capture_on_commit_callbacks
+):
+    state(user, {"brands": ["Stride"]}, django_capture_on_commit_callbacks)
+    names(signed_in(user))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with (
+        mock.patch("commerce.outbox.services._send"),
+        mock.patch("memory.services.recommended_orders_warm", side_effect=ConnectionError("redis went away")),
+    ):
+        state(user, {"styles": ["denim"]}, django_capture_on_commit_callbacks)
+    assert Preference.objects.get(user=user, key="styles").value == ["denim"]
+    assert OutboxMessage.objects.filter(task_name=WARM_TASK).exists()
