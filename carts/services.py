@@ -309,7 +309,8 @@ def cart_add_item(
         else:
             line.quantity = wanted
             line.save(update_fields=["quantity"])
-        _touch(cart)
+        if not created:  # a cart inserted just now has its time and no abandonment reason already
+            _touch(cart)
     return cart_with_lines_known(cart, lines=lines)
 
 

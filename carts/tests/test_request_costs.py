@@ -61,6 +61,7 @@ def test_a_first_add_creates_the_cart_without_reading_it_or_its_lines_again(auth
     assert response.status_code == 201
     assert _reads_of("carts_cart", statements) == 1  # the locked read that finds no cart
     assert _reads_of("carts_cartline", statements) == 0  # a cart made just now has no lines
+    assert not [sql for sql in statements if sql.startswith('UPDATE "carts_cart"')]  # nor a time to touch
     assert len(statements) <= ADD_CEILING, (len(statements), [sql[:120] for sql in statements])
     line = CartLine.objects.get(cart__user=user)
     assert [(i["id"], i["quantity"]) for i in response.json()["items"]] == [(str(line.pk), 2)]
