@@ -13,7 +13,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -111,19 +111,34 @@ def conversation_for_shopper(*, shopper: Shopper, with_state: bool = False) -> C
         if shopper.user is None:
             conversation.session = shopper.session  # the same row: its key names the socket group
         return conversation
+    return _conversation_started(lookup, with_state=with_state)
+
+
+def _conversation_started(lookup: Mapping[str, Any], *, with_state: bool) -> Conversation:
+    """A new conversation for the account or session in ``lookup`` (or the other one, if another
+    connection of the same shopper started it meanwhile: a savepoint, so losing that race leaves the
+    caller's transaction usable). ``with_state``: as if read with its dialogue state, which a new
+    conversation does not have, so reading it costs no query."""
     try:
         with transaction.atomic():
-            return Conversation.objects.create(**lookup)
-    except IntegrityError:  # two connections of one shopper started the conversation together
-        return Conversation.objects.get(**lookup)
+            conversation = Conversation.objects.create(**lookup)
+    except IntegrityError:
+        found = Conversation.objects.filter(**lookup)
+        return (found.select_related("state") if with_state else found).get()
+    if with_state:
+        # What select_related leaves when the state row is missing: ``conversation.state`` raises
+        # DoesNotExist without a query (dialogue_state.load reads the cache).
+        Conversation.state.related.set_cached_value(conversation, None)
+    return conversation
 
 
 def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, Conversation | None]:
     """What a guest socket checks before each message, and the conversation the turn needs, in one query
     once the conversation exists: the session as stored, whether an account has claimed it since the
-    socket opened, and the session's conversation with its dialogue state (else ``None``: the turn
-    finds or starts it). Before the first message it is :func:`shopper_session_check` (a purged
-    session is saved again)."""
+    socket opened, and the session's conversation with its dialogue state. Before the first message it
+    is :func:`shopper_session_check` (a purged session is saved again) and, unless the session was
+    claimed (then the conversation is ``None``), the conversation is started here: the read just
+    found none, so it is not looked for again, nor its dialogue state."""
     conversation = prepared(
         Conversation.objects.filter(session_id=session.pk).select_related("session", "state"),
         "conversations.guest_turn_start",
@@ -131,7 +146,11 @@ def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, 
     joined = conversation.session if conversation is not None else None  # found by it: never None then
     if conversation is None or joined is None:
         stored, claimed = shopper_session_check(session=session)
-        return stored, claimed, None
+        if claimed:
+            return stored, True, None
+        conversation = _conversation_started({"session": stored}, with_state=True)
+        conversation.session = stored
+        return stored, False, conversation
     return joined, joined.user_id is not None, conversation
 
 
@@ -377,8 +396,10 @@ def on_shopper_signed_in(
         conversation_join_account(user=user, guest_session=guest_session)
 
 
-def dialogue_state_save(*, conversation: Conversation, **fields: Any) -> DialogueState:
-    """Creates or updates the conversation's dialogue state with the given fields."""
+def dialogue_state_save(*, conversation: Conversation, is_new: bool = False, **fields: Any) -> DialogueState:
+    """Creates or updates the conversation's dialogue state with the given fields. ``is_new``: the
+    caller read no state row, so the insert is tried first (an update if another connection created
+    the row meanwhile)."""
     allowed = {
         "last_product_ids",
         "last_cart_line_id",
@@ -392,13 +413,15 @@ def dialogue_state_save(*, conversation: Conversation, **fields: Any) -> Dialogu
         raise ValueError(f"Unknown dialogue state fields: {sorted(unknown)}")
     # One UPDATE when the row exists (every turn but the first); else created, and if another
     # connection created it meanwhile, updated after all.
-    if DialogueState.objects.filter(conversation=conversation).update(**fields, updated_at=timezone.now()):
+    if not is_new and DialogueState.objects.filter(conversation=conversation).update(
+        **fields, updated_at=timezone.now()
+    ):
         return DialogueState(conversation=conversation, **fields)
     try:
         with transaction.atomic():
             return DialogueState.objects.create(conversation=conversation, **fields)
     except IntegrityError:
-        DialogueState.objects.filter(conversation=conversation).update(**fields)
+        DialogueState.objects.filter(conversation=conversation).update(**fields, updated_at=timezone.now())
         return DialogueState(conversation=conversation, **fields)
 
 

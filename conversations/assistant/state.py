@@ -75,6 +75,7 @@ def save(conversation: Conversation, state: State) -> State:
     """Writes the state back, unless the turn left it as it was read (most turns ask no question)."""
     fields = {name: getattr(state, name) for name in FIELDS}
     if fields != state.stored:
-        dialogue_state_save(conversation=conversation, **fields)
+        # Never stored: no row was read, so the insert goes first (no UPDATE that finds nothing).
+        dialogue_state_save(conversation=conversation, is_new=state.stored is None, **fields)
         state.stored = copy.deepcopy(fields)
     return state

@@ -506,3 +506,36 @@ def test_a_guest_message_reads_its_session_with_the_conversation_in_one_query(mo
     joined = [sql for sql in reads if 'FROM "conversations_conversation"' in sql]
     assert len(joined) == 1
     assert '"accounts_shoppersession"' in joined[0] and '"conversations_dialoguestate"' in joined[0]
+
+
+def test_a_guests_first_message_starts_the_conversation_without_looking_for_it_again(monkeypatch):
+    """The joined read found no conversation: it is started at once, and its (absent) dialogue state is
+    not read."""
+    from django.db.backends import utils
+
+    statements: list[str] = []
+    execute = utils.CursorWrapper._execute
+
+    def recorded(self, sql, params, *rest):  # every connection and thread: the turn runs in a worker
+        statements.append(sql)
+        return execute(self, sql, params, *rest)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute", recorded)
+
+    async def scenario():
+        socket, _ = await open_socket()
+        statements.clear()
+        await send(socket, "message", {"content": "hello"})
+        response, _ = await receive_until(socket, "response")
+        await send(socket, "message", {"content": "what is your return policy?"})
+        await receive_until(socket, "response")
+        await socket.disconnect()
+        return response
+
+    response = run(scenario())
+    assert response["payload"]["reply"]
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len([sql for sql in reads if 'FROM "conversations_conversation"' in sql]) == 2  # one a message
+    assert not [sql for sql in reads if 'FROM "conversations_dialoguestate"' in sql]
+    assert Conversation.objects.count() == 1
+    assert Message.objects.filter(conversation=Conversation.objects.get()).count() == 4

@@ -140,3 +140,21 @@ def test_make_it_two_after_the_last_line_left_the_cart_elsewhere(guest, running_
     reply = respond(shopper=guest, text="make it 2", channel="web")
     assert "Your cart is empty" in reply["reply"]
     assert not CartLine.objects.filter(cart__session=guest.session).exists()
+
+
+def test_a_first_turn_inserts_the_dialogue_state_without_trying_to_update_it(guest, running_shoes):
+    from conversations.models import DialogueState
+
+    with CaptureQueriesContext(connection) as captured:
+        first = respond(shopper=guest, text="show me running shoes", channel="web")
+    table = '"conversations_dialoguestate"'
+    on_state = [
+        q["sql"].split(" ", 1)[0]
+        for q in captured.captured_queries
+        if any(f"{verb} {table}" in q["sql"] for verb in ("FROM", "INTO", "UPDATE"))
+    ]
+    assert on_state == ["INSERT"]  # the conversation was just started: no row to read or update
+    shown = DialogueState.objects.get(conversation__session=guest.session).last_product_ids
+    assert shown and [p["id"] for p in first["products"]][: len(shown)] == [str(pk) for pk in shown]
+    again = respond(shopper=guest, text="add the first one in size 10", channel="web")
+    assert again["intent"] == "add_to_cart"  # read back from the row the insert wrote
