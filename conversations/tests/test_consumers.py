@@ -475,19 +475,26 @@ def test_a_models_text_reaches_the_socket_as_the_vendor_streams_it_in_order(fake
     assert arrival[deltas[-1]] - arrival[deltas[0]] > 0.5
 
 
-def test_a_guest_message_reads_its_session_with_the_conversation_in_one_query(monkeypatch):
-    """The session check before each message (claimed by an account? purged?) rides on the query that
-    loads the conversation and its dialogue state, once the conversation exists."""
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement sent while the test runs, on every connection and thread (a socket's turn
+    runs in a worker thread)."""
     from django.db.backends import utils
 
-    statements: list[str] = []
+    sent: list[str] = []
     execute = utils.CursorWrapper._execute
 
-    def recorded(self, sql, params, *rest):  # every connection and thread: the turn runs in a worker
-        statements.append(sql)
+    def recorded(self, sql, params, *rest):
+        sent.append(sql)
         return execute(self, sql, params, *rest)
 
     monkeypatch.setattr(utils.CursorWrapper, "_execute", recorded)
+    return sent
+
+
+def test_a_guest_message_reads_its_session_with_the_conversation_in_one_query(statements):
+    """The session check before each message (claimed by an account? purged?) rides on the query that
+    loads the conversation and its dialogue state, once the conversation exists."""
 
     async def scenario():
         socket, _ = await open_socket()
@@ -508,19 +515,9 @@ def test_a_guest_message_reads_its_session_with_the_conversation_in_one_query(mo
     assert '"accounts_shoppersession"' in joined[0] and '"conversations_dialoguestate"' in joined[0]
 
 
-def test_a_guests_first_message_starts_the_conversation_without_looking_for_it_again(monkeypatch):
+def test_a_guests_first_message_starts_the_conversation_without_looking_for_it_again(statements):
     """The joined read found no conversation: it is started at once, and its (absent) dialogue state is
     not read."""
-    from django.db.backends import utils
-
-    statements: list[str] = []
-    execute = utils.CursorWrapper._execute
-
-    def recorded(self, sql, params, *rest):  # every connection and thread: the turn runs in a worker
-        statements.append(sql)
-        return execute(self, sql, params, *rest)
-
-    monkeypatch.setattr(utils.CursorWrapper, "_execute", recorded)
 
     async def scenario():
         socket, _ = await open_socket()
