@@ -259,10 +259,6 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery ----------------------------------------------------------------------------------
-# A memory write (a stated preference, a forgotten interest) ranks the shopper's most recent this many
-# recommended listings again itself, after its commit and before it answers; the rest are ranked by a
-# Celery task (docs/memory.md, "Warming after a memory write"). 0: all by the task.
-MEMORY_WARM_INLINE_LISTINGS = env.int("MEMORY_WARM_INLINE_LISTINGS", default=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 # The Celery worker's own /metrics (commerce/metrics.py), behind METRICS_TOKEN; empty or 0: none.
@@ -675,6 +671,12 @@ CHAT_GUEST_CONNECTS_PER_MINUTE = env.int("CHAT_GUEST_CONNECTS_PER_MINUTE", defau
 # A guest session with nothing in it (no message, cart or handoff code) is deleted by beat once it is
 # this many minutes old; 0 keeps them until they expire.
 CHAT_GUEST_SESSION_PURGE_MINUTES = env.int("CHAT_GUEST_SESSION_PURGE_MINUTES", default=60)
+
+# --- Memory (docs/memory.md) ------------------------------------------------------------------
+# A memory write (a stated preference, a forgotten interest) ranks the shopper's most recent this many
+# recommended listings again itself, after its commit and before it answers; the rest are ranked by a
+# Celery task (docs/memory.md, "Warming after a memory write"). 0: all by the task.
+MEMORY_WARM_INLINE_LISTINGS = env.int("MEMORY_WARM_INLINE_LISTINGS", default=1)
 
 # --- Voice recovery --------------------------------------------------------------------------
 SUPERU_ENABLED = env.bool("SUPERU_ENABLED", default=False)

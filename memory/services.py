@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -474,8 +475,6 @@ WARM_STALE_SECONDS = 300
 def _schedule_recommended_orders_warm(user_id: int) -> None:
     if not recommended_listings_recent(user_id=user_id):
         return  # nothing to warm (or the cache is away: the next view is cold, as before)
-    from django.conf import settings
-
     from commerce.celery import enqueue
     from memory.tasks import warm_recommended_orders_task
 
