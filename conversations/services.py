@@ -8,6 +8,7 @@ joined. The channel layer delivers at most once; the database row is the record,
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -16,14 +17,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Required, TypedDict, Unpack
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
+from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
@@ -172,48 +174,49 @@ def message_shadow_plan_save(*, message_id: int, shadow_plan: dict[str, Any]) ->
     Message.objects.filter(pk=message_id, role=Message.Role.ASSISTANT).update(shadow_plan=shadow_plan)
 
 
+class MessageFields(TypedDict, total=False):
+    """A message's own fields, as :func:`message_record` and :func:`chat_turn_recorded` take them:
+    ``role``, ``content`` and ``channel`` always. ``planning`` (assistant messages): how the reply was
+    planned, by :data:`PLANNING_FIELDS`."""
+
+    role: Required[str]
+    content: Required[str]
+    channel: Required[str]
+    intent: str
+    confidence: float | None
+    actions: list[dict[str, Any]] | None
+    planning: dict[str, Any] | None
+
+
 def message_record(
     *,
     conversation: Conversation,
-    role: str,
-    content: str,
-    channel: str,
-    intent: str = "",
-    confidence: float | None = None,
-    actions: list[dict[str, Any]] | None = None,
     origin: str | None = None,
-    planning: dict[str, Any] | None = None,
     push: Callable[[str, dict[str, Any]], None] | None = None,
     counted: bool = True,
+    **fields: Unpack[MessageFields],
 ) -> Message:
     """Stores one message and, after commit, pushes it to the conversation's other open sockets.
 
     ``origin`` is the channel name of the socket the message came from: that socket shows the
-    message itself (as its ``response``) and skips the push. ``planning`` (assistant messages): how
-    the reply was planned, by :data:`PLANNING_FIELDS`. ``push(group, event)``, when given, sends the
-    live event instead of this thread (a socket sends it after its own answer, off the reply's path).
-    ``counted=False``: the caller counts the message on the conversation itself, with
-    :func:`conversation_messages_counted` (a chat turn counts its two messages in one statement).
+    message itself (as its ``response``) and skips the push. ``push(group, event)``, when given, sends
+    the live event instead of this thread (a socket sends it after its own answer, off the reply's
+    path). ``counted=False``: the caller counts the message on the conversation itself (a chat turn
+    counts its two messages at its end, :func:`chat_turn_recorded`).
     """
-    planning = {k: v for k, v in (planning or {}).items() if k in PLANNING_FIELDS and v is not None}
+    message = _message_row(conversation, fields)
     with transaction.atomic() if counted else contextlib.nullcontext():
-        if role == Message.Role.USER:
+        if message.role == Message.Role.USER:
             _summary_schedule_due(conversation)
-        message = Message.objects.create(
-            conversation=conversation,
-            role=role,
-            content=content,
-            channel=channel,
-            intent=intent or "",
-            confidence=confidence,
-            actions=actions or [],
-            **planning,
-        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_message_insert_sql() + " RETURNING id", _row_params(message))
+                _saved(message, cursor.fetchone()[0])
+        else:
+            message.save(force_insert=True)
         if counted:
             conversation_messages_counted(conversation=conversation, messages=1)
-        group = conversation.group_name
-        event = {"type": CHAT_EVENT, "role": role, "content": content, "channel": channel, "origin": origin}
-        transaction.on_commit(lambda: (push or _push)(group, event))
+        _push_on_commit(message, origin=origin, push=push)
     return message
 
 
@@ -222,6 +225,147 @@ def conversation_messages_counted(*, conversation: Conversation, messages: int) 
     Conversation.objects.filter(pk=conversation.pk).update(
         updated_at=timezone.now(), unsummarized=F("unsummarized") + messages
     )
+
+
+def chat_turn_recorded(
+    *,
+    conversation: Conversation,
+    messages: int,
+    reply: MessageFields | None = None,
+    state: Mapping[str, Any] | None = None,
+    state_is_new: bool = False,
+    origin: str | None = None,
+    push: Callable[[str, dict[str, Any]], None] | None = None,
+) -> Message | None:
+    """The end of a chat turn: the assistant's ``reply`` (:func:`message_record`'s fields), the dialogue
+    ``state`` when the turn changed it (:func:`dialogue_state_save`'s fields; ``state_is_new``: no row
+    was read) and the turn's ``messages`` counted on the conversation (its activity time and what is
+    left to summarize). Returns the reply's message.
+
+    On PostgreSQL that is one statement (the reply's INSERT, the state's upsert and the conversation's
+    UPDATE as one data-modifying WITH, whose SQL is built once per process): one round trip and one
+    commit where three ran, and no ORM query building on the chat's hot path. Elsewhere (SQLite, the
+    embedded default) the same three writes run through the ORM in one transaction.
+    """
+    message = _message_row(conversation, reply) if reply is not None else None
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            if message is not None:
+                message.save(force_insert=True)
+                _push_on_commit(message, origin=origin, push=push)
+            if state is not None:
+                dialogue_state_save(conversation=conversation, is_new=state_is_new, **state)
+            conversation_messages_counted(conversation=conversation, messages=messages)
+        return message
+    params: list[Any] = []
+    if message is not None:
+        params += _row_params(message)
+    if state is not None:
+        params += _row_params(DialogueState(conversation=conversation, **state))
+    params += [timezone.now(), messages, conversation.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_turn_end_sql(message is not None, state is not None), params)
+        if message is not None:
+            _saved(message, cursor.fetchone()[0])
+            _push_on_commit(message, origin=origin, push=push)
+    return message
+
+
+def _message_row(conversation: Conversation, fields: MessageFields) -> Message:
+    """A message as it will be stored (not yet saved); ``planning`` keeps :data:`PLANNING_FIELDS` only."""
+    planning = {
+        k: v for k, v in (fields.get("planning") or {}).items() if k in PLANNING_FIELDS and v is not None
+    }
+    return Message(
+        conversation=conversation,
+        role=fields["role"],
+        content=fields["content"],
+        channel=fields["channel"],
+        intent=fields.get("intent") or "",
+        confidence=fields.get("confidence"),
+        actions=fields.get("actions") or [],
+        **planning,
+    )
+
+
+def _push_on_commit(
+    message: Message, *, origin: str | None, push: Callable[[str, dict[str, Any]], None] | None
+) -> None:
+    group = message.conversation.group_name
+    event = {
+        "type": CHAT_EVENT,
+        "role": message.role,
+        "content": message.content,
+        "channel": message.channel,
+        "origin": origin,
+    }
+    transaction.on_commit(lambda: (push or _push)(group, event))
+
+
+@functools.cache
+def _inserted_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
+    """The columns an INSERT of ``model`` names: every concrete field but an auto-increment key."""
+    return tuple(f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin))
+
+
+def _row_params(instance: models.Model) -> list[Any]:
+    """An unsaved row's INSERT parameters, prepared as the ORM's INSERT prepares them (``auto_now``
+    fields set, JSON and decimals adapted)."""
+    return [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field in _inserted_fields(type(instance))
+    ]
+
+
+def _saved(instance: models.Model, pk: Any) -> None:
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def _insert_sql(model: type[models.Model]) -> str:
+    quote = connection.ops.quote_name
+    fields = _inserted_fields(model)
+    columns = ", ".join(quote(f.column) for f in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+
+
+@functools.cache
+def _message_insert_sql() -> str:
+    return _insert_sql(Message)
+
+
+@functools.cache
+def _turn_end_sql(with_message: bool, with_state: bool) -> str:
+    """PostgreSQL: :func:`chat_turn_recorded`'s writes as one statement. Every data-modifying part of a
+    WITH runs exactly once whether or not the main query reads it; the main query returns the id of
+    the message inserted (if any)."""
+    quote = connection.ops.quote_name
+    conversation, updated_at, unsummarized, pk = (
+        quote(Conversation._meta.db_table),
+        quote(Conversation._meta.get_field("updated_at").column),
+        quote(Conversation._meta.get_field("unsummarized").column),
+        quote(Conversation._meta.pk.column),
+    )
+    counted = (
+        f"UPDATE {conversation} SET {updated_at} = %s, {unsummarized} = {unsummarized} + %s WHERE {pk} = %s"
+    )
+    parts = []
+    if with_message:
+        parts.append(f"reply AS ({_message_insert_sql()} RETURNING {quote(Message._meta.pk.column)} AS id)")
+    if with_state:
+        key = quote(DialogueState._meta.pk.column)
+        updates = ", ".join(
+            f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+            for f in _inserted_fields(DialogueState)
+            if not f.primary_key
+        )
+        parts.append(f"state AS ({_insert_sql(DialogueState)} ON CONFLICT ({key}) DO UPDATE SET {updates})")
+    if not parts:
+        return counted
+    if not with_message:
+        return f"WITH {', '.join(parts)} {counted}"
+    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT id FROM reply"
 
 
 def _push(group: str, event: dict[str, Any]) -> None:

@@ -115,7 +115,7 @@ def respond_turn(
         push=push,
         counted=False,
     )
-    recorded = 1
+    reply_fields: services.MessageFields | None = None
     try:
         ctx = Context(
             shopper=shopper,
@@ -130,23 +130,28 @@ def respond_turn(
         outcome = _serve(ctx)
         name = outcome.intent or name
         confidence = ctx.confidence if outcome.intent else confidence
-        dialogue_state.save(conversation, ctx.state)
-        assistant_message = services.message_record(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            content=outcome.text,
-            channel=channel,
-            intent=name,
-            confidence=confidence,
-            actions=outcome.actions,
-            origin=origin,
-            planning=outcome.planning,
-            push=push,
-            counted=False,
-        )
-        recorded = 2
+        reply_fields = {
+            "role": Message.Role.ASSISTANT,
+            "content": outcome.text,
+            "channel": channel,
+            "intent": name,
+            "confidence": confidence,
+            "actions": outcome.actions,
+            "planning": outcome.planning,
+        }
     finally:
-        services.conversation_messages_counted(conversation=conversation, messages=recorded)
+        # The reply, the dialogue state (if the turn changed it) and the turn's messages counted on the
+        # conversation: one write (one statement on PostgreSQL). A turn that failed counts its one message.
+        assistant_message = services.chat_turn_recorded(
+            conversation=conversation,
+            messages=1 if reply_fields is None else 2,
+            reply=reply_fields,
+            state=dialogue_state.changes(state) if reply_fields is not None else None,
+            state_is_new=dialogue_state.never_stored(state),
+            origin=origin,
+            push=push,
+        )
+    assert assistant_message is not None  # the turn has its reply: an exception would have left above
     if outcome.shadow:
         model_planner.shadow_plan_later(message_id=assistant_message.pk, text=text, shopper=shopper)
     message_answered(

@@ -2,7 +2,7 @@
 
 Read and written in the database on every turn (never kept on a socket), so a reconnect, another
 tab or the REST API continue the same dialogue. The planner/executor reads :class:`State` and writes
-changes back with :func:`save`.
+changes back with the turn's reply (:func:`changes`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conversations.models import Conversation, DialogueState
-from conversations.services import dialogue_state_save
 
 
 @dataclass
@@ -71,11 +70,13 @@ def load(conversation: Conversation) -> State:
     return State(**copy.deepcopy(row), stored=row)
 
 
-def save(conversation: Conversation, state: State) -> State:
-    """Writes the state back, unless the turn left it as it was read (most turns ask no question)."""
+def changes(state: State) -> dict[str, Any] | None:
+    """The fields to write back at the turn's end, or None when the turn left the state as it was read
+    (most turns ask no question). Written with the turn's reply (``services.chat_turn_recorded``)."""
     fields = {name: getattr(state, name) for name in FIELDS}
-    if fields != state.stored:
-        # Never stored: no row was read, so the insert goes first (no UPDATE that finds nothing).
-        dialogue_state_save(conversation=conversation, is_new=state.stored is None, **fields)
-        state.stored = copy.deepcopy(fields)
-    return state
+    return None if fields == state.stored else fields
+
+
+def never_stored(state: State) -> bool:
+    """No row was read for this state (the conversation's first turn, or every turn so far left it empty)."""
+    return state.stored is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -22,6 +24,7 @@ from conversations.models import (
     TicketMessage,
 )
 from conversations.services import (
+    chat_turn_recorded,
     conversation_for_shopper,
     message_content_clean,
     message_record,
@@ -65,7 +68,12 @@ def test_guest_conversation_joins_the_account_on_sign_in_with_its_dialogue_state
     guest = _guest()
     guest_conversation = conversation_for_shopper(shopper=guest)
     message_record(conversation=guest_conversation, role="user", content="show me hoodies", channel="web")
-    dialogue_state.save(guest_conversation, dialogue_state.State(last_product_ids=[7, 3]))
+    chat_turn_recorded(
+        conversation=guest_conversation,
+        messages=1,
+        state=dialogue_state.changes(dialogue_state.State(last_product_ids=[7, 3])),
+        state_is_new=True,
+    )
 
     shopper_sign_in(user=user, session=guest.session, channel="web")
 
@@ -201,6 +209,7 @@ def test_inactive_policies_are_never_quoted():
 def test_dialogue_state_round_trips_through_the_database():
     conversation = conversation_for_shopper(shopper=_guest())
     assert dialogue_state.load(conversation) == dialogue_state.State()
+    assert dialogue_state.changes(dialogue_state.load(conversation)) is not None  # never stored
     state = dialogue_state.State(
         last_product_ids=[4, 9, 2],
         last_cart_line_id=11,
@@ -208,11 +217,119 @@ def test_dialogue_state_round_trips_through_the_database():
         pending_clarification={"slot": "size", "productId": 9},
         pending_confirmation={"tool": "order_cancel", "args": {"order": "4F7K2Q"}},
     )
-    dialogue_state.save(conversation, state)
+    chat_turn_recorded(
+        conversation=conversation, messages=0, state=dialogue_state.changes(state), state_is_new=True
+    )
     assert DialogueState.objects.count() == 1
-    loaded = dialogue_state.load(conversation)
+    loaded = dialogue_state.load(Conversation.objects.get(pk=conversation.pk))
     assert loaded == state
+    assert dialogue_state.changes(loaded) is None  # read back unchanged: nothing to write
     assert loaded.product_at(2) == 9 and loaded.product_at(-1) == 2 and loaded.product_at(4) is None
+
+
+def _reply(content: str) -> dict:
+    return {
+        "role": Message.Role.ASSISTANT,
+        "content": content,
+        "channel": "web",
+        "intent": "product_search",
+        "confidence": 0.9,
+        "actions": [{"tool": "search_products", "status": "succeeded"}],
+        "planning": {
+            "planner": "rules",
+            "llm_cost": Decimal("0.000120"),
+            "plan": [{"tool": "x"}],
+            "llm_model": None,
+        },
+    }
+
+
+@pytest.mark.parametrize("state_before", [None, [1]], ids=["no state yet", "state stored"])
+def test_a_turns_end_records_the_reply_its_state_and_counts_both_messages(
+    state_before, django_capture_on_commit_callbacks
+):
+    conversation = conversation_for_shopper(shopper=_guest())
+    if state_before is not None:
+        chat_turn_recorded(conversation=conversation, messages=0, state={"last_product_ids": state_before})
+    message_record(
+        conversation=conversation, role="user", content="running shoes", channel="web", counted=False
+    )
+    pushed = []
+    before = Conversation.objects.get(pk=conversation.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = chat_turn_recorded(
+            conversation=before,
+            messages=2,
+            reply=_reply("Here are 2 for running shoes"),
+            state={"last_product_ids": [5, 6], "last_shown_options": {"size": "10"}},
+            state_is_new=state_before is None,
+            origin="socket-1",
+            push=lambda group, event: pushed.append((group, event)),
+        )
+
+    stored = Message.objects.get(pk=reply.pk)
+    assert (stored.role, stored.content, stored.intent, stored.channel) == (
+        "assistant",
+        "Here are 2 for running shoes",
+        "product_search",
+        "web",
+    )
+    assert stored.actions == [{"tool": "search_products", "status": "succeeded"}]
+    assert (stored.planner, stored.llm_cost, stored.plan, stored.llm_model) == (
+        "rules",
+        Decimal("0.000120"),
+        [{"tool": "x"}],
+        "",
+    )
+    assert stored.created_at.tzinfo is not None and not reply._state.adding
+    assert [m.role for m in selectors.history(conversation=conversation)] == ["user", "assistant"]
+    state = DialogueState.objects.get(conversation=conversation)
+    assert (state.last_product_ids, state.last_shown_options) == ([5, 6], {"size": "10"})
+    after = Conversation.objects.get(pk=conversation.pk)
+    assert after.unsummarized == before.unsummarized + 2
+    assert after.updated_at > before.updated_at
+    assert pushed == [
+        (
+            conversation.group_name,
+            {
+                "type": "chat.message",
+                "role": "assistant",
+                "content": "Here are 2 for running shoes",
+                "channel": "web",
+                "origin": "socket-1",
+            },
+        )
+    ]
+
+
+def test_a_turns_end_is_one_statement_on_postgresql():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    conversation = conversation_for_shopper(shopper=_guest())
+    with CaptureQueriesContext(connection) as statements:
+        chat_turn_recorded(
+            conversation=conversation,
+            messages=2,
+            reply=_reply("hi"),
+            state={"last_product_ids": [1]},
+            state_is_new=True,
+        )
+    writes = [q["sql"].split()[0] for q in statements if q["sql"].split()[0] in {"WITH", "INSERT", "UPDATE"}]
+    # elsewhere (SQLite): the ORM's three writes in one transaction
+    assert writes == (["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT", "UPDATE"])
+    assert Message.objects.filter(conversation=conversation).count() == 1
+    assert DialogueState.objects.filter(conversation=conversation).exists()
+
+
+def test_a_failed_turn_counts_the_shoppers_message_and_writes_nothing_else():
+    conversation = conversation_for_shopper(shopper=_guest())
+
+    assert chat_turn_recorded(conversation=conversation, messages=1) is None
+
+    assert Conversation.objects.get(pk=conversation.pk).unsummarized == conversation.unsummarized + 1
+    assert not Message.objects.exists() and not DialogueState.objects.exists()
 
 
 # --- interaction summaries (memory) ----------------------------------------------------------------
