@@ -656,6 +656,10 @@ LLM_PLANNER_EXECUTION_MODE = env.str("LLM_PLANNER_EXECUTION_MODE", default="part
 ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST = env.int("ORCHESTRATOR_MAX_ACTIONS_PER_REQUEST", default=5)
 WS_HEARTBEAT_INTERVAL_SECONDS = env.int("WS_HEARTBEAT_INTERVAL_SECONDS", default=25)
 WS_HEARTBEAT_TIMEOUT_SECONDS = env.int("WS_HEARTBEAT_TIMEOUT_SECONDS", default=70)
+# The socket's ``typing`` {on: true} is sent once a message has waited this long for its answer (and
+# {on: false} before the answer, only then): an answer that comes sooner is not announced. 0: always,
+# at once.
+CHAT_TYPING_DELAY_MS = max(0, env.int("CHAT_TYPING_DELAY_MS", default=300))
 
 # --- Chat abuse limits and socket auth (issue 12) --------------------------------------------
 # Messages a minute through the chat (socket and POST /interactions/message), counted per socket, per

@@ -134,28 +134,67 @@ _workers = (
     else None
 )
 _one_thread = _workers is None
-_rate_check = sync_to_async(chat_rate_check, thread_sensitive=_one_thread, executor=_workers)
 
 
 class _SessionClaimed(Exception):
     """The guest session this socket speaks for has been signed in to an account since it opened."""
 
 
-def _guest_checked_turn(*, shopper: Shopper, **turn: Any) -> tuple[Shopper, Turn]:
-    """A message's turn, after a guest's session check, in the same worker hop and database connection
-    (a hop costs a pool checkout and its health check) and, once the conversation exists, the same
-    query as the conversation (``guest_turn_start``): the session as stored (saved again if it was
+def _checked_turn(*, shopper: Shopper, socket: str, content: Any, **turn: Any) -> tuple[Shopper, Turn]:
+    """A message's checks and turn in one worker hop and database connection (a hop costs a thread
+    handoff, a pool checkout and its health check): the chat rate limit (``RateLimited``), the text
+    (``EmptyMessage``, ``MessageTooLong``), a guest's session and, once the conversation exists, in the
+    same query, the conversation (``guest_turn_start``): the session as stored (saved again if it was
     purged as unused, ``CHAT_GUEST_SESSION_PURGE_MINUTES``), refused when an account has claimed it."""
+    chat_rate_check(shopper=shopper, socket=socket)
+    text = message_content_clean(content)
     conversation = None
     if shopper.user is None and shopper.session is not None:  # a guest socket always has its session
         session, claimed, conversation = guest_turn_start(session=shopper.session)
         if claimed:
             raise _SessionClaimed
         shopper = Shopper(user=None, session=session)
-    return shopper, respond_turn(shopper=shopper, conversation=conversation, **turn)
+    return shopper, respond_turn(shopper=shopper, conversation=conversation, text=text, **turn)
 
 
-_respond_turn = database_sync_to_async(_guest_checked_turn, thread_sensitive=_one_thread, executor=_workers)
+_respond_turn = database_sync_to_async(_checked_turn, thread_sensitive=_one_thread, executor=_workers)
+
+
+class _TypingIndicator:
+    """The socket's ``typing`` events for one message: {on: true} once the message has waited
+    ``CHAT_TYPING_DELAY_MS`` for its answer (at once when that is 0), {on: false} before the answer
+    only if on was sent. Most answers take a few milliseconds: announcing them would cost two frames
+    a message that a shopper never sees (or sees as a flicker)."""
+
+    def __init__(self, consumer: ChatConsumer) -> None:
+        self.consumer = consumer
+        self.timer: asyncio.TimerHandle | None = None
+        self.shown: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        delay = settings.CHAT_TYPING_DELAY_MS / 1000
+        if delay <= 0:
+            self.shown = asyncio.create_task(self.consumer.send_event("typing", {"on": True}))
+            await self.shown
+        else:
+            self.timer = asyncio.get_running_loop().call_later(delay, self._show)
+
+    def _show(self) -> None:
+        self.timer = None
+        self.shown = asyncio.create_task(self.consumer.send_event("typing", {"on": True}))
+
+    def hold(self) -> None:
+        """On is not needed any more (the answer's streamed text has started): not sent after this."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    async def stop(self) -> None:
+        self.hold()
+        if self.shown is not None:
+            await self.shown
+            self.shown = None
+            await self.consumer.send_event("typing", {"on": False})
 
 
 class _LiveStream:
@@ -175,7 +214,7 @@ class _LiveStream:
             return
         if not self.started:
             self.started = True
-            async_to_sync(self.consumer.send_event)("stream_start", {"messageId": self.message_id})
+            async_to_sync(self.consumer.stream_start)(self.message_id)
         async_to_sync(self.consumer.send_event)(
             "stream_delta", {"messageId": self.message_id, "delta": piece}
         )
@@ -360,17 +399,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._start(user, expires_at)
 
     async def _on_message(self, payload: dict[str, Any]) -> None:
-        try:
-            await _rate_check(shopper=self.shopper, socket=self.channel_name)
-        except RateLimited as exc:
-            await self.send_rate_limited(exc)
-            return
-        try:
-            text = message_content_clean(payload.get("content"))
-        except DomainError as exc:
-            await self.send_error(exc.code, exc.message)
-            return
-        await self.send_event("typing", {"on": True})
+        self.typing = _TypingIndicator(self)
+        await self.typing.start()
         stream = payload.get("stream") is True
         live = _LiveStream(self) if stream else None
         # The conversation's other sockets hear of the two messages after this one has its answer.
@@ -378,28 +408,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             self.shopper, turn = await _respond_turn(
                 shopper=self.shopper,
-                text=text,
+                socket=self.channel_name,
+                content=payload.get("content"),
                 channel=self.chat_channel,
                 origin=self.channel_name,
                 on_delta=live.delta if live is not None else None,
                 push=lambda group, event: live_events.append((group, event)),
             )
+        except RateLimited as exc:
+            await self.typing.stop()
+            await self.send_rate_limited(exc)
+            return
         except _SessionClaimed:
             # Signed in elsewhere (another tab, or a device this conversation was handed to): the
             # cart and conversation now belong to the account, which this guest socket is not.
-            await self.send_event("typing", {"on": False})
+            await self.typing.stop()
             await self.send_error(
                 "session_signed_in",
                 "This conversation now belongs to an account. Reload the page (signed in) to continue.",
             )
             return
         except DomainError as exc:
-            await self.send_event("typing", {"on": False})
+            await self.typing.stop()
             if live is not None and live.started:
                 await self.send_event("stream_end", {"messageId": live.message_id})
             await self.send_error(exc.code, exc.message)
             return
-        await self.send_event("typing", {"on": False})
+        await self.typing.stop()
         if live is not None:
             if not live.started:
                 # the rules answered (no model text to stream): the reply is sent in word groups
@@ -409,6 +444,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_event("stream_end", {"messageId": live.message_id})
         await self.send_event("response", {**turn.reply, "html": turn.html})
         await self._push_live(live_events)
+
+    async def stream_start(self, message_id: str) -> None:
+        """The model's text starts: it shows the shopper the answer is coming, so no ``typing`` after it."""
+        self.typing.hold()
+        await self.send_event("stream_start", {"messageId": message_id})
 
     async def _push_live(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         if self.channel_layer is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -144,16 +145,31 @@ def test_overlong_messages_are_refused_and_nothing_is_recorded(size):
     assert not Message.objects.exists()
 
 
-def test_message_gets_typing_then_a_response_with_the_reply_and_escaped_html():
+async def _events_of_one_message(payload: dict) -> list[dict]:
+    """Every event a new socket receives for one ``message``, through its ``response``."""
+    socket, _ = await open_socket()
+    await send(socket, "message", payload)
+    events = []
+    while not events or events[-1]["type"] != "response":
+        events.append(await socket.receive_json_from(timeout=TIMEOUT))
+    await socket.disconnect()
+    return events
+
+
+def test_message_gets_a_response_with_the_reply_and_escaped_html_and_no_typing_when_fast(settings):
+    settings.CHAT_TYPING_DELAY_MS = 60_000  # no answer waits that long here
+
     async def scenario():
         socket, first = await open_socket()
         await send(socket, "message", {"content": "<script>alert('x')</script> hello"})
         response, before = await receive_until(socket, "response")
+        await send(socket, "ping")
+        after = await socket.receive_json_from(timeout=TIMEOUT)
         await socket.disconnect()
-        return first, response, before
+        return first, response, before, after
 
-    first, response, before = run(scenario())
-    assert before == ["typing", "typing"]
+    first, response, before, after = run(scenario())
+    assert before == [] and after["type"] == "pong"  # no typing before the answer, nor a late one after it
     payload = response["payload"]
     assert set(payload) >= REPLY_FIELDS
     assert payload["sessionId"] == first["payload"]["sessionId"]
@@ -165,17 +181,41 @@ def test_message_gets_typing_then_a_response_with_the_reply_and_escaped_html():
     assert stored[1][0] == "assistant" and stored[1][1] == payload["reply"]
 
 
-def test_streamed_reply_comes_as_start_deltas_end_then_response():
+def test_typing_is_on_then_off_before_the_response_when_the_answer_is_slower_than_the_delay(
+    settings, monkeypatch
+):
+    from conversations import consumers
+
+    settings.CHAT_TYPING_DELAY_MS = 20
+    answer = consumers.respond_turn
+
+    def slow_answer(**turn):
+        time.sleep(0.3)  # the turn (a model call, say) takes longer than the delay
+        return answer(**turn)
+
+    monkeypatch.setattr(consumers, "respond_turn", slow_answer)
+
+    events = run(_events_of_one_message({"content": "hello"}))
+    assert [(e["type"], e["payload"].get("on")) for e in events[:-1]] == [("typing", True), ("typing", False)]
+
+
+def test_typing_is_sent_at_once_when_the_delay_is_zero(settings):
+    settings.CHAT_TYPING_DELAY_MS = 0
+
     async def scenario():
         socket, _ = await open_socket()
-        await send(socket, "message", {"content": "what can you do?", "stream": True})
-        events = []
-        while not events or events[-1]["type"] != "response":
-            events.append(await socket.receive_json_from(timeout=TIMEOUT))
+        await send(socket, "message", {"content": "hello"})
+        response, before = await receive_until(socket, "response")
         await socket.disconnect()
-        return events
+        return before
 
-    events = run(scenario())
+    assert run(scenario()) == ["typing", "typing"]
+
+
+def test_streamed_reply_comes_as_start_deltas_end_then_response(settings):
+    settings.CHAT_TYPING_DELAY_MS = 0
+
+    events = run(_events_of_one_message({"content": "what can you do?", "stream": True}))
     kinds = [e["type"] for e in events]
     assert kinds[:2] == ["typing", "typing"]
     assert kinds[2] == "stream_start" and kinds[-2] == "stream_end" and kinds[-1] == "response"
