@@ -1,6 +1,7 @@
 """WebSocket chat benchmark: 50 concurrent chat clients against Daphne with the Redis channel layer.
 
-Starts ``--processes`` Daphne processes (default 2, the issue's shape) serving ``commerce.asgi`` on a
+Starts ``--processes`` Daphne processes (default 2, the issue's shape) serving ``commerce.asgi`` (with
+the bare socket ``/ws/bench/echo/`` of benchmarks/bench_asgi.py beside it, a second yardstick) on a
 PostgreSQL database of their own (``<name>_ws_bench`` on the server of ``DATABASE_URL``; created,
 migrated, loaded with the demo catalog and store policies, dropped at the end), all on the Redis of
 ``REDIS_URL`` as channel layer and cache. Each client is a guest with its own shopper session (the
@@ -146,25 +147,32 @@ async def load(
 PING_SECONDS = 5.0
 
 
-async def pinger(url: str, seconds: float, counts: list[int]) -> None:
-    """One socket sending ``ping`` and waiting for ``pong``, back to back, for ``seconds``: the yardstick
-    (a round trip through Daphne, the consumer and the channel layer's connection, no database)."""
+async def pinger(
+    url: str, seconds: float, counts: list[int], ask: str = "ping", answer: str = "pong"
+) -> None:
+    """One socket sending ``ask`` and waiting for ``answer``, back to back, for ``seconds``: a yardstick.
+    ``ping`` -> ``pong`` on the chat socket: a round trip through Daphne, the consumer and the channel
+    layer's connection, no database. ``message`` -> ``response`` on ``/ws/bench/echo/``
+    (benchmarks/bench_asgi.py): the same plus one worker hop with one small query."""
     import websockets
 
+    frame = json.dumps({"type": ask, "payload": {"content": "hello"} if ask == "message" else {}})
     async with websockets.connect(url, origin=f"http://{LOOPBACK}") as socket:
         await socket.recv()  # the session event
         done, stop_at = 0, time.perf_counter() + seconds
         while time.perf_counter() < stop_at:
-            await socket.send(json.dumps({"type": "ping", "payload": {}}))
-            while json.loads(await socket.recv())["type"] != "pong":
+            await socket.send(frame)
+            while json.loads(await socket.recv())["type"] != answer:
                 pass
             done += 1
         counts.append(done)
 
 
-async def ping_rate(urls: list[str], clients: int) -> float:
+async def ping_rate(urls: list[str], clients: int, ask: str = "ping", answer: str = "pong") -> float:
     counts: list[int] = []
-    await asyncio.gather(*(pinger(urls[i % len(urls)], PING_SECONDS, counts) for i in range(clients)))
+    await asyncio.gather(
+        *(pinger(urls[i % len(urls)], PING_SECONDS, counts, ask, answer) for i in range(clients))
+    )
     return sum(counts) / PING_SECONDS
 
 
@@ -268,7 +276,7 @@ def main() -> int:
                     stack.enter_context(
                         running_server(
                             f"daphne-ws-{n + 1}",
-                            [daphne, "-b", LOOPBACK, "-p", str(port), "commerce.asgi:application"],
+                            [daphne, "-b", LOOPBACK, "-p", str(port), "benchmarks.bench_asgi:application"],
                             port=port,
                             env=env,
                             log_dir=ROOT / "var" / "bench",
@@ -283,6 +291,8 @@ def main() -> int:
             cpu = CpuWatch([s.process.pid for s in servers], db_url)
             results = asyncio.run(load(urls, args.clients, messages, cpu))
             pings_after = asyncio.run(ping_rate(urls, args.clients))
+            bare_urls = [f"ws://{LOOPBACK}:{s.port}/ws/bench/echo/" for s in servers]
+            bare = asyncio.run(ping_rate(bare_urls, args.clients, "message", "response"))
             load_after = load_average()
         per_message = statements_per_message(env)
     finally:
@@ -291,9 +301,9 @@ def main() -> int:
 
     pids = ", ".join(str(s.process.pid) for s in servers)
     print(
-        f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi, channel layer "
-        f"RedisPubSubChannelLayer and cache on {redis_url}, PostgreSQL database {bench_db} "
-        f"(DB_CONN_MAX_AGE=0); {versions}"
+        f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi "
+        f"(+ /ws/bench/echo/), channel layer RedisPubSubChannelLayer and cache on {redis_url}, "
+        f"PostgreSQL database {bench_db} (DB_CONN_MAX_AGE=0); {versions}"
     )
     print(
         f"machine: {os.cpu_count()} CPUs shared by the server(s), PostgreSQL, Redis and the clients; "
@@ -314,6 +324,11 @@ def main() -> int:
             f"  ping -> pong on the same {args.clients} sockets: {pings_before:.0f} then {pings_after:.0f}"
             f" round trips/s; messages/s / pings/s = {len(lat) / results.seconds / pings:.4f}"
             " (issue 14's target: at least 0.03)"
+        )
+        print(
+            f"  a bare message on the same servers (/ws/bench/echo/: one worker hop, one small query, one"
+            f" frame back): {bare:.0f} round trips/s = {bare / pings:.3f}x pings; chat messages/s / bare"
+            f" = {len(lat) / results.seconds / bare:.3f}"
         )
         print(
             f"  round trip ms: p50 {percentile(lat, 0.50):.0f}, p95 {percentile(lat, 0.95):.0f}, "
