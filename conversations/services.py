@@ -327,7 +327,8 @@ def _insert_sql(model: type[models.Model]) -> str:
     quote = connection.ops.quote_name
     fields = _inserted_fields(model)
     columns = ", ".join(quote(f.column) for f in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    values = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})"  # nosec B608
 
 
 @functools.cache
@@ -339,7 +340,8 @@ def _message_insert_sql() -> str:
 def _turn_end_sql(with_message: bool, with_state: bool) -> str:
     """PostgreSQL: :func:`chat_turn_recorded`'s writes as one statement. Every data-modifying part of a
     WITH runs exactly once whether or not the main query reads it; the main query returns the id of
-    the message inserted (if any)."""
+    the message inserted (if any). (``nosec B608`` below: the SQL is made of the models' own table and
+    column names, quoted; every value is a parameter.)"""
     quote = connection.ops.quote_name
     conversation, updated_at, unsummarized, pk = (
         quote(Conversation._meta.db_table),
@@ -347,9 +349,8 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
         quote(Conversation._meta.get_field("unsummarized").column),
         quote(Conversation._meta.pk.column),
     )
-    counted = (
-        f"UPDATE {conversation} SET {updated_at} = %s, {unsummarized} = {unsummarized} + %s WHERE {pk} = %s"
-    )
+    counted = f"UPDATE {conversation} SET {updated_at} = %s, {unsummarized} = {unsummarized} + %s"  # nosec B608
+    counted += f" WHERE {pk} = %s"
     parts = []
     if with_message:
         parts.append(f"reply AS ({_message_insert_sql()} RETURNING {quote(Message._meta.pk.column)} AS id)")
@@ -360,12 +361,13 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
             for f in _inserted_fields(DialogueState)
             if not f.primary_key
         )
-        parts.append(f"state AS ({_insert_sql(DialogueState)} ON CONFLICT ({key}) DO UPDATE SET {updates})")
+        upsert = f"{_insert_sql(DialogueState)} ON CONFLICT ({key}) DO UPDATE SET {updates}"  # nosec B608
+        parts.append(f"state AS ({upsert})")
     if not parts:
         return counted
     if not with_message:
         return f"WITH {', '.join(parts)} {counted}"
-    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT id FROM reply"
+    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT id FROM reply"  # nosec B608
 
 
 def _push(group: str, event: dict[str, Any]) -> None:
