@@ -434,6 +434,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_event("stream_end", {"messageId": live.message_id})
             await self.send_error(exc.code, exc.message)
             return
+        except BaseException:
+            self.typing.hold()  # cancelled (the socket closed) or broken: no typing frame after it
+            raise
         await self.typing.stop()
         if live is not None:
             if not live.started:

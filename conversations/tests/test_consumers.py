@@ -199,6 +199,37 @@ def test_typing_is_on_then_off_before_the_response_when_the_answer_is_slower_tha
     assert [(e["type"], e["payload"].get("on")) for e in events[:-1]] == [("typing", True), ("typing", False)]
 
 
+@pytest.mark.parametrize(
+    ("delay_ms", "expected"),
+    [
+        (20, ["typing:True", "stream_start", "stream_delta", "stream_delta", "typing:False", "stream_end"]),
+        (150, ["stream_start", "stream_delta", "stream_delta", "stream_end"]),
+    ],
+    ids=["text starts after the delay", "text starts first: no typing after it"],
+)
+def test_a_models_streamed_text_and_typing_come_in_order(settings, monkeypatch, delay_ms, expected):
+    from conversations import consumers
+
+    settings.CHAT_TYPING_DELAY_MS = delay_ms
+    answer = consumers.respond_turn
+
+    def streaming_answer(*, on_delta, **turn):
+        time.sleep(0.06)  # the vendor's first piece comes after 60 ms
+        on_delta("Here are ")
+        on_delta("two shoes")
+        time.sleep(0.25)  # the rest of the turn (tools, writes) takes longer than either delay
+        return answer(on_delta=None, **turn)
+
+    monkeypatch.setattr(consumers, "respond_turn", streaming_answer)
+    events = run(_events_of_one_message({"content": "show me running shoes", "stream": True}))
+    kinds = [f"{e['type']}:{e['payload']['on']}" if e["type"] == "typing" else e["type"] for e in events]
+    assert kinds == [*expected, "response"]
+    assert [e["payload"]["delta"] for e in events if e["type"] == "stream_delta"] == [
+        "Here are ",
+        "two shoes",
+    ]
+
+
 def test_typing_is_sent_at_once_when_the_delay_is_zero(settings):
     settings.CHAT_TYPING_DELAY_MS = 0
 
