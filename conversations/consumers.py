@@ -171,11 +171,10 @@ class _TypingIndicator:
         self.timer: asyncio.TimerHandle | None = None
         self.shown: asyncio.Task | None = None
 
-    async def start(self) -> None:
+    def start(self) -> None:
         delay = settings.CHAT_TYPING_DELAY_MS / 1000
         if delay <= 0:
-            self.shown = asyncio.create_task(self.consumer.send_event("typing", {"on": True}))
-            await self.shown
+            self._show()  # sent as soon as the loop runs, before anything the turn sends
         else:
             self.timer = asyncio.get_running_loop().call_later(delay, self._show)
 
@@ -400,7 +399,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _on_message(self, payload: dict[str, Any]) -> None:
         self.typing = _TypingIndicator(self)
-        await self.typing.start()
+        self.typing.start()
         stream = payload.get("stream") is True
         live = _LiveStream(self) if stream else None
         # The conversation's other sockets hear of the two messages after this one has its answer.
@@ -415,28 +414,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 on_delta=live.delta if live is not None else None,
                 push=lambda group, event: live_events.append((group, event)),
             )
-        except RateLimited as exc:
+        except (_SessionClaimed, DomainError) as exc:
             await self.typing.stop()
-            await self.send_rate_limited(exc)
+            await self._send_refusal(exc, live)
             return
-        except _SessionClaimed:
-            # Signed in elsewhere (another tab, or a device this conversation was handed to): the
-            # cart and conversation now belong to the account, which this guest socket is not.
-            await self.typing.stop()
-            await self.send_error(
-                "session_signed_in",
-                "This conversation now belongs to an account. Reload the page (signed in) to continue.",
-            )
-            return
-        except DomainError as exc:
-            await self.typing.stop()
-            if live is not None and live.started:
-                await self.send_event("stream_end", {"messageId": live.message_id})
-            await self.send_error(exc.code, exc.message)
-            return
-        except BaseException:
-            self.typing.hold()  # cancelled (the socket closed) or broken: no typing frame after it
-            raise
+        finally:
+            self.typing.hold()  # also when the turn was cancelled (the socket closed): no typing after it
         await self.typing.stop()
         if live is not None:
             if not live.started:
@@ -447,6 +430,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_event("stream_end", {"messageId": live.message_id})
         await self.send_event("response", {**turn.reply, "html": turn.html})
         await self._push_live(live_events)
+
+    async def _send_refusal(self, exc: _SessionClaimed | DomainError, live: _LiveStream | None) -> None:
+        """A message the turn refused: over the rate limit, unusable text, a claimed session, a
+        domain rule (a model's text already streamed is closed first)."""
+        if isinstance(exc, RateLimited):
+            await self.send_rate_limited(exc)
+        elif isinstance(exc, _SessionClaimed):
+            # Signed in elsewhere (another tab, or a device this conversation was handed to): the
+            # cart and conversation now belong to the account, which this guest socket is not.
+            await self.send_error(
+                "session_signed_in",
+                "This conversation now belongs to an account. Reload the page (signed in) to continue.",
+            )
+        else:
+            if live is not None and live.started:
+                await self.send_event("stream_end", {"messageId": live.message_id})
+            await self.send_error(exc.code, exc.message)
 
     async def stream_start(self, message_id: str) -> None:
         """The model's text starts: it shows the shopper the answer is coming, so no ``typing`` after it."""

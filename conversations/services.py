@@ -208,12 +208,7 @@ def message_record(
     with transaction.atomic() if counted else contextlib.nullcontext():
         if message.role == Message.Role.USER:
             _summary_schedule_due(conversation)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_message_insert_sql() + " RETURNING id", _row_params(message))
-                _saved(message, cursor.fetchone()[0])
-        else:
-            message.save(force_insert=True)
+        _message_insert(message)
         if counted:
             conversation_messages_counted(conversation=conversation, messages=1)
         _push_on_commit(message, origin=origin, push=push)
@@ -251,7 +246,7 @@ def chat_turn_recorded(
     if connection.vendor != "postgresql":
         with transaction.atomic():
             if message is not None:
-                message.save(force_insert=True)
+                _message_insert(message)
                 _push_on_commit(message, origin=origin, push=push)
             if state is not None:
                 dialogue_state_save(conversation=conversation, is_new=state_is_new, **state)
@@ -286,6 +281,17 @@ def _message_row(conversation: Conversation, fields: MessageFields) -> Message:
         actions=fields.get("actions") or [],
         **planning,
     )
+
+
+def _message_insert(message: Message) -> None:
+    """Inserts an unsaved message: on PostgreSQL with SQL built once per process (no ORM query
+    building), elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        message.save(force_insert=True)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_message_insert_sql(), _row_params(message))
+        _saved(message, cursor.fetchone()[0])
 
 
 def _push_on_commit(
@@ -333,7 +339,8 @@ def _insert_sql(model: type[models.Model]) -> str:
 
 @functools.cache
 def _message_insert_sql() -> str:
-    return _insert_sql(Message)
+    """The INSERT of one message, returning its id."""
+    return f"{_insert_sql(Message)} RETURNING {connection.ops.quote_name(Message._meta.pk.column)}"
 
 
 @functools.cache
@@ -353,7 +360,7 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
     counted += f" WHERE {pk} = %s"
     parts = []
     if with_message:
-        parts.append(f"reply AS ({_message_insert_sql()} RETURNING {quote(Message._meta.pk.column)} AS id)")
+        parts.append(f"reply AS ({_message_insert_sql()})")
     if with_state:
         key = quote(DialogueState._meta.pk.column)
         updates = ", ".join(
@@ -367,7 +374,8 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
         return counted
     if not with_message:
         return f"WITH {', '.join(parts)} {counted}"
-    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT id FROM reply"  # nosec B608
+    message_pk = quote(Message._meta.pk.column)
+    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT {message_pk} FROM reply"  # nosec B608
 
 
 def _push(group: str, event: dict[str, Any]) -> None:
