@@ -91,7 +91,9 @@ class Message(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     actions = models.JSONField(default=list, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the message arrived (a shopper's) or was made (a reply): set as the row is made, which for a
+    # shopper's chat message is before its turn runs, though it is written at the turn's end.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     # How an assistant message was planned (empty on other roles): which planner chose the actions,
     # the model asked and what it cost, why the model was skipped, the plan that ran, and in shadow
     # mode the model's plan stored beside the rules' one without being run.

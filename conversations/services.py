@@ -222,48 +222,92 @@ def conversation_messages_counted(*, conversation: Conversation, messages: int) 
     )
 
 
+def chat_message_received(
+    *,
+    conversation: Conversation,
+    origin: str | None = None,
+    push: Callable[[str, dict[str, Any]], None] | None = None,
+    **fields: Unpack[MessageFields],
+) -> ReceivedMessage:
+    """The shopper's message of a chat turn as it arrives: a summary that is now due is scheduled (as
+    :func:`message_record` does for a shopper's message) and the row is prepared, timed now, but not
+    written: :func:`chat_turn_recorded` writes it with the reply in the turn's one closing statement
+    (one round trip and one commit fewer a message), or :func:`chat_message_keep` first when the turn
+    is about to wait on something slow (the model vendor)."""
+    message = _message_row(conversation, fields)
+    _summary_schedule_due(conversation)
+    return ReceivedMessage(message=message, origin=origin, push=push)
+
+
+@dataclass
+class ReceivedMessage:
+    """A shopper's chat message not yet written (see :func:`chat_message_received`)."""
+
+    message: Message
+    origin: str | None
+    push: Callable[[str, dict[str, Any]], None] | None
+
+    @property
+    def stored(self) -> bool:
+        return self.message.pk is not None
+
+
+def chat_message_keep(received: ReceivedMessage) -> None:
+    """Writes a received message now (and pushes it to the conversation's other sockets): before a
+    turn waits seconds on the model vendor, so a process that dies meanwhile loses nothing the
+    shopper sent and their other devices show the message while the answer is on its way."""
+    if received.stored:
+        return
+    _message_insert(received.message)
+    _push_on_commit(received.message, origin=received.origin, push=received.push)
+
+
 def chat_turn_recorded(
     *,
     conversation: Conversation,
-    messages: int,
+    received: ReceivedMessage,
     reply: MessageFields | None = None,
     state: Mapping[str, Any] | None = None,
     state_is_new: bool = False,
-    origin: str | None = None,
-    push: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Message | None:
-    """The end of a chat turn: the assistant's ``reply`` (:func:`message_record`'s fields), the dialogue
+    """The end of a chat turn: the shopper's message (``received``, unless already kept), the
+    assistant's ``reply`` (:func:`message_record`'s fields; ``None``: the turn failed), the dialogue
     ``state`` when the turn changed it (:func:`dialogue_state_save`'s fields; ``state_is_new``: no row
-    was read) and the turn's ``messages`` counted on the conversation (its activity time and what is
-    left to summarize). Returns the reply's message.
+    was read) and the turn's messages counted on the conversation (its activity time and what is left
+    to summarize). Returns the reply's message; both messages are pushed to the conversation's other
+    sockets after commit, the shopper's first.
 
-    On PostgreSQL that is one statement (the reply's INSERT, the state's upsert and the conversation's
+    On PostgreSQL that is one statement (the messages' INSERT, the state's upsert and the conversation's
     UPDATE as one data-modifying WITH, whose SQL is built once per process): one round trip and one
-    commit where three ran, and no ORM query building on the chat's hot path. Elsewhere (SQLite, the
-    embedded default) the same three writes run through the ORM in one transaction.
+    commit where four ran, and no ORM query building on the chat's hot path. Elsewhere (SQLite, the
+    embedded default) the same writes run through the ORM in one transaction.
     """
-    message = _message_row(conversation, reply) if reply is not None else None
+    unsaved = [] if received.stored else [received.message]
+    if reply is not None:
+        unsaved.append(_message_row(conversation, reply))
+    counted = 1 + (reply is not None)
     if connection.vendor != "postgresql":
         with transaction.atomic():
-            if message is not None:
+            for message in unsaved:
                 _message_insert(message)
-                _push_on_commit(message, origin=origin, push=push)
             if state is not None:
                 dialogue_state_save(conversation=conversation, is_new=state_is_new, **state)
-            conversation_messages_counted(conversation=conversation, messages=messages)
-        return message
-    params: list[Any] = []
-    if message is not None:
-        params += _row_params(message)
-    if state is not None:
-        params += _row_params(DialogueState(conversation=conversation, **state))
-    params += [timezone.now(), messages, conversation.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(_turn_end_sql(message is not None, state is not None), params)
-        if message is not None:
-            _saved(message, cursor.fetchone()[0])
-            _push_on_commit(message, origin=origin, push=push)
-    return message
+            conversation_messages_counted(conversation=conversation, messages=counted)
+    else:
+        params: list[Any] = []
+        for message in unsaved:
+            params += _row_params(message)
+        if state is not None:
+            params += _row_params(DialogueState(conversation=conversation, **state))
+        params += [timezone.now(), counted, conversation.pk]
+        with connection.cursor() as cursor:
+            cursor.execute(_turn_end_sql(len(unsaved), state is not None), params)
+            ids = dict(cursor.fetchall()) if unsaved else {}  # role -> id: one row a message
+        for message in unsaved:
+            _saved(message, ids[message.role])
+    for message in unsaved:
+        _push_on_commit(message, origin=received.origin, push=received.push)
+    return unsaved[-1] if reply is not None else None
 
 
 def _message_row(conversation: Conversation, fields: MessageFields) -> Message:
@@ -329,12 +373,12 @@ def _saved(instance: models.Model, pk: Any) -> None:
     instance._state.db = connection.alias
 
 
-def _insert_sql(model: type[models.Model]) -> str:
+def _insert_sql(model: type[models.Model], rows: int = 1) -> str:
     quote = connection.ops.quote_name
     fields = _inserted_fields(model)
     columns = ", ".join(quote(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})"  # nosec B608
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values}"  # nosec B608
 
 
 @functools.cache
@@ -344,11 +388,12 @@ def _message_insert_sql() -> str:
 
 
 @functools.cache
-def _turn_end_sql(with_message: bool, with_state: bool) -> str:
-    """PostgreSQL: :func:`chat_turn_recorded`'s writes as one statement. Every data-modifying part of a
-    WITH runs exactly once whether or not the main query reads it; the main query returns the id of
-    the message inserted (if any). (``nosec B608`` below: the SQL is made of the models' own table and
-    column names, quoted; every value is a parameter.)"""
+def _turn_end_sql(messages: int, with_state: bool) -> str:
+    """PostgreSQL: :func:`chat_turn_recorded`'s writes as one statement: ``messages`` rows (0 to 2) in
+    one INSERT, returning each one's role and id, the state's upsert and the conversation's count.
+    Every data-modifying part of a WITH runs exactly once whether or not the main query reads it.
+    (``nosec B608`` below: the SQL is made of the models' own table and column names, quoted; every
+    value is a parameter.)"""
     quote = connection.ops.quote_name
     conversation, updated_at, unsummarized, pk = (
         quote(Conversation._meta.db_table),
@@ -359,8 +404,9 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
     counted = f"UPDATE {conversation} SET {updated_at} = %s, {unsummarized} = {unsummarized} + %s"  # nosec B608
     counted += f" WHERE {pk} = %s"
     parts = []
-    if with_message:
-        parts.append(f"reply AS ({_message_insert_sql()})")
+    if messages:
+        role, message_pk = quote(Message._meta.get_field("role").column), quote(Message._meta.pk.column)
+        parts.append(f"written AS ({_insert_sql(Message, messages)} RETURNING {role}, {message_pk})")
     if with_state:
         key = quote(DialogueState._meta.pk.column)
         updates = ", ".join(
@@ -372,10 +418,9 @@ def _turn_end_sql(with_message: bool, with_state: bool) -> str:
         parts.append(f"state AS ({upsert})")
     if not parts:
         return counted
-    if not with_message:
+    if not messages:
         return f"WITH {', '.join(parts)} {counted}"
-    message_pk = quote(Message._meta.pk.column)
-    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT {message_pk} FROM reply"  # nosec B608
+    return f"WITH {', '.join(parts)}, counted AS ({counted}) SELECT * FROM written"  # nosec B608
 
 
 def _push(group: str, event: dict[str, Any]) -> None:

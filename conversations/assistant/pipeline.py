@@ -58,6 +58,7 @@ class Context:
     slots: dict[str, Any]
     understanding: Understanding
     on_delta: Callable[[str], None] | None = None
+    received: services.ReceivedMessage | None = None  # the shopper's message, written at the turn's end
 
     @property
     def intent(self) -> str:
@@ -102,9 +103,10 @@ def respond_turn(
     understanding = understand(text, context=_nlu_context(state))
     top = understanding.intents[0]
     name, confidence, slots = top.name, float(top.confidence), dict(top.slots)
-    # The user's message is stored first and kept whatever becomes of the turn; the conversation row
-    # counts the turn's messages once, at its end (one statement where two messages took two each).
-    user_message = services.message_record(
+    # The shopper's message is written with the reply in the turn's one closing statement, whatever
+    # becomes of the turn (or before it waits on the model: _serve); the conversation row counts the
+    # turn's messages there too.
+    received = services.chat_message_received(
         conversation=conversation,
         role=Message.Role.USER,
         content=text,
@@ -113,7 +115,6 @@ def respond_turn(
         confidence=confidence,
         origin=origin,
         push=push,
-        counted=False,
     )
     reply_fields: services.MessageFields | None = None
     try:
@@ -126,6 +127,7 @@ def respond_turn(
             slots=slots,
             understanding=understanding,
             on_delta=on_delta,
+            received=received,
         )
         outcome = _serve(ctx)
         name = outcome.intent or name
@@ -140,16 +142,14 @@ def respond_turn(
             "planning": outcome.planning,
         }
     finally:
-        # The reply, the dialogue state (if the turn changed it) and the turn's messages counted on the
-        # conversation: one write (one statement on PostgreSQL). A turn that failed counts its one message.
+        # The messages, the dialogue state (if the turn changed it) and the turn's messages counted on
+        # the conversation: one write (one statement on PostgreSQL). A failed turn keeps its one message.
         assistant_message = services.chat_turn_recorded(
             conversation=conversation,
-            messages=1 if reply_fields is None else 2,
+            received=received,
             reply=reply_fields,
             state=dialogue_state.changes(state) if reply_fields is not None else None,
             state_is_new=dialogue_state.never_stored(state),
-            origin=origin,
-            push=push,
         )
     assert assistant_message is not None  # the turn has its reply: an exception would have left above
     if outcome.shadow:
@@ -165,7 +165,7 @@ def respond_turn(
     return Turn(
         reply=reply,
         html=render_reply_html(reply, links=outcome.links),
-        user_message_id=user_message.pk,
+        user_message_id=received.message.pk,
         assistant_message_id=assistant_message.pk,
     )
 
@@ -202,7 +202,11 @@ def _outcome_of(execution: Execution) -> Outcome:
 
 def _tool_context(ctx: Context) -> ToolContext:
     return ToolContext(
-        shopper=ctx.shopper, state=ctx.state, conversation=ctx.conversation, channel=ctx.channel
+        shopper=ctx.shopper,
+        state=ctx.state,
+        conversation=ctx.conversation,
+        channel=ctx.channel,
+        received=ctx.received,
     )
 
 
@@ -274,6 +278,8 @@ def _serve(ctx: Context) -> Outcome:
     decision = model_planner.decide(
         session_key=ctx.shopper.session_key, rules_unsure=rules_are_unsure(ctx.understanding)
     )
+    if (decision.ask_model or decision.classify) and ctx.received is not None:
+        services.chat_message_keep(ctx.received)  # the model may take seconds: nothing waits unsaved
     if decision.ask_model:
         outcome = model_planner.respond_with_model(
             shopper=ctx.shopper,

@@ -24,6 +24,8 @@ from conversations.models import (
     TicketMessage,
 )
 from conversations.services import (
+    chat_message_keep,
+    chat_message_received,
     chat_turn_recorded,
     conversation_for_shopper,
     message_content_clean,
@@ -67,10 +69,12 @@ def test_guest_conversation_joins_the_account_on_sign_in_with_its_dialogue_state
     message_record(conversation=account, role="user", content="earlier on my phone", channel="mobile")
     guest = _guest()
     guest_conversation = conversation_for_shopper(shopper=guest)
-    message_record(conversation=guest_conversation, role="user", content="show me hoodies", channel="web")
     chat_turn_recorded(
         conversation=guest_conversation,
-        messages=1,
+        received=chat_message_received(
+            conversation=guest_conversation, role="user", content="show me hoodies", channel="web"
+        ),
+        reply=_reply("Here are 2 hoodies"),
         state=dialogue_state.changes(dialogue_state.State(last_product_ids=[7, 3])),
         state_is_new=True,
     )
@@ -79,7 +83,7 @@ def test_guest_conversation_joins_the_account_on_sign_in_with_its_dialogue_state
 
     assert not Conversation.objects.filter(pk=guest_conversation.pk).exists()
     contents = [m.content for m in selectors.history(conversation=account)]
-    assert contents == ["earlier on my phone", "show me hoodies"]
+    assert contents == ["earlier on my phone", "show me hoodies", "Here are 2 hoodies"]
     assert dialogue_state.load(account).last_product_ids == [7, 3]
 
 
@@ -217,9 +221,7 @@ def test_dialogue_state_round_trips_through_the_database():
         pending_clarification={"slot": "size", "productId": 9},
         pending_confirmation={"tool": "order_cancel", "args": {"order": "4F7K2Q"}},
     )
-    chat_turn_recorded(
-        conversation=conversation, messages=0, state=dialogue_state.changes(state), state_is_new=True
-    )
+    _state_stored(conversation, dialogue_state.changes(state), is_new=True)
     assert DialogueState.objects.count() == 1
     loaded = dialogue_state.load(Conversation.objects.get(pk=conversation.pk))
     assert loaded == state
@@ -250,22 +252,26 @@ def test_a_turns_end_records_the_reply_its_state_and_counts_both_messages(
 ):
     conversation = conversation_for_shopper(shopper=_guest())
     if state_before is not None:
-        chat_turn_recorded(conversation=conversation, messages=0, state={"last_product_ids": state_before})
-    message_record(
-        conversation=conversation, role="user", content="running shoes", channel="web", counted=False
-    )
+        _state_stored(conversation, {"last_product_ids": state_before}, is_new=True)
     pushed = []
     before = Conversation.objects.get(pk=conversation.pk)
+    received = chat_message_received(
+        conversation=before,
+        role="user",
+        content="running shoes",
+        channel="web",
+        origin="socket-1",
+        push=lambda group, event: pushed.append((group, event)),
+    )
+    arrived = received.message.created_at
 
     with django_capture_on_commit_callbacks(execute=True):
         reply = chat_turn_recorded(
             conversation=before,
-            messages=2,
+            received=received,
             reply=_reply("Here are 2 for running shoes"),
             state={"last_product_ids": [5, 6], "last_shown_options": {"size": "10"}},
             state_is_new=state_before is None,
-            origin="socket-1",
-            push=lambda group, event: pushed.append((group, event)),
         )
 
     stored = Message.objects.get(pk=reply.pk)
@@ -283,6 +289,10 @@ def test_a_turns_end_records_the_reply_its_state_and_counts_both_messages(
         "",
     )
     assert stored.created_at.tzinfo is not None and not reply._state.adding
+    shopper_message = Message.objects.get(pk=received.message.pk)
+    assert (shopper_message.role, shopper_message.content) == ("user", "running shoes")
+    assert shopper_message.created_at == arrived < stored.created_at  # the time it arrived, not written
+    assert shopper_message.pk < reply.pk
     assert [m.role for m in selectors.history(conversation=conversation)] == ["user", "assistant"]
     state = DialogueState.objects.get(conversation=conversation)
     assert (state.last_product_ids, state.last_shown_options) == ([5, 6], {"size": "10"})
@@ -294,12 +304,22 @@ def test_a_turns_end_records_the_reply_its_state_and_counts_both_messages(
             conversation.group_name,
             {
                 "type": "chat.message",
+                "role": "user",
+                "content": "running shoes",
+                "channel": "web",
+                "origin": "socket-1",
+            },
+        ),
+        (
+            conversation.group_name,
+            {
+                "type": "chat.message",
                 "role": "assistant",
                 "content": "Here are 2 for running shoes",
                 "channel": "web",
                 "origin": "socket-1",
             },
-        )
+        ),
     ]
 
 
@@ -308,28 +328,64 @@ def test_a_turns_end_is_one_statement_on_postgresql():
     from django.test.utils import CaptureQueriesContext
 
     conversation = conversation_for_shopper(shopper=_guest())
+    received = chat_message_received(conversation=conversation, role="user", content="hi", channel="web")
     with CaptureQueriesContext(connection) as statements:
         chat_turn_recorded(
             conversation=conversation,
-            messages=2,
+            received=received,
             reply=_reply("hi"),
             state={"last_product_ids": [1]},
             state_is_new=True,
         )
     writes = [q["sql"].split()[0] for q in statements if q["sql"].split()[0] in {"WITH", "INSERT", "UPDATE"}]
-    # elsewhere (SQLite): the ORM's three writes in one transaction
-    assert writes == (["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT", "UPDATE"])
-    assert Message.objects.filter(conversation=conversation).count() == 1
+    # elsewhere (SQLite): the ORM's four writes in one transaction
+    expected = ["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT", "INSERT", "UPDATE"]
+    assert writes == expected
+    assert [m.role for m in Message.objects.filter(conversation=conversation)] == ["user", "assistant"]
     assert DialogueState.objects.filter(conversation=conversation).exists()
 
 
-def test_a_failed_turn_counts_the_shoppers_message_and_writes_nothing_else():
+def test_a_failed_turn_keeps_and_counts_the_shoppers_message_and_writes_nothing_else():
     conversation = conversation_for_shopper(shopper=_guest())
+    received = chat_message_received(conversation=conversation, role="user", content="hi", channel="web")
 
-    assert chat_turn_recorded(conversation=conversation, messages=1) is None
+    assert chat_turn_recorded(conversation=conversation, received=received) is None
 
     assert Conversation.objects.get(pk=conversation.pk).unsummarized == conversation.unsummarized + 1
-    assert not Message.objects.exists() and not DialogueState.objects.exists()
+    assert [(m.pk, m.content) for m in Message.objects.all()] == [(received.message.pk, "hi")]
+    assert not DialogueState.objects.exists()
+
+
+def test_a_message_kept_before_the_model_is_not_written_again_at_the_turns_end(
+    django_capture_on_commit_callbacks,
+):
+    conversation = conversation_for_shopper(shopper=_guest())
+    pushed = []
+    received = chat_message_received(
+        conversation=conversation,
+        role="user",
+        content="something only the model would follow",
+        channel="web",
+        push=lambda group, event: pushed.append(event["role"]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        chat_message_keep(received)
+    assert received.stored and pushed == ["user"]  # stored, and the other devices see it, at once
+
+    with django_capture_on_commit_callbacks(execute=True):
+        chat_message_keep(received)  # kept twice: still one row
+        reply = chat_turn_recorded(conversation=conversation, received=received, reply=_reply("Sure."))
+
+    assert [m.role for m in Message.objects.filter(conversation=conversation)] == ["user", "assistant"]
+    assert Message.objects.get(pk=received.message.pk).pk < reply.pk
+    assert pushed == ["user", "assistant"]
+    assert Conversation.objects.get(pk=conversation.pk).unsummarized == conversation.unsummarized + 2
+
+
+def _state_stored(conversation: Conversation, fields: dict, *, is_new: bool) -> None:
+    from conversations.services import dialogue_state_save
+
+    dialogue_state_save(conversation=conversation, is_new=is_new, **fields)
 
 
 # --- interaction summaries (memory) ----------------------------------------------------------------

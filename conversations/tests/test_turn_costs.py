@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 # (message, intent, ceiling on its statements, savepoints aside: a test runs inside a transaction, where
 # every atomic block adds two). On PostgreSQL in the benchmark (a new guest's visit, warm search cache,
-# no test transaction; 2026-12-05, morning): 8, 13, 6, 5, 6, 8 (the first search starts the
-# conversation and the add the cart).
+# no test transaction; 2026-12-05, evening, the shopper's message written with the reply): 5, 10, 4,
+# 3, 3, 6 (the first search starts the conversation and the add the cart).
 VISIT = [
     ("show me running shoes under $150", "product_search", 15),
     ("add the first one in size 10", "add_to_cart", 16),
@@ -160,3 +160,53 @@ def test_a_first_turn_inserts_the_dialogue_state_without_trying_to_update_it(gue
     assert shown and [p["id"] for p in first["products"]][: len(shown)] == [str(pk) for pk in shown]
     again = respond(shopper=guest, text="add the first one in size 10", channel="web")
     assert again["intent"] == "add_to_cart"  # read back from the row the insert wrote
+
+
+def test_a_rules_turn_writes_the_shoppers_message_with_its_reply_in_one_statement(guest, running_shoes):
+    from conversations.models import Conversation
+
+    respond(shopper=guest, text="hello", channel="web")
+    with CaptureQueriesContext(connection) as captured:
+        reply = respond(shopper=guest, text="what is your return policy?", channel="web")
+    writes = [
+        q["sql"].split(" ", 1)[0]
+        for q in captured.captured_queries
+        if 'INTO "conversations_message"' in q["sql"]
+    ]
+    # on PostgreSQL both rows in the closing WITH; elsewhere two INSERTs in the closing transaction
+    assert writes == (["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT"])
+    conversation = Conversation.objects.get(session=guest.session)
+    last_two = list(conversation.messages.order_by("-created_at", "-id")[:2])[::-1]
+    assert [(m.role, m.content) for m in last_two] == [
+        ("user", "what is your return policy?"),
+        ("assistant", reply["reply"]),
+    ]
+    assert last_two[0].created_at < last_two[1].created_at  # the shopper's time is when it arrived
+
+
+def test_a_turn_the_model_plans_keeps_the_shoppers_message_before_the_model_is_asked(
+    guest, running_shoes, settings, monkeypatch
+):
+    from conversations.assistant import model_planner
+    from conversations.assistant.reply import Outcome
+    from conversations.models import Message
+
+    settings.LLM_ENABLED = True
+    settings.LLM_PLANNER_ENABLED = True
+    settings.LLM_DECISION_POLICY = model_planner.LLM_FIRST
+    settings.PLANNER_CANARY_PERCENT = 100
+    settings.LLM_PROVIDER, settings.OPENAI_API_KEY = "openai", "sk-test"  # never called: replaced below
+    seen_by_the_model = []
+
+    def planned_by_a_slow_model(*, conversation, text, **_):
+        seen_by_the_model.append(
+            list(Message.objects.filter(conversation=conversation).values_list("role", "content"))
+        )
+        return Outcome(text="Here is what I found.", planner="llm")
+
+    monkeypatch.setattr(model_planner, "respond_with_model", planned_by_a_slow_model)
+    reply = respond(shopper=guest, text="something for a rainy hike", channel="web")
+
+    assert seen_by_the_model == [[("user", "something for a rainy hike")]]  # already stored
+    stored = list(Message.objects.filter(conversation__session=guest.session).values_list("role", "content"))
+    assert stored == [("user", "something for a rainy hike"), ("assistant", reply["reply"])]  # once each

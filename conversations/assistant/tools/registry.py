@@ -33,6 +33,7 @@ from commerce.errors import DomainError
 from conversations.assistant.reply import FAILED, Link
 from conversations.assistant.state import State
 from conversations.models import Conversation
+from conversations.services import ReceivedMessage
 
 MAX_PRODUCTS_SHOWN = 5
 
@@ -40,12 +41,14 @@ MAX_PRODUCTS_SHOWN = 5
 @dataclass
 class ToolContext:
     """Who is acting (the session's shopper, never someone named in the text), the dialogue state, and
-    the conversation and channel a ticket attaches to."""
+    the conversation and channel a ticket attaches to, and the shopper's message being served while it
+    is not yet written (a tool that reads the conversation's history keeps it first)."""
 
     shopper: Shopper
     state: State
     conversation: Conversation | None = None
     channel: str = "web"
+    received: ReceivedMessage | None = None
 
 
 @dataclass
