@@ -272,22 +272,34 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, l
 
 
 def cart_add_item(
-    *, shopper: Shopper, variant_id: int | str, quantity: int, product_id: int | str | None = None
+    *,
+    shopper: Shopper,
+    variant_id: int | str,
+    quantity: int,
+    product_id: int | str | None = None,
+    variant: Variant | None = None,
 ) -> Cart:
     """Adds ``quantity`` of a variant; the same variant grows its line (at most 50, never past stock).
 
-    ``product_id``, when given (the API sends both), must be the variant's product. The cart comes back
-    with its discount and lines loaded as :func:`~carts.selectors.cart_with_lines` would read them.
+    ``product_id``, when given (the API sends both), must be the variant's product. ``variant``: that
+    variant as the caller read it a moment ago with its product (the chat's add, which chose it among
+    the product's variants), so it is not read again; the same rules hold (an inactive product's is
+    refused). The cart comes back with its discount and lines loaded as
+    :func:`~carts.selectors.cart_with_lines` would read them.
     """
     _check_quantity(quantity)
     pk = _as_pk(variant_id)
-    variant = (
-        prepared(
-            Variant.objects.select_related("product").filter(pk=pk, product__is_active=True), "carts.variant"
-        ).first()
-        if pk is not None
-        else None
-    )
+    if variant is None or variant.pk != pk:
+        variant = (
+            prepared(
+                Variant.objects.select_related("product").filter(pk=pk, product__is_active=True),
+                "carts.variant",
+            ).first()
+            if pk is not None
+            else None
+        )
+    elif not variant.product.is_active:
+        variant = None
     if variant is None:
         raise VariantNotFound(
             "That product option is not available.",

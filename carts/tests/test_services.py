@@ -127,6 +127,31 @@ def test_a_variant_of_an_inactive_product_is_not_found(guest):
         cart_add_item(shopper=guest, variant_id=variant.pk, quantity=1)
 
 
+def test_a_variant_the_caller_just_read_is_added_without_reading_it_again(guest):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import Variant
+
+    variant = Variant.objects.select_related("product").get(pk=VariantFactory(stock=5).pk)
+    with CaptureQueriesContext(connection) as captured:
+        cart = cart_add_item(shopper=guest, variant_id=variant.pk, quantity=2, variant=variant)
+    assert not [q for q in captured.captured_queries if 'FROM "catalog_variant"' in q["sql"]]
+    assert [(line.variant_id, line.quantity) for line in cart.lines.all()] == [(variant.pk, 2)]
+
+
+def test_a_variant_handed_in_keeps_the_rules_inactive_refused_another_id_read(guest):
+    from catalog.models import Variant
+
+    retired = Variant.objects.select_related("product").get(pk=VariantFactory(product__is_active=False).pk)
+    with pytest.raises(NotFound):
+        cart_add_item(shopper=guest, variant_id=retired.pk, quantity=1, variant=retired)
+    # a variant object that is not the id asked for is not trusted: the id is read as usual
+    wanted = VariantFactory(stock=3)
+    cart = cart_add_item(shopper=guest, variant_id=wanted.pk, quantity=1, variant=retired)
+    assert [line.variant_id for line in cart.lines.all()] == [wanted.pk]
+
+
 def test_product_id_must_be_the_variants_product(guest):
     variant = VariantFactory()
     other = ProductFactory()

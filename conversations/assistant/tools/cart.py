@@ -268,7 +268,7 @@ def add_to_cart(
     variant, notes = _resolve_variant(ctx, found, args)
     # the cart as it now stands, with its lines as read under its lock: the line added and the reply's
     # cart both come from it, with no read after the write
-    cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity)
+    cart = cart_add_item(shopper=ctx.shopper, variant_id=variant.pk, quantity=quantity, variant=variant)
     line = next(x for x in cart.lines.all() if x.variant_id == variant.pk)
     ctx.state.last_cart_line_id = line.pk
     label = variant.label
