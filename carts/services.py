@@ -40,6 +40,7 @@ from commerce.accounts.shoppers import Shopper
 from commerce.errors import InvalidInput
 from commerce.money import money_str
 from commerce.prepared import prepared
+from commerce.updates import updated_together
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
 
@@ -62,12 +63,17 @@ _NO_REASON: dict[str, object] = {
 }
 
 
-def _touch(cart: Cart, *, reason: dict[str, object] | None = None) -> None:
+def _touch(cart: Cart, *, reason: dict[str, object] | None = None, line: CartLine | None = None) -> None:
     """Marks the cart as just changed by the shopper. A reason they gave for leaving it is over then
-    (they are back at it), unless ``reason`` is what they just gave."""
+    (they are back at it), unless ``reason`` is what they just gave. ``line``: a line whose new
+    quantity is written with it (one statement on PostgreSQL)."""
     cart.updated_at = timezone.now()
     fields = {"updated_at": cart.updated_at, **(reason or _NO_REASON)}
-    Cart.objects.filter(pk=cart.pk).update(**fields)
+    touched = (Cart.objects.filter(pk=cart.pk), fields)
+    if line is None:
+        updated_together(touched)
+    else:
+        updated_together((CartLine.objects.filter(pk=line.pk), {"quantity": line.quantity}), touched)
     for name, value in fields.items():
         setattr(cart, name, value)
 
@@ -331,6 +337,7 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
     _check_quantity(quantity, allow_zero=True)
     with transaction.atomic():
         cart, line, lines = _owned_line(shopper, line_id)
+        changed = None
         if quantity == 0:
             line.delete()
             lines.remove(line)
@@ -338,8 +345,8 @@ def cart_set_quantity(*, shopper: Shopper, line_id: int | str, quantity: int) ->
             if quantity > line.quantity:
                 _check_stock(line.variant, quantity, in_cart=0)
             line.quantity = quantity
-            line.save(update_fields=["quantity"])
-        _touch(cart)
+            changed = line
+        _touch(cart, line=changed)  # the new quantity and the cart's time in one statement
     return cart_with_lines_known(cart, lines=lines)
 
 
