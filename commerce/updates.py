@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.db.models.sql import UpdateQuery
 
@@ -21,7 +21,7 @@ def updated_together(*updates: tuple[QuerySet[Any, Any], dict[str, Any]]) -> Non
     must use the same database and read one table (a filter on the model's own columns)."""
     if not updates:
         return
-    using = updates[0][0].db
+    using = _write_db(updates[0][0])
     if connections[using].vendor != "postgresql" or len(updates) == 1:
         for queryset, values in updates:
             queryset.update(**values)
@@ -29,7 +29,7 @@ def updated_together(*updates: tuple[QuerySet[Any, Any], dict[str, Any]]) -> Non
     parts: list[str] = []
     params: list[Any] = []
     for queryset, values in updates:
-        if queryset.db != using:
+        if _write_db(queryset) != using:
             raise ValueError("updated_together: every queryset must use the same database")
         query = queryset.query.chain(UpdateQuery)
         assert isinstance(query, UpdateQuery)  # chain(klass) returns that class's query
@@ -45,3 +45,10 @@ def updated_together(*updates: tuple[QuerySet[Any, Any], dict[str, Any]]) -> Non
     withs = ", ".join(f"part_{n} AS ({sql})" for n, sql in enumerate(first))
     with connections[using].cursor() as cursor:
         cursor.execute(f"WITH {withs} {last}", params)
+
+
+def _write_db(queryset: QuerySet[Any, Any]) -> str:
+    """The database ``queryset.update()`` would write to: the one named by ``using()``, else the
+    router's choice for writes (never a read replica)."""
+    named: str | None = getattr(queryset, "_db", None)  # QuerySet.db's own source (using() sets it)
+    return named or router.db_for_write(queryset.model)

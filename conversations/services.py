@@ -7,7 +7,6 @@ joined. The channel layer delivers at most once; the database row is the record,
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import math
@@ -193,24 +192,23 @@ def message_record(
     conversation: Conversation,
     origin: str | None = None,
     push: Callable[[str, dict[str, Any]], None] | None = None,
-    counted: bool = True,
     **fields: Unpack[MessageFields],
 ) -> Message:
-    """Stores one message and, after commit, pushes it to the conversation's other open sockets.
+    """Stores one message, counts it on the conversation and, after commit, pushes it to the
+    conversation's other open sockets (a chat turn writes its two messages itself:
+    :func:`chat_turn_recorded`).
 
     ``origin`` is the channel name of the socket the message came from: that socket shows the
     message itself (as its ``response``) and skips the push. ``push(group, event)``, when given, sends
     the live event instead of this thread (a socket sends it after its own answer, off the reply's
-    path). ``counted=False``: the caller counts the message on the conversation itself (a chat turn
-    counts its two messages at its end, :func:`chat_turn_recorded`).
+    path).
     """
     message = _message_row(conversation, fields)
-    with transaction.atomic() if counted else contextlib.nullcontext():
+    with transaction.atomic():
         if message.role == Message.Role.USER:
             _summary_schedule_due(conversation)
         _message_insert(message)
-        if counted:
-            conversation_messages_counted(conversation=conversation, messages=1)
+        conversation_messages_counted(conversation=conversation, messages=1)
         _push_on_commit(message, origin=origin, push=push)
     return message
 
@@ -253,9 +251,10 @@ class ReceivedMessage:
 
 
 def chat_message_keep(received: ReceivedMessage) -> None:
-    """Writes a received message now (and pushes it to the conversation's other sockets): before a
-    turn waits seconds on the model vendor, so a process that dies meanwhile loses nothing the
-    shopper sent and their other devices show the message while the answer is on its way."""
+    """Writes a received message now, before a turn waits seconds on the model vendor, so a process
+    that dies meanwhile loses nothing the shopper sent. Its live event goes as the turn's ``push``
+    says (a socket sends it after its own answer; the REST door after this commit). Call it outside
+    any transaction the turn may roll back: :func:`chat_turn_recorded` trusts a message with an id."""
     if received.stored:
         return
     _message_insert(received.message)
@@ -774,10 +773,13 @@ def handoff_redeem(
 # --- support ---------------------------------------------------------------------------------
 
 
-def _transcript(conversation: Conversation) -> str:
-    recent = list(conversation.messages.order_by("-created_at", "-id")[:TRANSCRIPT_MESSAGES])
-    lines = [f"[{m.created_at:%Y-%m-%d %H:%M}] {m.role}: {m.content}" for m in reversed(recent)]
-    return "\n".join(lines)
+def _transcript(conversation: Conversation, pending: Message | None = None) -> str:
+    """The conversation's last messages, ending with ``pending`` (the chat message being served, not
+    yet written: it is written with its reply at the turn's end)."""
+    recent = list(conversation.messages.order_by("-created_at", "-id")[:TRANSCRIPT_MESSAGES])[::-1]
+    if pending is not None and pending.pk is None:
+        recent = [*recent[1:], pending] if len(recent) == TRANSCRIPT_MESSAGES else [*recent, pending]
+    return "\n".join(f"[{m.created_at:%Y-%m-%d %H:%M}] {m.role}: {m.content}" for m in recent)
 
 
 def ticket_open(
@@ -788,8 +790,10 @@ def ticket_open(
     channel: str,
     order_number: str | None = None,
     conversation: Conversation | None = None,
+    pending: Message | None = None,
 ) -> SupportTicket:
-    """Opens a ticket with the shopper's first message; from chat, the recent conversation is attached."""
+    """Opens a ticket with the shopper's first message; from chat, the recent conversation is attached
+    (ending with ``pending``, the chat message being served, which is written at the turn's end)."""
     subject = " ".join((subject or "").split())[:200]
     body = (message or "").strip()
     if not subject:
@@ -810,7 +814,7 @@ def ticket_open(
             order_number=(order_number or "").strip().upper()[:32],
             channel=channel,
             conversation=conversation,
-            transcript=_transcript(conversation) if conversation is not None else "",
+            transcript=_transcript(conversation, pending) if conversation is not None else "",
         )
         TicketMessage.objects.create(
             ticket=ticket, author_role=TicketMessage.Author.SHOPPER, author=user, body=body

@@ -382,6 +382,32 @@ def test_a_message_kept_before_the_model_is_not_written_again_at_the_turns_end(
     assert Conversation.objects.get(pk=conversation.pk).unsummarized == conversation.unsummarized + 2
 
 
+def test_a_tickets_transcript_ends_with_the_chat_message_not_yet_written():
+    from conversations.services import TRANSCRIPT_MESSAGES, ticket_open
+
+    user = UserFactory()
+    conversation = conversation_for_shopper(shopper=Shopper(user=user, session=None))
+    for n in range(TRANSCRIPT_MESSAGES):
+        message_record(conversation=conversation, role="user", content=f"earlier {n}", channel="web")
+    received = chat_message_received(
+        conversation=conversation, role="user", content="my parcel never came", channel="web"
+    )
+
+    ticket = ticket_open(
+        user=user,
+        subject="Parcel",
+        message="my parcel never came",
+        channel="web",
+        conversation=conversation,
+        pending=received.message,
+    )
+
+    lines = ticket.transcript.splitlines()
+    assert len(lines) == TRANSCRIPT_MESSAGES  # the oldest gives way
+    assert lines[0].endswith("user: earlier 1") and lines[-1].endswith("user: my parcel never came")
+    assert not received.stored  # quoted, not written: the turn's end writes it
+
+
 def _state_stored(conversation: Conversation, fields: dict, *, is_new: bool) -> None:
     from conversations.services import dialogue_state_save
 

@@ -169,13 +169,13 @@ def test_a_rules_turn_writes_the_shoppers_message_with_its_reply_in_one_statemen
     respond(shopper=guest, text="hello", channel="web")
     with CaptureQueriesContext(connection) as captured:
         reply = respond(shopper=guest, text="what is your return policy?", channel="web")
-    writes = [
-        q["sql"].split(" ", 1)[0]
-        for q in captured.captured_queries
-        if 'INTO "conversations_message"' in q["sql"]
-    ]
+    statements = _statements(captured.captured_queries)
+    writes = [q.split(" ", 1)[0] for q in statements if 'INTO "conversations_message"' in q]
     # on PostgreSQL both rows in the closing WITH; elsewhere two INSERTs in the closing transaction
     assert writes == (["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT"])
+    first_write = next(i for i, q in enumerate(statements) if 'INTO "conversations_message"' in q)
+    policy_read = next(i for i, q in enumerate(statements) if 'FROM "conversations_storepolicy"' in q)
+    assert policy_read < first_write  # the shopper's message is not written before the turn runs
     conversation = Conversation.objects.get(session=guest.session)
     last_two = list(conversation.messages.order_by("-created_at", "-id")[:2])[::-1]
     assert [(m.role, m.content) for m in last_two] == [

@@ -41,8 +41,8 @@ MAX_PRODUCTS_SHOWN = 5
 @dataclass
 class ToolContext:
     """Who is acting (the session's shopper, never someone named in the text), the dialogue state, and
-    the conversation and channel a ticket attaches to, and the shopper's message being served while it
-    is not yet written (a tool that reads the conversation's history keeps it first)."""
+    the conversation and channel a ticket attaches to, and the shopper's message being served (not yet
+    written: a tool that quotes the conversation's history adds it, as a ticket's transcript does)."""
 
     shopper: Shopper
     state: State

@@ -71,8 +71,6 @@ def open_support_ticket(ctx: ToolContext, message: str, order_id: str | None = N
             "Our team will answer here in the chat.",
             suggestions=["What's the status of my ticket?"],
         )
-    if ctx.received is not None:  # the ticket's transcript ends with the message that asked for it
-        services.chat_message_keep(ctx.received)
     ticket = services.ticket_open(
         user=user,
         subject=_subject(message),
@@ -80,6 +78,8 @@ def open_support_ticket(ctx: ToolContext, message: str, order_id: str | None = N
         channel=ctx.channel,
         order_number=order_id or None,
         conversation=ctx.conversation,
+        # the transcript ends with the message that asked for the ticket (written at the turn's end)
+        pending=ctx.received.message if ctx.received is not None else None,
     )
     return ToolResult(
         SUCCEEDED,
