@@ -57,8 +57,8 @@ class Context:
     channel: str
     slots: dict[str, Any]
     understanding: Understanding
+    received: services.ReceivedMessage  # the shopper's message, written at the turn's end
     on_delta: Callable[[str], None] | None = None
-    received: services.ReceivedMessage | None = None  # the shopper's message, written at the turn's end
 
     @property
     def intent(self) -> str:
@@ -278,7 +278,7 @@ def _serve(ctx: Context) -> Outcome:
     decision = model_planner.decide(
         session_key=ctx.shopper.session_key, rules_unsure=rules_are_unsure(ctx.understanding)
     )
-    if (decision.ask_model or decision.classify) and ctx.received is not None:
+    if decision.ask_model or decision.classify:
         services.chat_message_keep(ctx.received)  # the model may take seconds: nothing waits unsaved
     if decision.ask_model:
         outcome = model_planner.respond_with_model(
