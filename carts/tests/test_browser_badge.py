@@ -1,0 +1,78 @@
+"""The header's cart badge in Chromium: it follows every change it is told of, however close together.
+
+The badge refreshes itself (``GET /cart/badge/``) on the page's ``cartChanged`` event, which the chat
+panel fires when the assistant changed the cart. htmx wires up a swapped-in element only when it
+settles (20 ms later), so a badge that replaced itself missed a second change announced inside that
+window and kept the old count (the browser chat test caught it: "make it 2" answered 30 ms after
+"show my cart", and the badge stayed at 1).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from carts.models import CartLine
+from carts.services import cart_add_item
+from catalog.models import Variant
+from commerce.accounts.shoppers import Shopper
+from commerce.accounts.tests.factories import PASSWORD, UserFactory
+
+pytest_plugins = ["commerce.testing.browser"]
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 10_000
+
+# Announces a second change the moment the badge's first refresh has been swapped in, before htmx
+# settles it: the window the badge used to be deaf in.
+ANNOUNCE_AGAIN_ON_FIRST_SWAP = """() => {
+  window.badgeRefreshesSwapped = 0;
+  document.body.addEventListener("htmx:afterSwap", (evt) => {
+    if (!(evt.detail.pathInfo.requestPath || "").endsWith("/cart/badge/")) return;
+    window.badgeRefreshesSwapped += 1;
+    if (window.badgeRefreshesSwapped === 1) htmx.trigger(document.body, "cartChanged");
+  });
+  htmx.trigger(document.body, "cartChanged");
+}"""
+
+
+def _badge_text(page) -> str:
+    return page.locator("#cart-badge .badge").inner_text()
+
+
+def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_catalog, open_browser_page):
+    user = UserFactory(email="grace@example.com")
+    shopper = Shopper(user=user, session=None)
+    variant = Variant.objects.filter(stock__gte=5, product__is_active=True).first()
+    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=1)
+
+    page = open_browser_page()
+    page.goto("/account/login/?next=/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert _badge_text(page) == "1"
+
+    # The first refresh reads the cart as it is (1); the cart then changes (3) before the page hears
+    # of it, so only a second refresh can show the 3.
+    refreshes = []
+
+    def first_refresh_then_change(route):
+        response = route.fetch()
+        refreshes.append(response.text())
+        if len(refreshes) == 1:
+            CartLine.objects.filter(cart__user=user).update(quantity=3)
+        route.fulfill(response=response)
+
+    page.route("**/cart/badge/", first_refresh_then_change)
+    page.evaluate(ANNOUNCE_AGAIN_ON_FIRST_SWAP)
+
+    page.wait_for_function(
+        "() => (document.querySelector('#cart-badge .badge') || {}).textContent === '3'", timeout=TIMEOUT_MS
+    )
+    assert len(refreshes) == 2 and ">1</span>" in refreshes[0] and ">3</span>" in refreshes[1]
+    assert page.locator("#cart-badge").get_attribute("aria-label") == "Cart, 3 items"
+    assert page.locator("#cart-badge").count() == 1  # replaced, never nested or doubled
+    assert page.watch.problems() == []
