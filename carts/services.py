@@ -324,11 +324,11 @@ def cart_add_item(
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)
         if line is None:
             lines.append(CartLine.objects.create(cart=cart, variant=variant, quantity=wanted))
+            if not created:  # a cart inserted just now has its time and no abandonment reason already
+                _touch(cart)
         else:
             line.quantity = wanted
-            line.save(update_fields=["quantity"])
-        if not created:  # a cart inserted just now has its time and no abandonment reason already
-            _touch(cart)
+            _touch(cart, line=line)  # the line's new quantity and the cart's time in one statement
     return cart_with_lines_known(cart, lines=lines)
 
 

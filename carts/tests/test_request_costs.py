@@ -53,6 +53,21 @@ def test_adding_to_a_cart_stays_under_its_statement_ceiling_and_reads_the_cart_o
         assert _reads_of("carts_cartline", statements) == 1
 
 
+def test_a_line_that_grows_is_written_with_the_carts_time_in_one_statement_on_postgresql(auth_client, user):
+    variant = VariantFactory(price=Decimal("20.00"))
+    _add(auth_client, variant)
+    with CaptureQueriesContext(connection) as captured:
+        assert _add(auth_client, variant, 2).status_code == 201
+    cart_writes = [
+        sql.split(" ", 1)[0]
+        for sql in _statements(captured.captured_queries)
+        if not sql.startswith("SELECT") and '"carts_' in sql
+    ]
+    assert cart_writes == (["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "UPDATE"])
+    line = CartLine.objects.select_related("cart").get(cart__user=user)
+    assert line.quantity == 3 and line.cart.updated_at >= line.added_at
+
+
 def test_a_first_add_creates_the_cart_without_reading_it_or_its_lines_again(auth_client, user):
     variant = VariantFactory(price=Decimal("20.00"))
     with CaptureQueriesContext(connection) as captured:
