@@ -38,6 +38,7 @@ from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
 from commerce.accounts.shoppers import Shopper
 from commerce.errors import InvalidInput
+from commerce.inserts import inserted_unless_taken
 from commerce.money import money_str
 from commerce.prepared import prepared
 from commerce.updates import updated_together
@@ -91,13 +92,10 @@ def cart_get_or_create_for_shopper(*, shopper: Shopper) -> Cart:
 
 def _cart_created(owner: dict[str, User | ShopperSession]) -> Cart | None:
     """A new cart for ``owner``; ``None`` when another first request of the same shopper created it
-    meanwhile (the owner's cart is unique). A savepoint, so losing that race leaves the caller's
-    transaction usable."""
-    try:
-        with transaction.atomic():
-            return Cart.objects.create(**owner)
-    except IntegrityError:
-        return None
+    meanwhile (the owner's cart is unique). Losing that race leaves the caller's transaction usable;
+    on PostgreSQL it is one statement (``INSERT ... ON CONFLICT DO NOTHING``), no savepoint."""
+    cart = Cart(**owner)
+    return cart if inserted_unless_taken(cart) else None
 
 
 def cart_clear(*, cart: Cart) -> None:
