@@ -7,11 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 django_asgi_app = get_asgi_application()
 
-from commerce.db import use_pool_idle_checks, use_web_statement_timeout  # noqa: E402
+from commerce.db import use_web_statement_timeout  # noqa: E402
 
 # Web requests only: migrations and Celery tasks connect without the cap.
 use_web_statement_timeout()
-use_pool_idle_checks()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

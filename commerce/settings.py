@@ -204,9 +204,6 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
-# With a pool (DB_POOL_MAX_SIZE): a connection handed out is checked (an empty query, one round trip)
-# only when it sat in the pool at least this long (commerce.db); 0 checks every one, as Django does.
-DB_POOL_CHECK_IDLE_SECONDS = env.float("DB_POOL_CHECK_IDLE_SECONDS", default=1.0)
 
 # Redis (cache, channel layer, Celery broker): how long to wait for a connection and for an answer, and
 # how long the cache then leaves Redis alone before trying again (commerce.cache). Without these a

@@ -5,7 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 application = get_wsgi_application()
 
-from commerce.db import use_pool_idle_checks, use_web_statement_timeout  # noqa: E402
+from commerce.db import use_web_statement_timeout  # noqa: E402
 
 use_web_statement_timeout()
-use_pool_idle_checks()
