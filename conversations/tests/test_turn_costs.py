@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 # (message, intent, ceiling on its statements, savepoints aside: a test runs inside a transaction, where
 # every atomic block adds two). On PostgreSQL in the benchmark (a new guest's visit, warm search cache,
 # no test transaction; 2026-12-05, evening: the shopper's message written with the reply, the add
-# handing its variant to the cart, "make it 2" its line and cart in one UPDATE): 5, 9, 4, 3, 3, 5 (the
+# handing its variant to the cart, "make it 2" its line and cart in one UPDATE; night: the first cart in
+# one INSERT ... ON CONFLICT, no savepoint): 5, 7, 4, 3, 3, 5 (the
 # first search starts the conversation and the add the cart).
 VISIT = [
     ("show me running shoes under $150", "product_search", 15),
