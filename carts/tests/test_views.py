@@ -30,6 +30,9 @@ def test_empty_cart_page(client):
     assert r.status_code == 200
     assert b"Your cart is empty" in r.content
     assert b'id="cart-badge"' in r.content  # the full page has the header
+    # the badge's refresh hangs on a wrapper that stays; no template comment leaks into the page
+    assert b'<span id="cart-badge-slot" hx-get="/cart/badge/"' in r.content
+    assert b"{#" not in r.content and b"{% comment" not in r.content and b"never swapped" not in r.content
 
 
 def test_add_without_htmx_redirects_to_the_cart_with_a_message(client, variant):
