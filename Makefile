@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -97,6 +97,13 @@ bench-checkout: install
 # 50 concurrent chat clients on Daphne + Redis channel layer + PostgreSQL: send -> response p50/p95.
 bench-ws: install
 	$(PY) benchmarks/ws_chat.py
+
+# The same, alternated between a commit and the working tree, in pairs: each figure's paired change.
+# make bench-ws-ab BASE=<commit> [PAIRS=4]
+PAIRS ?= 4
+bench-ws-ab: install
+	@test -n "$(BASE)" || (echo "usage: make bench-ws-ab BASE=<commit> [PAIRS=4]" >&2; exit 2)
+	$(PY) benchmarks/ab_chat.py --base "$(BASE)" --pairs "$(PAIRS)"
 
 bench-voice: install
 	$(PY) benchmarks/voice_scan.py

@@ -1,0 +1,157 @@
+"""Two builds of the chat benchmark, alternated: ``make bench-ws-ab BASE=<commit> [PAIRS=4]``.
+
+Runs ``benchmarks/ws_chat.py`` for the working tree and for ``BASE`` (checked out into a temporary git
+worktree, removed afterwards), in pairs whose order alternates (base first, then the working tree
+first, ...), and prints each run's figures and, per figure, both means, the mean of the pairs'
+differences with its spread, and how many pairs moved the same way. On the 2-core machines here one
+build's runs spread ±10-15% from run to run, so a single run of each cannot show a change of a few
+per cent; several alternated pairs can, or show that it is not there (docs/benchmarks.md).
+
+Both builds use this checkout's virtualenv and the same environment (``DATABASE_URL``, ``REDIS_URL``,
+``BENCH_PORTS`` ...), so a change of dependencies is not what this compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (name, pattern on ws_chat.py's output, True when higher is better)
+FIGURES: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+    ("messages/s", re.compile(r"messages answered: \d+ in [\d.]+ s = ([\d.]+) messages/s"), True),
+    ("ratio to pings", re.compile(r"messages/s / pings/s = ([\d.]+)"), True),
+    ("p95 ms", re.compile(r"round trip ms: p50 \d+, p95 (\d+)"), False),
+    ("Daphne CPU ms/msg", re.compile(r"CPU per message: Daphne ([\d.]+) ms"), False),
+    ("PostgreSQL CPU ms/msg", re.compile(r"their PostgreSQL sessions ([\d.]+) ms"), False),
+)
+ERRORS = re.compile(r"^\s*errors: (\d+)", re.MULTILINE)
+
+
+def figures(output: str) -> dict[str, float]:
+    """The figures one ws_chat.py run printed; a run that answered with errors is refused."""
+    errors = ERRORS.search(output)
+    if errors is None or int(errors.group(1)):
+        raise ValueError(
+            "the run did not finish cleanly: " + (errors.group(0).strip() if errors else "no result")
+        )
+    found = {}
+    for name, pattern, _ in FIGURES:
+        match = pattern.search(output)
+        if match is not None:
+            found[name] = float(match.group(1))
+    if "messages/s" not in found:
+        raise ValueError("the run printed no messages/s")
+    return found
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    base_mean: float
+    head_mean: float
+    change_pct: float  # mean of the pairs' relative differences, head against base
+    spread_pct: float  # their standard deviation (0 with one pair)
+    better: int  # pairs in which the working tree did better
+    pairs: int
+
+
+def compare(base_runs: list[dict[str, float]], head_runs: list[dict[str, float]]) -> list[Comparison]:
+    """Per figure, the paired comparison of runs taken in pairs (``base_runs[i]`` with ``head_runs[i]``)."""
+    if len(base_runs) != len(head_runs) or not base_runs:
+        raise ValueError("runs must come in pairs")
+    result = []
+    for name, _, higher_is_better in FIGURES:
+        pairs = [
+            (b[name], h[name]) for b, h in zip(base_runs, head_runs, strict=True) if name in b and name in h
+        ]
+        if not pairs:
+            continue
+        changes = [100 * (h - b) / b for b, h in pairs if b]
+        better = sum(1 for b, h in pairs if (h > b if higher_is_better else h < b))
+        result.append(
+            Comparison(
+                name=name,
+                base_mean=statistics.fmean(b for b, _ in pairs),
+                head_mean=statistics.fmean(h for _, h in pairs),
+                change_pct=statistics.fmean(changes) if changes else 0.0,
+                spread_pct=statistics.stdev(changes) if len(changes) > 1 else 0.0,
+                better=better,
+                pairs=len(pairs),
+            )
+        )
+    return result
+
+
+def _run(tree: Path, messages: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, "benchmarks/ws_chat.py", "--messages", str(messages)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"ws_chat.py failed in {tree} (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return figures(done.stdout)
+
+
+def _line(label: str, run: dict[str, float]) -> str:
+    return f"  {label:<12}" + "  ".join(f"{name} {run[name]:g}" for name, _, _ in FIGURES if name in run)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="the commit (or branch, tag) to compare against")
+    parser.add_argument("--pairs", type=int, default=4)
+    parser.add_argument("--messages", type=int, default=24, help="messages per socket in each run")
+    args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
+    base_commit = subprocess.run(
+        ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:
+        base_tree = Path(scratch) / "tree"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(base_tree), base_commit],
+            cwd=ROOT,
+            check=True,
+        )
+        try:
+            (base_tree / "var").mkdir(exist_ok=True)
+            print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
+            print(f"base {base_commit} against the working tree ({ROOT})")
+            base_runs: list[dict[str, float]] = []
+            head_runs: list[dict[str, float]] = []
+            for pair in range(args.pairs):
+                order = [("base", base_tree), ("head", ROOT)]
+                if pair % 2:
+                    order.reverse()
+                for label, tree in order:
+                    run = _run(tree, args.messages)
+                    (base_runs if label == "base" else head_runs).append(run)
+                    print(_line(f"{label} #{pair + 1}", run), flush=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, check=False)
+    print("per figure: base mean -> working tree mean; the pairs' mean change ± its spread; pairs better")
+    for row in compare(base_runs, head_runs):
+        print(
+            f"  {row.name:<22} {row.base_mean:>10.4g} -> {row.head_mean:<10.4g} {row.change_pct:+6.1f}% "
+            f"± {row.spread_pct:4.1f}%   better in {row.better} of {row.pairs}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""benchmarks/ab_chat.py: the figures read off a chat benchmark's output, and the paired comparison."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.ab_chat import compare, figures
+
+# The lines of a real `make bench-ws` run that the comparison reads (2026-12-05, night).
+OUTPUT = "\n".join(
+    [
+        "  messages answered: 1200 in 4.1 s = 290.3 messages/s (timed once all sockets were open)",
+        "  ping -> pong on the same 50 sockets: 18905 then 19722 round trips/s; messages/s / pings/s = 0.0150"
+        " (issue 14's target: at least 0.03)",
+        "  round trip ms: p50 143, p95 278, p99 341, max 402, mean 152",
+        "  CPU per message: Daphne 4.7 ms (all processes), their PostgreSQL sessions 1.3 ms; 2 CPUs allow at"
+        " most 333 messages/s at that cost",
+        "  errors: 0",
+    ]
+)
+
+
+def test_every_figure_is_read_off_a_runs_output():
+    assert figures(OUTPUT) == {
+        "messages/s": 290.3,
+        "ratio to pings": 0.0150,
+        "p95 ms": 278.0,
+        "Daphne CPU ms/msg": 4.7,
+        "PostgreSQL CPU ms/msg": 1.3,
+    }
+
+
+@pytest.mark.parametrize(
+    "output",
+    [OUTPUT.replace("errors: 0", "errors: 3 (first: timeout)"), "Traceback (most recent call last):"],
+)
+def test_a_run_with_errors_or_no_result_is_refused(output):
+    with pytest.raises(ValueError):
+        figures(output)
+
+
+def test_pairs_are_compared_as_pairs_and_better_means_lower_for_times():
+    base = [{"messages/s": 200.0, "p95 ms": 400.0}, {"messages/s": 300.0, "p95 ms": 300.0}]
+    head = [{"messages/s": 220.0, "p95 ms": 360.0}, {"messages/s": 315.0, "p95 ms": 330.0}]
+    rows = {row.name: row for row in compare(base, head)}
+    assert rows["messages/s"].base_mean == 250 and rows["messages/s"].head_mean == 267.5
+    assert rows["messages/s"].change_pct == pytest.approx(7.5)  # +10% and +5%, paired
+    assert rows["messages/s"].spread_pct == pytest.approx(3.5355, rel=1e-3)
+    assert rows["messages/s"].better == 2
+    assert rows["p95 ms"].better == 1  # 400 -> 360 is better, 300 -> 330 is not
+    assert set(rows) == {"messages/s", "p95 ms"}  # figures no run printed are left out
+
+
+def test_runs_must_come_in_pairs():
+    with pytest.raises(ValueError):
+        compare([{"messages/s": 1.0}], [])
