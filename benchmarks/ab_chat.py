@@ -103,7 +103,10 @@ def _run(tree: Path, messages: int) -> dict[str, float]:
     )
     if done.returncode != 0:
         raise SystemExit(f"ws_chat.py failed in {tree} (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    return figures(done.stdout)
+    try:
+        return figures(done.stdout)
+    except ValueError as exc:
+        raise SystemExit(f"ws_chat.py in {tree}: {exc}") from None
 
 
 def _line(label: str, run: dict[str, float]) -> str:
@@ -118,9 +121,16 @@ def main() -> int:
     args = parser.parse_args()
     if args.pairs < 1:
         parser.error("--pairs must be at least 1")
-    base_commit = subprocess.run(
-        ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "--verify", "--quiet", f"{args.base}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        parser.error(f"--base {args.base!r} names no commit in {ROOT}")
+    base_commit = found.stdout.strip()
     with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:
         base_tree = Path(scratch) / "tree"
         subprocess.run(

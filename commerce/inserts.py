@@ -5,8 +5,9 @@ first requests at once) is usually an INSERT in a savepoint, the ``IntegrityErro
 trips inside a transaction. On PostgreSQL ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` says the same
 in one statement (no row back: a unique constraint already held one), built by Django's own insert
 compiler, so the columns and values are the ones ``save()`` would send. Elsewhere (SQLite, whose
-``INSERT OR IGNORE`` would also swallow a failed CHECK or NOT NULL) the savepoint way stays. Like
-``QuerySet.bulk_create``, no model signals are sent.
+``INSERT OR IGNORE`` would also swallow a failed CHECK or NOT NULL) the savepoint way stays, through
+``save()``. So model signals are sent on SQLite and not on PostgreSQL (like ``QuerySet.bulk_create``):
+use it only for a model that has no ``pre_save``/``post_save`` receiver (``carts.Cart`` has none).
 """
 
 from __future__ import annotations
