@@ -15,7 +15,7 @@ from carts.models import Cart, CartLine, Discount
 from catalog.models import Variant
 from catalog.selectors import size_sort_key
 from commerce.money import ZERO, quantize
-from commerce.prepared import prepared
+from commerce.prepared import PreparedRead, prepared
 
 if TYPE_CHECKING:
     from commerce.accounts.models import ShopperSession, User
@@ -135,17 +135,44 @@ def cart_line_options(cart: Cart | None) -> dict[int, list[Variant]]:
     }
 
 
+# The reads every cart page, cart tool and cart write starts with: their SQL and row loading are built
+# once per process (commerce.prepared.PreparedRead).
+_CART_OF_USER = PreparedRead(
+    "carts.of_user",
+    lambda user_pk: Cart.objects.filter(user_id=user_pk).select_related("discount").order_by("pk")[:1],
+)
+_CART_OF_SESSION = PreparedRead(
+    "carts.of_session",
+    lambda session_pk: (
+        Cart.objects.filter(session_id=session_pk).select_related("discount").order_by("pk")[:1]
+    ),
+)
+_LINES_OF_CART = PreparedRead(
+    "carts.lines_of_cart",
+    lambda cart_pk: CartLine.objects.filter(cart_id=cart_pk).select_related("variant__product"),
+)
+
+
+def cart_lines(cart: Cart) -> list[CartLine]:
+    """Every line of ``cart`` (in the cart's order) with its variant and product; each line's ``cart``
+    is the one given, as reading them through ``cart.lines`` would leave it."""
+    lines = _LINES_OF_CART.all(cart.pk)
+    for line in lines:
+        CartLine.cart.field.set_cached_value(line, cart)
+    return lines
+
+
 def cart_for_shopper(shopper: Shopper | None) -> Cart | None:
-    """The open cart of a signed-in user or of a guest session, with its lines; None when there is none."""
+    """The open cart of a signed-in user or of a guest session, with its discount and lines (as
+    :func:`cart_with_lines` reads them, in two queries); None when there is none."""
     if shopper is None:
         return None
+    cart = None
     if shopper.user is not None:
-        return cart_with_lines(prepared(Cart.objects.filter(user=shopper.user), "carts.of_user")).first()
-    if shopper.session is not None:
-        return cart_with_lines(
-            prepared(Cart.objects.filter(session=shopper.session), "carts.of_session")
-        ).first()
-    return None
+        cart = _CART_OF_USER.first(shopper.user.pk)
+    elif shopper.session is not None:
+        cart = _CART_OF_SESSION.first(shopper.session.pk)
+    return None if cart is None else cart_with_lines_known(cart, lines=cart_lines(cart))
 
 
 def cart_item_count(shopper: Shopper | None) -> int:

@@ -32,7 +32,7 @@ from carts.errors import (
     VariantProductMismatch,
 )
 from carts.models import AbandonmentReason, Cart, CartLine, Discount
-from carts.selectors import cart_totals, cart_with_lines, cart_with_lines_known
+from carts.selectors import cart_lines, cart_totals, cart_with_lines, cart_with_lines_known
 from catalog.models import Product, Variant
 from catalog.selectors import matching_option
 from commerce.accounts.models import ShopperSession, User
@@ -40,7 +40,7 @@ from commerce.accounts.shoppers import Shopper
 from commerce.errors import InvalidInput
 from commerce.inserts import inserted_unless_taken
 from commerce.money import money_str
-from commerce.prepared import prepared
+from commerce.prepared import PreparedRead, prepared
 from commerce.updates import updated_together
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
@@ -229,14 +229,25 @@ def _locked_carts() -> QuerySet[Cart]:
     return Cart.objects.select_for_update(of=("self",)).select_related("discount")
 
 
+_LOCKED_CART_OF_USER = PreparedRead(
+    "carts.locked_of_user", lambda user_pk: _locked_carts().filter(user_id=user_pk).order_by("pk")[:1]
+)
+_LOCKED_CART_OF_SESSION = PreparedRead(
+    "carts.locked_of_session",
+    lambda session_pk: _locked_carts().filter(session_id=session_pk).order_by("pk")[:1],
+)
+
+
 def _locked_cart_of(owner: dict[str, User | ShopperSession]) -> Cart | None:
-    return prepared(_locked_carts().filter(**owner), "carts.locked").first()
+    if "user" in owner:
+        return _LOCKED_CART_OF_USER.first(owner["user"].pk)
+    return _LOCKED_CART_OF_SESSION.first(owner["session"].pk)
 
 
 def _lines_under_lock(cart: Cart) -> list[CartLine]:
     """Every line of a cart whose row the caller has locked, with their variants and products: the cart
     as the write will leave it, so the caller answers with them instead of reading the cart again."""
-    return list(prepared(cart.lines.select_related("variant__product"), "carts.lines_of_cart"))
+    return cart_lines(cart)
 
 
 def _locked_cart(shopper: Shopper) -> tuple[Cart, bool]:

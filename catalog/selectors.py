@@ -47,7 +47,7 @@ from redis.exceptions import RedisError
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
-from commerce.prepared import prepared
+from commerce.prepared import PreparedRead, prepared
 
 logger = logging.getLogger(__name__)
 
@@ -454,12 +454,21 @@ class LazyProducts(Sequence[Product]):
         return self._load()[index]
 
 
+# The product page, the API's product and the assistant's chosen product read it (built once).
+_ACTIVE_PRODUCT = PreparedRead("catalog.active_product", lambda pk: product_queryset().filter(pk=pk)[:1])
+
+
+def product_active(product_id: int) -> Product | None:
+    """The active product with this id, with its category and variants (as :func:`product_queryset`)."""
+    return _ACTIVE_PRODUCT.first(product_id)
+
+
 def product_get(*, product_id: int | str) -> Product:
     """One active product with its category and variants; :class:`ProductNotFound` otherwise."""
     text = str(product_id).strip()
     if not text.isdigit() or len(text) > 18:
         raise ProductNotFound(f"No product with id {text!r}.", details={"productId": text})
-    product = product_queryset().filter(pk=int(text)).first()
+    product = product_active(int(text))
     if product is None:
         raise ProductNotFound(f"No product with id {text!r}.", details={"productId": text})
     return product

@@ -17,14 +17,20 @@ builds every remembered query again and fails loudly if the SQL or parameters di
 from __future__ import annotations
 
 import threading
-from typing import Any, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]  # Django's own row loader, not in the stubs
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.query import Query
+from django.db.transaction import TransactionManagementError
 
 Q = TypeVar("Q", bound=QuerySet[Any, Any])
+M = TypeVar("M", bound=Model)
 
 # Set by the test suite (conftest.py): every use of a remembered query is checked against a fresh build.
 VERIFY = False
@@ -126,3 +132,192 @@ def _remember_sql(compiler: SQLCompiler, name: str) -> None:
         return sql, params
 
     compiler.as_sql = as_sql  # type: ignore[method-assign]  # this compiler only
+
+
+class PreparedRead(Generic[M]):
+    """A read of fixed shape that Django builds once per process and database, not once per call:
+    ``ROWS = PreparedRead("name", lambda pk: Model.objects.filter(pk=pk).select_related(...)[:1])``,
+    then ``ROWS.first(pk)`` or ``ROWS.all(pk)``.
+
+    :func:`prepared` still builds the queryset (``filter``, ``select_related``, cloning) and its WHERE
+    clause on every call, and Django's row loading works out the columns' converters and the related
+    models' setters for every query: about three quarters of the CPU of a one-row read with two joined
+    models on PostgreSQL (measured: 430-560 µs a read against 150 µs this way). Here the queryset is
+    built on the first call only; later calls bind their arguments to the remembered SQL and turn rows
+    into model instances with the remembered column map, as Django's ``ModelIterable`` does
+    (``Model.from_db``, ``select_related`` populators, annotations), then run the queryset's
+    ``prefetch_related`` lookups.
+
+    The builder's arguments must be the query's parameters, in order, as the database takes them
+    (a primary key, not a model; a string, not a lazy object): that is checked on the first call, and a
+    builder whose parameters are anything else (an IN list, ``None`` becoming ``IS NULL``, a value
+    Django converts, parameters outside the WHERE clause) is simply run through the ORM every time.
+    ``VERIFY`` (on in the test suite) builds every call's query again and fails loudly if its SQL or
+    parameters differ from the remembered ones. Reads of model instances only (not ``values()``), and
+    the database is the router's for the model, as the queryset's own would be.
+    """
+
+    def __init__(self, name: str, build: Callable[..., QuerySet[M]]) -> None:
+        self.name = name
+        self.build = build
+        self._model: type[M] | None = None  # known from the first build
+        self._for_write = False  # a locking read goes to the router's database for writes
+        self._compiled: dict[str, _CompiledRead | None] = {}
+
+    def first(self, *args: Any) -> M | None:
+        rows = self.all(*args)
+        return rows[0] if rows else None
+
+    def all(self, *args: Any) -> list[M]:
+        queryset = None
+        if self._model is None:
+            queryset = self.build(*args)
+            self._model, self._for_write = queryset.model, queryset._for_write  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
+        alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
+        compiled = self._compiled.get(alias, _UNKNOWN)
+        if compiled is _UNKNOWN:
+            queryset = queryset if queryset is not None else self.build(*args)
+            compiled = self._compiled[alias] = _compile_read(self.build, queryset, alias, args)
+        if compiled is None or any(type(arg) is int and not _INT32_MIN <= arg <= _INT32_MAX for arg in args):
+            # Not of a shape this can replay, or an int past some column's range (Django answers a lookup
+            # past its column's range without asking the database, which would raise): the ORM.
+            return list(queryset if queryset is not None else self.build(*args))
+        if VERIFY:
+            _verify_read(self, compiled, alias, args)
+        return compiled.rows(alias, args)
+
+
+_UNKNOWN: Any = object()
+_Source = tuple[int | None, Callable[[Any], Any] | None, Any]  # see _CompiledRead.parameters
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+@dataclass(frozen=True)
+class _CompiledRead:
+    """What a :class:`PreparedRead` remembers of one database's build of its query."""
+
+    sql: str
+    # Where each of the SQL's parameters comes from: the call's argument at that index (wrapped in the
+    # type the backend gives it, e.g. psycopg's ``Int2`` for a small integer column), or a constant of
+    # the builder's own (``is_active=True``).
+    parameters: tuple[_Source, ...]
+    for_update: bool
+    model: type[Model]
+    init_list: list[str]
+    model_fields: slice
+    converters: dict[int, tuple[list[Any], Any]]
+    related_populators: list[Any]
+    annotation_col_map: dict[str, int]
+    prefetch_lookups: tuple[Any, ...]
+
+    def params(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            constant if index is None else args[index] if wrap is None else wrap(args[index])
+            for index, wrap, constant in self.parameters
+        )
+
+    def rows(self, alias: str, args: tuple[Any, ...]) -> list[Any]:
+        connection = connections[alias]
+        if self.for_update and connection.get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params(args))
+            fetched = cursor.fetchall()
+        instances = []
+        for fetched_row in fetched:
+            row = list(fetched_row)
+            for position, (converters, expression) in self.converters.items():
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            instance = self.model.from_db(alias, self.init_list, row[self.model_fields])
+            for populator in self.related_populators:
+                populator.populate(row, instance)
+            for attribute, position in self.annotation_col_map.items():
+                setattr(instance, attribute, row[position])
+            instances.append(instance)
+        if self.prefetch_lookups and instances:
+            prefetch_related_objects(instances, *self.prefetch_lookups)
+        return instances
+
+
+def _compile_read(
+    build: Callable[..., QuerySet[Any]], queryset: QuerySet[Any], alias: str, args: tuple[Any, ...]
+) -> _CompiledRead | None:
+    """The query's remembered build, or None when it cannot be replayed from the builder's arguments."""
+    if queryset._iterable_class is not ModelIterable or queryset._known_related_objects:  # type: ignore[attr-defined]  # QuerySet internals the stubs leave out
+        return None
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+        parameters = _parameter_sources(build, alias, sql, tuple(params), args)
+    except (EmptyResultSet, FullResultSet):
+        return None
+    if parameters is None:
+        return None
+    select, klass_info = compiler.select, compiler.klass_info
+    assert klass_info is not None  # a model read always has one
+    fields = [column[0] for column in select[0 : compiler.col_count]]
+    if compiler.has_composite_fields(fields):
+        return None
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    return _CompiledRead(
+        sql=sql,
+        parameters=parameters,
+        # As the compiler checks it: only where the database locks rows (not SQLite).
+        for_update=queryset.query.select_for_update and compiler.connection.features.has_select_for_update,
+        model=klass_info["model"],
+        init_list=[column[0].target.attname for column in select[start:end]],
+        model_fields=slice(start, end),
+        converters=compiler.get_converters(fields),
+        related_populators=get_related_populators(klass_info, select, alias),
+        annotation_col_map=dict(compiler.annotation_col_map or {}),
+        prefetch_lookups=tuple(queryset._prefetch_related_lookups),  # type: ignore[attr-defined]  # as above
+    )
+
+
+def _parameter_sources(
+    build: Callable[..., QuerySet[Any]], alias: str, sql: str, params: tuple[Any, ...], args: tuple[Any, ...]
+) -> tuple[_Source, ...] | None:
+    """Which of the SQL's parameters are which of the builder's arguments, and which are its constants:
+    the query is built once more with other arguments (of the same types, unlike each other and any
+    real value); a parameter that moved with them is the argument it equals, one that stayed is a
+    constant. None when that cannot be told (an argument that is not a plain int or str, SQL that
+    changes with the values, a parameter Django derived from an argument, an argument not used)."""
+    if any(type(arg) not in (int, str) for arg in args):  # not bool, models, lazy strings, None
+        return None
+    # Ints inside every integer column's range, positive ones too (Django answers a lookup past a
+    # column's range without SQL); strings no one types.
+    probes = tuple(
+        30011 + index if type(arg) is int else f"\x00prepared-probe-{index}" for index, arg in enumerate(args)
+    )
+    if any(probe == arg for probe, arg in zip(probes, args, strict=True)):
+        return None
+    probe_sql, probe_params = build(*probes).query.get_compiler(using=alias).as_sql()
+    if probe_sql != sql or len(probe_params) != len(params):
+        return None
+    sources: list[_Source] = []
+    for value, probed in zip(params, probe_params, strict=True):
+        if probed in probes:  # an argument, as given or in a type of the backend's that equals it
+            index = probes.index(probed)
+            wrap = None if type(value) is type(args[index]) else type(value)
+            if value != args[index] or type(probed) is not type(value) or not isinstance(value, (int, str)):
+                return None
+            sources.append((index, wrap, None))
+        elif probed == value and type(probed) is type(value):
+            sources.append((None, None, value))
+        else:
+            return None
+    if {index for index, _, _ in sources if index is not None} != set(range(len(args))):
+        return None
+    return tuple(sources)
+
+
+def _verify_read(read: PreparedRead[Any], compiled: _CompiledRead, alias: str, args: tuple[Any, ...]) -> None:
+    fresh_sql, fresh_params = read.build(*args).query.get_compiler(using=alias).as_sql()
+    if fresh_sql != compiled.sql or tuple(fresh_params) != compiled.params(args):
+        raise AssertionError(
+            f"prepared read {read.name!r} differs from a fresh build:\n{compiled.sql} {args}\n"
+            f"{fresh_sql} {fresh_params}"
+        )

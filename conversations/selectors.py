@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from commerce.accounts.models import User
 from commerce.accounts.shoppers import Shopper
 from commerce.money import percent
-from commerce.prepared import prepared
+from commerce.prepared import PreparedRead
 from conversations.errors import TicketNotFound
 from conversations.models import Conversation, Message, StorePolicy, SupportTicket
 
@@ -78,6 +78,11 @@ def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+_ACTIVE_POLICIES = PreparedRead(
+    "conversations.policies", lambda: StorePolicy.objects.filter(is_active=True).order_by("pk")
+)
+
+
 def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     """The active policy whose keywords best match the text, or None when none matches.
 
@@ -89,9 +94,7 @@ def policy_answer(*, text: str, topic: str | None = None) -> StorePolicy | None:
     """
     words = f" {_normalise(text)} "
     best, best_score = None, 0
-    for policy in prepared(
-        StorePolicy.objects.filter(is_active=True).order_by("pk"), "conversations.policies"
-    ):
+    for policy in _ACTIVE_POLICIES.all():
         score = 0
         for keyword in policy.keyword_list:
             phrase = _normalise(keyword)

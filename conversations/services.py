@@ -38,7 +38,7 @@ from commerce.accounts.services import (
 from commerce.accounts.shoppers import Shopper
 from commerce.cache import CacheUnavailable, count_many
 from commerce.errors import RateLimited
-from commerce.prepared import prepared
+from commerce.prepared import PreparedRead
 from commerce.ws_auth import ws_tickets_revoke
 from conversations.errors import (
     EmptyMessage,
@@ -133,6 +133,17 @@ def _conversation_started(lookup: Mapping[str, Any], *, with_state: bool) -> Con
     return conversation
 
 
+# A guest socket's every message starts with this read (its SQL and row loading are built once).
+_GUEST_CONVERSATION = PreparedRead(
+    "conversations.guest_turn_start",
+    lambda session_pk: (
+        Conversation.objects.filter(session_id=session_pk)
+        .select_related("session", "state")
+        .order_by("pk")[:1]
+    ),
+)
+
+
 def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, Conversation | None]:
     """What a guest socket checks before each message, and the conversation the turn needs, in one query
     once the conversation exists: the session as stored, whether an account has claimed it since the
@@ -140,10 +151,7 @@ def guest_turn_start(*, session: ShopperSession) -> tuple[ShopperSession, bool, 
     is :func:`shopper_session_check` (a purged session is saved again) and, unless the session was
     claimed (then the conversation is ``None``), the conversation is started here: the read just
     found none, so it is not looked for again, nor its dialogue state."""
-    conversation = prepared(
-        Conversation.objects.filter(session_id=session.pk).select_related("session", "state"),
-        "conversations.guest_turn_start",
-    ).first()
+    conversation = _GUEST_CONVERSATION.first(session.pk)
     joined = conversation.session if conversation is not None else None  # found by it: never None then
     if conversation is None or joined is None:
         stored, claimed = shopper_session_check(session=session)

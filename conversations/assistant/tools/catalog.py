@@ -8,9 +8,8 @@ from django.urls import reverse
 
 from catalog.errors import InvalidSearch
 from catalog.models import Product
-from catalog.selectors import SearchResults, product_queryset, search_correction
+from catalog.selectors import SearchResults, product_active, search_correction
 from catalog.serializers import product_dicts_cached
-from commerce.prepared import prepared
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
     MAX_PRODUCTS_SHOWN,
@@ -143,7 +142,7 @@ def product_shown(ctx: ToolContext, *, product_id: int | None, ordinal: int | No
         raise Unresolved(
             ToolResult(SKIPPED, "No product named.", text="Which product? Search first, then pick one.")
         )
-    product = prepared(product_queryset().filter(pk=product_id), "assistant.product_shown").first()
+    product = product_active(int(product_id))
     if product is None:
         raise Unresolved(ToolResult(FAILED, "That product is no longer available."))
     return product
