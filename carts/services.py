@@ -244,12 +244,6 @@ def _locked_cart_of(owner: dict[str, User | ShopperSession]) -> Cart | None:
     return _LOCKED_CART_OF_SESSION.first(owner["session"].pk)
 
 
-def _lines_under_lock(cart: Cart) -> list[CartLine]:
-    """Every line of a cart whose row the caller has locked, with their variants and products: the cart
-    as the write will leave it, so the caller answers with them instead of reading the cart again."""
-    return cart_lines(cart)
-
-
 def _locked_cart(shopper: Shopper) -> tuple[Cart, bool]:
     """The shopper's cart with its discount, row-locked on PostgreSQL so one cart's writes run one after
     another (the discount's row is not locked: every cart using the code would queue on it), and whether
@@ -279,7 +273,7 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, l
     if pk is not None and owner is not None:
         cart = _locked_cart_of(owner)
         if cart is not None:
-            lines = _lines_under_lock(cart)
+            lines = cart_lines(cart)
             line = next((x for x in lines if x.pk == pk), None)
     if cart is None or line is None:
         raise CartLineNotFound("No such line in your cart.", details={"itemId": str(line_id)})
@@ -327,7 +321,7 @@ def cart_add_item(
         )
     with transaction.atomic():
         cart, created = _locked_cart(shopper)
-        lines = [] if created else _lines_under_lock(cart)  # every line, not just this variant's
+        lines = [] if created else cart_lines(cart)  # every line, not just this variant's
         line = next((x for x in lines if x.variant_id == variant.pk), None)
         in_cart = line.quantity if line else 0
         wanted = _line_total_allowed(variant, in_cart=in_cart, adding=quantity)

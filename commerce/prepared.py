@@ -148,10 +148,11 @@ class PreparedRead(Generic[M]):
     (``Model.from_db``, ``select_related`` populators, annotations), then run the queryset's
     ``prefetch_related`` lookups.
 
-    The builder's arguments must be the query's parameters, in order, as the database takes them
-    (a primary key, not a model; a string, not a lazy object): that is checked on the first call, and a
-    builder whose parameters are anything else (an IN list, ``None`` becoming ``IS NULL``, a value
-    Django converts, parameters outside the WHERE clause) is simply run through the ORM every time.
+    The builder's arguments must be plain ints or strs that reach the SQL as its parameters (a primary
+    key, not a model; a string, not a lazy object), in any order, beside constants of the builder's own:
+    the first call builds once more with probe values to tell which parameter is which. A builder whose
+    parameters are anything else (an IN list, ``None`` becoming ``IS NULL``, a value Django derives,
+    SQL that changes with the values), or a call with an int past 32 bits, runs through the ORM.
     ``VERIFY`` (on in the test suite) builds every call's query again and fails loudly if its SQL or
     parameters differ from the remembered ones. Reads of model instances only (not ``values()``), and
     the database is the router's for the model, as the queryset's own would be.
@@ -160,8 +161,8 @@ class PreparedRead(Generic[M]):
     def __init__(self, name: str, build: Callable[..., QuerySet[M]]) -> None:
         self.name = name
         self.build = build
-        self._model: type[M] | None = None  # known from the first build
         self._for_write = False  # a locking read goes to the router's database for writes
+        self._model: type[M] | None = None  # known from the first build (set after _for_write)
         self._compiled: dict[str, _CompiledRead | None] = {}
 
     def first(self, *args: Any) -> M | None:
@@ -172,7 +173,7 @@ class PreparedRead(Generic[M]):
         queryset = None
         if self._model is None:
             queryset = self.build(*args)
-            self._model, self._for_write = queryset.model, queryset._for_write  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
+            self._for_write, self._model = queryset._for_write, queryset.model  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
         alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
         compiled = self._compiled.get(alias, _UNKNOWN)
         if compiled is _UNKNOWN:
