@@ -194,12 +194,14 @@ def service_versions(base_url: str, redis_url: str) -> str:
 
     with psycopg.connect(database_url_for(base_url, "postgres")) as conn:
         postgres = conn.execute("SHOW server_version").fetchone()[0]
+        # Off, tables the run fills are never analysed while it runs (the catalog is: load_catalog does it).
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
     client = redis.Redis.from_url(redis_url)
     try:
         redis_version = client.info("server")["redis_version"]
     finally:
         client.close()
-    return f"PostgreSQL {postgres}, Redis {redis_version}"
+    return f"PostgreSQL {postgres} (autovacuum {autovacuum}), Redis {redis_version}"
 
 
 def statements_per_message(env: dict[str, str]) -> list[dict]:

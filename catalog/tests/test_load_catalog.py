@@ -108,3 +108,43 @@ def test_exit_status_is_non_zero_on_bad_input(tmp_path, capsys):
     assert exited.value.code != 0
     err = capsys.readouterr().err
     assert "record 1" in err and "field 'brand'" in err
+
+
+def _planned_rows(table: str) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_an_import_refreshes_the_planners_statistics_of_the_tables_it_filled(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    path = _write(tmp_path, "catalog.json", json.dumps(_records()))
+    assert _planned_rows("catalog_variant") != 3  # what PostgreSQL last counted: none of these rows
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_catalog", str(path), stdout=io.StringIO())
+
+    assert _planned_rows("catalog_variant") == 3 and _planned_rows("catalog_product") == 2
+
+
+@pytest.mark.postgres
+def test_statistics_are_left_alone_when_a_write_is_small_beside_the_table():
+    from catalog.services import planner_statistics_refresh
+
+    assert planner_statistics_refresh(written={Variant: 10_000}) == ["catalog_variant"]
+    assert planner_statistics_refresh(written={Variant: 5}) == []  # under autovacuum's 50 rows + 10%
+    assert planner_statistics_refresh(written={Variant: 0, Product: 10_000}) == ["catalog_product"]
+
+
+def test_statistics_are_postgresqls_only(settings):
+    from django.db import connection
+
+    from catalog.services import planner_statistics_refresh
+
+    if connection.vendor == "postgresql":
+        pytest.skip("on PostgreSQL the tests above cover it")
+    assert planner_statistics_refresh(written={Variant: 10_000}) == []
