@@ -68,3 +68,20 @@ def test_an_engine_the_store_does_not_run_on_is_refused_by_name(tmp_path):
 
     assert done.returncode != 0
     assert "'mysql' engine; this store runs on PostgreSQL or SQLite" in done.stderr
+
+
+PRINT_BINDING = (
+    "import json; from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
+    "print(json.dumps([o.get('server_side_binding'), o.get('prepare_threshold')]))"
+)
+
+
+def test_postgresql_prepares_statements_unless_the_threshold_is_zero(tmp_path):
+    def binding(**env: str) -> list:
+        done = _manage("shell", "-c", PRINT_BINDING, env=_production(**env), tmp_path=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert binding(DATABASE_URL=UNREACHED_POSTGRES) == [True, 5]
+    assert binding(DATABASE_URL=UNREACHED_POSTGRES, DB_PREPARE_THRESHOLD="2") == [True, 2]
+    assert binding(DATABASE_URL=UNREACHED_POSTGRES, DB_PREPARE_THRESHOLD="0") == [None, None]
