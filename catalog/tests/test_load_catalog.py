@@ -133,17 +133,17 @@ def test_an_import_refreshes_the_planners_statistics_of_the_tables_it_filled(
 
 @pytest.mark.postgres
 def test_statistics_are_left_alone_when_a_write_is_small_beside_the_table():
-    from catalog.services import planner_statistics_refresh
+    from commerce.db import planner_statistics_refresh
 
     assert planner_statistics_refresh(written={Variant: 10_000}) == ["catalog_variant"]
     assert planner_statistics_refresh(written={Variant: 5}) == []  # under autovacuum's 50 rows + 10%
     assert planner_statistics_refresh(written={Variant: 0, Product: 10_000}) == ["catalog_product"]
 
 
-def test_statistics_are_postgresqls_only(settings):
+def test_statistics_are_postgresqls_only():
     from django.db import connection
 
-    from catalog.services import planner_statistics_refresh
+    from commerce.db import planner_statistics_refresh
 
     if connection.vendor == "postgresql":
         pytest.skip("on PostgreSQL the tests above cover it")
