@@ -182,9 +182,10 @@ def _database() -> dict:
         )
         # Prepared statements: psycopg prepares a statement on the server once a connection has run it
         # DB_PREPARE_THRESHOLD times (parameters bound server-side); later runs skip parsing and
-        # planning. Measured on the chat (docs/benchmarks.md): PostgreSQL's CPU a message -43% through the
-        # sockets, the serving process's -20% in process. 0: parameters are bound client-side and nothing is prepared (Django's default; for a
-        # pooler in transaction mode that cannot keep prepared statements, e.g. PgBouncer before 1.21).
+        # planning. Measured on the chat (docs/benchmarks.md): PostgreSQL's CPU a message -43% through
+        # the sockets, the serving process's -20% in process. 0: parameters are bound client-side and
+        # nothing is prepared (Django's default; for a pooler in transaction mode that cannot keep
+        # prepared statements, e.g. PgBouncer before 1.21).
         prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
         if prepare_threshold > 0:
             config["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": prepare_threshold})
