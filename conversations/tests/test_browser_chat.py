@@ -236,3 +236,35 @@ def test_the_kiosk_opens_with_the_assistant_first_and_large_touch_targets(demo_c
     assert channels == {"kiosk"}
     screenshot(page, "chat-kiosk", full_page=False)
     assert page.watch.problems() == []
+
+
+def test_the_cart_page_shows_the_last_change_when_its_refreshes_overlap(demo_catalog, open_browser_page):
+    """A slow refresh of the cart page (the one after "show my cart") is still on its way when the
+    next answer ("make it 2") asks for another: the page ends on the cart as it is, not as it was."""
+    page = open_browser_page()
+    page.goto("/")
+    _open_chat(page)
+    choice = _add_first_card_option(_say(page, "show me running shoes"))
+    page.goto("/cart/")
+    _open_chat(page)
+
+    held = []
+
+    def hold_the_first_refresh(route):
+        if held or route.request.headers.get("hx-request") != "true":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # the cart as it is now (one pair), answered later
+
+    page.route("**/cart/", hold_the_first_refresh)
+    _say(page, "show my cart")
+    _say(page, "make it 2")
+    assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 2)]
+    assert len(held) == 1
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    page.wait_for_function(
+        "() => (document.querySelector('#cart input[name=quantity]') || {}).value === '2'",
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    assert page.watch.problems() == []

@@ -65,9 +65,27 @@
   }
 
   // The cart page lists the lines itself: fetch its fragment again (an htmx GET of /cart/ renders
-  // just #cart). The badge refreshes on its own from the "cartChanged" event.
+  // just #cart). The badge refreshes on its own from the "cartChanged" event. One refresh at a time,
+  // and one more after it when the cart changed meanwhile: htmx would queue the second request with
+  // the #cart element it found when asked, which the first one's swap then replaces, and the page
+  // would keep the older cart.
+  var cartRefreshing = false;
+  var cartRefreshAgain = false;
   function refreshCartPage() {
-    if (byId("cart")) htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" });
+    if (!byId("cart")) return;
+    if (cartRefreshing) {
+      cartRefreshAgain = true;
+      return;
+    }
+    cartRefreshing = true;
+    var done = function () {
+      cartRefreshing = false;
+      if (cartRefreshAgain) {
+        cartRefreshAgain = false;
+        refreshCartPage();
+      }
+    };
+    htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" }).then(done, done);
   }
 
   function send(content) {
