@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from catalog.models import Product, Variant
 from catalog.selectors import cached_many, variant_stock_by_id
+from commerce.jsontext import loads_text
 from commerce.money import money_str
 
 
@@ -152,7 +153,7 @@ def product_json_by_id(ids: list[int]) -> list[str]:
 def product_dicts_cached(ids: list[int]) -> list[dict[str, Any]]:
     """:func:`product_json_by_id` as dicts (the assistant's answer carries them): the same cache, the
     same fresh stock, no model instances."""
-    return [json.loads(text) for text in product_json_by_id(ids)]
+    return [loads_text(text) for text in product_json_by_id(ids)]
 
 
 # Output serializers: they document the shape for /api/schema/; the views build dicts directly.

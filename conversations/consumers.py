@@ -38,7 +38,6 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
@@ -49,6 +48,7 @@ from commerce.accounts.selectors import (
 from commerce.accounts.services import shopper_session_create
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.errors import DomainError, RateLimited
+from commerce.jsontext import dumps_text
 from commerce.logs import bind_shopper, request_id_from
 from commerce.ws_auth import client_address, query_params, user_for_credential
 from conversations import selectors
@@ -525,7 +525,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def send_event(self, kind: str, payload: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps({"type": kind, "payload": payload}, cls=DjangoJSONEncoder))
+        await self.send(text_data=dumps_text({"type": kind, "payload": payload}))
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_event("error", {"code": code, "message": message})
