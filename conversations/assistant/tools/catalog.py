@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.errors import InvalidSearch
 from catalog.models import Product
-from catalog.selectors import SearchResults, product_active, search_correction
+from catalog.selectors import SearchResults, listing_version_pinned, product_active, search_correction
 from catalog.serializers import product_dicts_cached
 from conversations.assistant.reply import FAILED, SKIPPED, SUCCEEDED, Link
 from conversations.assistant.tools.registry import (
@@ -82,24 +82,29 @@ def search_products(
         query=query, brand=brand, size=size, color=color, min_price=min_price, max_price=max_price, sort=sort
     )
     terms.setdefault("query", "")
-    try:
-        # The same cached search as the listing and the API: the matches' ids per catalog version, their
-        # JSON cached too (stock read fresh).
-        found = product_dicts_cached(SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids())
-        if not found and category and category != terms["query"]:
-            # a stray word ("shw", a filler) can hide what the kind of product names plainly
-            terms["query"] = category
+    # One catalog version for the whole answer, read once (a search's ids, its products' JSON and the
+    # spelling check each asked the cache for it: three round trips).
+    with listing_version_pinned():
+        try:
+            # The same cached search as the listing and the API: the matches' ids per catalog version, their
+            # JSON cached too (stock read fresh).
             found = product_dicts_cached(
                 SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids()
             )
-    except InvalidSearch as exc:
-        return ToolResult(
-            FAILED,
-            exc.message,
-            text=f"I couldn't search for that: {exc.message}",
-            suggestions=["Show me running shoes"],
-        )
-    corrected = search_correction(terms["query"])
+            if not found and category and category != terms["query"]:
+                # a stray word ("shw", a filler) can hide what the kind of product names plainly
+                terms["query"] = category
+                found = product_dicts_cached(
+                    SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids()
+                )
+        except InvalidSearch as exc:
+            return ToolResult(
+                FAILED,
+                exc.message,
+                text=f"I couldn't search for that: {exc.message}",
+                suggestions=["Show me running shoes"],
+            )
+        corrected = search_correction(terms["query"])
     wanted = describe_search({**terms, "query": corrected or terms["query"]})
     if not found:
         return ToolResult(
