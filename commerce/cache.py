@@ -3,15 +3,17 @@
 :class:`FailSoftRedisCache` is Django's own Redis backend whose every call goes through a per-process
 circuit breaker (pybreaker). A call that meets a Redis error (refused, reset, timed out) opens the
 breaker for ``REDIS_RETRY_AFTER_SECONDS``: during that time no call touches the network, so a Redis
-that silently drops packets costs one socket timeout per process, not one per cache call. When the
-time is up the next call tries Redis again and, if it answers, the cache is back by itself.
+that silently drops packets costs each process one socket timeout (its calls already under way wait
+theirs side by side), not one per cache call. When the time is up the next call tries Redis again
+and, if it answers, the cache is back by itself.
 
 While Redis is unavailable the cache behaves like an empty cache that remembers nothing: ``get`` gives
 the default, ``add`` says it stored the key (nobody had it), ``incr`` counts from zero, writes and
 deletes do nothing. Every caller already handles an empty cache, so listing caches are rebuilt, dedupe
 markers let the event through and counters (chat limits, login failures, token budgets) fail open. Each
-such answer is counted in ``commerce_cache_unavailable_total{operation}``; the first error of an outage
-is logged (the breaker keeps the rest quiet).
+such answer is counted in ``commerce_cache_unavailable_total{operation}``; the errors that open the
+breaker are logged (the first of an outage, and any call already under way then), the breaker keeps
+the rest quiet.
 
 Callers that must *know* (the rate limiter, which logs and counts its own fail-open decisions) use
 :func:`strict_cache`: the same breaker, but :class:`CacheUnavailable` is raised instead of the fallback.
@@ -54,16 +56,27 @@ class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
 
     pybreaker holds the breaker's lock for the whole of every call (danielfm/pybreaker#3, #55), so a
     process's Redis commands queued behind each other's round trips: under the chat benchmark a Daphne
-    process's worker threads spent about a third of their Redis time waiting for that lock (py-spy).
-    A closed breaker's call needs no lock: a failure still opens it (``open()`` takes the lock), and
-    while it is open or half-open calls go through pybreaker's locked path, so a half-open breaker still
-    lets one trial call through at a time."""
+    process's worker threads spent about two thirds of their Redis time waiting for that lock (py-spy).
+    Here a closed breaker runs the call without the lock and takes it only for the bookkeeping after
+    (a failure counted and, at ``fail_max``, the breaker opened; a success resetting the count), so a
+    failure is never lost to another thread's success. Open and half-open calls go through pybreaker's
+    locked path: a half-open breaker still lets one trial call through at a time. Calls already on
+    their way when Redis fails each end with their own error (at most one socket timeout, side by side);
+    every call after that is answered at once."""
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        state = self.state
-        if state.name == pybreaker.STATE_CLOSED:
-            return state.call(func, *args, **kwargs)
-        return super().call(func, *args, **kwargs)
+        state = self._state  # not ``self.state``, which may write back a state being changed
+        if state.name != pybreaker.STATE_CLOSED or self.current_state != pybreaker.STATE_CLOSED:
+            return super().call(func, *args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                state._handle_error(exc, reraise=False)  # raises it itself when it opens the breaker
+            raise
+        with self._lock:
+            state._handle_success()
+        return result
 
 
 _breakers: dict[str, pybreaker.CircuitBreaker] = {}

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,6 +32,17 @@ def test_every_value_reads_back_as_djangos_encoder_wrote_it():
 
     assert loads_text(dumps_text(value)) == json.loads(json.dumps(value, cls=DjangoJSONEncoder))
     assert loads_text(dumps_text(value))["placedAt"] == "2026-12-06T07:08:09.123Z"  # Django's form
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+def test_what_orjson_refuses_is_written_as_json_writes_it():
+    value = {"delta": "half a pair \ud800 of surrogates", "big": 2**70, "at": Point(1, 2)}
+    # json.loads: orjson refuses to read a lone surrogate back, as it refuses to write one
+    assert json.loads(dumps_text(value)) == {"delta": value["delta"], "big": 2**70, "at": [1, 2]}
 
 
 def test_the_text_is_compact_utf8_not_ascii_escaped():

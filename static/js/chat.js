@@ -11,6 +11,7 @@
   "use strict";
 
   var socket = null; // the ws extension's public socket wrapper, set on open
+  var CART_REFRESH_GIVE_UP_MS = 15000;
 
   function parse(text) {
     try {
@@ -69,23 +70,32 @@
   // and one more after it when the cart changed meanwhile: htmx would queue the second request with
   // the #cart element it found when asked, which the first one's swap then replaces, and the page
   // would keep the older cart.
-  var cartRefreshing = false;
+  var cartRefreshing = null; // the refresh on its way: its request's number
   var cartRefreshAgain = false;
+  var cartRefreshes = 0;
   function refreshCartPage() {
     if (!byId("cart")) return;
-    if (cartRefreshing) {
+    if (cartRefreshing !== null) {
       cartRefreshAgain = true;
       return;
     }
-    cartRefreshing = true;
+    var mine = (cartRefreshing = ++cartRefreshes);
     var done = function () {
-      cartRefreshing = false;
+      if (cartRefreshing !== mine) return; // already ended (answered, failed or given up on)
+      cartRefreshing = null;
       if (cartRefreshAgain) {
         cartRefreshAgain = false;
         refreshCartPage();
       }
     };
-    htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" }).then(done, done);
+    // htmx settles the promise on every outcome but one (a swap that throws); never wait on it forever.
+    setTimeout(done, CART_REFRESH_GIVE_UP_MS);
+    try {
+      htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" }).then(done, done);
+    } catch (error) {
+      done();
+      throw error;
+    }
   }
 
   function send(content) {
