@@ -103,6 +103,23 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def listing_version_reads(monkeypatch) -> list[bool]:
+    """From now on, one entry per read of the catalog's cache: True when it read the listing version
+    (every cached listing, search and product JSON is keyed by it)."""
+    from catalog import selectors
+
+    reads: list[bool] = []
+    real_get = selectors.cache.get
+
+    def counting_get(key, *args, **kwargs):
+        reads.append(key == selectors.LISTING_VERSION_KEY)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(selectors.cache, "get", counting_get)
+    return reads
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

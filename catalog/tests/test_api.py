@@ -189,19 +189,10 @@ def test_a_cached_page_shows_a_sale_a_price_change_and_a_withdrawal_at_once(api_
     assert "Campus Hoodie" not in names
 
 
-def test_a_search_page_reads_the_catalog_version_once(api_client, small_catalog, monkeypatch):
+def test_a_search_page_reads_the_catalog_version_once(api_client, small_catalog, listing_version_reads):
     """The search, its products' JSON and the correction share one read of the listing version; the
     next request reads it again (so a catalog write in between is seen)."""
-    from catalog import selectors
-
-    reads = []
-    real_get = selectors.cache.get
-
-    def counting_get(key, *args, **kwargs):
-        reads.append(key == selectors.LISTING_VERSION_KEY)
-        return real_get(key, *args, **kwargs)
-
-    monkeypatch.setattr(selectors.cache, "get", counting_get)
+    reads = listing_version_reads
     for _ in range(2):
         reads.clear()
         assert api_client.get("/api/v1/products", {"query": "runing shoes"}).json()["items"]

@@ -214,19 +214,10 @@ def test_a_turn_the_model_plans_keeps_the_shoppers_message_before_the_model_is_a
     assert stored == [("user", "something for a rainy hike"), ("assistant", reply["reply"])]  # once each
 
 
-def test_a_chat_search_reads_the_catalog_version_once(guest, running_shoes, monkeypatch):
+def test_a_chat_search_reads_the_catalog_version_once(guest, running_shoes, listing_version_reads):
     """Its matches, their products' JSON and the spelling check share one read of the listing version;
     the next search reads it again, so a catalog write in between is seen."""
-    from catalog import selectors
-
-    reads = []
-    real_get = selectors.cache.get
-
-    def counting_get(key, *args, **kwargs):
-        reads.append(key == selectors.LISTING_VERSION_KEY)
-        return real_get(key, *args, **kwargs)
-
-    monkeypatch.setattr(selectors.cache, "get", counting_get)
+    reads = listing_version_reads
     for text in ("show me runing shoes", "show me running shoes under $150"):
         reads.clear()
         reply = respond(shopper=guest, text=text, channel="web")
