@@ -68,6 +68,9 @@ class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
         state = self._state  # not ``self.state``, which may write back a state being changed
         if state.name != pybreaker.STATE_CLOSED or self.current_state != pybreaker.STATE_CLOSED:
             return super().call(func, *args, **kwargs)
+        state.before_call(func, *args, **kwargs)  # as pybreaker's own call, without its lock
+        for listener in self.listeners:
+            listener.before_call(self, func, *args, **kwargs)
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:

@@ -3,6 +3,7 @@ first failure and lets one trial call through when it is half-open (commerce/cac
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pybreaker
@@ -10,22 +11,21 @@ import pytest
 from django.core.cache import caches
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from commerce.cache import ConcurrentCircuitBreaker, FailSoftRedisCache
+from commerce.cache import ConcurrentCircuitBreaker, FailSoftRedisCache, redis_breaker
 
 RESET_SECONDS = 0.2
 
 
-def _breaker() -> ConcurrentCircuitBreaker:
-    return ConcurrentCircuitBreaker(
-        fail_max=1,
-        reset_timeout=RESET_SECONDS,
-        exclude=[lambda exc: not isinstance(exc, RedisConnectionError)],
-        throw_new_error_on_trip=False,
-    )
+@pytest.fixture
+def breaker(settings) -> ConcurrentCircuitBreaker:
+    """A breaker of its own, made as the cache's are (``redis_breaker``), reset after 0.2 s."""
+    settings.REDIS_RETRY_AFTER_SECONDS = RESET_SECONDS
+    made = redis_breaker(f"test {uuid.uuid4()}")
+    assert isinstance(made, ConcurrentCircuitBreaker)
+    return made
 
 
-def test_two_threads_calls_run_at_the_same_time_while_the_breaker_is_closed():
-    breaker = _breaker()
+def test_two_threads_calls_run_at_the_same_time_while_the_breaker_is_closed(breaker):
     both_inside = threading.Barrier(2, timeout=5)  # broken if one call waited for the other to end
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -35,8 +35,7 @@ def test_two_threads_calls_run_at_the_same_time_while_the_breaker_is_closed():
     assert breaker.current_state == pybreaker.STATE_CLOSED
 
 
-def test_the_first_failure_opens_the_breaker_and_later_calls_fail_fast():
-    breaker = _breaker()
+def test_the_first_failure_opens_the_breaker_and_later_calls_fail_fast(breaker):
     calls = []
 
     def refused():
@@ -51,15 +50,13 @@ def test_the_first_failure_opens_the_breaker_and_later_calls_fail_fast():
     assert len(calls) == 1  # the open breaker did not touch Redis
 
 
-def test_an_answer_that_is_not_a_redis_failure_leaves_the_breaker_closed():
-    breaker = _breaker()
+def test_an_answer_that_is_not_a_redis_failure_leaves_the_breaker_closed(breaker):
     with pytest.raises(ValueError):
         breaker.call(lambda: (_ for _ in ()).throw(ValueError("no such key")))
     assert breaker.current_state == pybreaker.STATE_CLOSED
 
 
-def test_a_half_open_breaker_lets_one_trial_call_through_at_a_time():
-    breaker = _breaker()
+def test_a_half_open_breaker_lets_one_trial_call_through_at_a_time(breaker):
     with pytest.raises(RedisConnectionError):
         breaker.call(lambda: (_ for _ in ()).throw(RedisConnectionError("refused")))
     time.sleep(RESET_SECONDS * 1.5)
@@ -103,3 +100,23 @@ def test_the_caches_calls_from_two_threads_reach_redis_at_the_same_time():
 
     assert answers == [1, 2]
     cache._cache.get_client(write=True).delete("breaker:side-by-side:1", "breaker:side-by-side:2")
+
+
+def test_a_closed_breaker_still_tells_its_listeners_of_each_call(breaker):
+    heard = []
+
+    class Recorder(pybreaker.CircuitBreakerListener):
+        def before_call(self, cb, func, *args, **kwargs):
+            heard.append("before")
+
+        def success(self, cb):
+            heard.append("success")
+
+        def failure(self, cb, exc):
+            heard.append("failure")
+
+    breaker.add_listener(Recorder())
+    assert breaker.call(lambda: 7) == 7
+    with pytest.raises(RedisConnectionError):
+        breaker.call(lambda: (_ for _ in ()).throw(RedisConnectionError("refused")))
+    assert heard == ["before", "success", "before", "failure"]
