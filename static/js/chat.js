@@ -70,16 +70,15 @@
   // and one more after it when the cart changed meanwhile: htmx would queue the second request with
   // the #cart element it found when asked, which the first one's swap then replaces, and the page
   // would keep the older cart.
-  var cartRefreshing = null; // the refresh on its way: its request's number
+  var cartRefreshing = null; // the refresh on its way (a token of its own)
   var cartRefreshAgain = false;
-  var cartRefreshes = 0;
   function refreshCartPage() {
     if (!byId("cart")) return;
     if (cartRefreshing !== null) {
       cartRefreshAgain = true;
       return;
     }
-    var mine = (cartRefreshing = ++cartRefreshes);
+    var mine = (cartRefreshing = {});
     var done = function () {
       if (cartRefreshing !== mine) return; // already ended (answered, failed or given up on)
       cartRefreshing = null;
