@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab bench-ws-filed
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,13 @@ PAIRS ?= 4
 bench-ws-ab: install
 	@test -n "$(BASE)" || (echo "usage: make bench-ws-ab BASE=<commit> [PAIRS=4]" >&2; exit 2)
 	$(PY) benchmarks/ab_chat.py --base "$(BASE)" --pairs "$(PAIRS)"
+
+# Issue 14's chat yardstick as it stood when the issue was filed: the code of that day (0961151, the
+# parent of the first commit for it) against the working tree, the issue's six turns, both measured
+# by the working tree's benchmark; the last line divides today's messages/s by that day's ping rate.
+FILED ?= 0961151
+bench-ws-filed: install
+	$(PY) benchmarks/ab_chat.py --base "$(FILED)" --pairs "$(PAIRS)" --messages 6
 
 bench-voice: install
 	$(PY) benchmarks/voice_scan.py

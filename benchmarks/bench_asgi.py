@@ -34,7 +34,13 @@ def _one_query() -> dict[str, Any] | None:
     return Category.objects.order_by("pk").values("id", "name").first()
 
 
-_hop = database_sync_to_async(_one_query, thread_sensitive=consumers._one_thread, executor=consumers._workers)
+# A build from before the chat's worker threads (benchmarks/ab_chat.py measures older commits with this
+# file) has Channels' default: the process's one shared sync thread.
+_hop = database_sync_to_async(
+    _one_query,
+    thread_sensitive=getattr(consumers, "_one_thread", True),
+    executor=getattr(consumers, "_workers", None),
+)
 
 
 class BareMessageConsumer(AsyncWebsocketConsumer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.ab_chat import compare, figures
+from benchmarks.ab_chat import compare, figures, ratios_to_base_pings
 
 # The lines of a real `make bench-ws` run that the comparison reads (2026-12-05, night).
 OUTPUT = "\n".join(
@@ -24,6 +24,7 @@ def test_every_figure_is_read_off_a_runs_output():
     assert figures(OUTPUT) == {
         "messages/s": 290.3,
         "ratio to pings": 0.0150,
+        "pings/s": 19313.5,  # the mean of the rates before and after the load
         "p95 ms": 278.0,
         "Daphne CPU ms/msg": 4.7,
         "PostgreSQL CPU ms/msg": 1.3,
@@ -54,3 +55,19 @@ def test_pairs_are_compared_as_pairs_and_better_means_lower_for_times():
 def test_runs_must_come_in_pairs():
     with pytest.raises(ValueError):
         compare([{"messages/s": 1.0}], [])
+
+
+def test_the_working_trees_messages_are_divided_by_the_bases_own_ping_rate_pair_by_pair():
+    base = [{"messages/s": 36.0, "pings/s": 7000.0}, {"messages/s": 34.0, "pings/s": 7200.0}]
+    head = [{"messages/s": 280.0, "pings/s": 15000.0}, {"messages/s": 288.0, "pings/s": 14400.0}]
+    assert ratios_to_base_pings(base, head) == [pytest.approx(0.04), pytest.approx(0.04)]
+
+
+def test_no_ratio_to_the_bases_pings_when_a_base_run_printed_none():
+    assert ratios_to_base_pings([{"messages/s": 36.0}], [{"messages/s": 280.0, "pings/s": 15000.0}]) == []
+
+
+def test_a_figure_a_run_could_not_measure_is_left_out_of_the_comparison():
+    base = [{"messages/s": 34.0, "PostgreSQL CPU ms/msg": 0.0}]  # sessions gone before they were read
+    head = [{"messages/s": 230.0, "PostgreSQL CPU ms/msg": 1.7}]
+    assert {row.name for row in compare(base, head)} == {"messages/s"}
