@@ -72,7 +72,7 @@ format: install
 
 # Assistant understanding: accuracy per intent, slot accuracy, p50/p95 time per message.
 nl-eval: install
-	$(PY) -m conversations.tests.nl_eval.evaluate
+	$(PY) -m conversations.tests.nl_eval
 	$(PY) -m pytest conversations/tests/nl_eval/test_scenarios.py -s -p no:cacheprovider
 
 # The scenarios with a real model planning first, beside the rules (needs a key or OPENAI_BASE_URL).

@@ -1,6 +1,6 @@
 """Scores the NLU against the labelled utterances in this folder and times it.
 
-Run ``python -m conversations.tests.nl_eval.evaluate`` from the repository root for the table, the
+Run ``python -m conversations.tests.nl_eval`` (``make nl-eval``) from the repository root for the table, the
 timing figures and the CLINC150 off-topic check; ``test_nl_eval.py`` runs the same code under pytest and
 fails below the thresholds.
 

@@ -6,6 +6,9 @@ CLINC150 off-topic check. No timing is asserted: this machine's load would make 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from conversations.assistant.nlu import INTENTS
@@ -23,6 +26,20 @@ def test_eval_set_is_large_and_covers_every_intent():
     assert labelled <= INTENTS, labelled - INTENTS
     missing = INTENTS - labelled
     assert not missing, f"intents without a labelled utterance: {sorted(missing)}"
+
+
+def test_make_nl_eval_runs_the_evaluation_in_a_process_of_its_own():
+    """`make nl-eval`'s command, as a shell runs it: Django is set up before the rules are imported."""
+    done = subprocess.run(
+        [sys.executable, "-m", "conversations.tests.nl_eval"],
+        cwd=evaluate.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "labelled set: " in done.stdout and "understanding time over" in done.stdout
 
 
 def test_intent_and_slot_accuracy_meet_the_bar():
