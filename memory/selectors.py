@@ -29,7 +29,7 @@ from memory.ranking import ORDER_CACHE_SECONDS, CategoryInfo, Profile, variant_f
 from memory.sizes import SIZE_KINDS, kind_for_names, kind_for_sizes
 from memory.types import AffinityView, Preferences
 
-VOCABULARY_CACHE_KEY = "memory:vocabulary:v1"
+VOCABULARY_CACHE_KEY = "memory:vocabulary:v2"  # + the catalog's listing version
 VOCABULARY_CACHE_SECONDS = 300
 SNAPSHOT_HISTORY_LIMIT = 20
 LIST_KEYS = (
@@ -211,11 +211,16 @@ def _build_vocabulary() -> CatalogVocabulary:
 
 
 def catalog_vocabulary() -> CatalogVocabulary:
-    """Brands, categories, colours and styles (product tags) of the active catalog, cached a few minutes."""
-    vocabulary: CatalogVocabulary | None = cache.get(VOCABULARY_CACHE_KEY)
+    """Brands, categories, colours and styles (product tags) of the active catalog, cached under the
+    catalog's listing version: a brand or tag an import or the admin adds can be preferred at once
+    (under one fixed key it was refused as unknown for up to five minutes)."""
+    from catalog.selectors import listing_cache_version
+
+    key = f"{VOCABULARY_CACHE_KEY}:{listing_cache_version()}"
+    vocabulary: CatalogVocabulary | None = cache.get(key)
     if vocabulary is None:
         vocabulary = _build_vocabulary()
-        cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
+        cache.set(key, vocabulary, VOCABULARY_CACHE_SECONDS)
     return vocabulary
 
 

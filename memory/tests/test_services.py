@@ -61,6 +61,16 @@ def test_unknown_brand_is_refused_with_a_close_match(user, store):
     assert not Preference.objects.filter(user=user).exists()
 
 
+def test_a_brand_the_catalog_gains_can_be_preferred_at_once(user, store):
+    from catalog.tests.factories import ProductFactory
+
+    with pytest.raises(InvalidPreference):  # the catalog's vocabulary is read and cached
+        preferences_update(user=user, changes={"brands": ["Trailhawk"]})
+    ProductFactory(brand="Trailhawk", category=store.hoodie.category)  # a catalog write: the admin, an import
+    prefs = preferences_update(user=user, changes={"brands": ["Trailhawk"]})
+    assert prefs.brands == ["Trailhawk"]
+
+
 def test_unknown_value_without_close_match_lists_known_ones(user, store):
     with pytest.raises(InvalidPreference) as caught:
         preferences_update(user=user, changes={"colors": ["chartreuse"]})
