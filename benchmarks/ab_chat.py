@@ -80,8 +80,8 @@ def compare(base_runs: list[dict[str, float]], head_runs: list[dict[str, float]]
         raise ValueError("runs must come in pairs")
     result = []
     for name, _, higher_is_better in FIGURES:
-        # A zero is a figure the run could not measure (an old build's PostgreSQL sessions, one a
-        # message, are gone before their CPU is read), not a measured zero: those pairs are left out.
+        # A figure one run of the pair did not print (an old build's PostgreSQL CPU: its sessions, one a
+        # message, are gone before they are read) or printed as zero leaves that pair out of the figure.
         pairs = [
             (b[name], h[name])
             for b, h in zip(base_runs, head_runs, strict=True)
