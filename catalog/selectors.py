@@ -295,7 +295,7 @@ class SearchResults:
 
     def _cached_head(self) -> tuple[int, list[int]]:
         if self._head is None:
-            self._head = _cached(self._key, self._build_head)
+            self._head = listing_cached(self._key, self._build_head)
         return self._head
 
     def _build_head(self) -> tuple[int, list[int]]:
@@ -347,7 +347,7 @@ class SearchResults:
             if candidates is not None:
                 _recent_candidates.move_to_end(key)
                 return candidates
-        candidates = _cached(f"{self._key}:candidates", self._build_candidates)
+        candidates = listing_cached(f"{self._key}:candidates", self._build_candidates)
         with _recent_candidates_lock:
             _recent_candidates[key] = candidates
             while len(_recent_candidates) > RECENT_CANDIDATES_KEPT:
@@ -566,7 +566,7 @@ def listing_cache_version() -> int:
     return int(version)
 
 
-def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
+def listing_cached(name: str, build: Callable[[], _Cached]) -> _Cached:
     """``build()``'s value, cached under the listing version; computed afresh, and a warning logged,
     when the cache cannot be reached (a search still answers, only slower)."""
     try:
@@ -585,7 +585,7 @@ def _cached(name: str, build: Callable[[], _Cached]) -> _Cached:
 
 
 def cached_many(names: list[str], build: Callable[[list[str]], dict[str, _Cached]]) -> dict[str, _Cached]:
-    """:func:`_cached` for many values at once (one cache round trip): ``build(missing names)`` makes
+    """`listing_cached` for many values at once (one cache round trip): ``build(missing names)`` makes
     those not cached. A value ``build`` does not return is left out. Computed afresh, and a warning
     logged, when the cache cannot be reached."""
     try:
@@ -645,7 +645,7 @@ def catalog_corrector() -> SpellingCorrector:
     memo = _corrector_memo
     if memo is not None and memo[0] == version:
         return memo[1]
-    words = frozenset(_cached("vocabulary", _build_vocabulary))
+    words = frozenset(listing_cached("vocabulary", _build_vocabulary))
     corrector = SpellingCorrector(words, words | QUERY_WORDS | STOP_WORDS)
     _corrector_memo = (version, corrector)
     return corrector
@@ -700,7 +700,7 @@ def category_tree() -> list[CategoryNode]:
     """The whole category tree (roots first, children in order) with active product counts.
 
     One query when the catalog changed since it was last built, none otherwise (cached)."""
-    return _cached("category-tree", _build_category_tree)
+    return listing_cached("category-tree", _build_category_tree)
 
 
 def _build_category_tree() -> list[CategoryNode]:
@@ -735,7 +735,7 @@ class Facets:
 
 def catalog_facets() -> Facets:
     """The values the listing's filters offer (brands, sizes, colours) across the active catalog (cached)."""
-    return _cached("facets", _build_catalog_facets)
+    return listing_cached("facets", _build_catalog_facets)
 
 
 def _build_catalog_facets() -> Facets:
@@ -769,7 +769,7 @@ HERO_BRANDS = 3
 def storefront_hero() -> StorefrontHero:
     """The home page's title and sentence: staff's words where set (StorefrontSettings), otherwise
     written from the catalog. Cached under the catalog version (saving the settings bumps it too)."""
-    return _cached("storefront-hero", _build_storefront_hero)
+    return listing_cached("storefront-hero", _build_storefront_hero)
 
 
 def _build_storefront_hero() -> StorefrontHero:

@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog.models import Category, Product, Variant
+from catalog.selectors import listing_cache_version, listing_cached, product_queryset
 from commerce.accounts.models import User
 from commerce.accounts.types import MaybeUser
 from memory import conf
@@ -29,8 +30,6 @@ from memory.ranking import ORDER_CACHE_SECONDS, CategoryInfo, Profile, variant_f
 from memory.sizes import SIZE_KINDS, kind_for_names, kind_for_sizes
 from memory.types import AffinityView, Preferences
 
-VOCABULARY_CACHE_KEY = "memory:vocabulary:v2"  # + the catalog's listing version
-VOCABULARY_CACHE_SECONDS = 300
 SNAPSHOT_HISTORY_LIMIT = 20
 LIST_KEYS = (
     PreferenceKey.BRANDS,
@@ -212,16 +211,9 @@ def _build_vocabulary() -> CatalogVocabulary:
 
 def catalog_vocabulary() -> CatalogVocabulary:
     """Brands, categories, colours and styles (product tags) of the active catalog, cached under the
-    catalog's listing version: a brand or tag an import or the admin adds can be preferred at once
-    (under one fixed key it was refused as unknown for up to five minutes)."""
-    from catalog.selectors import listing_cache_version
-
-    key = f"{VOCABULARY_CACHE_KEY}:{listing_cache_version()}"
-    vocabulary: CatalogVocabulary | None = cache.get(key)
-    if vocabulary is None:
-        vocabulary = _build_vocabulary()
-        cache.set(key, vocabulary, VOCABULARY_CACHE_SECONDS)
-    return vocabulary
+    catalog's listing version (``listing_cached``): a brand or tag an import or the admin adds can be
+    preferred at once."""
+    return listing_cached("memory-vocabulary", _build_vocabulary)
 
 
 # --- Fill-in for the assistant ----------------------------------------------------------------
@@ -373,8 +365,6 @@ def _profile_build(*, user: MaybeUser, now: datetime | None) -> Profile:
 
 
 def _default_recommendation_base() -> QuerySet[Product]:
-    from catalog.selectors import product_queryset
-
     return product_queryset().in_stock().order_by("-created_at", "-id")
 
 
@@ -397,8 +387,6 @@ def recommend_for_user(
         return [(product, _first(profile.explain(product)[1])) for product in products]
     # The home page's "For you" row: the picks are kept per memory and catalog version, like the
     # recommended listing's order (docs/memory.md), and read back as fresh product rows.
-    from catalog.selectors import listing_cache_version
-
     key = f"memory:for-you:{user.pk}:{profile.cache_token}:v{listing_cache_version()}:{limit}"
     ids: list[int] | None = cache.get(key)
     if ids is None:
