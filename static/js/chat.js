@@ -79,8 +79,10 @@
       return;
     }
     var mine = (cartRefreshing = {});
+    var giveUp = null;
     var done = function () {
       if (cartRefreshing !== mine) return; // already ended (answered, failed or given up on)
+      clearTimeout(giveUp);
       cartRefreshing = null;
       if (cartRefreshAgain) {
         cartRefreshAgain = false;
@@ -88,7 +90,7 @@
       }
     };
     // htmx settles the promise on every outcome but one (a swap that throws); never wait on it forever.
-    setTimeout(done, CART_REFRESH_GIVE_UP_MS);
+    giveUp = setTimeout(done, CART_REFRESH_GIVE_UP_MS);
     try {
       htmx.ajax("GET", "/cart/", { target: "#cart", swap: "outerHTML" }).then(done, done);
     } catch (error) {
