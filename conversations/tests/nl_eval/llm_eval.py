@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Sum
 from django.test import override_settings
 
 from conversations.models import Message
-from conversations.tests.nl_eval.test_scenarios import load_scenarios, make_catalog, run_scenario
+from conversations.tests.nl_eval.test_scenarios import (
+    load_scenarios,
+    make_catalog,
+    run_scenario,
+    scenario_undone,
+)
 
 
 @dataclass
@@ -52,18 +56,17 @@ def evaluate(
     with override_settings(**planner_settings):
         for scenario in scenarios:
             result = results[scenario.get("group", "scenarios")]
-            sid = transaction.savepoint()
-            first_id = Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            started = time.perf_counter()
-            problems = run_scenario(scenario)
-            elapsed = time.perf_counter() - started
-            replies = Message.objects.filter(pk__gt=first_id, role=Message.Role.ASSISTANT)
-            usage = replies.aggregate(
-                tokens_in=Sum("llm_tokens_in"), tokens_out=Sum("llm_tokens_out"), cost=Sum("llm_cost")
-            )
-            result.model_planned += replies.filter(planner="llm").count()
-            result.fallbacks += replies.exclude(fallback_reason="").count()
-            transaction.savepoint_rollback(sid)
+            with scenario_undone():
+                first_id = Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+                started = time.perf_counter()
+                problems = run_scenario(scenario)
+                elapsed = time.perf_counter() - started
+                replies = Message.objects.filter(pk__gt=first_id, role=Message.Role.ASSISTANT)
+                usage = replies.aggregate(
+                    tokens_in=Sum("llm_tokens_in"), tokens_out=Sum("llm_tokens_out"), cost=Sum("llm_cost")
+                )
+                result.model_planned += replies.filter(planner="llm").count()
+                result.fallbacks += replies.exclude(fallback_reason="").count()
             result.total += 1
             result.passed += not problems
             result.seconds_per_message.append(elapsed / max(len(scenario["turns"]), 1))
