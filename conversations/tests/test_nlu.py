@@ -266,6 +266,30 @@ def test_real_words_are_not_corrected_into_store_words(word):
     assert understand(f"the {word}").corrections == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # each of these words is spelled by an intent rule, and was "corrected" into a store word first
+        ("it's way too pricey for me", "abandonment_reason"),  # pricey -> price
+        ("how do I submit a complaint", "support_escalation"),  # submit -> summit (a brand)
+        ("I want to complain", "support_escalation"),  # complain -> complaint (a product search)
+        ("please resolve my ticket", "support_close"),  # resolve -> resolved (the ticket's status)
+        ("what have I purchased", "multi_status"),  # purchased -> purchase
+    ],
+)
+def test_words_the_rules_spell_are_not_corrected_into_other_words(text, intent):
+    assert names(text) == [intent]
+
+
+def test_every_word_the_rules_spell_is_known_to_the_typo_corrector():
+    from conversations.assistant.nlu.rules import RULE_WORDS
+    from conversations.assistant.nlu.vocabulary import _VocabIndex
+
+    corrector = _VocabIndex(Vocabulary()).corrector
+    assert {"pricey", "submit", "complain", "resolve", "packaged", "purchased", "costs"} <= RULE_WORDS
+    assert {word: corrector.correct(word) for word in RULE_WORDS if corrector.correct(word)} == {}
+
+
 def test_typo_lowers_confidence_a_little():
     assert understand("chekout").confidence < understand("checkout").confidence
 

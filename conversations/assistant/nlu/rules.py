@@ -642,4 +642,23 @@ ROWS: tuple[Row, ...] = (
 )
 
 RULES: tuple[Rule, ...] = tuple(Rule.compile(number, row) for number, row in enumerate(ROWS, start=1))
+
+# A whole word in a pattern's source: letters between regex punctuation, not part of a longer token
+# ("pricey" in "(?:expensive|pricey|costly)"); an optional last letter ("costs?") gives both forms.
+_SPELLED = re.compile(r"(?<![A-Za-z\\?\])])([a-z]{3,})(\??)(?![a-z(\[{*+])")
+
+
+def _spelled_words(patterns: tuple[str, ...]) -> frozenset[str]:
+    found: set[str] = set()
+    for pattern in patterns:
+        for word, optional in _SPELLED.findall(pattern):
+            found.add(word)
+            if optional:
+                found.add(word[:-1])
+    return frozenset(found)
+
+
+# Every word the rows spell. The typo corrector knows them all: "too pricey" must not be read as
+# "too price", nor "submit a complaint" as a search for the brand Summit.
+RULE_WORDS: frozenset[str] = _spelled_words(tuple(p for row in ROWS for p in row.patterns + row.unless))
 ORDER_ASKED = re.compile(fill("{ORDER_ASKED}"))

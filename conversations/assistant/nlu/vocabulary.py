@@ -24,6 +24,7 @@ from ..nlu_lexicon import (
     PRODUCT_NOUNS,
 )
 from .normalise import _KNOWN_EXTRA
+from .rules import RULE_WORDS
 
 
 def _singular(word: str) -> str:
@@ -66,7 +67,9 @@ class _VocabIndex:
         self.product_terms = frozenset(t.lower() for t in vocab.product_terms) | PRODUCT_NOUNS
         words = {w for p in self.phrases for w in re.findall(r"[a-z]+", p)}
         targets = frozenset(KEYWORDS | words | self.product_terms)
-        known = frozenset(COMMON_WORDS | _KNOWN_EXTRA | NUMBER_WORDS.keys() | ORDINAL_WORDS.keys())
+        known = frozenset(
+            COMMON_WORDS | _KNOWN_EXTRA | RULE_WORDS | NUMBER_WORDS.keys() | ORDINAL_WORDS.keys()
+        )
         self.corrector = SpellingCorrector(targets, known)
         self.scan = lru_cache(maxsize=4096)(lambda text: _scan_uncached(text, self))
 
