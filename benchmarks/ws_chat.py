@@ -325,7 +325,7 @@ def main() -> int:
             urls = [f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers]
             # Warm-up, not counted: a whole round of the visit. A smaller one (4 guests, 3 messages) left
             # the first measured round opening most of the pools' connections and running each
-            # statement on them unprepared (DB_PREPARE_THRESHOLD): 5-15% slower than the rounds after it.
+            # statement on them unprepared (DB_PREPARE_THRESHOLD): 4-21% slower than the rounds after it.
             warm_up = asyncio.run(load(urls, args.clients, messages))
             load_before = load_average()
             # Rounds of fresh guests, each between two ping measurements: one round of the issue's six
