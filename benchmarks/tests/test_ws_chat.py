@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from pathlib import Path
 
 import pytest
 
-# ws_chat.py runs as a script beside common.py, which it imports as a top-level module.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# ws_chat.py runs as a script beside common.py and imports it as a top-level module: the same module
+# under that name, without putting benchmarks/ on every other test's import path.
+sys.modules.setdefault("common", importlib.import_module("benchmarks.common"))
 
 from benchmarks.ws_chat import Results, merged, round_ratios  # noqa: E402
 
