@@ -94,7 +94,8 @@ bench-import: install
 bench-checkout: install
 	$(PY) benchmarks/checkout.py
 
-# 50 concurrent chat clients on Daphne + Redis channel layer + PostgreSQL: send -> response p50/p95.
+# 50 concurrent chat clients on Daphne + Redis channel layer + PostgreSQL: send -> response p50/p95,
+# a warm-up round not counted, then three rounds of new guests between ping measurements.
 bench-ws: install
 	$(PY) benchmarks/ws_chat.py
 
