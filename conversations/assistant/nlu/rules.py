@@ -658,7 +658,9 @@ def _spelled_words(patterns: tuple[str, ...]) -> frozenset[str]:
     return frozenset(found)
 
 
-# Every word the rows spell. The typo corrector knows them all: "too pricey" must not be read as
-# "too price", nor "submit a complaint" as a search for the brand Summit.
-RULE_WORDS: frozenset[str] = _spelled_words(tuple(p for row in ROWS for p in row.patterns + row.unless))
+# Every word the rules match, their placeholders filled. The typo corrector knows them all: "too
+# pricey" must not be read as "too price", nor "submit a complaint" as a search for the brand Summit.
+RULE_WORDS: frozenset[str] = _spelled_words(
+    tuple(p.pattern for rule in RULES for p in rule.patterns + rule.unless)
+)
 ORDER_ASKED = re.compile(fill("{ORDER_ASKED}"))
