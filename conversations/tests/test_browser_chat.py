@@ -72,6 +72,15 @@ def _add_first_card_option(answer) -> str:
     return choice
 
 
+def _wait_until(page, condition, *, what: str) -> None:
+    """Lets the page's event handlers (request routes among them) run until ``condition()`` holds."""
+    for _ in range(REPLY_TIMEOUT_MS // 50):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"waited {REPLY_TIMEOUT_MS} ms for {what}")
+
+
 def _guest_cart_lines(page):
     session_id = page.locator(".chat[data-session-id]").get_attribute("data-session-id")
     return list(CartLine.objects.filter(cart__session__key=session_id).select_related("variant"))
@@ -254,15 +263,16 @@ def test_the_cart_page_shows_the_last_change_when_its_refreshes_overlap(demo_cat
         if held or route.request.headers.get("hx-request") != "true":
             route.continue_()
             return
-        held.append((route, route.fetch()))  # the cart as it is now (one pair), answered later
+        held.append(route)  # answered below, after the cart has changed
 
     page.route("**/cart/", hold_the_first_refresh)
     _say(page, "show my cart")
+    _wait_until(page, lambda: held, what="the cart page's refresh after 'show my cart'")
+    stale = held[0].fetch()  # the cart as it is now (one pair), fetched before "make it 2" changes it
     _say(page, "make it 2")
     assert [(line.variant_id, line.quantity) for line in _guest_cart_lines(page)] == [(int(choice), 2)]
-    assert len(held) == 1
-    route, answer = held[0]
-    route.fulfill(response=answer)
+    assert len(held) == 1  # the refresh "make it 2" asked for waits for the held one
+    held[0].fulfill(response=stale)
     page.wait_for_function(
         "() => (document.querySelector('#cart input[name=quantity]') || {}).value === '2'",
         timeout=REPLY_TIMEOUT_MS,
