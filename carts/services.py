@@ -40,7 +40,7 @@ from commerce.accounts.shoppers import Shopper
 from commerce.errors import InvalidInput
 from commerce.inserts import inserted_unless_taken
 from commerce.money import money_str
-from commerce.prepared import PreparedRead, prepared
+from commerce.prepared import PreparedRead
 from commerce.updates import updated_together
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
@@ -238,6 +238,20 @@ _LOCKED_CART_OF_SESSION = PreparedRead(
 )
 
 
+_LOCKED_CART_BY_PK = PreparedRead(
+    "carts.locked_by_pk", lambda cart_pk: _locked_carts().filter(pk=cart_pk).order_by("pk")[:1]
+)
+
+
+def cart_lock_for_checkout(*, user: User, cart_id: int | None = None) -> Cart | None:
+    """The cart a checkout places, row-locked with its discount (one shopper's checkouts of one cart then
+    run one after the other): the one ``cart_id`` names, else the user's; None when there is none. Inside
+    the caller's transaction; the lines are for the caller to read once the lock is held."""
+    if cart_id is not None:
+        return _LOCKED_CART_BY_PK.first(cart_id)
+    return _LOCKED_CART_OF_USER.first(user.pk)
+
+
 def _locked_cart_of(owner: dict[str, User | ShopperSession]) -> Cart | None:
     if "user" in owner:
         return _LOCKED_CART_OF_USER.first(owner["user"].pk)
@@ -280,6 +294,14 @@ def _owned_line(shopper: Shopper, line_id: int | str) -> tuple[Cart, CartLine, l
     return cart, line, lines
 
 
+_ACTIVE_VARIANT = PreparedRead(
+    "carts.active_variant",
+    lambda pk: (
+        Variant.objects.select_related("product").filter(pk=pk, product__is_active=True).order_by("pk")[:1]
+    ),
+)
+
+
 def cart_add_item(
     *,
     shopper: Shopper,
@@ -299,14 +321,7 @@ def cart_add_item(
     _check_quantity(quantity)
     pk = _as_pk(variant_id)
     if variant is None or variant.pk != pk:
-        variant = (
-            prepared(
-                Variant.objects.select_related("product").filter(pk=pk, product__is_active=True),
-                "carts.variant",
-            ).first()
-            if pk is not None
-            else None
-        )
+        variant = _ACTIVE_VARIANT.first(pk) if pk is not None else None
     elif not variant.product.is_active:
         variant = None
     if variant is None:

@@ -470,7 +470,7 @@ REST_FRAMEWORK = {
     # A personal access token (pat_...) first: simplejwt would refuse it as a malformed JWT.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "commerce.accounts.authentication.PersonalAccessTokenAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "commerce.accounts.authentication.StoreJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["commerce.parsers.JSONParser", "commerce.parsers.AnyContentJSONParser"],

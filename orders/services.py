@@ -19,8 +19,15 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from carts.models import Cart
-from carts.selectors import CartTotals, LineTotal, cart_totals, cart_with_lines, cart_with_lines_known
-from carts.services import cart_clear, discount_record_use
+from carts.selectors import (
+    CartTotals,
+    LineTotal,
+    cart_lines,
+    cart_totals,
+    cart_with_lines,
+    cart_with_lines_known,
+)
+from carts.services import cart_clear, cart_lock_for_checkout, discount_record_use
 from catalog.models import Variant
 from catalog.services import product_stock_refresh
 from commerce.accounts.models import User
@@ -290,12 +297,11 @@ def _claim_key(*, user: User, order: Order, key: str, request_hash: str) -> None
 def _checkout_cart(*, user: User, cart_id: int | None) -> tuple[Cart, CartTotals]:
     """The cart to place, locked (one shopper's checkouts of one cart run one after the other) and read
     with its lines and discount in two queries, priced and checked: refused before anything is written."""
-    locked = Cart.objects.select_for_update(of=("self",)).select_related("discount")
-    cart = (locked.filter(pk=cart_id) if cart_id is not None else locked.filter(user=user)).first()
+    cart = cart_lock_for_checkout(user=user, cart_id=cart_id)
     if cart is not None:
         # Read after the lock is held, in a statement of its own, so a checkout that waited for
         # another one of this cart sees the lines that one left (none, once it has placed them).
-        cart_with_lines_known(cart, lines=list(cart.lines.select_related("variant__product")))
+        cart_with_lines_known(cart, lines=cart_lines(cart))
     totals = cart_totals(cart)
     if cart is None or not totals.lines:
         raise CartEmpty("Your cart is empty.")

@@ -3,6 +3,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from commerce.accounts.models import PersonalAccessToken, ShopperSession, User
+from commerce.prepared import PreparedRead
+
+# Every API request signed with a JWT reads its account: the read is built once per process.
+_USER_BY_PK = PreparedRead("accounts.user_by_pk", lambda pk: User.objects.filter(pk=pk).order_by("pk")[:1])
 
 
 def shopper_session_get_active(*, key: str) -> ShopperSession | None:
@@ -26,6 +30,10 @@ def shopper_session_usable_by(*, key: str, user: User | None) -> ShopperSession 
     if session is None or session_belongs_to_another(session, user):
         return None
     return session
+
+
+def user_get_by_pk(pk: int) -> User | None:
+    return _USER_BY_PK.first(pk)
 
 
 def user_get_by_email(*, email: str) -> User | None:
