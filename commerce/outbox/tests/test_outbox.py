@@ -47,6 +47,7 @@ def test_a_committed_task_is_published_once_the_transaction_commits(queued):
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SENT
     assert message.sent_at and message.eta and message.eta > message.created_at
+    assert message.attempts == 1 and abs(message.sent_at - timezone.now()) < timedelta(minutes=1)
     assert not outbox_publish(message_id=message.pk), "a sent message is never sent twice"
 
 
