@@ -133,7 +133,7 @@ def _mark_sent(message_id: int, now: datetime) -> int:
     ]
     with connection.cursor() as cursor:
         cursor.execute(MARK_SENT_SQL, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def _record_failure(message: OutboxMessage, exc: BaseException, now: datetime) -> None:
