@@ -161,7 +161,7 @@ class FailSoftRedisCache(NativeRedisCache):
         super().__init__(server, params)
         self._class = _ReusedClientRedisCacheClient
         self._location = server if isinstance(server, str) else ",".join(server)
-        self._count_script: Script | None = None
+        self._scripts: dict[str, Script] = {}
 
     def call_strict(self, operation: str, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``method(*args, **kwargs)`` through the breaker; :class:`CacheUnavailable` when Redis is not
@@ -222,39 +222,36 @@ class FailSoftRedisCache(NativeRedisCache):
     def clear(self) -> None:
         self._soft("clear", None, super().clear)
 
+    def script_strict(
+        self, source: str, keys: Sequence[str], args: Sequence[Any], *, operation: str = "script"
+    ) -> Any:
+        """Runs a server-side Lua script (``EVALSHA``; registered once per process, loaded again by redis-py
+        when the server has forgotten it) on ``keys`` as Django stores them; one command and one round
+        trip, atomic like ``MULTI``/``EXEC``. :class:`CacheUnavailable` when Redis is not there."""
+
+        def run() -> Any:
+            client = self._cache.get_client(write=True)
+            script = self._scripts.get(source)
+            if script is None:  # its SHA1 once; any client of this cache can run it
+                script = self._scripts[source] = client.register_script(source)
+            return script(
+                keys=[self.make_and_validate_key(key) for key in keys], args=list(args), client=client
+            )
+
+        return self.call_strict(operation, run)
+
+    def loads(self, stored: Any) -> Any:
+        """A value as a script read it from Redis, as Django's ``get`` would return it."""
+        return self._cache._serializer.loads(stored)
+
     def count_many_strict(self, keys: Sequence[str], cost: int, timeout: int) -> list[int]:
         """:func:`count_many` on Redis: ``SET key 0 NX EX timeout`` and ``INCRBY key cost`` for every key in
         one server-side script (:data:`COUNT_MANY_SCRIPT`), so one command, one round trip and no counter
         ever left without its expiry (Django's ``add`` + ``incr`` take three round trips a key; the same
         commands in a ``MULTI``/``EXEC`` pipeline cost 60% more of this process's CPU, measured). Counters
         are stored as Django stores ints (raw), so ``get``/``incr`` read them as usual."""
-
-        def count() -> list[int]:
-            client = self._cache.get_client(write=True)
-            if self._count_script is None:  # its SHA1 once; any client of this cache can run it
-                self._count_script = client.register_script(COUNT_MANY_SCRIPT)
-            stored = [self.make_and_validate_key(key) for key in keys]
-            return [
-                int(value) for value in self._count_script(keys=stored, args=[cost, timeout], client=client)
-            ]
-
-        return self.call_strict("count_many", count)
-
-    def read_and_add_strict(self, read: Sequence[str], add: tuple[str, Any, int]) -> tuple[list[Any], bool]:
-        """:func:`read_and_add` on Redis: the ``GET``s and the ``SET NX EX`` pipelined, one round trip."""
-        add_key, add_value, add_timeout = add
-        serializer = self._cache._serializer  # Django's own serializer (raw ints, pickled others)
-
-        def read_and_add() -> tuple[list[Any], bool]:
-            pipe = self._cache.get_client(write=True).pipeline(transaction=False)
-            for key in read:
-                pipe.get(self.make_and_validate_key(key))
-            stored_add_key = self.make_and_validate_key(add_key)
-            pipe.set(stored_add_key, serializer.dumps(add_value), ex=add_timeout, nx=True)
-            *values, added = pipe.execute()
-            return [None if value is None else serializer.loads(value) for value in values], bool(added)
-
-        return self.call_strict("read_and_add", read_and_add)
+        counts = self.script_strict(COUNT_MANY_SCRIPT, keys, [cost, timeout], operation="count_many")
+        return [int(value) for value in counts]
 
 
 def count_many(keys: Sequence[str], *, cost: int = 1, timeout: int) -> list[int]:
@@ -274,17 +271,6 @@ def count_many(keys: Sequence[str], *, cost: int = 1, timeout: int) -> list[int]
             backend.set(key, cost, timeout)
             counts.append(cost)
     return counts
-
-
-def read_and_add(read: Sequence[str], add: tuple[str, Any, int]) -> tuple[list[Any], bool]:
-    """The values of the ``read`` keys (``None`` when absent), then ``add(key, value, timeout)`` of the
-    ``add`` triple, and whether it stored. One round trip on Redis; raises :class:`CacheUnavailable` when
-    Redis is not there. The reads happen before the add, so a read of the added key sees its old value."""
-    backend = caches["default"]
-    if isinstance(backend, FailSoftRedisCache):
-        return backend.read_and_add_strict(read, add)
-    values = [backend.get(key) for key in read]
-    return values, backend.add(*add)
 
 
 class _StrictView:

@@ -9,11 +9,12 @@ minute starts with the client's first request after the last one ended). A clien
 ``RATE_LIMIT_PENALTY_MINUTES`` (1, 5, 30 by default; the last repeats), and during it every request is
 refused with the time left as ``Retry-After``. Levels are forgotten a day after the last penalty.
 
-Every count lives in the shared cache and changes only through :func:`commerce.cache.count_many`
-(``SET NX EX`` + ``INCRBY`` in one ``MULTI`` on Redis), so all web processes agree on the budget, the
-refusals and the penalty; a request costs two round trips to Redis (penalty and minute, then the
-count). A penalty is also written to :class:`~commerce.accounts.models.RatePenalty`, the admin's
-registry, from which staff lift it.
+Every count lives in the shared cache, so all web processes agree on the budget, the refusals and the
+penalty. On Redis a request costs one round trip: one server-side script reads the penalty, keeps the
+minute's start and counts the request (:data:`RATE_WINDOW_SCRIPT`; refusals and levels are counted by
+:func:`commerce.cache.count_many`, ``SET NX EX`` + ``INCRBY`` in one script too). A penalty is also
+written to :class:`~commerce.accounts.models.RatePenalty`, the admin's registry, from which staff lift
+it.
 
 With the cache unreachable the limiter fails open: the request goes through, with a log line and
 ``commerce_rate_limit_fail_open_total``, rather than every API call answering 500.
@@ -27,9 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -38,7 +40,7 @@ from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from commerce.accounts.models import RatePenalty
-from commerce.cache import CacheUnavailable, count_many, read_and_add, strict_cache
+from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many, strict_cache
 from commerce.errors import error_response
 from commerce.security_events import record_security_event
 
@@ -100,26 +102,66 @@ def _window_key(client: str) -> str:
     return f"rl:window:{client}"
 
 
-def _window_keys(client: str, start: float) -> tuple[str, str]:
-    return f"rl:count:{client}:{start!r}", f"rl:refused:{client}:{start!r}"
+def _count_key(client: str, start_ms: int | str) -> str:
+    return f"rl:count:{client}:{start_ms}"
 
 
-def _window_start(client: str, moment: float, stored: float | None, started: bool) -> float:
-    """When the client's current minute began: its first request after the last minute ended.
+def _refused_key(client: str, start_ms: int) -> str:
+    return f"rl:refused:{client}:{start_ms}"
 
-    A minute of the client's own (not of the clock) refuses a burst the same way whenever it starts,
-    and the start is kept as a timestamp so ``Retry-After`` can be computed exactly. ``stored`` and
-    ``started`` are the window key's value and whether this request's ``add`` created it.
-    """
-    if started:
-        return moment
-    # A start a little after ``moment`` is another process (or thread) that read the clock later and
-    # stored first: the same minute. Only a minute that is over (seen past the key's expiry, as after a
-    # clock jump) starts again here.
-    if stored is None or moment - stored >= WINDOW_SECONDS:
-        strict_cache().set(_window_key(client), moment, WINDOW_SECONDS)
-        return moment
-    return stored
+
+# One round trip a request: the penalty, the minute's start and the count in one server-side script.
+# KEYS: the penalty, the minute's start. ARGV: now (ms), a minute (ms), the start key's life (s), the
+# count key as stored without its minute, the count's life (s). Under a penalty (its end in ms, or a
+# value stored before ends were milliseconds, for the caller to read) it returns {the penalty's stored
+# value} and counts nothing; else {false, the minute's start (ms), this request's count in it}.
+# A minute is the client's own: it starts with the first request after the last one ended, so a burst
+# is refused the same way whenever it starts (a start a little after now is another process that read
+# the clock later and stored first: the same minute). A stored start that is not a number (a float
+# stored before starts were milliseconds) starts a minute now.
+RATE_WINDOW_SCRIPT = """
+local penalty = redis.call('GET', KEYS[1])
+if penalty and not (tonumber(penalty) and tonumber(penalty) <= tonumber(ARGV[1])) then return {penalty} end
+local start = ARGV[1]
+local stored = redis.call('GET', KEYS[2])
+if stored and tonumber(stored) and tonumber(ARGV[1]) - tonumber(stored) < tonumber(ARGV[2]) then
+  start = stored
+else
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+end
+local key = ARGV[4] .. start
+redis.call('SET', key, 0, 'NX', 'EX', ARGV[5])
+return {false, start, redis.call('INCRBY', key, 1)}
+"""
+
+
+def _counted(client: str, now_ms: int) -> tuple[float | None, int, int]:
+    """Counts one request of ``client``: ``(None, the minute's start in ms, the request's count in that
+    minute)``, or ``(the penalty's end in seconds, 0, 0)``, counting nothing, while the client has a
+    penalty. Raises :class:`CacheUnavailable` when the cache is not there."""
+    penalty_key, window_key = _penalty_key(client), _window_key(client)
+    backend = caches["default"]
+    if isinstance(backend, FailSoftRedisCache):
+        stored_count_prefix = backend.make_and_validate_key(_count_key(client, ""))
+        args = [now_ms, WINDOW_SECONDS * 1000, WINDOW_SECONDS, stored_count_prefix, COUNTER_TTL_SECONDS]
+        penalty, *counted = backend.script_strict(
+            RATE_WINDOW_SCRIPT, [penalty_key, window_key], args, operation="rate_check"
+        )
+        if penalty is not None:
+            return _penalty_end(backend.loads(penalty)), 0, 0
+        start, count = counted
+        return None, int(start), int(count)
+    # The embedded cache (one process): the same steps, one call at a time.
+    penalty_end = _penalty_end(backend.get(penalty_key))
+    if penalty_end is not None and penalty_end * 1000 > now_ms:
+        return penalty_end, 0, 0
+    stored = backend.get(window_key)
+    if type(stored) is int and now_ms - stored < WINDOW_SECONDS * 1000:
+        start = stored
+    else:
+        start = now_ms
+        backend.set(window_key, start, WINDOW_SECONDS)
+    return None, start, _count(_count_key(client, start), COUNTER_TTL_SECONDS)
 
 
 def _count(key: str, timeout: int) -> int:
@@ -145,13 +187,23 @@ def _fail_open(check: Callable[[], Decision], client: Client) -> Decision:
     return decision
 
 
+def _penalty_end(stored: Any) -> float | None:
+    """A penalty's end in seconds from its cache key: stored as milliseconds (an int, which the rate
+    window's script compares), or as seconds (a float) by the code before, whose keys live 30 minutes
+    at most."""
+    if stored is None:
+        return None
+    return stored / 1000 if type(stored) is int else float(stored)
+
+
 def _seconds_left(ends_at: float | None, now: float) -> int:
     return 0 if ends_at is None else max(0, math.ceil(ends_at - now))
 
 
 def penalty_retry_after(client: str, *, now: float | None = None) -> int:
     """Seconds left of the client's penalty window, 0 when it has none."""
-    return _seconds_left(strict_cache().get(_penalty_key(client)), time.time() if now is None else now)
+    stored = strict_cache().get(_penalty_key(client))
+    return _seconds_left(_penalty_end(stored), time.time() if now is None else now)
 
 
 def penalty_check(client: Client) -> Decision:
@@ -171,7 +223,7 @@ def _escalate(client: Client, now: float) -> int:
     strict_cache().touch(level_key, LEVEL_TTL_SECONDS)
     minutes = _penalty_minutes(level)
     seconds = minutes * 60
-    strict_cache().set(_penalty_key(client.key), now + seconds, seconds)
+    strict_cache().set(_penalty_key(client.key), int((now + seconds) * 1000), seconds)
     started = datetime.fromtimestamp(now, tz=UTC)
     RatePenalty.objects.create(
         client=client.key,
@@ -186,26 +238,21 @@ def _escalate(client: Client, now: float) -> int:
 def rate_check(client: Client, *, now: float | None = None) -> Decision:
     """Count one request of ``client`` and say whether it may go on (see the module docstring)."""
     moment = time.time() if now is None else now
+    now_ms = int(moment * 1000)
 
     def check() -> Decision:
-        # Every request pays two round trips to Redis: this one (penalty, the minute's start) and the
-        # count. A request refused by a penalty may start a minute; its count starts at zero all the same.
-        window_key = _window_key(client.key)
-        (penalty_ends_at, stored_start), started = read_and_add(
-            [_penalty_key(client.key), window_key], (window_key, moment, WINDOW_SECONDS)
-        )
-        left = _seconds_left(penalty_ends_at, moment)
-        if left:
-            return Decision(allowed=False, retry_after=left)
-        start = _window_start(client.key, moment, stored_start, started)
-        count_key, refused_key = _window_keys(client.key, start)
+        penalty_ends_at, start_ms, count = _counted(client.key, now_ms)
+        if penalty_ends_at is not None:
+            # Refused for the penalty's time left (a key that outlived its end by a moment: over).
+            left = _seconds_left(penalty_ends_at, moment)
+            return Decision(allowed=not left, retry_after=left)
         limit = getattr(settings, TIER_SETTINGS[client.tier])
-        if _count(count_key, COUNTER_TTL_SECONDS) <= limit:
+        if count <= limit:
             return Decision(allowed=True)
         # Exactly one request sees the second refusal of a window, so one process escalates, once.
-        if _count(refused_key, COUNTER_TTL_SECONDS) == 2:
+        if _count(_refused_key(client.key, start_ms), COUNTER_TTL_SECONDS) == 2:
             return Decision(allowed=False, retry_after=_escalate(client, moment))
-        left = math.ceil(start + WINDOW_SECONDS - moment)
+        left = math.ceil((start_ms + WINDOW_SECONDS * 1000 - now_ms) / 1000)
         return Decision(allowed=False, retry_after=min(WINDOW_SECONDS, max(1, left)))
 
     return _fail_open(check, client)

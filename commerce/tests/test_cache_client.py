@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.test import override_settings
 
-from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many, read_and_add
+from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many
 
 
 @pytest.mark.redis
@@ -76,24 +76,12 @@ def test_counters_on_redis_take_one_command_and_keep_their_expiry(monkeypatch):
 
 
 @pytest.mark.redis
-def test_read_and_add_on_redis_reads_before_it_adds():
-    cache = caches["default"]
-    cache.delete_many(["raa:read", "raa:add"])
-    cache.set("raa:read", {"ends": 12.5}, 30)
-    assert read_and_add(["raa:read", "raa:add"], ("raa:add", 7.25, 30)) == ([{"ends": 12.5}, None], True)
-    assert read_and_add(["raa:add", "raa:missing"], ("raa:add", 9.0, 30)) == ([7.25, None], False)
-    assert cache.get("raa:add") == 7.25
-
-
-@pytest.mark.redis
 def test_counters_raise_cache_unavailable_when_redis_is_gone():
     broken = FailSoftRedisCache("redis://127.0.0.1:18699/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("commerce.cache.caches", {"default": broken})
         with pytest.raises(CacheUnavailable):
             count_many(["gone"], timeout=30)
-        with pytest.raises(CacheUnavailable):
-            read_and_add(["gone"], ("gone", 1, 30))
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
@@ -101,5 +89,3 @@ def test_counters_on_the_embedded_cache_count_and_expire():
     caches["default"].clear()
     assert count_many(["local:a", "local:b"], cost=2, timeout=30) == [2, 2]
     assert count_many(["local:a"], timeout=30) == [3]
-    assert read_and_add(["local:a", "local:c"], ("local:c", 1.5, 30)) == ([3, None], True)
-    assert read_and_add(["local:c"], ("local:c", 2.5, 30)) == ([1.5], False)

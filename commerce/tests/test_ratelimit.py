@@ -205,3 +205,56 @@ def test_concurrent_requests_on_redis_are_counted_exactly_once_each():
     assert results.count(True) == 50 and len(results) == 80
     # the 30 refusals escalated once: one penalty, level 1
     assert list(RatePenalty.objects.values_list("level", flat=True)) == [1]
+
+
+@pytest.mark.redis
+@override_settings(RATE_LIMIT_AUTHENTICATED_PER_MINUTE=3)
+def test_on_redis_a_request_is_checked_in_one_round_trip(monkeypatch):
+    """The penalty, the minute's start and the count: one script call (EVALSHA) for an allowed request."""
+    from django.core.cache import caches
+
+    client = ratelimit.Client(key="user:one-trip", tier="authenticated")
+    redis_client = caches["default"]._cache.get_client(write=True)
+    sent: list[str] = []
+    real_execute = redis_client.execute_command
+
+    def counting_execute(*args, **kwargs):
+        sent.append(args[0])
+        return real_execute(*args, **kwargs)
+
+    real_pipeline = redis_client.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        sent.append("pipeline")
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(redis_client, "execute_command", counting_execute)
+    monkeypatch.setattr(redis_client, "pipeline", counting_pipeline)
+    ratelimit.rate_check(client)  # may load the script first
+    sent.clear()
+    assert [ratelimit.rate_check(client).allowed for _ in range(2)] == [True, True]
+    assert sent == ["EVALSHA", "EVALSHA"]
+    refused = ratelimit.rate_check(client)
+    assert not refused.allowed and 1 <= refused.retry_after <= 60
+
+
+@pytest.mark.redis
+@override_settings(RATE_LIMIT_AUTHENTICATED_PER_MINUTE=1)
+def test_keys_stored_before_one_round_trip_keep_their_meaning():
+    """A deploy meets keys the code before stored as floats (seconds): a penalty still refuses for its
+    time left, and a minute's start that is not milliseconds starts a minute now."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    now = 1_800_000_000.25
+    client = ratelimit.Client(key="user:older-keys", tier="authenticated")
+    cache.set(f"rl:penalty:{client.key}", now + 90.5, 120)
+    refused = ratelimit.rate_check(client, now=now)
+    assert (refused.allowed, refused.retry_after) == (False, 91)
+    assert ratelimit.penalty_retry_after(client.key, now=now) == 91
+
+    cache.delete(f"rl:penalty:{client.key}")
+    cache.set(f"rl:window:{client.key}", now - 5.0, 60)
+    assert ratelimit.rate_check(client, now=now).allowed  # a minute of its own from now: the first
+    assert cache.get(f"rl:window:{client.key}") == int(now * 1000)
+    assert not ratelimit.rate_check(client, now=now + 1).allowed
