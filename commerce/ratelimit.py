@@ -47,6 +47,7 @@ from commerce.security_events import record_security_event
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+WINDOW_MS = WINDOW_SECONDS * 1000  # starts and penalty ends are stored in milliseconds
 # Windows' counters outlive their minute a little, so a slow request never finds its key gone.
 COUNTER_TTL_SECONDS = 2 * WINDOW_SECONDS
 LEVEL_TTL_SECONDS = 24 * 60 * 60
@@ -143,7 +144,7 @@ def _counted(client: str, now_ms: int) -> tuple[float | None, int, int]:
     backend = caches["default"]
     if isinstance(backend, FailSoftRedisCache):
         stored_count_prefix = backend.make_and_validate_key(_count_key(client, ""))
-        args = [now_ms, WINDOW_SECONDS * 1000, WINDOW_SECONDS, stored_count_prefix, COUNTER_TTL_SECONDS]
+        args = [now_ms, WINDOW_MS, WINDOW_SECONDS, stored_count_prefix, COUNTER_TTL_SECONDS]
         penalty, *counted = backend.script_strict(
             RATE_WINDOW_SCRIPT, [penalty_key, window_key], args, operation="rate_check"
         )
@@ -156,7 +157,7 @@ def _counted(client: str, now_ms: int) -> tuple[float | None, int, int]:
     if penalty_end is not None and penalty_end * 1000 > now_ms:
         return penalty_end, 0, 0
     stored = backend.get(window_key)
-    if type(stored) is int and now_ms - stored < WINDOW_SECONDS * 1000:
+    if type(stored) is int and now_ms - stored < WINDOW_MS:
         start = stored
     else:
         start = now_ms
@@ -252,7 +253,7 @@ def rate_check(client: Client, *, now: float | None = None) -> Decision:
         # Exactly one request sees the second refusal of a window, so one process escalates, once.
         if _count(_refused_key(client.key, start_ms), COUNTER_TTL_SECONDS) == 2:
             return Decision(allowed=False, retry_after=_escalate(client, moment))
-        left = math.ceil((start_ms + WINDOW_SECONDS * 1000 - now_ms) / 1000)
+        left = math.ceil((start_ms + WINDOW_MS - now_ms) / 1000)
         return Decision(allowed=False, retry_after=min(WINDOW_SECONDS, max(1, left)))
 
     return _fail_open(check, client)

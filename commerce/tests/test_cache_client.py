@@ -82,6 +82,8 @@ def test_counters_raise_cache_unavailable_when_redis_is_gone():
         patch.setattr("commerce.cache.caches", {"default": broken})
         with pytest.raises(CacheUnavailable):
             count_many(["gone"], timeout=30)
+        with pytest.raises(CacheUnavailable):  # the rate limit's script goes the same way
+            broken.script_strict("return 1", ["gone"], [])
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
