@@ -23,7 +23,9 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
-from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models import ForeignKey, Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.fields.related_descriptors import ManyToManyDescriptor, ReverseManyToOneDescriptor
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]  # Django's own row loader, not in the stubs
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.query import Query
@@ -170,15 +172,20 @@ class PreparedRead(Generic[M]):
         return rows[0] if rows else None
 
     def all(self, *args: Any) -> list[M]:
+        return self._read(None, args)
+
+    def _read(self, alias: str | None, args: tuple[Any, ...]) -> list[M]:
+        """The rows, from ``alias`` or (None) the router's database for the model."""
         queryset = None
         if self._model is None:
             queryset = self.build(*args)
             self._for_write, self._model = queryset._for_write, queryset.model  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
-        alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
+        if alias is None:
+            alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
         compiled = self._compiled.get(alias, _UNKNOWN)
         if compiled is _UNKNOWN:
             queryset = queryset if queryset is not None else self.build(*args)
-            compiled = self._compiled[alias] = _compile_read(self.build, queryset, alias, args)
+            compiled = self._compiled[alias] = _compile_read(self.name, self.build, queryset, alias, args)
         if compiled is None or any(type(arg) is int and not _INT32_MIN <= arg <= _INT32_MAX for arg in args):
             # Not of a shape this can replay, or an int past some column's range (Django answers a lookup
             # past its column's range without asking the database, which would raise): the ORM.
@@ -210,6 +217,9 @@ class _CompiledRead:
     related_populators: list[Any]
     annotation_col_map: dict[str, int]
     prefetch_lookups: tuple[Any, ...]
+    # The same lookups replayed for one row, each a read built once (None: some lookup is not of a kind
+    # :class:`_RelatedRows` replays, so every read runs Django's prefetch).
+    replayed_prefetches: tuple[_RelatedRows, ...] | None
 
     def params(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
@@ -239,12 +249,69 @@ class _CompiledRead:
                 setattr(instance, attribute, row[position])
             instances.append(instance)
         if self.prefetch_lookups and instances:
-            prefetch_related_objects(instances, *self.prefetch_lookups)
+            if len(instances) == 1 and self.replayed_prefetches is not None:
+                for related in self.replayed_prefetches:
+                    related.attach(instances[0])
+            else:
+                prefetch_related_objects(instances, *self.prefetch_lookups)
         return instances
 
 
+@dataclass(frozen=True)
+class _RelatedRows:
+    """A prefetch of one row's reverse foreign key (``product.variants``) replayed as a read of its own
+    (``WHERE product_id = %s``, built once) and attached as Django's prefetch attaches it: the related
+    manager's queryset holding the rows, each row's foreign key pointing at the instance. Django builds
+    the prefetch's query (``IN`` its instances) anew for every read: for one product and its variants,
+    more CPU than the product's own replayed read."""
+
+    lookup: Prefetch[Any, Any, Any]
+    field: ForeignKey[Any, Any]  # on the related model, pointing at the instance's key
+    rows: PreparedRead[Any]
+
+    @classmethod
+    def of(cls, model: type[Model], lookup: Any, name: str) -> _RelatedRows | None:
+        """``lookup`` on ``model`` replayed, or None when it is not a plain reverse foreign key: nested,
+        ``to_attr``, many-to-many, a sliced queryset or one with prefetches of its own."""
+        lookup = lookup if isinstance(lookup, Prefetch) else Prefetch(lookup)
+        descriptor = getattr(model, lookup.prefetch_through, None)
+        queryset = lookup.queryset
+        if (
+            LOOKUP_SEP in lookup.prefetch_through
+            or lookup.to_attr is not None
+            or not isinstance(descriptor, ReverseManyToOneDescriptor)
+            or isinstance(descriptor, ManyToManyDescriptor)
+            or not isinstance(descriptor.field, ForeignKey)
+            or descriptor.field.target_field != model._meta.pk
+            or (queryset is not None and (queryset.query.is_sliced or queryset._prefetch_related_lookups))
+        ):
+            return None
+        field = descriptor.field
+        base = queryset if queryset is not None else field.model._default_manager.get_queryset()
+        attname = field.attname
+        rows = PreparedRead(f"{name}/{lookup.prefetch_to}", lambda pk: base.filter(**{attname: pk}))
+        return cls(lookup=lookup, field=field, rows=rows)
+
+    def attach(self, instance: Model) -> None:
+        db = router.db_for_read(self.field.model, instance=instance)
+        related = self.rows._read(db, (instance.pk,))
+        for row in related:
+            self.field.set_cached_value(row, instance)
+        manager = getattr(instance, self.lookup.prefetch_to)
+        queryset = (
+            manager._apply_rel_filters(self.lookup.queryset)
+            if self.lookup.queryset is not None
+            else manager.get_queryset()
+        )
+        queryset._result_cache = related
+        queryset._prefetch_done = True
+        if not hasattr(instance, "_prefetched_objects_cache"):
+            instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # Django's own cache, set as its prefetch sets it
+        instance._prefetched_objects_cache[self.field.remote_field.cache_name] = queryset  # type: ignore[attr-defined]  # as above
+
+
 def _compile_read(
-    build: Callable[..., QuerySet[Any]], queryset: QuerySet[Any], alias: str, args: tuple[Any, ...]
+    name: str, build: Callable[..., QuerySet[Any]], queryset: QuerySet[Any], alias: str, args: tuple[Any, ...]
 ) -> _CompiledRead | None:
     """The query's remembered build, or None when it cannot be replayed from the builder's arguments."""
     if queryset._iterable_class is not ModelIterable or queryset._known_related_objects:  # type: ignore[attr-defined]  # QuerySet internals the stubs leave out
@@ -263,6 +330,8 @@ def _compile_read(
     if compiler.has_composite_fields(fields):
         return None
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    lookups = tuple(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]  # as above
+    replayed = [_RelatedRows.of(klass_info["model"], lookup, name) for lookup in lookups]
     return _CompiledRead(
         sql=sql,
         parameters=parameters,
@@ -274,7 +343,8 @@ def _compile_read(
         converters=compiler.get_converters(fields),
         related_populators=get_related_populators(klass_info, select, alias),
         annotation_col_map=dict(compiler.annotation_col_map or {}),
-        prefetch_lookups=tuple(queryset._prefetch_related_lookups),  # type: ignore[attr-defined]  # as above
+        prefetch_lookups=lookups,
+        replayed_prefetches=None if None in replayed else tuple(r for r in replayed if r is not None),
     )
 
 

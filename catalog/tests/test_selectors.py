@@ -11,12 +11,28 @@ from catalog.selectors import (
     product_featured,
     product_get,
     product_search,
+    variant_stock_by_id,
 )
 from catalog.services import catalog_import
 from catalog.tests.factories import ProductFactory, VariantFactory
 from catalog.tests.factories import import_record as record
 
 pytestmark = pytest.mark.django_db
+
+
+def test_variant_stock_by_id_reads_every_variant_of_the_given_products_and_no_other(
+    django_assert_num_queries,
+):
+    shoe, hoodie, other = ProductFactory(), ProductFactory(), ProductFactory()
+    a = VariantFactory(product=shoe, stock=3)
+    b = VariantFactory(product=shoe, stock=0)
+    c = VariantFactory(product=hoodie, stock=12)
+    VariantFactory(product=other, stock=7)
+    with django_assert_num_queries(1):
+        assert variant_stock_by_id([shoe.pk, hoodie.pk]) == {a.pk: 3, b.pk: 0, c.pk: 12}
+    assert variant_stock_by_id([hoodie.pk, 10**12]) == {c.pk: 12}  # an id no product has: nothing
+    with django_assert_num_queries(0):
+        assert variant_stock_by_id([]) == {}
 
 
 def names(qs):

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Value
+from django.db.models import Prefetch, Value
 from django.db.models.sql import compiler as sql_compiler
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from carts.models import Cart, CartLine
 from carts.tests.factories import CartLineFactory, GuestCartFactory
@@ -175,6 +176,50 @@ def test_a_prepared_read_replays_its_prefetches(django_assert_num_queries):
     with django_assert_num_queries(2):
         (cart,) = carts.all(line.cart_id)
         assert [x.pk for x in cart.lines.all()] == [line.pk]
+
+
+def test_one_rows_reverse_foreign_key_prefetch_is_replayed_without_building_it_again(builds):
+    line = CartLineFactory()
+    other = CartLineFactory()  # another cart's line: never among this cart's
+    CartLineFactory(cart=line.cart)
+    carts = PreparedRead(
+        "test.cart_and_ordered_lines",
+        lambda pk: Cart.objects.filter(pk=pk).prefetch_related(
+            Prefetch("lines", queryset=CartLine.objects.order_by("-pk"))
+        ),
+    )
+    expected = sorted(CartLine.objects.filter(cart=line.cart).values_list("pk", flat=True), reverse=True)
+    carts.all(line.cart_id)
+    builds.clear()
+    (cart,) = carts.all(line.cart_id)
+    assert builds == []  # neither the cart's read nor its lines' was built again
+    with CaptureQueriesContext(connection) as queries:
+        lines = list(cart.lines.all())
+        assert all(each.cart is cart for each in lines)  # the foreign key points back, as Django's prefetch
+    assert len(queries) == 0
+    assert [each.pk for each in lines] == expected
+    # a new query, still of this cart's lines only
+    assert other.pk not in [each.pk for each in cart.lines.filter(quantity__gte=1)]
+    assert carts.all(other.cart_id)[0].lines.all()[0].pk == other.pk
+
+
+def test_a_prefetch_over_several_rows_or_of_another_kind_runs_as_django_runs_it(django_assert_num_queries):
+    first, second = CartLineFactory(), CartLineFactory()
+    both = PreparedRead(
+        "test.carts_by_owner_kind",
+        lambda kind: Cart.objects.filter(session__channel=kind).prefetch_related("lines").order_by("pk"),
+    )
+    kind = first.cart.session.channel
+    both.all(kind)
+    with django_assert_num_queries(2):
+        carts = both.all(kind)
+        lines = {c.pk: [x.pk for x in c.lines.all()] for c in carts}
+    assert lines[first.cart_id] == [first.pk] and lines[second.cart_id] == [second.pk]
+    with_attr = PreparedRead(
+        "test.cart_lines_to_attr",
+        lambda pk: Cart.objects.filter(pk=pk).prefetch_related(Prefetch("lines", to_attr="line_list")),
+    )
+    assert [x.pk for x in with_attr.first(first.cart_id).line_list] == [first.pk]
 
 
 def test_a_builder_whose_arguments_are_not_its_parameters_runs_through_the_orm_every_time(builds):
