@@ -85,10 +85,6 @@ AUTH_ERROR_MESSAGES = {
 CLIENT_TYPES = ("message", "typing", "ping", "pong")
 # ``?auth=frame``: the client signs in with its first frame, within this many seconds.
 AUTH_FRAME_TIMEOUT_SECONDS = 10
-# How long after joining a group a socket pushes its turns there before it has heard of a peer: the
-# time for the sockets already in the group to hear it arrive and answer (see ``_push_live``).
-PEER_ANSWER_SECONDS = 0.5
-PEER_JOINED, PEER_HERE = "chat.peer_joined", "chat.peer_here"
 MAX_HISTORY_ON_CONNECT = 50
 
 
@@ -269,8 +265,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
-        self.peer_groups: set[str] = set()  # groups where another socket has been heard of
-        self.peers_unknown_until = float("inf")  # until announced: every turn is pushed
         self.heartbeat: asyncio.Task | None = None
         self.expiry: asyncio.Task | None = None
         self.awaiting_auth = False
@@ -310,7 +304,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
-            await self._announce(groups)
         except BACKEND_UNAVAILABLE as exc:
             logger.warning("chat socket refused: a backend is unavailable: %s", exc)
             await self.send_error("service_unavailable", UNAVAILABLE)
@@ -460,55 +453,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.typing.hold()
         await self.send_event("stream_start", {"messageId": message_id})
 
-    async def _announce(self, groups: list[str]) -> None:
-        """Tells the sockets already in ``groups`` that this one has joined; each answers this socket
-        alone (``chat_peer_joined``), so both know the group has a peer. Until then, and for
-        ``PEER_ANSWER_SECONDS`` in any case, this socket's turns are pushed to the group."""
-        self.peers_unknown_until = asyncio.get_running_loop().time() + PEER_ANSWER_SECONDS
-        for group in groups:
-            try:
-                await self.channel_layer.group_send(
-                    group, {"type": PEER_JOINED, "group": group, "channel": self.channel_name}
-                )
-            except (OSError, RedisError) as exc:
-                # Unheard, a peer could not answer: this socket pushes every turn, as if it had peers.
-                self.peers_unknown_until = float("inf")
-                logger.warning("chat socket could not announce itself to %s: %s", group, exc)
-
-    def _has_peer(self, group: str) -> bool:
-        """Whether another socket may be in ``group``: one has answered or announced itself there, this
-        socket has not been in it long enough to have heard, or it is not a group this socket joined."""
-        return (
-            group in self.peer_groups
-            or group not in self.groups_joined
-            or asyncio.get_running_loop().time() < self.peers_unknown_until
-        )
-
-    async def chat_peer_joined(self, event: dict[str, Any]) -> None:
-        """Another socket joined one of this socket's groups: it now has a peer there, and is told so."""
-        if event["channel"] == self.channel_name:
-            return  # this socket's own announcement
-        self.peer_groups.add(event["group"])
-        try:
-            await self.channel_layer.send(event["channel"], {"type": PEER_HERE, "group": event["group"]})
-        except (OSError, RedisError) as exc:  # unanswered, the newcomer pushes for its first seconds only
-            logger.warning("chat socket could not answer a peer in %s: %s", event["group"], exc)
-
-    async def chat_peer_here(self, event: dict[str, Any]) -> None:
-        """A socket that was already in one of this socket's groups answered its announcement."""
-        self.peer_groups.add(event["group"])
-
     async def _push_live(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         if self.channel_layer is None:
             return
         # A turn's two messages go to their group as one event: every socket of the conversation hears
         # each channel-layer event, this one included (it drops its own), so one event is half the work.
-        # A group where no other socket has been heard of gets none: a shopper's one open chat (the
-        # usual case) would only hear its own turn back (measured: 6% of a chat process's CPU).
         by_group: dict[str, list[dict[str, Any]]] = {}
         for group, event in events:
-            if self._has_peer(group):
-                by_group.setdefault(group, []).append(event)
+            by_group.setdefault(group, []).append(event)
         for group, batch in by_group.items():
             event = batch[0] if len(batch) == 1 else {"type": CHAT_EVENTS, "events": batch}
             try:

@@ -7,7 +7,6 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -15,9 +14,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from commerce.accounts.models import ShopperSession
 from commerce.accounts.shoppers import PAGE_SESSION_KEY, Shopper
 from commerce.accounts.tests.factories import UserFactory
-from conversations import consumers
-from conversations.models import Conversation, Message, SupportTicket, session_group
-from conversations.services import CHAT_EVENT, CHAT_EVENTS, conversation_for_shopper, staff_reply, ticket_open
+from conversations.models import Conversation, Message, SupportTicket
+from conversations.services import conversation_for_shopper, staff_reply, ticket_open
 from conversations.tests.conftest import ORIGIN, TIMEOUT, open_socket, receive_until, run, send
 from conversations.tests.test_api import REPLY_FIELDS
 
@@ -408,69 +406,6 @@ def test_a_message_from_another_tab_is_forwarded_but_not_echoed_to_its_sender():
     assert first["payload"]["channel"] == "web"
     assert second["payload"]["role"] == "assistant"
     assert after["type"] == "pong"
-
-
-@pytest.fixture
-def turn_pushes(monkeypatch):
-    """The groups each turn's push went to (the channel layer's group_send of chat messages), with the
-    peer window closed at once: a socket pushes only where it has heard of another socket."""
-    monkeypatch.setattr(consumers, "PEER_ANSWER_SECONDS", 0.0)
-    layer = get_channel_layer()
-    group_send = layer.group_send
-    pushed: list[str] = []
-
-    async def counting(group, event):
-        if event["type"] in (CHAT_EVENT, CHAT_EVENTS):
-            pushed.append(group)
-        await group_send(group, event)
-
-    monkeypatch.setattr(layer, "group_send", counting)
-    return pushed
-
-
-def test_a_socket_alone_in_its_conversation_pushes_its_turns_to_no_one(turn_pushes):
-    session = ShopperSession.objects.create(channel="web")
-
-    async def scenario():
-        socket, _ = await open_socket(f"/ws/chat/?sessionId={session.key}")
-        await send(socket, "message", {"content": "hello"})
-        await receive_until(socket, "response")
-        await socket.disconnect()
-
-    run(scenario())
-    assert turn_pushes == []
-    assert Message.objects.filter(conversation__session=session).count() == 2  # the turn itself is kept
-
-
-def test_a_tab_opened_later_hears_the_first_tabs_turns_and_the_first_hears_its(turn_pushes):
-    session = ShopperSession.objects.create(channel="web")
-
-    async def next_message(socket):
-        while True:
-            event = await socket.receive_json_from(timeout=TIMEOUT)
-            if event["type"] == "message":
-                return event["payload"]
-
-    async def scenario():
-        first, _ = await open_socket(f"/ws/chat/?sessionId={session.key}")
-        await send(first, "message", {"content": "hello"})  # alone: pushed to no one
-        await receive_until(first, "response")
-        second, _ = await open_socket(f"/ws/chat/?sessionId={session.key}")
-        await asyncio.sleep(0.2)  # the first tab hears the second arrive and answers it
-        await send(first, "message", {"content": "what is your return policy?"})
-        await receive_until(first, "response")
-        heard_by_second = await next_message(second)
-        await send(second, "message", {"content": "show me hoodies"})
-        await receive_until(second, "response")
-        heard_by_first = await next_message(first)
-        await first.disconnect()
-        await second.disconnect()
-        return heard_by_second, heard_by_first
-
-    heard_by_second, heard_by_first = run(scenario())
-    assert heard_by_second == {**heard_by_second, "role": "user", "content": "what is your return policy?"}
-    assert heard_by_first == {**heard_by_first, "role": "user", "content": "show me hoodies"}
-    assert turn_pushes == [session_group(session.key)] * 2
 
 
 def test_staff_reply_reaches_the_shoppers_open_chat_live():
