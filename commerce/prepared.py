@@ -180,6 +180,7 @@ class PreparedRead(Generic[M]):
         if self._model is None:
             queryset = self.build(*args)
             self._for_write, self._model = queryset._for_write, queryset.model  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
+        given = alias is not None
         if alias is None:
             alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
         compiled = self._compiled.get(alias, _UNKNOWN)
@@ -189,7 +190,8 @@ class PreparedRead(Generic[M]):
         if compiled is None or any(type(arg) is int and not _INT32_MIN <= arg <= _INT32_MAX for arg in args):
             # Not of a shape this can replay, or an int past some column's range (Django answers a lookup
             # past its column's range without asking the database, which would raise): the ORM.
-            return list(queryset if queryset is not None else self.build(*args))
+            queryset = queryset if queryset is not None else self.build(*args)
+            return list(queryset.using(alias) if given else queryset)
         if VERIFY:
             _verify_read(self, compiled, alias, args)
         return compiled.rows(alias, args)
@@ -272,7 +274,7 @@ class _RelatedRows:
     @classmethod
     def of(cls, model: type[Model], lookup: Any, name: str) -> _RelatedRows | None:
         """``lookup`` on ``model`` replayed, or None when it is not a plain reverse foreign key: nested,
-        ``to_attr``, many-to-many, a sliced queryset or one with prefetches of its own."""
+        ``to_attr``, many-to-many, a sliced queryset, one with prefetches or a database of its own."""
         lookup = lookup if isinstance(lookup, Prefetch) else Prefetch(lookup)
         descriptor = getattr(model, lookup.prefetch_through, None)
         queryset = lookup.queryset
@@ -283,7 +285,12 @@ class _RelatedRows:
             or isinstance(descriptor, ManyToManyDescriptor)
             or not isinstance(descriptor.field, ForeignKey)
             or descriptor.field.target_field != model._meta.pk
-            or (queryset is not None and (queryset.query.is_sliced or queryset._prefetch_related_lookups))
+            or (
+                queryset is not None
+                and (
+                    queryset.query.is_sliced or queryset._prefetch_related_lookups or queryset._db is not None
+                )
+            )
         ):
             return None
         field = descriptor.field
@@ -296,7 +303,8 @@ class _RelatedRows:
         db = router.db_for_read(self.field.model, instance=instance)
         related = self.rows._read(db, (instance.pk,))
         for row in related:
-            self.field.set_cached_value(row, instance)
+            if not self.field.is_cached(row):  # a select_related of the same key keeps its own instance
+                self.field.set_cached_value(row, instance)
         manager = getattr(instance, self.lookup.prefetch_to)
         queryset = (
             manager._apply_rel_filters(self.lookup.queryset)
@@ -332,6 +340,8 @@ def _compile_read(
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     lookups = tuple(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]  # as above
     replayed = [_RelatedRows.of(klass_info["model"], lookup, name) for lookup in lookups]
+    if len({r.lookup.prefetch_to for r in replayed if r is not None}) < len(replayed):
+        replayed.append(None)  # one name twice: Django's prefetch says which of them wins (or refuses)
     return _CompiledRead(
         sql=sql,
         parameters=parameters,

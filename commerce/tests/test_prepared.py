@@ -220,6 +220,29 @@ def test_a_prefetch_over_several_rows_or_of_another_kind_runs_as_django_runs_it(
         lambda pk: Cart.objects.filter(pk=pk).prefetch_related(Prefetch("lines", to_attr="line_list")),
     )
     assert [x.pk for x in with_attr.first(first.cart_id).line_list] == [first.pk]
+    twice = PreparedRead(
+        "test.cart_lines_twice",
+        lambda pk: Cart.objects.filter(pk=pk).prefetch_related(
+            "lines", Prefetch("lines", queryset=CartLine.objects.filter(quantity__gte=5))
+        ),
+    )
+    with pytest.raises(ValueError, match="already seen"):  # as Django refuses it
+        twice.first(first.cart_id)
+
+
+def test_a_replayed_prefetch_keeps_what_its_own_select_related_read(django_assert_num_queries):
+    line = CartLineFactory()
+    carts = PreparedRead(
+        "test.cart_lines_with_their_cart",
+        lambda pk: Cart.objects.filter(pk=pk).prefetch_related(
+            Prefetch("lines", queryset=CartLine.objects.select_related("cart"))
+        ),
+    )
+    carts.first(line.cart_id)
+    with django_assert_num_queries(2):
+        cart = carts.first(line.cart_id)
+        (read,) = cart.lines.all()
+        assert read.cart == cart and read.cart is not cart  # the joined row, as Django's prefetch leaves it
 
 
 def test_a_builder_whose_arguments_are_not_its_parameters_runs_through_the_orm_every_time(builds):
