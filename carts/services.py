@@ -9,10 +9,9 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -42,7 +41,7 @@ from commerce.errors import InvalidInput
 from commerce.inserts import inserted_unless_taken
 from commerce.money import money_str
 from commerce.prepared import PreparedRead
-from commerce.updates import updated_together
+from commerce.updates import rows_updated_together
 
 MAX_LINE = settings.CART_MAX_LINE_QUANTITY
 
@@ -65,40 +64,14 @@ _NO_REASON: dict[str, object] = {
 }
 
 
-# On PostgreSQL the cart's "just changed", with a line's new quantity or alone, is SQL written once: the
-# ORM built both UPDATEs (and the querysets naming the rows) on every cart write, about 2% of a chat
-# process's CPU. Literal names: the Cart and CartLine tables and the columns of ``_NO_REASON``.
-_TOUCH_CART_SQL = (
-    'UPDATE "carts_cart" SET "updated_at" = %s, "abandonment_reason" = %s, "abandonment_source" = %s,'
-    ' "abandonment_note" = %s, "abandonment_reason_at" = %s WHERE "carts_cart"."id" = %s'
-)
-_TOUCH_CART_AND_LINE_SQL = (
-    'WITH line AS (UPDATE "carts_cartline" SET "quantity" = %s WHERE "carts_cartline"."id" = %s) '
-    'UPDATE "carts_cart" SET "updated_at" = %s, "abandonment_reason" = %s, "abandonment_source" = %s,'
-    ' "abandonment_note" = %s, "abandonment_reason_at" = %s WHERE "carts_cart"."id" = %s'
-)
-
-
 def _touch(cart: Cart, *, reason: dict[str, object] | None = None, line: CartLine | None = None) -> None:
     """Marks the cart as just changed by the shopper. A reason they gave for leaving it is over then
     (they are back at it), unless ``reason`` is what they just gave. ``line``: a line whose new
-    quantity is written with it (one statement on PostgreSQL)."""
+    quantity is written with it (one statement on PostgreSQL, built once per process)."""
     cart.updated_at = timezone.now()
     fields = {"updated_at": cart.updated_at, **(reason or _NO_REASON)}
-    writing = connections[router.db_for_write(Cart)]
-    if writing.vendor == "postgresql" and list(fields)[1:] == list(_NO_REASON):
-        ends: list[Any] = [*fields.values(), cart.pk]
-        with writing.cursor() as cursor:
-            if line is None:
-                cursor.execute(_TOUCH_CART_SQL, ends)
-            else:
-                cursor.execute(_TOUCH_CART_AND_LINE_SQL, [line.quantity, line.pk, *ends])
-    else:
-        touched = (Cart.objects.filter(pk=cart.pk), fields)
-        if line is None:
-            updated_together(touched)
-        else:
-            updated_together((CartLine.objects.filter(pk=line.pk), {"quantity": line.quantity}), touched)
+    line_update = [(line, {"quantity": line.quantity})] if line is not None else []
+    rows_updated_together(*line_update, (cart, fields))
     for name, value in fields.items():
         setattr(cart, name, value)
 
