@@ -174,15 +174,13 @@ class PreparedRead(Generic[M]):
     def all(self, *args: Any) -> list[M]:
         return self._read(None, args)
 
-    def _read(self, alias: str | None, args: tuple[Any, ...]) -> list[M]:
-        """The rows, from ``alias`` or (None) the router's database for the model."""
+    def _read(self, given: str | None, args: tuple[Any, ...]) -> list[M]:
+        """The rows, from the database ``given`` or (None) the router's for the model."""
         queryset = None
         if self._model is None:
             queryset = self.build(*args)
             self._for_write, self._model = queryset._for_write, queryset.model  # type: ignore[attr-defined]  # QuerySet's own flag (set by select_for_update)
-        given = alias is not None
-        if alias is None:
-            alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
+        alias = given or (router.db_for_write if self._for_write else router.db_for_read)(self._model)
         compiled = self._compiled.get(alias, _UNKNOWN)
         if compiled is _UNKNOWN:
             queryset = queryset if queryset is not None else self.build(*args)
@@ -191,7 +189,7 @@ class PreparedRead(Generic[M]):
             # Not of a shape this can replay, or an int past some column's range (Django answers a lookup
             # past its column's range without asking the database, which would raise): the ORM.
             queryset = queryset if queryset is not None else self.build(*args)
-            return list(queryset.using(alias) if given else queryset)
+            return list(queryset.using(given) if given else queryset)
         if VERIFY:
             _verify_read(self, compiled, alias, args)
         return compiled.rows(alias, args)
@@ -339,9 +337,10 @@ def _compile_read(
         return None
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     lookups = tuple(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]  # as above
-    replayed = [_RelatedRows.of(klass_info["model"], lookup, name) for lookup in lookups]
-    if len({r.lookup.prefetch_to for r in replayed if r is not None}) < len(replayed):
-        replayed.append(None)  # one name twice: Django's prefetch says which of them wins (or refuses)
+    replays = [_RelatedRows.of(klass_info["model"], lookup, name) for lookup in lookups]
+    replayed = tuple(r for r in replays if r is not None)
+    # Every lookup replayable, each name once (a name twice: Django's prefetch says which wins, or refuses).
+    replayable = len({r.lookup.prefetch_to for r in replayed}) == len(replays)
     return _CompiledRead(
         sql=sql,
         parameters=parameters,
@@ -354,7 +353,7 @@ def _compile_read(
         related_populators=get_related_populators(klass_info, select, alias),
         annotation_col_map=dict(compiler.annotation_col_map or {}),
         prefetch_lookups=lookups,
-        replayed_prefetches=None if None in replayed else tuple(r for r in replayed if r is not None),
+        replayed_prefetches=replayed if replayable else None,
     )
 
 
