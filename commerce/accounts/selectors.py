@@ -7,12 +7,22 @@ from commerce.prepared import PreparedRead
 
 # Every API request signed with a JWT reads its account: the read is built once per process.
 _USER_BY_PK = PreparedRead("accounts.user_by_pk", lambda pk: User.objects.filter(pk=pk).order_by("pk")[:1])
+# A guest socket's first message of each conversation reads its session: built once per process too.
+_SESSION_BY_KEY = PreparedRead(
+    "accounts.session_by_key",
+    lambda key: ShopperSession.objects.filter(key=key).select_related("user").order_by("pk")[:1],
+)
 
 
 def shopper_session_get_active(*, key: str) -> ShopperSession | None:
     if not key or len(key) > 64:
         return None
     return ShopperSession.objects.active().select_related("user").filter(key=key).first()
+
+
+def shopper_session_by_key(key: str) -> ShopperSession | None:
+    """The session stored under ``key``, active or not, with its account."""
+    return _SESSION_BY_KEY.first(key)
 
 
 def session_belongs_to_another(session: ShopperSession, user: User | None) -> bool:

@@ -36,13 +36,12 @@ from commerce.accounts.errors import (
     InvalidRefreshToken,
 )
 from commerce.accounts.models import PersonalAccessToken, ShopperSession, User
-from commerce.accounts.selectors import session_belongs_to_another
+from commerce.accounts.selectors import session_belongs_to_another, shopper_session_by_key
 from commerce.accounts.signals import credentials_revoked, shopper_signed_in
 from commerce.accounts.throttle import login_failure_record, normalise_login, raise_if_locked
 from commerce.audit.services import audit_record
 from commerce.cache import count_many
 from commerce.errors import InvalidInput, NotFound, RateLimited
-from commerce.prepared import PreparedRead
 
 
 def shopper_session_create(
@@ -339,18 +338,11 @@ def shopper_sessions_purge_unused(*, seen_before: datetime, batch: int = 5000) -
     return deleted
 
 
-# Built once per process: a guest's first message of each conversation reads it.
-_SESSION_BY_KEY = PreparedRead(
-    "accounts.session_by_key",
-    lambda key: ShopperSession.objects.filter(key=key).select_related("user").order_by("pk")[:1],
-)
-
-
 def shopper_session_check(*, session: ShopperSession) -> tuple[ShopperSession, bool]:
     """What a guest socket checks before each message, in one query: its session as stored (saved
     again if it was purged, as :func:`shopper_session_restore`), and whether an account has since
     claimed it (signed in on any device)."""
-    stored = _SESSION_BY_KEY.first(str(session.key))
+    stored = shopper_session_by_key(str(session.key))
     if stored is None:
         return shopper_session_restore(session=session), False
     return stored, stored.user_id is not None
