@@ -71,9 +71,11 @@ MAX_FRAME_CHARS = 32_000
 CLOSE_AUTH_FAILED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
-# RFC 6455 "Try Again Later": Redis (the channel layer) or the database is unreachable; the client
-# should reconnect later, and can keep chatting through POST /api/v1/interactions/message meanwhile.
-CLOSE_SERVICE_UNAVAILABLE = 1013
+# Redis (the channel layer) or the database is unreachable: the client should reconnect later, and can
+# keep chatting through POST /api/v1/interactions/message meanwhile. 4000 + HTTP's 503, like the codes
+# above: RFC 6455's own "Try Again Later" (1013) is one Daphne's WebSocket library refuses to send (it
+# allows a server 1000 and 3000-4999 only), so the socket would drop with no code at all.
+CLOSE_SERVICE_UNAVAILABLE = 4503
 # What the channel layer and the database raise when their server is down or unreachable.
 BACKEND_UNAVAILABLE = (RedisError, OSError, DatabaseError)
 UNAVAILABLE = "Live chat is unavailable right now; try again shortly (or send messages over the REST API)."
@@ -225,7 +227,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send) -> None:
         """Channels joins the channel layer before ``connect`` runs (and listens on it throughout): with
         Redis unreachable that raises, and the shopper would see the socket fail without a reason. Here
-        the socket is accepted if it was not yet, told ``service_unavailable`` and closed with 1013.
+        the socket is accepted if it was not yet, told ``service_unavailable`` and closed with 4503.
 
         The socket's logs (and the Celery tasks its messages start) carry a request id for its whole
         life: the handshake's ``X-Request-ID`` when sane, else a new one (commerce.logs)."""
