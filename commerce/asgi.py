@@ -37,3 +37,8 @@ application = ProtocolTypeRouter(
         "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+from commerce.heap import settle_collector  # noqa: E402
+
+# Last, once everything the application needs at startup is loaded (commerce.heap says why).
+settle_collector()
