@@ -147,7 +147,8 @@ TEMPLATES = [
 
 def _database() -> dict:
     """``DATABASE_URL`` (PostgreSQL, or SQLite as ``sqlite:////path/db.sqlite3``) or, without it, the
-    embedded SQLite file at ``SQLITE_PATH``. Both engines go through django-prometheus' wrappers."""
+    embedded SQLite file at ``SQLITE_PATH``. Both engines count and time their statements with
+    django-prometheus' metrics (commerce.metered_db)."""
     if DATABASE_URL:
         config = env.db_url_config(DATABASE_URL)
     else:
@@ -158,11 +159,11 @@ def _database() -> dict:
         }
     engine = config["ENGINE"].rsplit(".", 1)[-1]
     if engine == "sqlite3":
-        config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+        config["ENGINE"] = "commerce.metered_db.sqlite3"
         # IMMEDIATE: a writer takes the lock at BEGIN, so two checkouts queue instead of deadlocking.
         config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", **config.get("OPTIONS", {})}
     elif engine == "postgresql":
-        config["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        config["ENGINE"] = "commerce.metered_db.postgresql"
         config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
         # A PostgreSQL that is down or drops packets must fail a request fast, never hang a worker:

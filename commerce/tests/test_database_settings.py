@@ -36,7 +36,7 @@ def test_a_sqlite_database_url_is_sqlite_at_that_path_and_migrates_there(tmp_pat
     migrated = _manage("migrate", "--noinput", env=env, tmp_path=tmp_path)
 
     assert described == {
-        "engine": "django_prometheus.db.backends.sqlite3",
+        "engine": "commerce.metered_db.sqlite3",
         "name": str(db_file),
         "vendor": "sqlite",
         "postgres": False,
@@ -50,14 +50,14 @@ def test_a_sqlite_database_url_is_sqlite_at_that_path_and_migrates_there(tmp_pat
 def test_without_a_database_url_the_embedded_file_is_at_sqlite_path(tmp_path):
     described = _database_of({}, tmp_path)
 
-    assert described["engine"] == "django_prometheus.db.backends.sqlite3"
+    assert described["engine"] == "commerce.metered_db.sqlite3"
     assert described["name"] == str(tmp_path / "db.sqlite3")
 
 
 def test_a_postgres_database_url_is_postgresql(tmp_path):
     described = _database_of(_production(DATABASE_URL=UNREACHED_POSTGRES), tmp_path)
 
-    assert described["engine"] == "django_prometheus.db.backends.postgresql"
+    assert described["engine"] == "commerce.metered_db.postgresql"
     assert described["postgres"] is True and described["vendor"] == "postgresql"
 
 
