@@ -100,11 +100,13 @@ bench-ws: install
 	$(PY) benchmarks/ws_chat.py
 
 # The same, alternated between a commit and the working tree, in pairs: each figure's paired change.
-# make bench-ws-ab BASE=<commit> [PAIRS=4]
+# make bench-ws-ab BASE=<commit> [PAIRS=4]; with ROUNDS=24 both builds are served side by side and the
+# load alternates between them a round at a time (benchmarks/ab_chat.py says why that is steadier).
 PAIRS ?= 4
+ROUNDS ?=
 bench-ws-ab: install
-	@test -n "$(BASE)" || (echo "usage: make bench-ws-ab BASE=<commit> [PAIRS=4]" >&2; exit 2)
-	$(PY) benchmarks/ab_chat.py --base "$(BASE)" --pairs "$(PAIRS)"
+	@test -n "$(BASE)" || (echo "usage: make bench-ws-ab BASE=<commit> [PAIRS=4 | ROUNDS=24]" >&2; exit 2)
+	$(PY) benchmarks/ab_chat.py --base "$(BASE)" --pairs "$(PAIRS)" $(if $(ROUNDS),--rounds "$(ROUNDS)")
 
 # Issue 14's chat yardstick as it stood when the issue was filed: the code of that day (0961151, the
 # parent of the first commit for it) against the working tree, the issue's six turns, both measured

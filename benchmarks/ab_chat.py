@@ -12,6 +12,14 @@ Both builds use this checkout's virtualenv and the same environment (``DATABASE_
 the working tree's benchmark scripts (copied into the base's worktree), so neither is a change of the
 measurement: the same visit, the same clock, the same yardsticks.
 
+With ``--rounds N`` (``make bench-ws-ab BASE=<commit> ROUNDS=24``) the two builds are served side by
+side instead, each by its own two Daphne processes on its own database, and the load goes to one and
+then the other a round at a time (50 new guests, the six turns each; the order alternating), with each
+build's pings after every pair of rounds. Both builds then meet the machine in the same state: on the
+machines here its speed drifts by a factor of two within minutes (pings 6,000-17,000/s), which whole
+runs taken minutes apart cannot tell from a change of code; rounds a second apart can. Each round's
+Daphne CPU a message (read from /proc around it) is paired with the other build's round beside it.
+
 Each build also measures its own yardstick, ``ping`` -> ``pong`` on the chat socket, which is the chat
 consumer's code too: work that makes the consumer cheaper makes pings faster as well. So the last line
 also divides the working tree's messages/s by the *base's* ping rate, pair by pair: issue 14's ratio
@@ -29,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +140,53 @@ def _run(tree: Path, messages: int) -> dict[str, float]:
         raise SystemExit(f"ws_chat.py in {tree}: {exc}") from None
 
 
+def _interleaved(base_tree: Path, rounds: int, messages: int) -> tuple[list[dict], list[dict]]:
+    """Both builds served at once; ``rounds`` rounds on each, alternated; the figures of each round."""
+    import asyncio
+
+    from common import CpuWatch  # noqa: I001 - benchmarks/ is on sys.path when run as a script
+    from ws_chat import SCRIPT, chat_servers, load, percentile, ping_rate
+
+    visit = (SCRIPT * (messages // len(SCRIPT) + 1))[:messages]
+    base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if not base_url or not redis_url:
+        raise SystemExit("--rounds serves both builds on PostgreSQL and Redis: set DATABASE_URL, REDIS_URL")
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "head": []}
+    with ExitStack() as stack:
+        served = {
+            "base": stack.enter_context(chat_servers(base_tree, "ws_ab_base", 2, base_url, redis_url)),
+            "head": stack.enter_context(chat_servers(ROOT, "ws_ab_head", 2, base_url, redis_url)),
+        }
+        for build in served.values():  # warm-up: pools opened, statements prepared; not counted
+            asyncio.run(load(build.urls, 50, visit))
+        for n in range(rounds):
+            order = ["base", "head"] if n % 2 == 0 else ["head", "base"]
+            for label in order:
+                build = served[label]
+                cpu = CpuWatch(build.pids, build.database_url)
+                done = asyncio.run(load(build.urls, 50, visit, cpu))
+                if done.errors or not done.latencies:
+                    raise SystemExit(f"{label} round {n + 1} failed: {done.errors[:3]}")
+                runs[label].append(
+                    {
+                        "messages/s": len(done.latencies) / done.seconds,
+                        "p95 ms": percentile(done.latencies, 0.95),
+                        "Daphne CPU ms/msg": done.cpu_ms[0] / len(done.latencies),
+                        "PostgreSQL CPU ms/msg": done.cpu_ms[1] / len(done.latencies),
+                    }
+                )
+            if n % 2 == 1 or n == rounds - 1:
+                # Each build's pings every second step, for the rounds since the last (5 s a build).
+                for label in order:
+                    pings = asyncio.run(ping_rate(served[label].urls, 50))
+                    for run in runs[label]:
+                        run.setdefault("pings/s", pings)
+                        run.setdefault("ratio to pings", run["messages/s"] / pings)
+            line = "; ".join(_line(label, runs[label][-1]).strip() for label in order)
+            print(f"  step {n + 1}: {line}", flush=True)
+    return runs["base"], runs["head"]
+
+
 def _line(label: str, run: dict[str, float]) -> str:
     return f"  {label:<12}" + "  ".join(f"{name} {run[name]:g}" for name, _, _ in FIGURES if name in run)
 
@@ -139,10 +195,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the commit (or branch, tag) to compare against")
     parser.add_argument("--pairs", type=int, default=4)
-    parser.add_argument("--messages", type=int, default=24, help="messages per socket in each run")
+    parser.add_argument(
+        "--messages", type=int, help="messages per socket in each run (24; with --rounds, the visit's 6)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="serve both builds side by side and alternate this many rounds on each (instead of --pairs)",
+    )
     args = parser.parse_args()
-    if args.pairs < 1:
-        parser.error("--pairs must be at least 1")
+    if args.pairs < 1 or args.rounds < 0:
+        parser.error("--pairs must be at least 1, --rounds at least 0")
+    if args.messages is None:
+        args.messages = 6 if args.rounds else 24
     found = subprocess.run(
         ["git", "rev-parse", "--short", "--verify", "--quiet", f"{args.base}^{{commit}}"],
         cwd=ROOT,
@@ -165,11 +231,19 @@ def main() -> int:
             (base_tree / "benchmarks").mkdir(exist_ok=True)
             for script in (ROOT / "benchmarks").glob("*.py"):  # one measurement for both builds
                 shutil.copy2(script, base_tree / "benchmarks" / script.name)
-            print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
-            print(f"base {base_commit} against the working tree ({ROOT})")
             base_runs: list[dict[str, float]] = []
             head_runs: list[dict[str, float]] = []
-            for pair in range(args.pairs):
+            if args.rounds:
+                print(
+                    f"chat benchmark, both builds served side by side, {args.rounds} alternated rounds each"
+                    f" of 50 new guests x {args.messages} messages:"
+                )
+                print(f"base {base_commit} against the working tree ({ROOT})")
+                base_runs, head_runs = _interleaved(base_tree, args.rounds, args.messages)
+            else:
+                print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
+                print(f"base {base_commit} against the working tree ({ROOT})")
+            for pair in range(0 if args.rounds else args.pairs):
                 order = [("base", base_tree), ("head", ROOT)]
                 if pair % 2:
                     order.reverse()
@@ -179,7 +253,8 @@ def main() -> int:
                     print(_line(f"{label} #{pair + 1}", run), flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, check=False)
-    print("per figure: base mean -> working tree mean; the pairs' mean change ± its spread; pairs better")
+    unit = "rounds" if args.rounds else "pairs"
+    print(f"per figure: base mean -> working tree mean; the {unit}' mean change ± its spread; {unit} better")
     for row in compare(base_runs, head_runs):
         print(
             f"  {row.name:<22} {row.base_mean:>10.4g} -> {row.head_mean:<10.4g} {row.change_pct:+6.1f}% "

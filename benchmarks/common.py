@@ -200,15 +200,23 @@ class Server:
 
 @contextmanager
 def running_server(
-    name: str, command: Sequence[str], *, port: int, env: dict[str, str], log_dir: Path, ready_path: str
+    name: str,
+    command: Sequence[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    log_dir: Path,
+    ready_path: str,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
-    """Starts ``command`` (which must listen on ``port``), waits until ``ready_path`` answers 200,
-    and stops the process (SIGTERM, then SIGKILL) on the way out. Output goes to a log file."""
+    """Starts ``command`` (which must listen on ``port``) in ``cwd``, waits until ``ready_path``
+    answers 200, and stops the process (SIGTERM, then SIGKILL) on the way out. Output goes to a log
+    file."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            list(command), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            list(command), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         server = Server(name=name, port=port, process=process, log_path=log_path)
         try:

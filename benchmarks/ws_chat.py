@@ -38,7 +38,8 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from contextlib import ExitStack, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,6 +255,91 @@ def load_average() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+@dataclass
+class ChatServers:
+    """One build's chat servers (``chat_servers``): their socket URLs, processes and database."""
+
+    urls: list[str]  # /ws/chat/, one per process
+    bare_urls: list[str]  # /ws/bench/echo/
+    pids: list[int]
+    database: str
+    database_url: str
+    env: dict[str, str]  # the servers' environment (statements_per_message runs with it)
+    stack: ExitStack
+
+    def stop(self) -> None:
+        """Stops the processes now (the database stays until the ``with`` ends)."""
+        self.stack.close()
+
+
+@contextmanager
+def chat_servers(
+    tree: Path, suffix: str, processes: int, base_url: str, redis_url: str, *, keep_database: bool = False
+) -> Iterator[ChatServers]:
+    """``processes`` Daphne processes serving ``tree``'s code (``benchmarks.bench_asgi``) on a PostgreSQL
+    database of their own, ``<name>_<suffix>`` on the server of ``base_url``: created, migrated by that
+    code, loaded with the demo catalog and store policies, and dropped on the way out (unless
+    ``keep_database``). The production shape: the Redis channel layer and cache on ``redis_url``, a
+    connection pool of 8 per process (as docker-compose's ws service), no per-address connect limit."""
+    database = bench_database_name(base_url, suffix)
+    database_url = database_url_for(base_url, database)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "DB_CONN_MAX_AGE": "0",
+        "DB_POOL_MAX_SIZE": "8",  # as docker-compose's ws service
+        "DJANGO_SETTINGS_MODULE": "commerce.settings",
+        "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
+        # Every simulated shopper connects from the loopback address: the per-address guest connect
+        # limit would refuse all but the first 20 (the per-session message limit stays on).
+        "CHAT_GUEST_CONNECTS_PER_MINUTE": "0",
+    }
+    py = sys.executable
+    create_database(base_url, database)
+    try:
+        for command in (
+            ["migrate", "-v", "0"],
+            ["load_catalog", "catalog/demo/demo_catalog.json"],
+            ["load_store_policies"],
+        ):
+            subprocess.run(
+                [py, "manage.py", *command], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL
+            )
+        daphne = str(Path(py).parent / "daphne")
+        with ExitStack() as stack:
+            servers = []
+            for n in range(processes):
+                port = free_port()
+                servers.append(
+                    stack.enter_context(
+                        running_server(
+                            f"daphne-{suffix}-{n + 1}",
+                            [daphne, "-b", LOOPBACK, "-p", str(port), "benchmarks.bench_asgi:application"],
+                            port=port,
+                            env=env,
+                            log_dir=ROOT / "var" / "bench",
+                            ready_path="/health",
+                            cwd=tree,
+                        )
+                    )
+                )
+            yield ChatServers(
+                urls=[f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers],
+                bare_urls=[f"ws://{LOOPBACK}:{s.port}/ws/bench/echo/" for s in servers],
+                pids=[s.process.pid for s in servers],
+                database=database,
+                database_url=database_url,
+                env=env,
+                stack=stack,
+            )
+    finally:
+        if not keep_database:
+            drop_database(base_url, database)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -267,7 +353,6 @@ def main() -> int:
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
     base_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
-    bench_db = bench_database_name(base_url, "ws_bench")
     if not base_url or not redis_url:
         print(
             "The WebSocket benchmark measures the production shape and needs both services: set\n"
@@ -279,73 +364,31 @@ def main() -> int:
         )
         return 2
     messages = (SCRIPT * (args.messages // len(SCRIPT) + 1))[: args.messages]
-    db_url = database_url_for(base_url, bench_db)
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-        "DB_CONN_MAX_AGE": "0",
-        "DB_POOL_MAX_SIZE": "8",  # as docker-compose's ws service
-        "DJANGO_SETTINGS_MODULE": "commerce.settings",
-        "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
-        # Every simulated shopper connects from the loopback address: the per-address guest connect
-        # limit would refuse all but the first 20 (the per-session message limit stays on).
-        "CHAT_GUEST_CONNECTS_PER_MINUTE": "0",
-    }
-    py = sys.executable
     versions = service_versions(base_url, redis_url)
-    create_database(base_url, bench_db)
-    try:
-        for command in (
-            ["migrate", "-v", "0"],
-            ["load_catalog", "catalog/demo/demo_catalog.json"],
-            ["load_store_policies"],
-        ):
-            subprocess.run(
-                [py, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-            )
-        daphne = str(Path(py).parent / "daphne")
-        with ExitStack() as stack:
-            servers = []
-            for n in range(args.processes):
-                port = free_port()
-                servers.append(
-                    stack.enter_context(
-                        running_server(
-                            f"daphne-ws-{n + 1}",
-                            [daphne, "-b", LOOPBACK, "-p", str(port), "benchmarks.bench_asgi:application"],
-                            port=port,
-                            env=env,
-                            log_dir=ROOT / "var" / "bench",
-                            ready_path="/health",
-                        )
-                    )
-                )
-            urls = [f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers]
-            # Warm-up, not counted: a whole round of the visit. A smaller one (4 guests, 3 messages) left
-            # the first measured round opening most of the pools' connections and running each
-            # statement on them unprepared (DB_PREPARE_THRESHOLD): 4-21% slower than the rounds after it.
-            warm_up = asyncio.run(load(urls, args.clients, messages))
-            load_before = load_average()
-            # Rounds of fresh guests, each between two ping measurements: one round of the issue's six
-            # turns lasts one to two seconds, and its ratio alone spread 0.022-0.031 from run to run.
-            pings = [asyncio.run(ping_rate(urls, args.clients))]
-            rounds: list[Results] = []
-            for _ in range(args.rounds):
-                cpu = CpuWatch([s.process.pid for s in servers], db_url)
-                rounds.append(asyncio.run(load(urls, args.clients, messages, cpu)))
-                pings.append(asyncio.run(ping_rate(urls, args.clients)))
-            results = merged(rounds)
-            bare_urls = [f"ws://{LOOPBACK}:{s.port}/ws/bench/echo/" for s in servers]
-            bare = asyncio.run(ping_rate(bare_urls, args.clients, "message", "response"))
-            load_after = load_average()
-        per_message = statements_per_message(env)
-    finally:
-        if not args.keep_database:
-            drop_database(base_url, bench_db)
+    with chat_servers(
+        ROOT, "ws_bench", args.processes, base_url, redis_url, keep_database=args.keep_database
+    ) as served:
+        # Warm-up, not counted: a whole round of the visit. A smaller one (4 guests, 3 messages) left the
+        # first measured round opening most of the pools' connections and running each statement on
+        # them unprepared (DB_PREPARE_THRESHOLD): 4-21% slower than the rounds after it.
+        warm_up = asyncio.run(load(served.urls, args.clients, messages))
+        load_before = load_average()
+        # Rounds of fresh guests, each between two ping measurements: one round of the issue's six turns
+        # lasts one to two seconds, and its ratio alone spread 0.022-0.031 from run to run.
+        pings = [asyncio.run(ping_rate(served.urls, args.clients))]
+        rounds: list[Results] = []
+        for _ in range(args.rounds):
+            cpu = CpuWatch(served.pids, served.database_url)
+            rounds.append(asyncio.run(load(served.urls, args.clients, messages, cpu)))
+            pings.append(asyncio.run(ping_rate(served.urls, args.clients)))
+        results = merged(rounds)
+        bare = asyncio.run(ping_rate(served.bare_urls, args.clients, "message", "response"))
+        load_after = load_average()
+        served.stop()
+        per_message = statements_per_message(served.env)
+    bench_db = served.database
 
-    pids = ", ".join(str(s.process.pid) for s in servers)
+    pids = ", ".join(str(pid) for pid in served.pids)
     print(
         f"served by: {args.processes} Daphne process(es) (pid {pids}) serving commerce.asgi "
         f"(+ /ws/bench/echo/), channel layer RedisPubSubChannelLayer and cache on {redis_url}, "
