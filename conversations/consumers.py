@@ -74,7 +74,7 @@ CLOSE_RATE_LIMITED = 4429
 # Redis (the channel layer) or the database is unreachable: the client should reconnect later, and can
 # keep chatting through POST /api/v1/interactions/message meanwhile. 4000 + HTTP's 503, like the codes
 # above: RFC 6455's own "Try Again Later" (1013) is one Daphne's WebSocket library refuses to send (it
-# allows a server 1000 and 3000-4999 only), so the socket would drop with no code at all.
+# allows a server 1000 and 3000-4999 only); the socket then dropped with 1011, an internal error.
 CLOSE_SERVICE_UNAVAILABLE = 4503
 # What the channel layer and the database raise when their server is down or unreachable.
 BACKEND_UNAVAILABLE = (RedisError, OSError, DatabaseError)
