@@ -280,14 +280,19 @@ def chat_servers(
     database of their own, ``<name>_<suffix>`` on the server of ``base_url``: created, migrated by that
     code, loaded with the demo catalog and store policies, and dropped on the way out (unless
     ``keep_database``). The production shape: the Redis channel layer and cache on ``redis_url``, a
-    connection pool of 8 per process (as docker-compose's ws service), no per-address connect limit."""
+    connection pool of 8 per process (as docker-compose's ws service), no per-address connect limit; cache
+    keys and channel-layer names prefixed ``bench-<suffix>``."""
     database = bench_database_name(base_url, suffix)
     database_url = database_url_for(base_url, database)
     env = {
         **os.environ,
-        "PYTHONPATH": str(tree),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH", "")])),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        # Two builds served at once (make bench-ws-ab ROUNDS=) share the Redis: keys of their own, so
+        # neither reads the other's cached pages or hears the other's channel-layer events.
+        "CACHE_KEY_PREFIX": f"bench-{suffix}",
+        "CHANNEL_LAYER_PREFIX": f"bench-{suffix}",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "DB_CONN_MAX_AGE": "0",
         "DB_POOL_MAX_SIZE": "8",  # as docker-compose's ws service
