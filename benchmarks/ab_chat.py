@@ -18,7 +18,10 @@ then the other a round at a time (50 new guests, the six turns each; the order a
 build's pings after every pair of rounds. Both builds then meet the machine in the same state: on the
 machines here its speed drifts by a factor of two within minutes (pings 6,000-17,000/s), which whole
 runs taken minutes apart cannot tell from a change of code; rounds a second apart can. Each round's
-Daphne CPU a message (read from /proc around it) is paired with the other build's round beside it.
+Daphne CPU a message (read from /proc around it) is paired with the other build's round beside it. A
+round's "ratio to pings" there divides by its build's pings measured after it (every second step, 5 s
+a build), not by the mean of the pings either side as ``make bench-ws`` does: compare it between the
+builds, not with bench-ws's ratio.
 
 Each build also measures its own yardstick, ``ping`` -> ``pong`` on the chat socket, which is the chat
 consumer's code too: work that makes the consumer cheaper makes pings faster as well. So the last line
