@@ -281,3 +281,24 @@ def test_the_cart_page_shows_the_last_change_when_its_refreshes_overlap(demo_cat
         timeout=REPLY_TIMEOUT_MS,
     )
     assert page.watch.problems() == []
+
+
+def test_the_panel_reconnects_by_itself_after_a_redis_outage(demo_catalog, open_browser_page):
+    """A socket refused for an outage is closed with 4503, which the ws extension would not retry:
+    the panel shows the server's message, tries again (waiting longer each time) and, once Redis is
+    back, talks again without a reload."""
+    from commerce.testing.faults import CLOSED_REDIS_URL, redis_at
+
+    page = open_browser_page()
+    page.goto("/")
+    status = page.locator("#chat-status")
+    with redis_at(CLOSED_REDIS_URL):
+        _open_chat(page)
+        status.filter(has_text="Live chat is unavailable right now").wait_for(timeout=REPLY_TIMEOUT_MS)
+        page.wait_for_timeout(1500)  # at least one retry, refused again: the message stays
+        assert "unavailable" in status.inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#chat-status').textContent === ''", timeout=REPLY_TIMEOUT_MS
+    )
+    assert _say(page, "hello").get_attribute("data-intent") == "greeting"
+    assert page.watch.problems() == []

@@ -119,13 +119,36 @@
     },
   });
 
+  // The ws extension reconnects by itself after these close codes (hx-ws-2.js); after the server's own
+  // "try again later" codes (a Redis or database outage, 4503; a missed heartbeat, 4408) this page
+  // does, waiting longer each time. After any other (signed out, too many connects) it stays closed.
+  var RECONNECTED_BY_EXTENSION = [1006, 1011, 1012, 1013];
+  var RECONNECTED_HERE = [4408, 4503];
+  var RECONNECT_MAX_MS = 30000;
+  var reconnects = 0;
+
   document.addEventListener("htmx:wsOpen", function (evt) {
     socket = evt.detail.socketWrapper;
+    reconnects = 0;
     setStatus("");
   });
 
-  document.addEventListener("htmx:wsClose", function () {
-    setStatus("Reconnecting to the assistant…");
+  document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail.event ? evt.detail.event.code : null;
+    var panel = evt.target;
+    if (RECONNECTED_HERE.indexOf(code) >= 0) {
+      var delay = Math.min(RECONNECT_MAX_MS, 1000 * Math.pow(2, reconnects)) * (0.5 + Math.random() / 2);
+      reconnects += 1;
+      var wrapper = evt.detail.socketWrapper;
+      setTimeout(function () {
+        if (document.body.contains(panel)) wrapper.reconnect();
+      }, delay);
+      // The server's error event (e.g. "Live chat is unavailable right now ...") stays on screen.
+    } else if (RECONNECTED_BY_EXTENSION.indexOf(code) >= 0) {
+      setStatus("Reconnecting to the assistant…");
+    } else if (!(byId("chat-status") || {}).textContent) {
+      setStatus("The assistant has disconnected; reload the page to continue.");
+    }
   });
 
   document.addEventListener("htmx:wsBeforeMessage", function (evt) {
