@@ -23,9 +23,9 @@ from django.urls import get_resolver
 YOUNG_GENERATION_THRESHOLD = 10_000
 
 
-def settle_collector() -> int:
+def settle_collector() -> None:
     """Loads the root URLconf, collects the imports' garbage, freezes every object still alive and
-    raises the youngest generation's threshold; returns how many objects were frozen.
+    raises the youngest generation's threshold.
 
     Called once by each entry point (``commerce.asgi``, ``commerce.wsgi``) after the application is
     built. Django would load the URLconf (and every view module it names, about 20,000 objects) at the
@@ -36,4 +36,3 @@ def settle_collector() -> int:
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
-    return gc.get_freeze_count()

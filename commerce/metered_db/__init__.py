@@ -26,29 +26,25 @@ def metered_cursor_class(cursor_class: type, alias: str, vendor: str) -> type:
     executed_in_bulk = execute_many_total.labels(alias, vendor)
     duration = query_duration_seconds.labels(alias, vendor)
 
+    def timed(run: Any, *args: Any, **kwargs: Any) -> Any:
+        started = default_timer()
+        try:
+            return run(*args, **kwargs)
+        except BaseException as exc:
+            errors_total.labels(alias, vendor, type(exc).__name__).inc()
+            raise
+        finally:
+            duration.observe(max(default_timer() - started, 0))
+
     class MeteredCursor(cursor_class):
         def execute(self, *args: Any, **kwargs: Any) -> Any:
             executed.inc()
-            started = default_timer()
-            try:
-                return super().execute(*args, **kwargs)
-            except BaseException as exc:
-                errors_total.labels(alias, vendor, type(exc).__name__).inc()
-                raise
-            finally:
-                duration.observe(max(default_timer() - started, 0))
+            return timed(super().execute, *args, **kwargs)
 
         def executemany(self, query: Any, param_list: Any, *args: Any, **kwargs: Any) -> Any:
             executed.inc(len(param_list))
             executed_in_bulk.inc(len(param_list))
-            started = default_timer()
-            try:
-                return super().executemany(query, param_list, *args, **kwargs)
-            except BaseException as exc:
-                errors_total.labels(alias, vendor, type(exc).__name__).inc()
-                raise
-            finally:
-                duration.observe(max(default_timer() - started, 0))
+            return timed(super().executemany, query, param_list, *args, **kwargs)
 
     MeteredCursor.__name__ = MeteredCursor.__qualname__ = f"Metered{cursor_class.__name__}"
     return MeteredCursor
