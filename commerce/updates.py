@@ -7,8 +7,9 @@ parts exactly once, so the two can go as one statement, each UPDATE built by Dja
 inside the caller's transaction. Like ``update()``, no model signals are sent.
 
 ``rows_updated_together((row, values), ...)`` is the same for saved rows named by their primary key,
-the hot case (a cart write's line and cart): its SQL is built once per process and shape (the models
-and the fields set), afterwards only the values are prepared, as ``update()`` prepares them.
+the hot case (a cart write's line and cart): its SQL is built once per process and shape (the models,
+the fields set and which of their values are None), afterwards only the values are prepared, as
+``update()`` prepares them.
 """
 
 from __future__ import annotations
