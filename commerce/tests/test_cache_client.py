@@ -91,3 +91,19 @@ def test_counters_on_the_embedded_cache_count_and_expire():
     caches["default"].clear()
     assert count_many(["local:a", "local:b"], cost=2, timeout=30) == [2, 2]
     assert count_many(["local:a"], timeout=30) == [3]
+
+
+@pytest.mark.redis
+def test_redis_replies_are_parsed_by_hiredis_in_the_cache_and_the_channel_layer():
+    """hiredis is a dependency for speed (pyproject.toml): redis-py takes it silently when installed and
+    falls back to its pure-Python parser when not, so a lost install would show only as CPU."""
+    from redis._parsers.hiredis import _AsyncHiredisParser, _HiredisParser
+    from redis.asyncio import connection as async_connection
+
+    client = caches["default"]._cache.get_client(write=True)
+    connection = client.connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _HiredisParser)
+    finally:
+        client.connection_pool.release(connection)
+    assert async_connection.DefaultParser is _AsyncHiredisParser  # channels_redis' connections
