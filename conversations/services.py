@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn, Required, TypedDict, Unpack
+from typing import Any, NoReturn, Required, TypedDict, TypeVar, Unpack
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import F
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
@@ -62,6 +62,7 @@ from conversations.models import (
 )
 from memory.services import interaction_summary_schedule
 
+_M = TypeVar("_M", bound=models.Model)
 logger = logging.getLogger(__name__)
 
 # A chat message is a sentence or a paragraph; anything longer is a paste or an attack.
@@ -305,7 +306,7 @@ def chat_turn_recorded(
         for message in unsaved:
             params += _row_params(message)
         if state is not None:
-            params += _row_params(DialogueState(conversation=conversation, **state))
+            params += _row_params(_unsaved(DialogueState, {"conversation_id": conversation.pk, **state}))
         params += [timezone.now(), counted, conversation.pk]
         with connection.cursor() as cursor:
             cursor.execute(_turn_end_sql(len(unsaved), state is not None), params)
@@ -322,15 +323,37 @@ def _message_row(conversation: Conversation, fields: MessageFields) -> Message:
     planning = {
         k: v for k, v in (fields.get("planning") or {}).items() if k in PLANNING_FIELDS and v is not None
     }
-    return Message(
-        conversation=conversation,
-        role=fields["role"],
-        content=fields["content"],
-        channel=fields["channel"],
-        intent=fields.get("intent") or "",
-        confidence=fields.get("confidence"),
-        actions=fields.get("actions") or [],
-        **planning,
+    message = _unsaved(
+        Message,
+        {
+            "conversation_id": conversation.pk,
+            "role": fields["role"],
+            "content": fields["content"],
+            "channel": fields["channel"],
+            "intent": fields.get("intent") or "",
+            "confidence": fields.get("confidence"),
+            "actions": fields.get("actions") or [],
+            **planning,
+        },
+    )
+    Message.conversation.field.set_cached_value(message, conversation)
+    return message
+
+
+@functools.cache
+def _column_names(model: type[models.Model]) -> frozenset[str]:
+    return frozenset(f.attname for f in model._meta.concrete_fields)
+
+
+def _unsaved(model: type[_M], values: dict[str, Any]) -> _M:
+    """An unsaved ``model`` row from its columns' values by attribute name (``conversation_id``), every
+    other column its default. Built positionally: Django's ``Model.__init__`` takes a third of the time
+    it takes with keyword arguments (two rows a chat turn)."""
+    unknown = values.keys() - _column_names(model)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    return model(
+        *[values[f.attname] if f.attname in values else f.get_default() for f in model._meta.concrete_fields]
     )
 
 
@@ -367,9 +390,11 @@ def _inserted_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any],
 
 def _row_params(instance: models.Model) -> list[Any]:
     """An unsaved row's INSERT parameters, prepared as the ORM's INSERT prepares them (``auto_now``
-    fields set, JSON and decimals adapted)."""
+    fields set, JSON and decimals adapted), with the connection itself rather than ``django.db``'s
+    proxy of it, which looks the connection up again on every attribute read."""
+    database = connections[DEFAULT_DB_ALIAS]
     return [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        field.get_db_prep_save(field.pre_save(instance, True), database)
         for field in _inserted_fields(type(instance))
     ]
 

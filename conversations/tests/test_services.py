@@ -289,6 +289,7 @@ def test_a_turns_end_records_the_reply_its_state_and_counts_both_messages(
         "",
     )
     assert stored.created_at.tzinfo is not None and not reply._state.adding
+    assert reply.conversation is before and received.message.conversation is before  # no read for them
     shopper_message = Message.objects.get(pk=received.message.pk)
     assert (shopper_message.role, shopper_message.content) == ("user", "running shoes")
     assert shopper_message.created_at == arrived < stored.created_at  # the time it arrived, not written
