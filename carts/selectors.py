@@ -147,6 +147,19 @@ _CART_OF_SESSION = PreparedRead(
         Cart.objects.filter(session_id=session_pk).select_related("discount").order_by("pk")[:1]
     ),
 )
+# A cart with lines in one read: its lines (in the cart's order), each with the cart and its discount.
+_LINES_OF_USER_CART = PreparedRead(
+    "carts.lines_of_user_cart",
+    lambda user_pk: CartLine.objects.filter(cart__user_id=user_pk).select_related(
+        "cart__discount", "variant__product"
+    ),
+)
+_LINES_OF_SESSION_CART = PreparedRead(
+    "carts.lines_of_session_cart",
+    lambda session_pk: CartLine.objects.filter(cart__session_id=session_pk).select_related(
+        "cart__discount", "variant__product"
+    ),
+)
 _LINES_OF_CART = PreparedRead(
     "carts.lines_of_cart",
     lambda cart_pk: CartLine.objects.filter(cart_id=cart_pk).select_related("variant__product"),
@@ -163,16 +176,25 @@ def cart_lines(cart: Cart) -> list[CartLine]:
 
 
 def cart_for_shopper(shopper: Shopper | None) -> Cart | None:
-    """The open cart of a signed-in user or of a guest session, with its discount and lines (as
-    :func:`cart_with_lines` reads them, in two queries); None when there is none."""
+    """The open cart of a signed-in user or of a guest session, with its discount and lines (each with
+    its variant and product); None when there is none. One query when the cart has lines (the lines
+    with their cart joined), two when it has none or there is no cart."""
     if shopper is None:
         return None
-    cart = None
     if shopper.user is not None:
-        cart = _CART_OF_USER.first(shopper.user.pk)
+        lines, only_cart, owner = _LINES_OF_USER_CART, _CART_OF_USER, shopper.user.pk
     elif shopper.session is not None:
-        cart = _CART_OF_SESSION.first(shopper.session.pk)
-    return None if cart is None else cart_with_lines_known(cart, lines=cart_lines(cart))
+        lines, only_cart, owner = _LINES_OF_SESSION_CART, _CART_OF_SESSION, shopper.session.pk
+    else:
+        return None
+    found = lines.all(owner)
+    if found:
+        cart = found[0].cart
+        for line in found[1:]:  # one cart instance for every line, as ``cart.lines`` would leave them
+            CartLine.cart.field.set_cached_value(line, cart)
+        return cart_with_lines_known(cart, lines=found)
+    cart = only_cart.first(owner)
+    return None if cart is None else cart_with_lines_known(cart, lines=[])
 
 
 def cart_item_count(shopper: Shopper | None) -> int:

@@ -143,3 +143,29 @@ def test_item_count_and_cart_for_shopper_see_only_the_shoppers_cart(guest, membe
     assert cart_item_count(Shopper(user=None, session=None)) == 0
     assert cart_item_count(None) == 0
     assert cart_for_shopper(Shopper(user=None, session=None)) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("owner", ["guest", "member"])
+def test_a_shoppers_cart_with_lines_is_one_query_and_an_empty_one_two(
+    owner, request, django_assert_num_queries
+):
+    shopper = request.getfixturevalue(owner)
+    mine = {"cart__session": shopper.session} if owner == "guest" else {"cart__user": shopper.user}
+    if owner == "member":
+        mine["cart__session"] = None
+    cart = CartLineFactory(**mine, cart__discount=DiscountFactory(code="TEN"), quantity=2).cart
+    CartLineFactory(cart=cart, quantity=3)
+    with django_assert_num_queries(1):  # the lines with their cart, its discount, variants and products
+        read = cart_for_shopper(shopper)
+        lines = list(read.lines.all())
+        assert read.pk == cart.pk and read.discount.code == "TEN"
+        assert [line.quantity for line in lines] == [2, 3]  # the cart's order
+        assert all(line.cart is read and line.variant.product.name for line in lines)
+    cart.lines.all().delete()
+    with django_assert_num_queries(2):  # no lines: the cart is read on its own
+        empty = cart_for_shopper(shopper)
+        assert empty.pk == cart.pk and empty.discount.code == "TEN" and list(empty.lines.all()) == []
+    cart.delete()
+    with django_assert_num_queries(2):
+        assert cart_for_shopper(shopper) is None
