@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab bench-ws-filed
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab bench-ws-filed bench-ws-instructions
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -114,6 +114,12 @@ bench-ws-ab: install
 FILED ?= 0961151
 bench-ws-filed: install
 	$(PY) benchmarks/ab_chat.py --base "$(FILED)" --pairs "$(PAIRS)" --messages 6
+
+# A chat message's work in instructions (valgrind's callgrind), a commit against the working tree: steady
+# to about 0.1% whatever the machine does. make bench-ws-instructions BASE=<commit> [VISITS=10 RUNS=2]
+bench-ws-instructions: install
+	@test -n "$(BASE)" || (echo "usage: make bench-ws-instructions BASE=<commit> [VISITS=10 RUNS=2]" >&2; exit 2)
+	$(PY) benchmarks/chat_instructions.py --base "$(BASE)" --visits "$(or $(VISITS),10)" --runs "$(or $(RUNS),2)"
 
 bench-voice: install
 	$(PY) benchmarks/voice_scan.py

@@ -35,11 +35,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,50 +210,32 @@ def main() -> int:
         parser.error("--pairs must be at least 1, --rounds at least 0")
     if args.messages is None:
         args.messages = 6 if args.rounds else 24
-    found = subprocess.run(
-        ["git", "rev-parse", "--short", "--verify", "--quiet", f"{args.base}^{{commit}}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if found.returncode != 0:
+    from common import checked_out, commit_named  # noqa: I001 - benchmarks/ is on sys.path when run as a script
+
+    base_commit = commit_named(args.base)
+    if base_commit is None:
         parser.error(f"--base {args.base!r} names no commit in {ROOT}")
-    base_commit = found.stdout.strip()
-    with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:
-        base_tree = Path(scratch) / "tree"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "--quiet", str(base_tree), base_commit],
-            cwd=ROOT,
-            check=True,
-        )
-        try:
-            (base_tree / "var").mkdir(exist_ok=True)
-            (base_tree / "benchmarks").mkdir(exist_ok=True)
-            for script in (ROOT / "benchmarks").glob("*.py"):  # one measurement for both builds
-                shutil.copy2(script, base_tree / "benchmarks" / script.name)
-            base_runs: list[dict[str, float]] = []
-            head_runs: list[dict[str, float]] = []
-            if args.rounds:
-                print(
-                    f"chat benchmark, both builds served side by side, {args.rounds} alternated rounds each"
-                    f" of 50 new guests x {args.messages} messages:"
-                )
-                print(f"base {base_commit} against the working tree ({ROOT})")
-                base_runs, head_runs = _interleaved(base_tree, args.rounds, args.messages)
-            else:
-                print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
-                print(f"base {base_commit} against the working tree ({ROOT})")
-            for pair in range(0 if args.rounds else args.pairs):
-                order = [("base", base_tree), ("head", ROOT)]
-                if pair % 2:
-                    order.reverse()
-                for label, tree in order:
-                    run = _run(tree, args.messages)
-                    (base_runs if label == "base" else head_runs).append(run)
-                    print(_line(f"{label} #{pair + 1}", run), flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, check=False)
+    with checked_out(base_commit) as base_tree:
+        base_runs: list[dict[str, float]] = []
+        head_runs: list[dict[str, float]] = []
+        if args.rounds:
+            print(
+                f"chat benchmark, both builds served side by side, {args.rounds} alternated rounds each"
+                f" of 50 new guests x {args.messages} messages:"
+            )
+            print(f"base {base_commit} against the working tree ({ROOT})")
+            base_runs, head_runs = _interleaved(base_tree, args.rounds, args.messages)
+        else:
+            print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
+            print(f"base {base_commit} against the working tree ({ROOT})")
+        for pair in range(0 if args.rounds else args.pairs):
+            order = [("base", base_tree), ("head", ROOT)]
+            if pair % 2:
+                order.reverse()
+            for label, tree in order:
+                run = _run(tree, args.messages)
+                (base_runs if label == "base" else head_runs).append(run)
+                print(_line(f"{label} #{pair + 1}", run), flush=True)
     unit = "rounds" if args.rounds else "pairs"
     print(f"per figure: base mean -> working tree mean; the {unit}' mean change ± its spread; {unit} better")
     for row in compare(base_runs, head_runs):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import http.client
 import math
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -28,6 +30,40 @@ if str(ROOT) not in sys.path:
 
 LOOPBACK = "127.0.0.1"
 BENCH_SETTINGS = "benchmarks.bench_settings"
+
+
+# --- Another build ---------------------------------------------------------------------------
+
+
+def commit_named(name: str) -> str | None:
+    """The short hash of the commit ``name`` (a hash, branch or tag) in this checkout, or None."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "--verify", "--quiet", f"{name}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+@contextmanager
+def checked_out(commit: str) -> Iterator[Path]:
+    """``commit``'s tree in a temporary git worktree (removed on the way out), with the working tree's
+    benchmark scripts copied in, so both builds are measured by the same code."""
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(tree), commit], cwd=ROOT, check=True
+        )
+        try:
+            (tree / "var").mkdir(exist_ok=True)
+            (tree / "benchmarks").mkdir(exist_ok=True)
+            for script in (ROOT / "benchmarks").glob("*.py"):
+                shutil.copy2(script, tree / "benchmarks" / script.name)
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 # --- Catalog ---------------------------------------------------------------------------------

@@ -272,16 +272,25 @@ class ChatServers:
         self.stack.close()
 
 
+@dataclass
+class ChatDatabase:
+    """A build's own benchmark database (``chat_database``) and the environment its processes run with."""
+
+    name: str
+    url: str
+    env: dict[str, str]
+
+
 @contextmanager
-def chat_servers(
-    tree: Path, suffix: str, processes: int, base_url: str, redis_url: str, *, keep_database: bool = False
-) -> Iterator[ChatServers]:
-    """``processes`` Daphne processes serving ``tree``'s code (``benchmarks.bench_asgi``) on a PostgreSQL
-    database of their own, ``<name>_<suffix>`` on the server of ``base_url``: created, migrated by that
-    code, loaded with the demo catalog and store policies, and dropped on the way out (unless
-    ``keep_database``). The production shape: the Redis channel layer and cache on ``redis_url``, a
-    connection pool of 8 per process (as docker-compose's ws service), no per-address connect limit; cache
-    keys and channel-layer names prefixed ``bench-<suffix>``."""
+def chat_database(
+    tree: Path, suffix: str, base_url: str, redis_url: str, *, keep_database: bool = False
+) -> Iterator[ChatDatabase]:
+    """A PostgreSQL database of ``tree``'s own, ``<name>_<suffix>`` on the server of ``base_url``: created,
+    migrated by that code, loaded with the demo catalog and store policies, and dropped on the way out
+    (unless ``keep_database``); with the environment the chat runs with on it: the production shape (the
+    Redis channel layer and cache on ``redis_url``, a connection pool of 8 per process, as docker-compose's
+    ws service), no per-address connect limit, cache keys and channel-layer names prefixed
+    ``bench-<suffix>``."""
     database = bench_database_name(base_url, suffix)
     database_url = database_url_for(base_url, database)
     env = {
@@ -302,7 +311,6 @@ def chat_servers(
         # limit would refuse all but the first 20 (the per-session message limit stays on).
         "CHAT_GUEST_CONNECTS_PER_MINUTE": "0",
     }
-    py = sys.executable
     create_database(base_url, database)
     try:
         for command in (
@@ -311,9 +319,26 @@ def chat_servers(
             ["load_store_policies"],
         ):
             subprocess.run(
-                [py, "manage.py", *command], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL
+                [sys.executable, "manage.py", *command],
+                cwd=tree,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
-        daphne = str(Path(py).parent / "daphne")
+        yield ChatDatabase(name=database, url=database_url, env=env)
+    finally:
+        if not keep_database:
+            drop_database(base_url, database)
+
+
+@contextmanager
+def chat_servers(
+    tree: Path, suffix: str, processes: int, base_url: str, redis_url: str, *, keep_database: bool = False
+) -> Iterator[ChatServers]:
+    """``processes`` Daphne processes serving ``tree``'s code (``benchmarks.bench_asgi``) on a database of
+    their own (``chat_database``)."""
+    with chat_database(tree, suffix, base_url, redis_url, keep_database=keep_database) as db:
+        daphne = str(Path(sys.executable).parent / "daphne")
         with ExitStack() as stack:
             servers = []
             for n in range(processes):
@@ -324,7 +349,7 @@ def chat_servers(
                             f"daphne-{suffix}-{n + 1}",
                             [daphne, "-b", LOOPBACK, "-p", str(port), "benchmarks.bench_asgi:application"],
                             port=port,
-                            env=env,
+                            env=db.env,
                             log_dir=ROOT / "var" / "bench",
                             ready_path="/health",
                             cwd=tree,
@@ -335,14 +360,11 @@ def chat_servers(
                 urls=[f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers],
                 bare_urls=[f"ws://{LOOPBACK}:{s.port}/ws/bench/echo/" for s in servers],
                 pids=[s.process.pid for s in servers],
-                database=database,
-                database_url=database_url,
-                env=env,
+                database=db.name,
+                database_url=db.url,
+                env=db.env,
                 stack=stack,
             )
-    finally:
-        if not keep_database:
-            drop_database(base_url, database)
 
 
 def main() -> int:

@@ -193,8 +193,8 @@ def cart_for_shopper(shopper: Shopper | None) -> Cart | None:
         for line in found[1:]:  # one cart instance for every line, as ``cart.lines`` would leave them
             CartLine.cart.field.set_cached_value(line, cart)
         return cart_with_lines_known(cart, lines=found)
-    cart = only_cart.first(owner)
-    return None if cart is None else cart_with_lines_known(cart, lines=[])
+    alone = only_cart.first(owner)
+    return None if alone is None else cart_with_lines_known(alone, lines=[])
 
 
 def cart_item_count(shopper: Shopper | None) -> int:
