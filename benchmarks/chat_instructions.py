@@ -17,7 +17,11 @@ guest. ``PYTHONHASHSEED=0`` fixes Python's hashing. The builds alternate, ``RUNS
 
 What it counts is the process's own work for a visit: the consumer, the turn, the client's side of
 the socket; not Daphne's WebSocket framing, PostgreSQL's or Redis' own work (other processes), nor
-time spent waiting. It tells whether a change made a message's work smaller, not what a server
+time spent waiting; nor the database connection's checkout and return around each worker hop
+(Channels' test communicator turns ``close_old_connections`` into a no-op, so a connection stays
+with its thread). Daphne itself under callgrind, driven by a socket client, counts all of that, but
+two runs of the same code there differed by 1.5% (threads, the pool, the collector), against 0.1-0.2%
+here. It tells whether a change made a message's work smaller, not what a server
 serves: for that, ``make bench-ws`` and ``make bench-ws-ab``. Needs valgrind (``apt-get install
 valgrind``), DATABASE_URL (PostgreSQL) and REDIS_URL.
 """

@@ -76,3 +76,53 @@ def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_
     assert page.locator("#cart-badge").get_attribute("aria-label") == "Cart, 3 items"
     assert page.locator("#cart-badge").count() == 1  # replaced, never nested or doubled
     assert page.watch.problems() == []
+
+
+# Announces a second change while the badge's first refresh is still on its way to the server.
+ANNOUNCE_AGAIN_WHILE_IN_FLIGHT = """() => {
+  window.badgeRequestsSent = 0;
+  document.body.addEventListener("htmx:beforeSend", (evt) => {
+    if (!(evt.detail.requestConfig.path || "").endsWith("/cart/badge/")) return;
+    window.badgeRequestsSent += 1;
+    if (window.badgeRequestsSent === 1) setTimeout(() => htmx.trigger(document.body, "cartChanged"), 0);
+  });
+  htmx.trigger(document.body, "cartChanged");
+}"""
+
+
+def test_a_change_announced_while_a_refresh_is_in_flight_queues_one_more_and_aborts_none(
+    demo_catalog, open_browser_page
+):
+    user = UserFactory(email="ada@example.com")
+    shopper = Shopper(user=user, session=None)
+    variant = Variant.objects.filter(stock__gte=5, product__is_active=True).first()
+    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=1)
+
+    page = open_browser_page()
+    page.goto("/account/login/?next=/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    # The first refresh is held until the page has announced the second change; the cart changes
+    # (to 2) after the first refresh has read it, so only the second one can show it.
+    refreshes = []
+
+    def refresh(route):
+        response = route.fetch()
+        refreshes.append(response.text())
+        if len(refreshes) == 1:
+            CartLine.objects.filter(cart__user=user).update(quantity=2)
+        route.fulfill(response=response)
+
+    page.route("**/cart/badge/", refresh)
+    page.evaluate(ANNOUNCE_AGAIN_WHILE_IN_FLIGHT)
+
+    page.wait_for_function(
+        "() => (document.querySelector('#cart-badge .badge') || {}).textContent === '2'", timeout=TIMEOUT_MS
+    )
+    assert page.evaluate("window.badgeRequestsSent") == 2
+    assert [">1</span>" in refreshes[0], ">2</span>" in refreshes[1]] == [True, True]
+    # htmx reports a refresh it aborts (hx-sync "replace") as a script error: none was aborted.
+    assert page.watch.problems() == []
