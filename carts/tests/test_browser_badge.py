@@ -41,12 +41,11 @@ def _badge_text(page) -> str:
     return page.locator("#cart-badge .badge").inner_text()
 
 
-def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_catalog, open_browser_page):
-    user = UserFactory(email="grace@example.com")
-    shopper = Shopper(user=user, session=None)
+def _signed_in_with_one_item(open_browser_page, email: str):
+    """A member with one item in the cart, signed in on the home page, whose badge says 1."""
+    user = UserFactory(email=email)
     variant = Variant.objects.filter(stock__gte=5, product__is_active=True).first()
-    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=1)
-
+    cart_add_item(shopper=Shopper(user=user, session=None), variant_id=variant.pk, quantity=1)
     page = open_browser_page()
     page.goto("/account/login/?next=/")
     page.get_by_label("E-mail").fill(user.email)
@@ -54,6 +53,11 @@ def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/$"))
     assert _badge_text(page) == "1"
+    return user, page
+
+
+def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_catalog, open_browser_page):
+    user, page = _signed_in_with_one_item(open_browser_page, "grace@example.com")
 
     # The first refresh reads the cart as it is (1); the cart then changes (3) before the page hears
     # of it, so only a second refresh can show the 3.
@@ -93,17 +97,7 @@ ANNOUNCE_AGAIN_WHILE_IN_FLIGHT = """() => {
 def test_a_change_announced_while_a_refresh_is_in_flight_queues_one_more_and_aborts_none(
     demo_catalog, open_browser_page
 ):
-    user = UserFactory(email="ada@example.com")
-    shopper = Shopper(user=user, session=None)
-    variant = Variant.objects.filter(stock__gte=5, product__is_active=True).first()
-    cart_add_item(shopper=shopper, variant_id=variant.pk, quantity=1)
-
-    page = open_browser_page()
-    page.goto("/account/login/?next=/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/$"))
+    user, page = _signed_in_with_one_item(open_browser_page, "ada@example.com")
 
     # The first refresh is held until the page has announced the second change; the cart changes
     # (to 2) after the first refresh has read it, so only the second one can show it.
