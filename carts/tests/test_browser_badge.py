@@ -56,26 +56,37 @@ def _signed_in_with_one_item(open_browser_page, email: str):
     return user, page
 
 
+def _badge_refreshes_changing_the_cart_after_the_first(page, user, *, quantity: int) -> list[str]:
+    """Every badge refresh's answer from now on, in order; right after the first one has read the
+    cart, the cart's line is set to ``quantity``."""
+    refreshes: list[str] = []
+
+    def refresh(route):
+        response = route.fetch()
+        refreshes.append(response.text())
+        if len(refreshes) == 1:
+            CartLine.objects.filter(cart__user=user).update(quantity=quantity)
+        route.fulfill(response=response)
+
+    page.route("**/cart/badge/", refresh)
+    return refreshes
+
+
+def _wait_for_badge(page, text: str) -> None:
+    page.wait_for_function(
+        f"() => (document.querySelector('#cart-badge .badge') || {{}}).textContent === '{text}'",
+        timeout=TIMEOUT_MS,
+    )
+
+
 def test_the_badge_shows_a_change_announced_while_its_last_refresh_settles(demo_catalog, open_browser_page):
     user, page = _signed_in_with_one_item(open_browser_page, "grace@example.com")
 
     # The first refresh reads the cart as it is (1); the cart then changes (3) before the page hears
     # of it, so only a second refresh can show the 3.
-    refreshes = []
-
-    def first_refresh_then_change(route):
-        response = route.fetch()
-        refreshes.append(response.text())
-        if len(refreshes) == 1:
-            CartLine.objects.filter(cart__user=user).update(quantity=3)
-        route.fulfill(response=response)
-
-    page.route("**/cart/badge/", first_refresh_then_change)
+    refreshes = _badge_refreshes_changing_the_cart_after_the_first(page, user, quantity=3)
     page.evaluate(ANNOUNCE_AGAIN_ON_FIRST_SWAP)
-
-    page.wait_for_function(
-        "() => (document.querySelector('#cart-badge .badge') || {}).textContent === '3'", timeout=TIMEOUT_MS
-    )
+    _wait_for_badge(page, "3")
     assert len(refreshes) == 2 and ">1</span>" in refreshes[0] and ">3</span>" in refreshes[1]
     assert page.locator("#cart-badge").get_attribute("aria-label") == "Cart, 3 items"
     assert page.locator("#cart-badge").count() == 1  # replaced, never nested or doubled
@@ -99,23 +110,11 @@ def test_a_change_announced_while_a_refresh_is_in_flight_queues_one_more_and_abo
 ):
     user, page = _signed_in_with_one_item(open_browser_page, "ada@example.com")
 
-    # The first refresh is held until the page has announced the second change; the cart changes
-    # (to 2) after the first refresh has read it, so only the second one can show it.
-    refreshes = []
-
-    def refresh(route):
-        response = route.fetch()
-        refreshes.append(response.text())
-        if len(refreshes) == 1:
-            CartLine.objects.filter(cart__user=user).update(quantity=2)
-        route.fulfill(response=response)
-
-    page.route("**/cart/badge/", refresh)
+    # The first refresh is in flight when the page announces the second change; the cart changes (to
+    # 2) after the first refresh has read it, so only the second one can show it.
+    refreshes = _badge_refreshes_changing_the_cart_after_the_first(page, user, quantity=2)
     page.evaluate(ANNOUNCE_AGAIN_WHILE_IN_FLIGHT)
-
-    page.wait_for_function(
-        "() => (document.querySelector('#cart-badge .badge') || {}).textContent === '2'", timeout=TIMEOUT_MS
-    )
+    _wait_for_badge(page, "2")
     assert page.evaluate("window.badgeRequestsSent") == 2
     assert [">1</span>" in refreshes[0], ">2</span>" in refreshes[1]] == [True, True]
     # htmx reports a refresh it aborts (hx-sync "replace") as a script error: none was aborted.
