@@ -164,7 +164,7 @@ def _interleaved(base_tree: Path, rounds: int, messages: int) -> tuple[list[dict
             order = ["base", "head"] if n % 2 == 0 else ["head", "base"]
             for label in order:
                 build = served[label]
-                cpu = CpuWatch(build.pids, build.database_url)
+                cpu = CpuWatch(build.pids, build.database.url)
                 done = asyncio.run(load(build.urls, 50, visit, cpu))
                 if done.errors or not done.latencies:
                     raise SystemExit(f"{label} round {n + 1} failed: {done.errors[:3]}")
@@ -228,14 +228,14 @@ def main() -> int:
         else:
             print(f"chat benchmark, {args.pairs} alternated pairs, {args.messages} messages a socket:")
             print(f"base {base_commit} against the working tree ({ROOT})")
-        for pair in range(0 if args.rounds else args.pairs):
-            order = [("base", base_tree), ("head", ROOT)]
-            if pair % 2:
-                order.reverse()
-            for label, tree in order:
-                run = _run(tree, args.messages)
-                (base_runs if label == "base" else head_runs).append(run)
-                print(_line(f"{label} #{pair + 1}", run), flush=True)
+            for pair in range(args.pairs):
+                order = [("base", base_tree), ("head", ROOT)]
+                if pair % 2:
+                    order.reverse()
+                for label, tree in order:
+                    run = _run(tree, args.messages)
+                    (base_runs if label == "base" else head_runs).append(run)
+                    print(_line(f"{label} #{pair + 1}", run), flush=True)
     unit = "rounds" if args.rounds else "pairs"
     print(f"per figure: base mean -> working tree mean; the {unit}' mean change ± its spread; {unit} better")
     for row in compare(base_runs, head_runs):

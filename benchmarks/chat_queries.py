@@ -50,7 +50,7 @@ def _count_statements() -> Counter:
     return counter
 
 
-async def _visit(script: list[tuple[str, str]], counter: Counter) -> list[dict]:
+async def visit(script: list[tuple[str, str]], counter: Counter) -> list[dict]:
     from channels.testing import WebsocketCommunicator
 
     from commerce.asgi import application
@@ -90,8 +90,8 @@ def measure(script: list[tuple[str, str]]) -> list[dict]:
 
     django.setup()
     counter = _count_statements()
-    asyncio.run(_visit(script, counter))  # warm: imports, compiled rules, cached searches
-    return asyncio.run(_visit(script, counter))
+    asyncio.run(visit(script, counter))  # warm: imports, compiled rules, cached searches
+    return asyncio.run(visit(script, counter))
 
 
 def main() -> int:

@@ -256,29 +256,27 @@ def load_average() -> str:
 
 
 @dataclass
-class ChatServers:
-    """One build's chat servers (``chat_servers``): their socket URLs, processes and database."""
-
-    urls: list[str]  # /ws/chat/, one per process
-    bare_urls: list[str]  # /ws/bench/echo/
-    pids: list[int]
-    database: str
-    database_url: str
-    env: dict[str, str]  # the servers' environment (statements_per_message runs with it)
-    stack: ExitStack
-
-    def stop(self) -> None:
-        """Stops the processes now (the database stays until the ``with`` ends)."""
-        self.stack.close()
-
-
-@dataclass
 class ChatDatabase:
     """A build's own benchmark database (``chat_database``) and the environment its processes run with."""
 
     name: str
     url: str
     env: dict[str, str]
+
+
+@dataclass
+class ChatServers:
+    """One build's chat servers (``chat_servers``): their socket URLs, processes and database."""
+
+    urls: list[str]  # /ws/chat/, one per process
+    bare_urls: list[str]  # /ws/bench/echo/
+    pids: list[int]
+    database: ChatDatabase  # and the servers' environment (statements_per_message runs with it)
+    stack: ExitStack
+
+    def stop(self) -> None:
+        """Stops the processes now (the database stays until the ``with`` ends)."""
+        self.stack.close()
 
 
 @contextmanager
@@ -360,9 +358,7 @@ def chat_servers(
                 urls=[f"ws://{LOOPBACK}:{s.port}/ws/chat/" for s in servers],
                 bare_urls=[f"ws://{LOOPBACK}:{s.port}/ws/bench/echo/" for s in servers],
                 pids=[s.process.pid for s in servers],
-                database=db.name,
-                database_url=db.url,
-                env=db.env,
+                database=db,
                 stack=stack,
             )
 
@@ -405,15 +401,15 @@ def main() -> int:
         pings = [asyncio.run(ping_rate(served.urls, args.clients))]
         rounds: list[Results] = []
         for _ in range(args.rounds):
-            cpu = CpuWatch(served.pids, served.database_url)
+            cpu = CpuWatch(served.pids, served.database.url)
             rounds.append(asyncio.run(load(served.urls, args.clients, messages, cpu)))
             pings.append(asyncio.run(ping_rate(served.urls, args.clients)))
         results = merged(rounds)
         bare = asyncio.run(ping_rate(served.bare_urls, args.clients, "message", "response"))
         load_after = load_average()
         served.stop()
-        per_message = statements_per_message(served.env)
-    bench_db = served.database
+        per_message = statements_per_message(served.database.env)
+    bench_db = served.database.name
 
     pids = ", ".join(str(pid) for pid in served.pids)
     print(
