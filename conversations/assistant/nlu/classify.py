@@ -83,11 +83,7 @@ class Classifier:
                 trace.append((f"c{number}", check.intent, f"READ: {check.name!r} -> {reading.intent}"))
             return reading
         for rule in RULES:
-            found = (
-                rule.matching_pattern(text)
-                if trace is not None
-                else (0 if rule.pattern.search(text) else None)
-            )
+            found = rule.matching_pattern(text) if trace is not None else (0 if rule.matches(text) else None)
             if found is None:
                 _skipped(trace, rule, "no pattern matched")
                 continue

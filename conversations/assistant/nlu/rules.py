@@ -17,7 +17,17 @@ not; docs/assistant-nlu.md shows how to add a phrasing and an intent.
 from __future__ import annotations
 
 import re
+import re._parser as _regex_parser  # type: ignore[import-not-found]  # CPython's own; typeshed has no stub
 from dataclasses import dataclass
+from re._constants import (  # type: ignore[import-not-found]
+    BRANCH,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    POSSESSIVE_REPEAT,
+    SUBPATTERN,
+)
+from typing import Any
 
 from ..nlu_lexicon import (
     CART_WORDS,
@@ -63,6 +73,9 @@ def fill(pattern: str) -> str:
     return _PLACEHOLDER.sub(lambda m: fill(PLACEHOLDERS[m.group(1)]), pattern)
 
 
+# The parsed expression's repeats :func:`required_text` reads (CPython's own regex parser).
+_REPEATS = (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT)
+
 # A question that states no preference: "what do I wear when it rains?" (unless it says "remember").
 QUESTION_START = (
     r"^(?:what|what's|how|how's|when|where|why|which|who|do|does|can|could|is|are|will|would|should|may)\b"
@@ -77,9 +90,57 @@ class Row:
     unless: tuple[str, ...] = ()
 
 
+def required_text(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Pieces of text one of which every match of ``pattern`` contains (``None``: none found).
+
+    Read off the parsed expression: a run of literal characters is required where it stands; of a
+    sequence the most telling required piece is kept; an alternation requires one of its branches'
+    pieces (nothing, if any branch requires nothing); a repeat that must occur once requires its
+    item's. Anchors, classes, lookarounds and optional parts require nothing. Case-insensitive
+    expressions are not read (their literals would not be compared as written)."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    return _required(list(_regex_parser.parse(pattern.pattern, pattern.flags)))
+
+
+def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, argument in items:
+        if op is LITERAL:
+            run += chr(argument)
+            continue
+        if run:
+            candidates.append(frozenset({run}))
+            run = ""
+        found: frozenset[str] | None = None
+        if op is SUBPATTERN:
+            _group, add_flags, _del_flags, inner = argument
+            if add_flags & re.IGNORECASE:
+                return None  # an inline (?i): this part's literals match other cases too
+            found = _required(list(inner))
+        elif op is BRANCH:
+            branches = [_required(list(branch)) for branch in argument[1]]
+            if all(branches):
+                found = frozenset().union(*branches)  # type: ignore[arg-type]
+        elif op in _REPEATS and argument[0] >= 1:
+            found = _required(list(argument[2]))
+        if found:
+            candidates.append(found)
+    if run:
+        candidates.append(frozenset({run}))
+    # The piece set whose shortest piece is longest rules out the most texts.
+    return max(candidates, key=lambda pieces: (min(map(len, pieces)), -len(pieces)), default=None)
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A row compiled: ``pattern`` is all its patterns in one expression (one search per clause)."""
+    """A row compiled: ``pattern`` is all its patterns in one expression (one search per clause), and
+    ``needs`` a search for the pieces of text one of which any match contains (``required_text``): a
+    clause with none of them is passed over without running ``pattern``. Python's regex engine tries
+    every alternative at every position, and a row of a dozen alternatives took 10-40 µs a clause;
+    plain pieces of text are found much faster (the benchmark's six messages: 830 -> 390 µs through
+    the rows)."""
 
     number: int
     intent: str
@@ -87,17 +148,26 @@ class Rule:
     unless: tuple[re.Pattern[str], ...]
     confidence: float
     pattern: re.Pattern[str]
+    needs: re.Pattern[str] | None
 
     @classmethod
     def compile(cls, number: int, row: Row) -> Rule:
         patterns = tuple(re.compile(fill(p)) for p in row.patterns)
         combined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
         unless = tuple(re.compile(fill(p)) for p in row.unless)
-        return cls(number, row.intent, patterns, unless, row.confidence, combined)
+        pieces = required_text(combined)
+        needs = re.compile("|".join(map(re.escape, sorted(pieces)))) if pieces else None
+        return cls(number, row.intent, patterns, unless, row.confidence, combined, needs)
+
+    def matches(self, text: str) -> bool:
+        """Whether any of the row's patterns is found in ``text``."""
+        if self.needs is not None and self.needs.search(text) is None:
+            return False
+        return self.pattern.search(text) is not None
 
     def matching_pattern(self, text: str) -> int | None:
         """The index of the first of the row's patterns found in ``text`` (None: no match)."""
-        if not self.pattern.search(text):
+        if not self.matches(text):
             return None
         return next(i for i, p in enumerate(self.patterns) if p.search(text))
 
