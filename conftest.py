@@ -105,17 +105,29 @@ def _fresh_cache():
 @pytest.fixture
 def listing_version_reads(monkeypatch) -> list[bool]:
     """From now on, one entry per read of the catalog's cache: True when it read the listing version
-    (every cached listing, search and product JSON is keyed by it)."""
+    (every cached listing, search and product JSON is keyed by it), alone or with values read at it
+    (``versioned_get``: one read, whatever it does inside)."""
     from catalog import selectors
 
     reads: list[bool] = []
-    real_get = selectors.cache.get
+    real_get, real_versioned_get = selectors.cache.get, selectors.versioned_get
+    within_versioned_get: list[bool] = []
 
     def counting_get(key, *args, **kwargs):
-        reads.append(key == selectors.LISTING_VERSION_KEY)
+        if not within_versioned_get:
+            reads.append(key == selectors.LISTING_VERSION_KEY)
         return real_get(key, *args, **kwargs)
 
+    def counting_versioned_get(version_key, stems):
+        reads.append(version_key == selectors.LISTING_VERSION_KEY)
+        within_versioned_get.append(True)
+        try:
+            return real_versioned_get(version_key, stems)
+        finally:
+            within_versioned_get.pop()
+
     monkeypatch.setattr(selectors.cache, "get", counting_get)
+    monkeypatch.setattr(selectors, "versioned_get", counting_versioned_get)
     return reads
 
 

@@ -88,14 +88,16 @@ class ProductListView(APIView):
     def get(self, request: Request) -> HttpResponse:
         search = search_kwargs_from_api(request.query_params)
         limit, offset = parse_limit_offset(request.query_params)
-        # One read of the listing version serves the search, its products' JSON and the correction.
-        with listing_version_pinned():
-            body = self._body(request, search, limit, offset)
+        results = SearchResults(**search)  # the same for every caller: cached until the catalog changes
+        # One read of the listing version serves the search, its products' JSON and the correction, and
+        # brings the search's cached ids with it (one round trip for both).
+        with listing_version_pinned(results.cache_name):
+            body = self._body(request, results, limit, offset)
         return HttpResponse(body, content_type="application/json")
 
-    def _body(self, request: Request, search: dict, limit: int, offset: int) -> str:
+    def _body(self, request: Request, results: SearchResults, limit: int, offset: int) -> str:
         """The ``ProductList`` JSON text: the products' JSON is spliced in already encoded."""
-        results = SearchResults(**search)  # the same for every caller: cached until the catalog changes
+        search = results.terms()
         ordered: SearchResults | RankedProducts | QuerySet[Product] = results
         if search.get("sort") == "recommended" and request.user.is_authenticated:
             ordered = ranking.recommended_results(user=request.user, results=results)

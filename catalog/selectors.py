@@ -48,6 +48,7 @@ from redis.exceptions import RedisError
 from catalog.errors import InvalidSearch, ProductNotFound
 from catalog.models import Category, Product, ProductQuerySet, StorefrontSettings, Variant
 from catalog.spelling import SpellingCorrector
+from commerce.cache import CacheUnavailable, versioned_get
 from commerce.prepared import PreparedRead, prepared
 
 logger = logging.getLogger(__name__)
@@ -290,6 +291,12 @@ class SearchResults:
         key = repr(sorted((k, str(v)) for k, v in search.items() if v not in (None, "", False)))
         self._key = "search:" + hashlib.sha256(key.encode()).hexdigest()[:32]
         self._head: tuple[int, list[int]] | None = None
+
+    @property
+    def cache_name(self) -> str:
+        """The :func:`listing_cached` name of the search's head (its total and first ids): for
+        ``listing_version_pinned(results.cache_name)``, which reads it with the version."""
+        return self._key
 
     def _matches(self) -> QuerySet[Product]:
         return product_search(**self._search)
@@ -551,17 +558,48 @@ LISTING_VERSION_KEY = "catalog:listing-version"
 # A read-only page reads the version once (catalog.views pins it for the request): the listing page
 # otherwise asked Redis for it five times (facets, tree, vocabulary, search, fragments).
 _pinned_listing_version: ContextVar[int | None] = ContextVar("catalog_listing_version", default=None)
+# What the pinning read with the version (``listing_version_pinned(*prefetch)``): cached values by name.
+_prefetched_listing_values: ContextVar[dict[str, Any] | None] = ContextVar("catalog_prefetched", default=None)
 
 
 @contextmanager
-def listing_version_pinned() -> Iterator[int]:
+def listing_version_pinned(*prefetch: str) -> Iterator[int]:
     """Within the block ``listing_cache_version()`` answers the version read on entry, with no round
-    trip. Only for reads: a catalog write inside the block would not be seen by the block's reads."""
-    token = _pinned_listing_version.set(listing_cache_version())
+    trip. Only for reads: a catalog write inside the block would not be seen by the block's reads.
+
+    ``prefetch`` names :func:`listing_cached` values the block will read (a search's head,
+    ``SearchResults.cache_name``): they are read with the version, in the same round trip, and the
+    block's ``listing_cached`` of them asks the cache nothing more."""
+    pinned = _pinned_listing_version.get()
+    if pinned is not None:  # within another pinned block: its version (and what it read) serve
+        yield pinned
+        return
+    version, prefetched = _version_and_values(prefetch)
+    token = _pinned_listing_version.set(version)
+    values_token = _prefetched_listing_values.set(prefetched)
     try:
-        yield _pinned_listing_version.get() or 0
+        yield version
     finally:
+        _prefetched_listing_values.reset(values_token)
         _pinned_listing_version.reset(token)
+
+
+# A prefetched name the cache did not hold: listing_cached builds it without asking the cache again.
+_NOT_CACHED = object()
+
+
+def _version_and_values(names: Sequence[str]) -> tuple[int, dict[str, Any]]:
+    if not names:
+        return listing_cache_version(), {}
+    try:
+        version, values = versioned_get(LISTING_VERSION_KEY, [f"catalog:{name}:v" for name in names])
+    except (CacheUnavailable, RedisError, OSError):
+        return listing_cache_version(), {}  # which says so and answers a version of its own
+    if version is None:  # never set, or evicted: listing_cache_version() starts one
+        return listing_cache_version(), {}
+    return int(version), {
+        name: _NOT_CACHED if value is None else value for name, value in zip(names, values, strict=True)
+    }
 
 
 def listing_cache_version() -> int:
@@ -585,14 +623,20 @@ def listing_cache_version() -> int:
 def listing_cached(name: str, build: Callable[[], _Cached]) -> _Cached:
     """``build()``'s value, cached under the listing version; computed afresh, and a warning logged,
     when the cache cannot be reached (a search still answers, only slower)."""
+    read_with_version = _prefetched_listing_values.get()
+    prefetched = read_with_version.get(name) if read_with_version is not None else None
+    if prefetched is not None and prefetched is not _NOT_CACHED:
+        return prefetched  # type: ignore[no-any-return]
     try:
         key = f"catalog:{name}:v{listing_cache_version()}"
-        value: _Cached | None = cache.get(key)
+        value: _Cached | None = None if prefetched is _NOT_CACHED else cache.get(key)
     except (RedisError, OSError) as exc:
         logger.warning("catalog cache unreachable, computing %s without it: %s", name, exc)
         return build()
     if value is None:
         value = build()
+        if prefetched is _NOT_CACHED and read_with_version is not None:
+            read_with_version[name] = value
         try:
             cache.set(key, value, LISTING_CACHE_SECONDS)
         except (RedisError, OSError) as exc:

@@ -150,6 +150,21 @@ end
 return counts
 """
 
+# KEYS[1]: a version key; KEYS[2..]: keys that end where the version is to be appended (Django's key for
+# "name:v" + version is its key for "name:v" followed by the version). Returns {version, values...}, or
+# {false} when there is no version.
+VERSIONED_GET_SCRIPT = """
+local version = redis.call('GET', KEYS[1])
+if not version then
+  return {false}
+end
+local found = {version}
+for i = 2, #KEYS do
+  found[i] = redis.call('GET', KEYS[i] .. version)
+end
+return found
+"""
+
 
 class FailSoftRedisCache(NativeRedisCache):
     """Django's ``RedisCache`` that answers like an empty cache while Redis is unreachable.
@@ -252,6 +267,29 @@ class FailSoftRedisCache(NativeRedisCache):
         are stored as Django stores ints (raw), so ``get``/``incr`` read them as usual."""
         counts = self.script_strict(COUNT_MANY_SCRIPT, keys, [cost, timeout], operation="count_many")
         return [int(value) for value in counts]
+
+    def versioned_get_strict(self, version_key: str, stems: Sequence[str]) -> tuple[Any, list[Any]]:
+        """:func:`versioned_get` on Redis: one script (:data:`VERSIONED_GET_SCRIPT`), one round trip."""
+        found = self.script_strict(VERSIONED_GET_SCRIPT, [version_key, *stems], [], operation="versioned_get")
+        if found[0] is None:
+            return None, [None] * len(stems)
+        stored = found[1:] + [None] * (len(stems) + 1 - len(found))  # Redis drops a table's trailing nils
+        return self.loads(found[0]), [None if value is None else self.loads(value) for value in stored]
+
+
+def versioned_get(version_key: str, stems: Sequence[str]) -> tuple[Any, list[Any]]:
+    """The value of ``version_key`` and, read at that version, the value of each ``stem`` + version
+    (``None`` where missing; the version ``None`` and no values when it is not set). One round trip on
+    Redis where a version and then the values would take two; raises :class:`CacheUnavailable` when
+    Redis is not there."""
+    backend = caches["default"]
+    if isinstance(backend, FailSoftRedisCache):
+        return backend.versioned_get_strict(version_key, stems)
+    version = backend.get(version_key)
+    if version is None:
+        return None, [None] * len(stems)
+    found = backend.get_many([f"{stem}{version}" for stem in stems])
+    return version, [found.get(f"{stem}{version}") for stem in stems]
 
 
 def count_many(keys: Sequence[str], *, cost: int = 1, timeout: int) -> list[int]:

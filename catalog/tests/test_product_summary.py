@@ -213,3 +213,33 @@ def test_a_search_answers_when_the_cache_is_unreachable(client, settings, caplog
     response = client.get("/api/v1/products", {"query": "hoodie", "inStock": "true"})
     assert response.status_code == 200 and response.json()["total"] == 1
     assert any("catalog cache unreachable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.redis
+def test_a_repeated_api_search_reads_the_version_and_its_ids_in_one_round_trip(client, monkeypatch):
+    import hashlib
+
+    from django.core.cache import caches
+
+    from commerce.cache import VERSIONED_GET_SCRIPT
+
+    VariantFactory(product=ProductFactory(name="Cloud Hoodie"), price=Decimal("40.00"))
+    VariantFactory(product=ProductFactory(name="Storm Hoodie"), price=Decimal("60.00"))
+    first = client.get("/api/v1/products", {"query": "hoodie"})
+    assert first.status_code == 200 and first.json()["total"] == 2
+    redis_client = caches["default"]._cache.get_client(write=True)
+    sent: list[str] = []
+    real_execute = redis_client.execute_command
+
+    versioned_get = hashlib.sha1(VERSIONED_GET_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis' own name
+
+    def counting_execute(*args, **kwargs):
+        sent.append("versioned_get" if args[:2] == ("EVALSHA", versioned_get) else args[0])
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(redis_client, "execute_command", counting_execute)
+    again = client.get("/api/v1/products", {"query": "hoodie"})
+    assert again.json() == first.json()
+    # the version with the search's cached ids, then the products' cached JSON (the other EVALSHA is
+    # the API's rate limit): no GET of the version or the ids alone
+    assert [c for c in sent if c != "EVALSHA"] == ["versioned_get", "MGET"]

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.test import override_settings
 
-from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many
+from commerce.cache import CacheUnavailable, FailSoftRedisCache, count_many, versioned_get
 
 
 @pytest.mark.redis
@@ -58,14 +58,7 @@ def test_counters_on_redis_take_one_command_and_keep_their_expiry(monkeypatch):
     cache.delete_many(["count:a", "count:b"])
     client = cache._cache.get_client(write=True)
     client.script_flush()  # the server has forgotten the script (a restart): loaded again on first use
-    sent: list[str] = []
-    real_execute = client.execute_command
-
-    def counting_execute(*args, **kwargs):
-        sent.append(args[0])
-        return real_execute(*args, **kwargs)
-
-    monkeypatch.setattr(client, "execute_command", counting_execute)
+    sent = _commands_sent(monkeypatch, client)
     assert count_many(["count:a", "count:b"], cost=3, timeout=30) == [3, 3]
     sent.clear()
     assert count_many(["count:a"], timeout=30) == [4]
@@ -76,7 +69,7 @@ def test_counters_on_redis_take_one_command_and_keep_their_expiry(monkeypatch):
 
 
 @pytest.mark.redis
-def test_counters_raise_cache_unavailable_when_redis_is_gone():
+def test_counters_and_versioned_reads_raise_cache_unavailable_when_redis_is_gone():
     broken = FailSoftRedisCache("redis://127.0.0.1:18699/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("commerce.cache.caches", {"default": broken})
@@ -84,6 +77,8 @@ def test_counters_raise_cache_unavailable_when_redis_is_gone():
             count_many(["gone"], timeout=30)
         with pytest.raises(CacheUnavailable):  # the rate limit's script goes the same way
             broken.script_strict("return 1", ["gone"], [])
+        with pytest.raises(CacheUnavailable):  # and a version read with its values
+            versioned_get("vg:version", ["vg:head:v"])
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
@@ -107,3 +102,45 @@ def test_redis_replies_are_parsed_by_hiredis_in_the_cache_and_the_channel_layer(
     finally:
         client.connection_pool.release(connection)
     assert async_connection.DefaultParser is _AsyncHiredisParser  # channels_redis' connections
+
+
+def _commands_sent(monkeypatch, client) -> list[str]:
+    sent: list[str] = []
+    real_execute = client.execute_command
+
+    def counting_execute(*args, **kwargs):
+        sent.append(args[0])
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(client, "execute_command", counting_execute)
+    return sent
+
+
+@pytest.mark.redis
+def test_a_version_and_the_values_at_that_version_are_read_in_one_command(monkeypatch):
+    cache = caches["default"]
+    assert isinstance(cache, FailSoftRedisCache)
+    cache.set("vg:version", 17, 30)
+    cache.set("vg:head:v17", (3, [5, 6, 7]), 30)
+    cache.set("vg:head:v16", "stale", 30)
+    cache.set("vg:other:v17", {"a": 1}, 30)
+    sent = _commands_sent(monkeypatch, cache._cache.get_client(write=True))
+    version, values = versioned_get("vg:version", ["vg:head:v", "vg:missing:v", "vg:other:v"])
+    assert (version, values) == (17, [(3, [5, 6, 7]), None, {"a": 1}])
+    sent.clear()  # the first use may have loaded the script (SCRIPT LOAD, then EVALSHA again)
+    versioned_get("vg:version", ["vg:head:v"])
+    assert sent == ["EVALSHA"]
+    # a missing last value is still reported in its place
+    assert versioned_get("vg:version", ["vg:head:v", "vg:missing:v"]) == (17, [(3, [5, 6, 7]), None])
+    cache.delete("vg:version")
+    assert versioned_get("vg:version", ["vg:head:v"]) == (None, [None])
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_a_versioned_read_on_the_embedded_cache_answers_the_same():
+    cache = caches["default"]
+    cache.clear()
+    assert versioned_get("vg:version", ["vg:head:v"]) == (None, [None])
+    cache.set("vg:version", 4)
+    cache.set("vg:head:v4", [1, 2])
+    assert versioned_get("vg:version", ["vg:head:v", "vg:gone:v"]) == (4, [[1, 2], None])

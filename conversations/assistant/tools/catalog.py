@@ -82,28 +82,22 @@ def search_products(
         query=query, brand=brand, size=size, color=color, min_price=min_price, max_price=max_price, sort=sort
     )
     terms.setdefault("query", "")
-    # One catalog version for the whole answer, read once (a search's ids, its products' JSON and the
-    # spelling check each asked the cache for it: three round trips).
-    with listing_version_pinned():
-        try:
-            # The same cached search as the listing and the API: the matches' ids per catalog version, their
-            # JSON cached too (stock read fresh).
-            found = product_dicts_cached(
-                SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids()
-            )
-            if not found and category and category != terms["query"]:
-                # a stray word ("shw", a filler) can hide what the kind of product names plainly
-                terms["query"] = category
-                found = product_dicts_cached(
-                    SearchResults(**terms, in_stock_only=True)[:MAX_PRODUCTS_SHOWN].ids()
-                )
-        except InvalidSearch as exc:
-            return ToolResult(
-                FAILED,
-                exc.message,
-                text=f"I couldn't search for that: {exc.message}",
-                suggestions=["Show me running shoes"],
-            )
+    try:
+        # The same cached search as the listing and the API: the matches' ids per catalog version, their
+        # JSON cached too (stock read fresh).
+        results = SearchResults(**terms, in_stock_only=True)
+    except InvalidSearch as exc:
+        return _search_refused(exc)
+    # One catalog version for the whole answer, read once and with the search's cached ids in the same
+    # round trip (the version, the ids, the products' JSON and the spelling check each asked the cache:
+    # four round trips, now two).
+    with listing_version_pinned(results.cache_name):
+        found = product_dicts_cached(results[:MAX_PRODUCTS_SHOWN].ids())
+        if not found and category and category != terms["query"]:
+            # a stray word ("shw", a filler) can hide what the kind of product names plainly
+            terms["query"] = category
+            again = SearchResults(**terms, in_stock_only=True)  # the terms were found valid above
+            found = product_dicts_cached(again[:MAX_PRODUCTS_SHOWN].ids())
         corrected = search_correction(terms["query"])
     wanted = describe_search({**terms, "query": corrected or terms["query"]})
     if not found:
@@ -128,6 +122,11 @@ def search_products(
         products=products,
         suggestions=["Add the first one to my cart", "Show the cheapest first", "How do the sizes fit?"],
     )
+
+
+def _search_refused(exc: InvalidSearch) -> ToolResult:
+    text = f"I couldn't search for that: {exc.message}"
+    return ToolResult(FAILED, exc.message, text=text, suggestions=["Show me running shoes"])
 
 
 def product_shown(ctx: ToolContext, *, product_id: int | None, ordinal: int | None) -> Product:
