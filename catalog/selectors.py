@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
@@ -626,7 +626,7 @@ def listing_cached(name: str, build: Callable[[], _Cached]) -> _Cached:
     read_with_version = _prefetched_listing_values.get()
     prefetched = read_with_version.get(name) if read_with_version is not None else None
     if prefetched is not None and prefetched is not _NOT_CACHED:
-        return prefetched  # type: ignore[no-any-return]
+        return cast(_Cached, prefetched)  # what this name's key held at the pinned version
     try:
         key = f"catalog:{name}:v{listing_cache_version()}"
         value: _Cached | None = None if prefetched is _NOT_CACHED else cache.get(key)

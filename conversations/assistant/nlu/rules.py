@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import re._parser as _regex_parser  # type: ignore[import-not-found]  # CPython's own; typeshed has no stub
 from dataclasses import dataclass
-from re._constants import (  # type: ignore[import-not-found]
+from re._constants import (  # type: ignore[import-not-found]  # CPython's own, as above
     BRANCH,
     LITERAL,
     MAX_REPEAT,
@@ -120,9 +120,14 @@ def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
                 return None  # an inline (?i): this part's literals match other cases too
             found = _required(list(inner))
         elif op is BRANCH:
-            branches = [_required(list(branch)) for branch in argument[1]]
-            if all(branches):
-                found = frozenset().union(*branches)  # type: ignore[arg-type]
+            pieces: set[str] = set()
+            for branch in argument[1]:
+                branch_needs = _required(list(branch))
+                if not branch_needs:
+                    break  # a branch that needs nothing: the alternation needs nothing
+                pieces |= branch_needs
+            else:
+                found = frozenset(pieces)
         elif op in _REPEATS and argument[0] >= 1:
             found = _required(list(argument[2]))
         if found:
