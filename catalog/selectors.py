@@ -594,7 +594,7 @@ def _version_and_values(names: Sequence[str]) -> tuple[int, dict[str, Any]]:
     try:
         version, values = versioned_get(LISTING_VERSION_KEY, [f"catalog:{name}:v" for name in names])
     except (CacheUnavailable, RedisError, OSError):
-        return listing_cache_version(), {}  # which says so and answers a version of its own
+        return listing_cache_version(), {}  # the plain read, which answers even with Redis down
     if version is None:  # never set, or evicted: listing_cache_version() starts one
         return listing_cache_version(), {}
     return int(version), {

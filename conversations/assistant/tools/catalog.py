@@ -87,10 +87,10 @@ def search_products(
         # JSON cached too (stock read fresh).
         results = SearchResults(**terms, in_stock_only=True)
     except InvalidSearch as exc:
-        return _search_refused(exc)
-    # One catalog version for the whole answer, read once and with the search's cached ids in the same
-    # round trip (the version, the ids, the products' JSON and the spelling check each asked the cache:
-    # four round trips, now two).
+        text = f"I couldn't search for that: {exc.message}"
+        return ToolResult(FAILED, exc.message, text=text, suggestions=["Show me running shoes"])
+    # One catalog version for the whole answer (its ids, its products' JSON and the spelling check),
+    # read with the search's cached ids in one round trip: two cache round trips where there were three.
     with listing_version_pinned(results.cache_name):
         found = product_dicts_cached(results[:MAX_PRODUCTS_SHOWN].ids())
         if not found and category and category != terms["query"]:
@@ -122,11 +122,6 @@ def search_products(
         products=products,
         suggestions=["Add the first one to my cart", "Show the cheapest first", "How do the sizes fit?"],
     )
-
-
-def _search_refused(exc: InvalidSearch) -> ToolResult:
-    text = f"I couldn't search for that: {exc.message}"
-    return ToolResult(FAILED, exc.message, text=text, suggestions=["Show me running shoes"])
 
 
 def product_shown(ctx: ToolContext, *, product_id: int | None, ordinal: int | None) -> Product:
