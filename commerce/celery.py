@@ -3,7 +3,8 @@ import math
 import os
 
 import redis
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 from commerce.metrics import connect_worker_metrics, scrape_gauge
@@ -34,6 +35,18 @@ def celery_queue_length() -> float:
         return float(sum(client.llen(queue) for queue in queues))
     finally:
         client.close()
+
+
+@signals.task_prerun.connect(weak=False, dispatch_uid="commerce.celery.connections")
+@signals.task_postrun.connect(weak=False, dispatch_uid="commerce.celery.connections")
+def database_connections_checked(sender: object = None, **_: object) -> None:
+    """Between a worker's tasks, its database connection is kept or closed as between requests
+    (``CELERY_DB_REUSE_MAX`` stops Celery's fixup from closing it around every task): closed when an
+    error left it unusable or it is older than ``CONN_MAX_AGE``, health-checked before its next use.
+    Not for a task run eagerly, inside the caller's request and maybe its transaction."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()
 
 
 # django-structlog in the worker: each task runs with the request id, user id and session id of the

@@ -277,6 +277,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Celery's Django fixup closes a worker's database connection before and after every task unless this
+# is set: a new PostgreSQL connection (a server process forked) for every job. Set, the fixup recycles
+# it every this many tasks, and commerce.celery checks it between tasks as Django does between
+# requests (closed when unusable, e.g. after a PostgreSQL restart, or older than CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 # Never wait long for a broker that is down: the outbox keeps the task and beat's sweep sends it later.
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS

@@ -16,8 +16,8 @@ from django.utils import timezone
 from commerce.accounts.tests.factories import UserFactory
 from commerce.celery import app, enqueue
 from commerce.outbox.models import OutboxMessage
-from commerce.testing.faults import celery_broker
 from commerce.testing.task_results import wait_for_task_result
+from commerce.testing.worker import in_process_worker
 from orders.acp.tasks import backoff_seconds
 from voice.selectors import voice_config
 
@@ -86,14 +86,9 @@ def test_a_second_beat_waits_for_the_first_ones_lock_and_sends_nothing():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_task_that_fails_in_the_worker_is_kept_and_shown_to_staff():
-    from celery.contrib.testing.worker import start_worker
     from django_celery_results.models import TaskResult
 
-    # A generous shutdown wait: on a loaded machine the worker thread may take a while to stop.
-    with (
-        celery_broker("memory://"),
-        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60),
-    ):
+    with in_process_worker():
         # A summary for a user id that is not a number: the task raises in the worker.
         result = app.send_task(
             "memory.record_summary", kwargs={"user_id": "nobody", "conversation_label": "x", "text": "y"}

@@ -25,7 +25,6 @@ from catalog.tests.factories import VariantFactory
 from commerce.accounts.tests.factories import UserFactory
 from commerce.logs import formatter_config, session_digest
 from commerce.outbox.models import OutboxMessage
-from commerce.testing.faults import celery_broker
 
 UUID_LENGTH = 36
 # django-structlog's request and task lines, and the chat socket's.
@@ -124,9 +123,7 @@ def test_an_api_request_logs_json_with_its_request_user_and_session_ids(captured
 
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_task_started_by_a_request_logs_with_that_request_id(captured):
-    from celery.contrib.testing.worker import start_worker
-
-    from commerce.celery import app
+    from commerce.testing.worker import in_process_worker
 
     user = UserFactory()
     variant = VariantFactory(price=Decimal("10.00"))
@@ -135,8 +132,7 @@ def test_a_celery_task_started_by_a_request_logs_with_that_request_id(captured):
     request_id = f"req-{uuid.uuid4().hex[:8]}"
     with (
         override_settings(CELERY_TASK_ALWAYS_EAGER=False),
-        celery_broker("memory://"),
-        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60),
+        in_process_worker(),
     ):
         added = client.post(
             "/api/v1/cart/items",
