@@ -7,7 +7,7 @@ PORT ?= 8000
 COVERAGE_MIN ?= 85
 DEMO_CATALOG := catalog/demo/demo_catalog.json
 
-.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab bench-ws-filed bench-ws-instructions
+.PHONY: run test install migrate demo lint typecheck format browser-deps a11y api-fuzz nl-eval llm-eval dashboards bench bench-listing bench-import bench-voice bench-checkout bench-recommendations bench-ws bench-ws-ab bench-ws-filed bench-ws-instructions bench-celery
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -121,6 +121,11 @@ bench-ws-instructions: install
 	@test -n "$(BASE)" || (echo "usage: make bench-ws-instructions BASE=<commit> [VISITS=10 RUNS=2]" >&2; exit 2)
 	$(PY) benchmarks/chat_instructions.py --base "$(BASE)" --visits "$(or $(VISITS),10)" --runs "$(or $(RUNS),2)"
 
+# One Celery worker (prefork, 2 processes as docker-compose runs it) on PostgreSQL and the Redis broker:
+# jobs/s for a no-op and for memory's signals, and their ratio to the no-op.
+bench-celery: install
+	$(PY) benchmarks/celery_jobs.py
+
 bench-voice: install
 	$(PY) benchmarks/voice_scan.py
 
@@ -130,7 +135,7 @@ bench-recommendations: install
 # The chat's ratio is printed against both yardsticks: today's pings (bench-ws) and the pings of the
 # code issue 14 was filed at (bench-ws-filed, FILED_PAIRS alternated pairs: about 2 minutes a pair).
 FILED_PAIRS ?= 3
-bench: nl-eval bench-listing bench-import bench-checkout bench-voice bench-recommendations bench-ws
+bench: nl-eval bench-listing bench-import bench-checkout bench-voice bench-recommendations bench-celery bench-ws
 	$(MAKE) --no-print-directory bench-ws-filed PAIRS=$(FILED_PAIRS)
 
 # The Grafana dashboards' JSON (deploy/grafana/dashboards/), rebuilt from deploy/grafana/build_dashboards.py.
