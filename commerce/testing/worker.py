@@ -35,7 +35,7 @@ def in_process_worker() -> Iterator[None]:
             yield
         finally:
             _closed.clear()
-            close_worker_connections.delay()
+            app.send_task(close_worker_connections.name)  # never eager: the worker's thread closes them
             deadline = time.monotonic() + 30
             while not _closed and time.monotonic() < deadline:
                 time.sleep(0.01)
