@@ -666,9 +666,6 @@ def affinity_apply_signal(
     """
     weight = conf.SIGNAL_WEIGHTS[signal]
     occurred_at = occurred_at or timezone.now()
-    user = get_user_model().objects.filter(pk=user_id).first()
-    if user is None:
-        return False
     products = list(
         Product.objects.filter(pk__in=list(product_ids))
         .select_related("category")
@@ -688,32 +685,40 @@ def affinity_apply_signal(
         if product.brand:
             bump(AffinityKind.BRAND, product.brand.lower(), product.brand)
     with transaction.atomic():
-        _lock_user(user)
+        # The shopper's row lock is also the check that the shopper exists.
+        if not get_user_model().objects.select_for_update().filter(pk=user_id).exists():
+            return False
         try:
             with transaction.atomic():
-                SignalReceipt.objects.create(key=event_key, user=user)
+                SignalReceipt.objects.create(key=event_key, user_id=user_id)
         except IntegrityError:
             return False
         match = Q()
         for kind, key in bumps:
             match |= Q(kind=kind, key=key)
-        existing = {(a.kind, a.key): a for a in Affinity.objects.filter(match, user=user)}
-        to_create = []
+        held = Affinity.objects.filter(match, user_id=user_id).values_list(
+            "kind", "key", "score", "last_event_at"
+        )
+        existing = {(kind, key): (score, at) for kind, key, score, at in held}
+        rows = []
         for (kind, key), (label, added) in bumps.items():
-            row = existing.get((kind, key))
-            if row is None:
-                to_create.append(
-                    Affinity(
-                        user=user, kind=kind, key=key, label=label, score=added, last_event_at=occurred_at
-                    )
+            score, last_event_at = added, occurred_at
+            if (kind, key) in existing:
+                before, before_at = existing[(kind, key)]
+                last_event_at = max(before_at, occurred_at)
+                score = decay(before, before_at, last_event_at) + decay(added, occurred_at, last_event_at)
+            rows.append(
+                Affinity(
+                    user_id=user_id, kind=kind, key=key, label=label, score=score, last_event_at=last_event_at
                 )
-                continue
-            latest = max(row.last_event_at, occurred_at)
-            row.score = decay(row.score, row.last_event_at, latest) + decay(added, occurred_at, latest)
-            row.last_event_at = latest
-            row.label = label
-        Affinity.objects.bulk_update(list(existing.values()), ["score", "last_event_at", "label"])
-        Affinity.objects.bulk_create(to_create)
+            )
+        # New and existing rows in one statement (the shopper's lock keeps what was read current).
+        Affinity.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["user", "kind", "key"],
+            update_fields=["score", "last_event_at", "label"],
+        )
         # No new memory version here: interests inferred from browsing reach the cached profile and
         # orders when they expire (PROFILE_CACHE_SECONDS), so a shopper going from a product back to
         # the list finds it ranked already; what the shopper states or forgets counts at once.

@@ -257,6 +257,32 @@ def test_the_same_event_counts_once(user, store):
     assert Affinity.objects.get(user=user, kind="product").score == 5.0
 
 
+def test_a_signal_for_a_shopper_who_is_gone_changes_nothing(store):
+    assert not affinity_apply_signal(
+        user_id=987654, product_ids=[store.jeans.pk], signal="view", event_key="gone"
+    )
+    assert not SignalReceipt.objects.filter(key="gone").exists() and not Affinity.objects.exists()
+
+
+def test_a_second_signal_updates_the_shopper_s_rows_in_one_upsert(user, store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    affinity_apply_signal(user_id=user.pk, product_ids=[store.shoe.pk], signal="view", event_key="first")
+    with CaptureQueriesContext(connection) as queries:
+        affinity_apply_signal(
+            user_id=user.pk, product_ids=[store.shoe.pk], signal="cart_add", event_key="second"
+        )
+
+    writes = [
+        q["sql"] for q in queries if "memory_affinity" in q["sql"] and not q["sql"].startswith("SELECT")
+    ]
+    assert len(writes) == 1 and writes[0].startswith("INSERT") and "ON CONFLICT" in writes[0]
+    assert {a.kind: a.score for a in Affinity.objects.filter(user=user)} == pytest.approx(
+        {"product": 4.0, "category": 4.0, "brand": 4.0}, rel=1e-3
+    )
+
+
 def test_affinities_halve_every_half_life(user, store, settings):
     settings.MEMORY_AFFINITY_HALF_LIFE_DAYS = 30
     then = timezone.now() - timedelta(days=30)
