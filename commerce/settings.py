@@ -280,7 +280,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Celery's Django fixup closes a worker's database connection before and after every task unless this
 # is set: a new PostgreSQL connection (a server process forked) for every job. Set, the fixup recycles
 # it every this many tasks, and commerce.celery checks it between tasks as Django does between
-# requests (closed when unusable, e.g. after a PostgreSQL restart, or older than CONN_MAX_AGE).
+# requests: closed when an error left it unusable or it is older than CONN_MAX_AGE, and health-checked
+# at its next use (CONN_HEALTH_CHECKS), so one that died with its server is replaced then.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 # Never wait long for a broker that is down: the outbox keeps the task and beat's sweep sends it later.

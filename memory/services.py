@@ -417,6 +417,7 @@ def affinity_forget(*, user: MaybeUser, affinity_id: int | str) -> None:
     if not _require_user(user) or not text.isdigit():
         raise AffinityNotFound("No such remembered interest.", details={"id": text})
     with transaction.atomic():
+        _lock_user(user)  # a signal being applied holds it from its read to its upsert
         profile_changed(user_id=user.pk)
         deleted, _ = Affinity.objects.filter(user=user, pk=int(text)).delete()
         if deleted:
@@ -429,6 +430,7 @@ def affinities_clear(*, user: MaybeUser) -> int:
     if not _require_user(user):
         return 0
     with transaction.atomic():
+        _lock_user(user)  # a signal being applied holds it from its read to its upsert
         profile_changed(user_id=user.pk)
         deleted, _ = Affinity.objects.filter(user=user).delete()
     return deleted
@@ -712,7 +714,8 @@ def affinity_apply_signal(
                     user_id=user_id, kind=kind, key=key, label=label, score=score, last_event_at=last_event_at
                 )
             )
-        # New and existing rows in one statement (the shopper's lock keeps what was read current).
+        # New and existing rows in one statement: every writer of a shopper's affinities (signals,
+        # forgetting one or all) takes the shopper's lock first, so what was read is still current.
         Affinity.objects.bulk_create(
             rows,
             update_conflicts=True,

@@ -19,7 +19,8 @@ from django.db import IntegrityError, OperationalError
 
 from memory import services
 
-# IntegrityError: two first signals for one shopper racing to create a row; the retry finds it.
+# IntegrityError: a receipt or a row written by a writer that did not take the shopper's lock; the
+# retry finds it.
 RETRY: dict[str, Any] = {
     "autoretry_for": (OperationalError, IntegrityError),
     "retry_backoff": True,

@@ -37,5 +37,7 @@ def in_process_worker() -> Iterator[None]:
             _closed.clear()
             app.send_task(close_worker_connections.name)  # never eager: the worker's thread closes them
             deadline = time.monotonic() + 30
-            while not _closed and time.monotonic() < deadline:
+            while not _closed:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the worker did not close its database connection within 30 s")
                 time.sleep(0.01)

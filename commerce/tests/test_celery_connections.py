@@ -56,21 +56,18 @@ def test_celery_s_fixup_recycles_the_connection_only_every_thousand_tasks():
     assert DjangoWorkerFixup(app).db_reuse_max == 1000
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database ignores a close: one connection either way
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_runs_its_tasks_on_one_database_connection():
-    if connection.vendor != "postgresql":
-        pytest.skip("the test database in SQLite's memory ignores a close: one connection either way")
     runs = _run_in_worker(3)
 
     assert [answer for _, answer in runs] == [1, 1, 1]
     assert len({backend for backend, _ in runs}) == 1, runs
 
 
+@pytest.mark.postgres  # a server-side disconnect needs PostgreSQL
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_that_died_between_tasks_is_replaced_and_the_next_task_runs():
-    if connection.vendor != "postgresql":
-        pytest.skip("a server-side disconnect needs PostgreSQL")
-
     def terminate(backend_pid: int) -> None:
         with connection.cursor() as cursor:  # the test's own connection, not the worker's
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
@@ -89,4 +86,8 @@ def test_a_task_run_eagerly_leaves_the_caller_s_connection_alone():
 
     database_connection_seen.apply()  # Celery sends task_prerun and task_postrun around it
 
+    # A close inside the transaction would leave the connection object and mark it closed.
     assert connection.connection is before and connection.in_atomic_block
+    assert not connection.closed_in_transaction
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")

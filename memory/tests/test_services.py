@@ -197,6 +197,29 @@ def test_clear_preferences_history_and_one_affinity(user, store):
     assert set(Affinity.objects.filter(user=user).values_list("kind", flat=True)) == {"product", "category"}
 
 
+@pytest.mark.postgres  # SQLite has no row locks (its writers are serial anyway)
+def test_forgetting_interests_waits_for_a_signal_being_applied(user, store):
+    # A signal reads the shopper's affinities and upserts them under the shopper's row lock: a forget
+    # that did not take it could delete a row between that read and the upsert, which would bring the
+    # row back.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from memory.services import affinities_clear
+
+    affinity_apply_signal(user_id=user.pk, product_ids=[store.shoe.pk], signal="view", event_key="a")
+    brand = Affinity.objects.get(user=user, kind="brand")
+    for forget in (
+        lambda: affinity_forget(user=user, affinity_id=brand.pk),
+        lambda: affinities_clear(user=user),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            forget()
+        sql = [q["sql"] for q in queries]
+        lock = next(i for i, q in enumerate(sql) if "FOR UPDATE" in q and "accounts_user" in q)
+        assert lock < next(i for i, q in enumerate(sql) if q.startswith("DELETE") and "memory_affinity" in q)
+
+
 def test_someone_elses_affinity_cannot_be_forgotten(user, other_user, store):
     affinity_apply_signal(user_id=other_user.pk, product_ids=[store.shoe.pk], signal="view", event_key="a")
     theirs = Affinity.objects.filter(user=other_user).first()
