@@ -48,9 +48,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
+    CpuWatch,
     bench_database_name,
     child_pids,
-    cpu_ms,
     create_database,
     database_url_for,
     drop_database,
@@ -148,46 +148,6 @@ def _worker(log_path: Path) -> Iterator[subprocess.Popen]:
             stop_process_group(process)
 
 
-class _SessionsFollowed:
-    """CPU (ms) of the database's sessions other than this script's, from the first ``poll`` on.
-
-    Read again at each ``poll``: a worker process recycles its connection every
-    ``CELERY_DB_REUSE_MAX`` tasks, and a session that ended counts up to its last reading (a watch
-    read only at the start and the end missed each recycled session whole)."""
-
-    def __init__(self, database_url: str) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(database_url, autocommit=True)
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self.polled = False
-
-    def poll(self) -> None:
-        from django.db import connection
-
-        own = connection.connection.info.backend_pid if connection.connection is not None else 0
-        rows = self.conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid NOT IN (pg_backend_pid(), %s)",
-            [own],
-        ).fetchall()
-        for (pid,) in rows:
-            used = cpu_ms([pid])
-            if not used:
-                continue  # gone between the query and the read
-            # A session first seen at the first poll counts from there; a later one from its start.
-            self.first.setdefault(pid, used if not self.polled else 0.0)
-            self.last[pid] = max(used, self.last.get(pid, 0.0))
-        self.polled = True
-
-    def used(self) -> float:
-        return sum(self.last[pid] - self.first[pid] for pid in self.last)
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def _run(kind: Kind, log_path: Path, database_url: str) -> tuple[Drained, list[float]]:
     broker = _redis()
     broker.delete(QUEUE)
@@ -199,16 +159,15 @@ def _run(kind: Kind, log_path: Path, database_url: str) -> tuple[Drained, list[f
     with _worker(log_path) as process:
         deadline = time.monotonic() + 120 + JOBS / 20
         pids: list[int] = []
-        sessions = _SessionsFollowed(database_url)
         while time.monotonic() < deadline:
             length = broker.llen(QUEUE)
             samples.append((time.monotonic(), length))
             if length < queued and not pids:
                 # The pool's children exist once the worker takes jobs: their CPU counts from here.
                 pids = [process.pid, *child_pids(process.pid)]
-                worker_before = cpu_ms(pids)
+                watch = CpuWatch(pids, database_url).__enter__()
             if pids and len(samples) % 20 == 0:
-                sessions.poll()
+                watch.poll()  # each process recycles its connection every CELERY_DB_REUSE_MAX tasks
             if length == 0:
                 break
             if process.poll() is not None:
@@ -222,10 +181,8 @@ def _run(kind: Kind, log_path: Path, database_url: str) -> tuple[Drained, list[f
             time.sleep(SAMPLE_SECONDS)
         if kind.effects is None:
             time.sleep(0.2)  # the last jobs taken (at most the prefetch) finish
-        sessions.poll()
-        used = [cpu_ms(pids) - worker_before, sessions.used(), 0.0]
-        sessions.close()
-    return drained(samples, queued), used
+        watch.__exit__(None, None, None)
+    return drained(samples, queued), watch.used
 
 
 def _setup() -> tuple[list[int], list[int]]:

@@ -193,11 +193,20 @@ class CpuWatch:
 
     def __enter__(self) -> CpuWatch:
         self._start = (cpu_ms(self.servers), self._sessions(), time.process_time() * 1000)
+        self._seen: dict[int, float] = {}
         return self
+
+    def poll(self) -> None:
+        """Reads the sessions' CPU now, for a run whose sessions may end before it does (a Celery
+        worker recycles its connection): an ended session counts up to its last reading."""
+        for pid, ms in self._sessions().items():
+            if ms:  # 0: gone between the listing and the read
+                self._seen[pid] = max(ms, self._seen.get(pid, 0.0))
 
     def __exit__(self, *exc: object) -> None:
         servers, sessions, generator = self._start
-        database = sum(ms - sessions.get(pid, 0.0) for pid, ms in self._sessions().items())
+        self.poll()
+        database = sum(ms - sessions.get(pid, 0.0) for pid, ms in self._seen.items())
         self.used = [cpu_ms(self.servers) - servers, database, time.process_time() * 1000 - generator]
 
 
